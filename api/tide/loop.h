@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tide/loop.h - the event loop: one io_uring per loop, one loop per thread.
+ * Include <tide.h> rather than this file.
+ */
+#ifndef TIDE_LOOP_H
+#define TIDE_LOOP_H
+
+#include "tide/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Flags for tide_loop_options.flags. */
+enum {
+	/* Use a kernel submission-queue polling thread (SQPOLL). */
+	TIDE_LOOP_SQPOLL = 1u << 0,
+	/* Do not try SINGLE_ISSUER|DEFER_TASKRUN nor COOP_TASKRUN. */
+	TIDE_LOOP_NO_FAST_FLAGS = 1u << 1,
+	/* Do not try SINGLE_ISSUER|DEFER_TASKRUN (COOP_TASKRUN still tried). */
+	TIDE_LOOP_NO_DEFER_TASKRUN = 1u << 2,
+	/* Debug checks and warnings (also enabled by TIDE_DEBUG=1). */
+	TIDE_LOOP_DEBUG = 1u << 3,
+};
+
+/*
+ * Options for tide_loop_new().  A zeroed struct means defaults; unknown flag
+ * bits or non-zero reserved fields make tide_loop_new() fail with -EINVAL.
+ */
+struct tide_loop_options {
+	uint32_t flags;           /* TIDE_LOOP_* */
+	uint32_t entries;         /* SQ entries; 0 = 256; rounded up to a power of 2 */
+	uint32_t cq_entries;      /* CQ entries; 0 = kernel default (2 x SQ) */
+	uint32_t sqpoll_idle_ms;  /* SQPOLL idle time; 0 = 1000 ms */
+	uint64_t slow_callback_ns; /* debug: warn above this; 0 = 100 ms */
+	uint64_t reserved[4];
+};
+
+/* The ring setup that tide_loop_new() chose, reported by tide_loop_config(). */
+enum {
+	TIDE_SETUP_DEFER_TASKRUN = 1u << 0, /* SINGLE_ISSUER|DEFER_TASKRUN */
+	TIDE_SETUP_COOP_TASKRUN = 1u << 1,  /* COOP_TASKRUN|TASKRUN_FLAG */
+	TIDE_SETUP_SQPOLL = 1u << 2,
+	TIDE_SETUP_SUBMIT_ALL = 1u << 3,
+};
+
+struct tide_loop_config {
+	uint32_t setup;       /* TIDE_SETUP_* actually in use */
+	uint32_t sq_entries;  /* as granted by the kernel */
+	uint32_t cq_entries;
+	uint32_t features;    /* the kernel's IORING_FEAT_* bits */
+	uint32_t wake;        /* 1 = cross-thread wake by MSG_RING, 0 = eventfd */
+	uint32_t reserved[3];
+};
+
+/* Counters since tide_loop_new(); see tide_loop_stats(3). */
+struct tide_loop_stats {
+	uint64_t submitted;     /* SQEs handed to the kernel */
+	uint64_t completed;     /* CQEs reaped */
+	uint64_t enter_calls;   /* io_uring_enter(2) system calls */
+	uint64_t backlog_peak;  /* most SQEs ever waiting for SQ space */
+	uint64_t cq_overflows;  /* times the kernel reported CQ overflow (nothing lost) */
+	uint64_t timers;        /* timers armed */
+	uint64_t posts;         /* cross-thread posts run */
+	uint64_t iterations;    /* loop iterations */
+	uint64_t reserved[4];
+};
+
+/*
+ * Create a loop with its own io_uring.  opts may be NULL for defaults.
+ * Returns 0 and stores the loop in *out, or a negative errno: -EINVAL (bad
+ * options), -ENOSYS (no io_uring in this kernel), -EPERM (io_uring disabled
+ * by sysctl kernel.io_uring_disabled or denied by seccomp), -ENOMEM (memory,
+ * often RLIMIT_MEMLOCK on old kernels).  tide_strerror() explains each.
+ * The loop belongs to the calling thread from then on.
+ */
+TIDE_API int tide_loop_new(struct tide_loop **out,
+			   const struct tide_loop_options *opts);
+
+/*
+ * Free a loop.  Pending operations are cancelled and reaped first, so no
+ * buffer is touched by the kernel after this returns; futures still held by
+ * the caller become invalid.  Loop thread only.  NULL is ignored.
+ */
+TIDE_API void tide_loop_free(struct tide_loop *loop);
+
+/* Run until no operation, timer, continuation or post is pending, or until
+ * tide_loop_stop().  Returns 0, or a negative errno from the ring. */
+TIDE_API int tide_loop_run(struct tide_loop *loop);
+
+/* Run one iteration: submit, reap what is ready, run continuations.  With
+ * wait != 0 block until at least one completion arrives (returns at once
+ * when nothing is pending).  Returns the number of completions handled or a
+ * negative errno. */
+TIDE_API int tide_loop_run_once(struct tide_loop *loop, int wait);
+
+/* Make tide_loop_run() return after the current continuation.  Loop thread. */
+TIDE_API void tide_loop_stop(struct tide_loop *loop);
+
+/* Number of operations, timers and queued continuations still pending. */
+TIDE_API uint64_t tide_loop_pending(const struct tide_loop *loop);
+
+/*
+ * Run fn(arg) on the loop's thread at its next iteration.  Callable from any
+ * thread, including the loop's own; wakes a loop blocked in the kernel.
+ * Returns 0 or -ENOMEM.  Every accepted post runs exactly once, also when
+ * the loop is freed first (then it runs inside tide_loop_free()).
+ */
+TIDE_API int tide_loop_post(struct tide_loop *loop, tide_post_fn *fn, void *arg);
+
+/* Copy the configuration chosen at creation into *cfg. */
+TIDE_API void tide_loop_config(const struct tide_loop *loop,
+			       struct tide_loop_config *cfg);
+
+/* Copy the loop's counters into *st. */
+TIDE_API void tide_loop_stats(const struct tide_loop *loop,
+			      struct tide_loop_stats *st);
+
+/* Monotonic clock (CLOCK_MONOTONIC) in nanoseconds, the clock timers use. */
+TIDE_API uint64_t tide_now_ns(void);
+
+/*
+ * A sentence for a negative errno returned by tide: for the errors of
+ * tide_loop_new() it says why io_uring is unusable here and what to do.
+ * Never NULL; the string is static.
+ */
+TIDE_API const char *tide_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TIDE_LOOP_H */
