@@ -137,6 +137,17 @@ TIDE_API struct tide_future *tide_promise_new(struct tide_loop *loop);
 TIDE_API int tide_promise_resolve(struct tide_future *p, int64_t result,
 				  void *payload);
 
+/*
+ * Let the owner of promise p decide what cancellation means: with a handler
+ * set, tide_future_cancel() on p (or on a future derived from it) calls
+ * fn(arg) on the loop thread instead of resolving p, and the owner resolves
+ * p (typically with -ECANCELED) once it is safe.  Without one, cancel
+ * resolves p with -ECANCELED at once.  Returns 0, -EALREADY if p resolved,
+ * -EINVAL if p is no promise.
+ */
+TIDE_API int tide_promise_on_cancel(struct tide_future *p, tide_post_fn *fn,
+				    void *arg);
+
 /* ---- combinators ------------------------------------------------------ */
 
 /*
