@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+/*
+ * submit.c - SQE acquisition with backlog, submission, batched reaping,
+ * cancellation and linked deadlines.  The only file that touches the SQ and
+ * CQ rings directly.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+#define REAP_BATCH 64
+
+static struct io_uring_sqe *backlog_push(struct tide_loop *loop)
+{
+	if (loop->bl_count == loop->bl_cap) {
+		if (loop->bl_head > 0) {
+			/* slide the live part down before growing */
+			uint32_t live = loop->bl_count - loop->bl_head;
+
+			memmove(loop->bl, loop->bl + loop->bl_head,
+				live * sizeof(*loop->bl));
+			loop->bl_head = 0;
+			loop->bl_count = live;
+		}
+		if (loop->bl_count == loop->bl_cap) {
+			uint32_t cap = loop->bl_cap ? loop->bl_cap * 2 : 64;
+			struct io_uring_sqe *n;
+
+			n = realloc(loop->bl, (size_t)cap * sizeof(*n));
+			if (!n)
+				return NULL;
+			loop->bl = n;
+			loop->bl_cap = cap;
+		}
+	}
+	struct io_uring_sqe *sqe = &loop->bl[loop->bl_count++];
+	uint64_t depth = loop->bl_count - loop->bl_head;
+
+	memset(sqe, 0, sizeof(*sqe));
+	if (depth > loop->stats.backlog_peak)
+		loop->stats.backlog_peak = depth;
+	return sqe;
+}
+
+struct io_uring_sqe *tide__sqe(struct tide_loop *loop)
+{
+	if (loop->bl_count == loop->bl_head) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->ring);
+
+		if (sqe)
+			return sqe;
+	}
+	/* keep submission order: once anything is backlogged, all is */
+	return backlog_push(loop);
+}
+
+void tide__sqe_bind(struct tide_loop *loop, struct io_uring_sqe *sqe,
+		    struct tide__op *op)
+{
+	io_uring_sqe_set_data(sqe, op);
+	if (!(op->eflags & TIDE__OP_INTERNAL))
+		loop->ops_pending++;
+}
+
+/* Length of the link chain starting at backlog index i. */
+static uint32_t chain_len(const struct tide_loop *loop, uint32_t i)
+{
+	uint32_t n = 1;
+
+	while (i + n - 1 < loop->bl_count &&
+	       (loop->bl[i + n - 1].flags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK)))
+		n++;
+	return n;
+}
+
+void tide__backlog_flush(struct tide_loop *loop)
+{
+	while (loop->bl_head < loop->bl_count) {
+		uint32_t n = chain_len(loop, loop->bl_head);
+
+		/* never split a link chain across two submissions */
+		if (io_uring_sq_space_left(&loop->ring) < n)
+			break;
+		for (uint32_t k = 0; k < n; k++) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->ring);
+
+			memcpy(sqe, &loop->bl[loop->bl_head++], sizeof(*sqe));
+		}
+	}
+	if (loop->bl_head == loop->bl_count)
+		loop->bl_head = loop->bl_count = 0;
+}
+
+static bool needs_enter(const struct io_uring *ring, unsigned queued, int wait)
+{
+	unsigned kflags = IO_URING_READ_ONCE(*ring->sq.kflags);
+
+	if (wait || (kflags & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN)))
+		return true;
+	if (!queued)
+		return false;
+	if (!(ring->flags & IORING_SETUP_SQPOLL))
+		return true;
+	return kflags & IORING_SQ_NEED_WAKEUP;
+}
+
+int tide__submit(struct tide_loop *loop, int wait)
+{
+	struct io_uring *ring = &loop->ring;
+	unsigned queued = io_uring_sq_ready(ring);
+	int ret;
+
+	if (IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_CQ_OVERFLOW)
+		loop->stats.cq_overflows++;
+	if (needs_enter(ring, queued, wait) ||
+	    (loop->setup_flags & IORING_SETUP_DEFER_TASKRUN))
+		loop->stats.enter_calls++;
+	if (wait)
+		ret = io_uring_submit_and_wait(ring, 1);
+	else if (loop->setup_flags & IORING_SETUP_DEFER_TASKRUN)
+		ret = io_uring_submit_and_get_events(ring);
+	else
+		ret = io_uring_submit(ring);
+	if (ret >= 0) {
+		loop->stats.submitted += (uint64_t)ret;
+		return 0;
+	}
+	/* -EBUSY/-EAGAIN: CQ overflowed or no memory for requests; reaping
+	 * makes room and the SQEs stay queued.  -EINTR: a signal. */
+	if (ret == -EBUSY || ret == -EAGAIN || ret == -EINTR)
+		return 0;
+	return ret;
+}
+
+int tide__reap(struct tide_loop *loop)
+{
+	struct io_uring_cqe *cqes[REAP_BATCH];
+	struct {
+		uint64_t ud;
+		int32_t res;
+		uint32_t flags;
+	} c[REAP_BATCH];
+	int total = 0;
+	unsigned n;
+
+	do {
+		n = io_uring_peek_batch_cqe(&loop->ring, cqes, REAP_BATCH);
+		/* copy out and advance first: callbacks may queue more work */
+		for (unsigned i = 0; i < n; i++) {
+			c[i].ud = cqes[i]->user_data;
+			c[i].res = cqes[i]->res;
+			c[i].flags = cqes[i]->flags;
+		}
+		io_uring_cq_advance(&loop->ring, n);
+		loop->stats.completed += n;
+		for (unsigned i = 0; i < n; i++) {
+			struct tide__op *op = (struct tide__op *)(uintptr_t)c[i].ud;
+			int32_t res = c[i].res;
+
+			if (!op)
+				continue; /* cancel or linked-timeout CQE */
+			if (!(c[i].flags & IORING_CQE_F_MORE) &&
+			    !(op->eflags & TIDE__OP_INTERNAL))
+				loop->ops_pending--;
+			if (op->eflags & TIDE__OP_CANCELLED_EARLY)
+				res = -ECANCELED;
+			op->done(loop, op, res, c[i].flags);
+		}
+		total += (int)n;
+	} while (n == REAP_BATCH);
+	return total;
+}
+
+int tide__cancel(struct tide_loop *loop, struct tide__op *op)
+{
+	struct io_uring_sqe *sqe;
+
+	for (uint32_t i = loop->bl_head; i < loop->bl_count; i++) {
+		sqe = &loop->bl[i];
+		if (sqe->user_data != (uint64_t)(uintptr_t)op)
+			continue;
+		/* never reached the kernel: turn it into a NOP that completes
+		 * as cancelled, keeping order and link flags */
+		uint8_t keep = sqe->flags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK);
+
+		io_uring_prep_nop(sqe);
+		sqe->flags = keep;
+		io_uring_sqe_set_data(sqe, op);
+		op->eflags |= TIDE__OP_CANCELLED_EARLY;
+		return 0;
+	}
+	sqe = tide__sqe(loop);
+	if (!sqe)
+		return -ENOMEM;
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+	io_uring_sqe_set_data(sqe, NULL);
+	if (loop->ring.features & IORING_FEAT_CQE_SKIP)
+		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	return 0;
+}
+
+int tide__link_timeout(struct tide_loop *loop, struct tide__op *op,
+		       struct __kernel_timespec *ts)
+{
+	struct io_uring *ring = &loop->ring;
+	struct io_uring_sqe *last, *sqe;
+	uint64_t ud = (uint64_t)(uintptr_t)op;
+
+	if (loop->bl_count > loop->bl_head) {
+		last = &loop->bl[loop->bl_count - 1];
+		if (last->user_data != ud || (last->flags & IOSQE_IO_LINK))
+			return -EAGAIN;
+		sqe = backlog_push(loop);
+		if (!sqe)
+			return -ENOMEM;
+		last = &loop->bl[loop->bl_count - 2]; /* push may move it */
+	} else {
+		if (ring->sq.sqe_tail == ring->sq.sqe_head ||
+		    !io_uring_sq_space_left(ring))
+			return -EAGAIN;
+		last = &ring->sq.sqes[(ring->sq.sqe_tail - 1) & ring->sq.ring_mask];
+		if (last->user_data != ud || (last->flags & IOSQE_IO_LINK))
+			return -EAGAIN;
+		sqe = io_uring_get_sqe(ring);
+	}
+	last->flags |= IOSQE_IO_LINK;
+	io_uring_prep_link_timeout(sqe, ts, 0);
+	io_uring_sqe_set_data(sqe, NULL);
+	op->eflags |= TIDE__OP_DEADLINE;
+	return 0;
+}
+
+bool tide__has_op(const struct tide_loop *loop, int op)
+{
+	return loop->probe && io_uring_opcode_supported(loop->probe, op);
+}
