@@ -1,0 +1,605 @@
+// SPDX-License-Identifier: MIT
+/*
+ * file.c - file operations as futures: each is a prepare step that fills an
+ * SQE and the shared completion hook tide__op_done().  Arguments the kernel
+ * reads at submission (paths, iovec arrays) are copied, because an SQE may
+ * wait in the backlog after the caller's call returned.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "future_impl.h"
+
+#define MAX_RW 0x7ffff000u /* the kernel's per-call maximum */
+
+enum { FULL_READ = 0, FULL_WRITE = 1 };
+
+/* State of read_full/write_full; one slab object. */
+struct full {
+	char *buf;
+	uint64_t len, done, off;
+	int fd;
+	int dir;
+};
+_Static_assert(sizeof(struct full) <= TIDE__SLAB_OBJ, "full state");
+
+void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
+		   uint32_t cflags)
+{
+	struct tide_future *f = (struct tide_future *)op;
+	int64_t r = res;
+
+	(void)cflags;
+	if ((op->eflags & TIDE__OP_DEADLINE) && r == -ECANCELED &&
+	    !(op->fflags & F_CANCEL))
+		r = -ETIMEDOUT; /* the linked timeout fired, not the user */
+	if (op->fflags & (F_EXT_SLAB | F_EXT_MALLOC)) {
+		if (op->fflags & F_EXT_SLAB)
+			tide__slab_free(loop, f->ext);
+		else
+			free(f->ext);
+		op->fflags &= (uint8_t)~(F_EXT_SLAB | F_EXT_MALLOC);
+		f->ext = NULL;
+	}
+	tide__future_resolve(f, r, f->payload);
+}
+
+/* A new operation future and its SQE.  On NULL nothing was queued. */
+static struct tide_future *op_start(struct tide_loop *loop,
+				    struct io_uring_sqe **sqe)
+{
+	struct tide_future *f = tide__future_new(loop, K_OP);
+
+	if (!f)
+		return NULL;
+	*sqe = tide__sqe(loop);
+	if (!*sqe) {
+		tide__future_free(f);
+		return NULL;
+	}
+	f->op.done = tide__op_done;
+	return f;
+}
+
+static struct tide_future *op_commit(struct tide_loop *loop,
+				     struct io_uring_sqe *sqe,
+				     struct tide_future *f)
+{
+	tide__sqe_bind(loop, sqe, &f->op);
+	return f;
+}
+
+static unsigned clamp_len(size_t len)
+{
+	return len > MAX_RW ? MAX_RW : (unsigned)len;
+}
+
+struct tide_future *tide_nop(struct tide_loop *loop)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	f = op_start(loop, &sqe);
+	if (!f)
+		return NULL;
+	io_uring_prep_nop(sqe);
+	return op_commit(loop, sqe, f);
+}
+
+/* Copy a path into f->ext. */
+static int keep_path(struct tide_loop *loop, struct tide_future *f,
+		     const char **path)
+{
+	size_t n = strlen(*path) + 1;
+	char *c;
+
+	if (n <= TIDE__SLAB_OBJ) {
+		c = tide__slab_alloc(loop);
+		f->op.fflags |= F_EXT_SLAB;
+	} else {
+		c = malloc(n);
+		f->op.fflags |= F_EXT_MALLOC;
+	}
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, *path, n);
+	f->ext = c;
+	*path = c;
+	return 0;
+}
+
+/* Start an op that takes one path: allocation happens before the SQE. */
+static struct tide_future *path_op(struct tide_loop *loop, const char **path,
+				   struct io_uring_sqe **sqe)
+{
+	struct tide_future *f = tide__future_new(loop, K_OP);
+
+	if (!f)
+		return NULL;
+	f->op.done = tide__op_done;
+	if (keep_path(loop, f, path))
+		goto err;
+	*sqe = tide__sqe(loop);
+	if (!*sqe)
+		goto err;
+	return f;
+err:
+	tide__future_free(f);
+	return NULL;
+}
+
+struct tide_future *tide_openat(struct tide_loop *loop, int dfd,
+				const char *path, int flags, mode_t mode)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (!path)
+		return tide_future_fail(loop, -EFAULT);
+	f = path_op(loop, &path, &sqe);
+	if (!f)
+		return NULL;
+	io_uring_prep_openat(sqe, dfd, path, flags | O_CLOEXEC, mode);
+	return op_commit(loop, sqe, f);
+}
+
+struct tide_future *tide_close(struct tide_loop *loop, int fd)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	f = op_start(loop, &sqe);
+	if (!f)
+		return NULL;
+	io_uring_prep_close(sqe, fd);
+	return op_commit(loop, sqe, f);
+}
+
+static struct tide_future *rw(struct tide_loop *loop, int write, int fd,
+			      void *buf, size_t len, uint64_t off,
+			      int buf_index, unsigned flags)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (!buf && len)
+		return tide_future_fail(loop, -EFAULT);
+	f = op_start(loop, &sqe);
+	if (!f)
+		return NULL;
+	if (buf_index < 0) {
+		if (write)
+			io_uring_prep_write(sqe, fd, buf, clamp_len(len), off);
+		else
+			io_uring_prep_read(sqe, fd, buf, clamp_len(len), off);
+	} else if (write) {
+		io_uring_prep_write_fixed(sqe, fd, buf, clamp_len(len), off,
+					  buf_index);
+	} else {
+		io_uring_prep_read_fixed(sqe, fd, buf, clamp_len(len), off,
+					 buf_index);
+	}
+	if (flags & TIDE_FIXED_FILE)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	return op_commit(loop, sqe, f);
+}
+
+struct tide_future *tide_read(struct tide_loop *loop, int fd, void *buf,
+			      size_t len, uint64_t off)
+{
+	return rw(loop, 0, fd, buf, len, off, -1, 0);
+}
+
+struct tide_future *tide_write(struct tide_loop *loop, int fd,
+			       const void *buf, size_t len, uint64_t off)
+{
+	return rw(loop, 1, fd, (void *)buf, len, off, -1, 0);
+}
+
+struct tide_future *tide_read_fixed(struct tide_loop *loop, int fd, void *buf,
+				    size_t len, uint64_t off, int buf_index,
+				    unsigned int flags)
+{
+	if (loop && (buf_index < 0 || (flags & ~(unsigned)TIDE_FIXED_FILE)))
+		return tide_future_fail(loop, -EINVAL);
+	return rw(loop, 0, fd, buf, len, off, buf_index, flags);
+}
+
+struct tide_future *tide_write_fixed(struct tide_loop *loop, int fd,
+				     const void *buf, size_t len, uint64_t off,
+				     int buf_index, unsigned int flags)
+{
+	if (loop && (buf_index < 0 || (flags & ~(unsigned)TIDE_FIXED_FILE)))
+		return tide_future_fail(loop, -EINVAL);
+	return rw(loop, 1, fd, (void *)buf, len, off, buf_index, flags);
+}
+
+static struct tide_future *rwv(struct tide_loop *loop, int write, int fd,
+			       const struct iovec *iov, int iovcnt,
+			       uint64_t off)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+	size_t sz = (size_t)iovcnt * sizeof(*iov);
+	struct iovec *copy;
+
+	if (!loop)
+		return NULL;
+	if (iovcnt <= 0 || iovcnt > IOV_MAX)
+		return tide_future_fail(loop, -EINVAL);
+	if (!iov)
+		return tide_future_fail(loop, -EFAULT);
+	f = tide__future_new(loop, K_OP);
+	if (!f)
+		return NULL;
+	f->op.done = tide__op_done;
+	if (sz <= TIDE__SLAB_OBJ) {
+		copy = tide__slab_alloc(loop);
+		f->op.fflags |= F_EXT_SLAB;
+	} else {
+		copy = malloc(sz);
+		f->op.fflags |= F_EXT_MALLOC;
+	}
+	if (!copy)
+		goto err;
+	f->ext = copy;
+	memcpy(copy, iov, sz);
+	sqe = tide__sqe(loop);
+	if (!sqe)
+		goto err;
+	if (write)
+		io_uring_prep_writev(sqe, fd, copy, (unsigned)iovcnt, off);
+	else
+		io_uring_prep_readv(sqe, fd, copy, (unsigned)iovcnt, off);
+	return op_commit(loop, sqe, f);
+err:
+	tide__future_free(f);
+	return NULL;
+}
+
+struct tide_future *tide_readv(struct tide_loop *loop, int fd,
+			       const struct iovec *iov, int iovcnt,
+			       uint64_t off)
+{
+	return rwv(loop, 0, fd, iov, iovcnt, off);
+}
+
+struct tide_future *tide_writev(struct tide_loop *loop, int fd,
+				const struct iovec *iov, int iovcnt,
+				uint64_t off)
+{
+	return rwv(loop, 1, fd, iov, iovcnt, off);
+}
+
+/* ---- read/write the full length ---- */
+
+static void full_prep(struct io_uring_sqe *sqe, const struct full *s)
+{
+	uint64_t off = s->off == TIDE_OFF_CUR ? s->off : s->off + s->done;
+	unsigned len = clamp_len(s->len - s->done);
+
+	if (s->dir == FULL_WRITE)
+		io_uring_prep_write(sqe, s->fd, s->buf + s->done, len, off);
+	else
+		io_uring_prep_read(sqe, s->fd, s->buf + s->done, len, off);
+}
+
+static void full_done(struct tide_loop *loop, struct tide__op *op,
+		      int32_t res, uint32_t cflags)
+{
+	struct tide_future *f = (struct tide_future *)op;
+	struct full *s = f->ext;
+	struct io_uring_sqe *sqe;
+	int64_t r;
+
+	(void)cflags;
+	if (res > 0)
+		s->done += (uint64_t)res;
+	if (res < 0)
+		r = res;
+	else if (res == 0 && s->dir == FULL_READ)
+		r = (int64_t)s->done; /* end of file */
+	else if (res == 0)
+		r = -EIO; /* a write that makes no progress would spin */
+	else if (s->done == s->len)
+		r = (int64_t)s->done;
+	else if (op->fflags & F_CANCEL)
+		r = -ECANCELED;
+	else if ((sqe = tide__sqe(loop)) != NULL) {
+		full_prep(sqe, s);
+		tide__sqe_bind(loop, sqe, op);
+		return;
+	} else
+		r = -ENOMEM;
+	tide__slab_free(loop, s);
+	f->ext = NULL;
+	op->fflags &= (uint8_t)~F_EXT_SLAB;
+	tide__future_resolve(f, r, NULL);
+}
+
+static struct tide_future *full(struct tide_loop *loop, int dir, int fd,
+				void *buf, size_t len, uint64_t off)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+	struct full *s;
+
+	if (!loop)
+		return NULL;
+	if (!buf && len)
+		return tide_future_fail(loop, -EFAULT);
+	if (len == 0)
+		return tide_future_ready(loop, 0, NULL);
+	f = tide__future_new(loop, K_OP);
+	if (!f)
+		return NULL;
+	s = tide__slab_alloc(loop);
+	if (!s)
+		goto err;
+	f->ext = s;
+	f->op.fflags |= F_EXT_SLAB;
+	f->op.done = full_done;
+	*s = (struct full){ .buf = buf, .len = len, .off = off, .fd = fd,
+			    .dir = dir };
+	sqe = tide__sqe(loop);
+	if (!sqe)
+		goto err;
+	full_prep(sqe, s);
+	return op_commit(loop, sqe, f);
+err:
+	tide__future_free(f);
+	return NULL;
+}
+
+struct tide_future *tide_read_full(struct tide_loop *loop, int fd, void *buf,
+				   size_t len, uint64_t off)
+{
+	return full(loop, FULL_READ, fd, buf, len, off);
+}
+
+struct tide_future *tide_write_full(struct tide_loop *loop, int fd,
+				    const void *buf, size_t len, uint64_t off)
+{
+	return full(loop, FULL_WRITE, fd, (void *)buf, len, off);
+}
+
+/* ---- metadata and sync ---- */
+
+struct tide_future *tide_fsync(struct tide_loop *loop, int fd)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	f = op_start(loop, &sqe);
+	if (!f)
+		return NULL;
+	io_uring_prep_fsync(sqe, fd, 0);
+	return op_commit(loop, sqe, f);
+}
+
+struct tide_future *tide_fdatasync(struct tide_loop *loop, int fd)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	f = op_start(loop, &sqe);
+	if (!f)
+		return NULL;
+	io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+	return op_commit(loop, sqe, f);
+}
+
+struct tide_future *tide_fallocate(struct tide_loop *loop, int fd, int mode,
+				   uint64_t off, uint64_t len)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	f = op_start(loop, &sqe);
+	if (!f)
+		return NULL;
+	io_uring_prep_fallocate(sqe, fd, mode, off, len);
+	return op_commit(loop, sqe, f);
+}
+
+struct tide_future *tide_sync_file_range(struct tide_loop *loop, int fd,
+					 uint64_t off, uint64_t len,
+					 unsigned int flags)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (len > UINT32_MAX)
+		return tide_future_fail(loop, -EINVAL);
+	f = op_start(loop, &sqe);
+	if (!f)
+		return NULL;
+	io_uring_prep_sync_file_range(sqe, fd, (unsigned)len, off, (int)flags);
+	return op_commit(loop, sqe, f);
+}
+
+struct tide_future *tide_statx(struct tide_loop *loop, int dfd,
+			       const char *path, int flags, unsigned int mask,
+			       struct statx *stx)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (!path || !stx)
+		return tide_future_fail(loop, -EFAULT);
+	f = path_op(loop, &path, &sqe);
+	if (!f)
+		return NULL;
+	io_uring_prep_statx(sqe, dfd, path, flags, mask, stx);
+	f->payload = stx;
+	return op_commit(loop, sqe, f);
+}
+
+struct tide_future *tide_unlinkat(struct tide_loop *loop, int dfd,
+				  const char *path, int flags)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (!path)
+		return tide_future_fail(loop, -EFAULT);
+	f = path_op(loop, &path, &sqe);
+	if (!f)
+		return NULL;
+	io_uring_prep_unlinkat(sqe, dfd, path, flags);
+	return op_commit(loop, sqe, f);
+}
+
+struct tide_future *tide_mkdirat(struct tide_loop *loop, int dfd,
+				 const char *path, mode_t mode)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (!path)
+		return tide_future_fail(loop, -EFAULT);
+	f = path_op(loop, &path, &sqe);
+	if (!f)
+		return NULL;
+	io_uring_prep_mkdirat(sqe, dfd, path, mode);
+	return op_commit(loop, sqe, f);
+}
+
+struct tide_future *tide_renameat(struct tide_loop *loop, int olddfd,
+				  const char *oldpath, int newdfd,
+				  const char *newpath, unsigned int flags)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+	size_t a, b;
+	char *c;
+
+	if (!loop)
+		return NULL;
+	if (!oldpath || !newpath)
+		return tide_future_fail(loop, -EFAULT);
+	a = strlen(oldpath) + 1;
+	b = strlen(newpath) + 1;
+	f = tide__future_new(loop, K_OP);
+	if (!f)
+		return NULL;
+	f->op.done = tide__op_done;
+	c = malloc(a + b);
+	if (!c)
+		goto err;
+	f->ext = c;
+	f->op.fflags |= F_EXT_MALLOC;
+	memcpy(c, oldpath, a);
+	memcpy(c + a, newpath, b);
+	sqe = tide__sqe(loop);
+	if (!sqe)
+		goto err;
+	io_uring_prep_renameat(sqe, olddfd, c, newdfd, c + a, (int)flags);
+	return op_commit(loop, sqe, f);
+err:
+	tide__future_free(f);
+	return NULL;
+}
+
+struct tide_future *tide_splice(struct tide_loop *loop, int fd_in,
+				uint64_t off_in, int fd_out, uint64_t off_out,
+				size_t len, unsigned int flags)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	f = op_start(loop, &sqe);
+	if (!f)
+		return NULL;
+	io_uring_prep_splice(sqe, fd_in, (int64_t)off_in, fd_out,
+			     (int64_t)off_out, clamp_len(len), flags);
+	return op_commit(loop, sqe, f);
+}
+
+/* ---- registered resources ---- */
+
+int tide_loop_register_buffers(struct tide_loop *loop, const struct iovec *iov,
+			       unsigned int n)
+{
+	int ret;
+
+	if (!loop || !iov || n == 0)
+		return -EINVAL;
+	if (loop->registered_bufs)
+		return -EBUSY;
+	ret = io_uring_register_buffers(&loop->ring, iov, n);
+	if (ret == 0)
+		loop->registered_bufs = n;
+	return ret;
+}
+
+int tide_loop_unregister_buffers(struct tide_loop *loop)
+{
+	int ret;
+
+	if (!loop)
+		return -EINVAL;
+	if (!loop->registered_bufs)
+		return -ENXIO;
+	ret = io_uring_unregister_buffers(&loop->ring);
+	if (ret == 0)
+		loop->registered_bufs = 0;
+	return ret;
+}
+
+int tide_loop_register_files(struct tide_loop *loop, const int *fds,
+			     unsigned int n)
+{
+	int ret;
+
+	if (!loop || !fds || n == 0)
+		return -EINVAL;
+	if (loop->registered_files)
+		return -EBUSY;
+	ret = io_uring_register_files(&loop->ring, fds, n);
+	if (ret == 0)
+		loop->registered_files = n;
+	return ret;
+}
+
+int tide_loop_unregister_files(struct tide_loop *loop)
+{
+	int ret;
+
+	if (!loop)
+		return -EINVAL;
+	if (!loop->registered_files)
+		return -ENXIO;
+	ret = io_uring_unregister_files(&loop->ring);
+	if (ret == 0)
+		loop->registered_files = 0;
+	return ret;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * future_impl.h - the future record, private to api/.
+ *
+ * One 64-byte slab object holds a future together with its operation record
+ * and its continuation, so an in-flight operation with a continuation costs
+ * exactly one object (tide_future_then() adds the derived future: a second).
+ */
+#ifndef TIDE_FUTURE_IMPL_H
+#define TIDE_FUTURE_IMPL_H
+
+#include "engine.h"
+
+struct tide_future {
+	struct tide__op op; /* engine record; kind/cont/fflags/aux are ours */
+	union {
+		struct {
+			int64_t result;
+			void *payload;
+		};
+		/* timers keep their timespec here until the kernel read it */
+		struct __kernel_timespec ts;
+	};
+	void *fn;                 /* continuation */
+	void *arg;
+	struct tide_future *next; /* derived future, or forward target */
+	void *ext;                /* kind specific: source, state, copies */
+};
+
+_Static_assert(sizeof(struct tide_future) == TIDE__SLAB_OBJ,
+	       "a future is one slab object");
+
+enum fut_kind {
+	K_OP = 1,   /* an engine operation; ext = copied arguments */
+	K_TIMER,    /* IORING_OP_TIMEOUT; ext = call_later callback or NULL */
+	K_PROMISE,  /* ext = cancel handler (slab) or NULL */
+	K_DERIVED,  /* then/forward result; ext = the future it waits on */
+	K_SHIELD,   /* ext = the shielded future */
+	K_COMBO,    /* all/any/timeout result; ext = combinator state */
+	K_READY,
+};
+
+enum fut_cont {
+	C_NONE = 0,
+	C_THEN,     /* fn: tide_then_fn, success only; next = derived */
+	C_WRAPPED,  /* fn: tide_then_fn, any outcome; next = derived */
+	C_DONE,     /* fn: tide_done_fn */
+	C_FORWARD,  /* resolve next with our outcome */
+	C_INTERNAL, /* fn: fut_internal_fn, aux = index */
+	C_DISCARD,  /* nobody wants the outcome */
+};
+
+enum fut_flags {
+	F_RESOLVED = 1u << 0,
+	F_CONSUMED = 1u << 1, /* continuation attached or released */
+	F_RELEASED = 1u << 2,
+	F_CANCEL = 1u << 3,   /* cancellation requested */
+	F_READ = 1u << 4,     /* result was observed */
+	F_EXT_SLAB = 1u << 5, /* ext is a slab object to free */
+	F_EXT_MALLOC = 1u << 6,
+};
+
+/* Internal continuation: combinators see each input's outcome. */
+typedef void fut_internal_fn(void *state, uint32_t index, int64_t result,
+			     void *payload);
+
+/* Cancel hook at the start of every combinator state. */
+struct combo {
+	void (*cancel)(struct combo *c);
+};
+
+struct tide_future *tide__future_new(struct tide_loop *loop, int kind);
+void tide__future_free(struct tide_future *f);
+void tide__future_resolve(struct tide_future *f, int64_t res, void *payload);
+/* Attach an internal continuation; consumes f.  f == NULL resolves the
+ * input as -ENOMEM on the next dispatch. */
+int tide__future_watch(struct tide_loop *loop, struct tide_future *f,
+		       fut_internal_fn *fn, void *state, uint32_t index);
+/* Done hook for plain operation futures. */
+void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
+		   uint32_t cflags);
+
+static inline bool fut_resolved(const struct tide_future *f)
+{
+	return f->op.fflags & F_RESOLVED;
+}
+
+#endif /* TIDE_FUTURE_IMPL_H */
