@@ -499,7 +499,11 @@ static void explain_enomem(struct text *t, const struct tide_probe_env *e)
 	put_size(t, e->memlock_hard);
 	put(t, " (hard). Fix: raise it (ulimit -l, LimitMEMLOCK= in a "
 	       "systemd unit, memlock in /etc/security/limits.conf), use "
-	       "fewer entries, or use a newer kernel.");
+	       "fewer entries, or use a newer kernel");
+	if (e->memlock_soft >= (8u << 20))
+		put(t, "; with a limit this large the machine is more likely "
+		       "short of memory");
+	put(t, ".");
 }
 
 int tide_probe_explain(const struct tide_probe_env *env, char *buf,

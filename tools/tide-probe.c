@@ -124,6 +124,28 @@ static void print_words(const char *const *w, int n)
 		putchar('\n');
 }
 
+/* Print text wrapped at word boundaries to lines of at most ~78 columns. */
+static void print_wrapped(const char *text)
+{
+	const char *s = text;
+
+	while (*s) {
+		size_t n = strlen(s);
+
+		if (n > 78) {
+			size_t cut = 78;
+
+			while (cut > 0 && s[cut] != ' ')
+				cut--;
+			n = cut ? cut : 78;
+		}
+		printf("%.*s\n", (int)n, s);
+		s += n;
+		while (*s == ' ')
+			s++;
+	}
+}
+
 static void print_ops(const struct tide_probe *p, int want)
 {
 	static char labels[TIDE_PROBE_OPS_MAX][24];
@@ -168,7 +190,8 @@ static void print_env(const struct tide_probe *p)
 	       memlock_str(e->memlock_soft, a, sizeof(a)),
 	       memlock_str(e->memlock_hard, b, sizeof(b)));
 	printf("%-22s %s\n", "liburing", tide_probe_liburing_version());
-	printf("\n%s\n", p->reason);
+	putchar('\n');
+	print_wrapped(p->reason);
 }
 
 static void print_setup(const struct tide_probe *p)
