@@ -1,0 +1,316 @@
+# SPDX-License-Identifier: MIT
+#
+# tide build.  Run ./configure first (make does it for you when config.mk is
+# missing).  Every output goes under $(BUILD) (default build/); check-asan uses
+# build-asan/.  V=1 shows the full commands.
+#
+#   make                  library, tools, tide.pc
+#   make check            build everything, run every test (one line each)
+#   make check-asan       the same tests, ASan+UBSan build in build-asan/
+#   make check-valgrind   the test binaries under valgrind memcheck
+#   make bench            build and run tests/bench_*.c
+#   make demo             configure if needed, build, run tide-probe
+#   make install / uninstall   honour DESTDIR, PREFIX, LIBDIR, INCLUDEDIR, MANDIR, BINDIR
+#   make clean / distclean     remove build dirs / and configure's output
+#   make format-check     clang-format --dry-run -Werror (not part of check)
+
+.DEFAULT_GOAL := all
+SHELL := /bin/sh
+
+BUILD ?= build
+VERSION := $(shell cat VERSION)
+VERSION_PARTS := $(subst ., ,$(VERSION))
+VERSION_MAJOR := $(word 1,$(VERSION_PARTS))
+VERSION_MINOR := $(word 2,$(VERSION_PARTS))
+VERSION_PATCH := $(word 3,$(VERSION_PARTS))
+SONAME := libtide.so.$(VERSION_MAJOR)
+
+# Goals that must work on an unconfigured tree.
+NOCONFIG_GOALS := clean distclean help format-check format
+ifneq ($(filter-out $(NOCONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
+# A missing or stale config.mk is (re)made by the rule below, then make restarts.
+include config.mk
+endif
+
+# ------------------------------------------------------------------ output
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-4s %s\n' '$(1)' '$(2)';
+endif
+
+# ------------------------------------------------------------------ flags
+WARNFLAGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wundef -Wvla -Werror
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARNFLAGS)
+# CONFIG_CFLAGS (--enable-debug) come after -O2 so they win; CFLAGS, CPPFLAGS
+# and LDFLAGS from the command line or environment are appended.
+TIDE_CFLAGS = $(BASE_CFLAGS) $(CONFIG_CFLAGS) $(SAN_CFLAGS) $(CFLAGS)
+TIDE_CPPFLAGS = -Iapi -I$(BUILD)/include -I$(BUILD) -Iengine $(URING_CFLAGS) $(CPPFLAGS)
+TIDE_LDFLAGS = $(SAN_CFLAGS) $(LDFLAGS)
+LIB_CFLAGS = $(TIDE_CFLAGS) -fvisibility=hidden -fPIC
+LIBS = $(URING_LIBS) -lpthread
+ASAN_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# ------------------------------------------------------------------ sources
+# Wildcards: files appear over time; a new .c is picked up without editing this.
+LIB_SRCS := $(sort $(wildcard engine/*.c api/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+
+TOOL_MAINS := $(sort $(wildcard tools/tide-*.c))
+TOOL_HELPER_SRCS := $(sort $(filter-out $(TOOL_MAINS),$(wildcard tools/*.c)))
+TOOL_HELPER_OBJS := $(TOOL_HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
+TOOLS := $(TOOL_MAINS:tools/%.c=$(BUILD)/%)
+
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_HELPER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/helpers.c))
+BENCH_SRCS := $(sort $(wildcard tests/bench_*.c))
+BENCHES := $(BENCH_SRCS:tests/%.c=$(BUILD)/%)
+SHELL_TESTS := $(sort $(wildcard tests/t_*.sh))
+
+ALL_OBJS := $(LIB_OBJS) $(TOOL_HELPER_OBJS) $(TOOL_MAINS:%.c=$(BUILD)/obj/%.o) \
+	$(TEST_HELPER_OBJS) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
+
+GEN_HDRS := $(BUILD)/include/tide/version.h $(BUILD)/config.h
+STATIC_LIB := $(BUILD)/libtide.a
+SHARED_LIB := $(BUILD)/libtide.so.$(VERSION)
+SHARED_LINKS := $(BUILD)/$(SONAME) $(BUILD)/libtide.so
+
+.PHONY: all lib tools tests bench check check-asan check-valgrind check-man check-abi \
+	install uninstall clean distclean demo format-check format help FORCE
+.SUFFIXES:
+.DELETE_ON_ERROR:
+# Objects of pattern-built executables are not throw-away intermediates.
+.SECONDARY: $(ALL_OBJS)
+
+all: lib tools $(BUILD)/tide.pc
+lib: $(STATIC_LIB) $(SHARED_LIB) $(SHARED_LINKS)
+tools: $(TOOLS)
+tests: $(TESTS) $(BENCHES)
+
+# ------------------------------------------------------------------ configure
+config.mk: configure
+	@if [ -f config.mk ] && grep -q '^CONFIGURED_WITH' config.mk; then \
+		echo "configure changed since config.mk was written; re-running: $(CONFIGURED_WITH)"; \
+		$(or $(CONFIGURED_WITH),./configure); \
+	elif [ -x .ci/run ] && [ -n '$(filter demo,$(MAKECMDGOALS))' ]; then \
+		echo "config.mk not found: running ./configure"; \
+		./configure || { .ci/run deps && ./configure; }; \
+	else \
+		echo "config.mk not found: running ./configure"; \
+		./configure; \
+	fi
+
+# configure writes config.h just after config.mk.
+config.h: config.mk
+	@test -f $@ || { echo "config.h is missing: re-run ./configure" >&2; exit 1; }
+
+$(BUILD)/config.h: config.h
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)cp $< $@
+
+$(BUILD)/include/tide/version.h: api/tide/version.h.in VERSION
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)sed -e 's/@TIDE_VERSION_MAJOR@/$(VERSION_MAJOR)/' \
+		-e 's/@TIDE_VERSION_MINOR@/$(VERSION_MINOR)/' \
+		-e 's/@TIDE_VERSION_PATCH@/$(VERSION_PATCH)/' \
+		-e 's/@TIDE_VERSION@/$(VERSION)/' $< >$@.tmp && mv -f $@.tmp $@
+
+# gen_pc PREFIX LIBDIR INCLUDEDIR OUT: tide.pc, with ${prefix} where it fits
+# so pkg-config --define-prefix can relocate it.
+gen_pc = p='$(1)'; l='$(2)'; i='$(3)'; \
+	case "$$l" in "$$p"/*) l="\$${prefix}$${l\#"$$p"}";; esac; \
+	case "$$i" in "$$p"/*) i="\$${prefix}$${i\#"$$p"}";; esac; \
+	sed -e "s|@PREFIX@|$$p|" -e "s|@LIBDIR@|$$l|" -e "s|@INCLUDEDIR@|$$i|" \
+		-e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@REQUIRES_PRIVATE@|$(if $(filter 1,$(URING_PC)),liburing)|' \
+		-e '/^Requires.private: *$$/d' tide.pc.in >$(4)
+
+$(BUILD)/tide.pc: tide.pc.in VERSION config.mk
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)$(call gen_pc,$(PREFIX),$(LIBDIR),$(INCLUDEDIR),$@)
+
+# ------------------------------------------------------------------ compile
+# Objects are written to a temporary name and renamed, so two makes sharing
+# one tree never leave a half-written file behind.
+compile = $(CC) $(1) $(TIDE_CPPFLAGS) -MMD -MP -MF $(@:.o=.d) -MT $@ \
+	-c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+
+$(BUILD)/obj/engine/%.o: engine/%.c config.mk | $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)$(call compile,$(LIB_CFLAGS))
+
+$(BUILD)/obj/api/%.o: api/%.c config.mk | $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)$(call compile,$(LIB_CFLAGS))
+
+$(BUILD)/obj/tools/%.o: tools/%.c config.mk | $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS))
+
+$(BUILD)/obj/tests/%.o: tests/%.c config.mk | $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS) $(CMOCKA_CFLAGS))
+
+-include $(ALL_OBJS:.o=.d)
+
+# ------------------------------------------------------------------ link
+$(STATIC_LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(call msg,AR,$@)rm -f $@.tmp && $(AR) rcs $@.tmp $^ && mv -f $@.tmp $@
+
+$(SHARED_LIB): $(LIB_OBJS) api/libtide.map
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)$(CC) -shared -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=api/libtide.map -Wl,-z,defs $(TIDE_LDFLAGS) \
+		-o $@.tmp $(LIB_OBJS) $(LIBS) && mv -f $@.tmp $@
+
+$(BUILD)/$(SONAME): $(SHARED_LIB)
+	$(Q)ln -sf $(notdir $<) $@
+$(BUILD)/libtide.so: $(BUILD)/$(SONAME)
+	$(Q)ln -sf $(notdir $<) $@
+
+# link OBJS EXTRA_LIBS: an executable against the static library.  A test may
+# add link flags (e.g. -Wl,--wrap=sym for fault injection) in tests/NAME.ldflags.
+link = $(CC) $(TIDE_LDFLAGS) -o $@.tmp $(1) $(STATIC_LIB) $(2) $(LIBS) -lm && mv -f $@.tmp $@
+
+$(BUILD)/tide-%: $(BUILD)/obj/tools/tide-%.o $(TOOL_HELPER_OBJS) $(STATIC_LIB)
+	$(call msg,LD,$@)$(call link,$< $(TOOL_HELPER_OBJS))
+
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(TEST_HELPER_OBJS) $(STATIC_LIB) \
+		$(wildcard tests/*.ldflags)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)$(call link,$< $(TEST_HELPER_OBJS) \
+		$$(cat tests/test_$*.ldflags 2>/dev/null),$(CMOCKA_LIBS))
+
+$(BUILD)/bench_%: $(BUILD)/obj/tests/bench_%.o $(STATIC_LIB)
+	$(call msg,LD,$@)$(call link,$<)
+
+# ------------------------------------------------------------------ tests
+# Each test writes PASS, FAIL or SKIP to $(RES_DIR)/NAME.res and its output to
+# NAME.log; the check recipe then prints the summary.  Exit 77 means skip; so
+# does a cmocka binary whose cases were all skipped (io_uring unavailable).
+TEST_TIMEOUT ?= 300
+TEST_WRAPPER ?=
+RES_DIR ?= $(BUILD)/tests/results
+# CHECK_SCRIPTS=0 runs only the cmocka binaries (used by check-valgrind).
+CHECK_SCRIPTS ?= 1
+VALGRIND := valgrind --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite --track-fds=no -q
+
+TEST_ENV = TIDE_BUILD='$(abspath $(BUILD))' TIDE_SRC='$(CURDIR)' TIDE_CC='$(CC)' \
+	TIDE_SAN_CFLAGS='$(SAN_CFLAGS)' TIDE_URING_LIBS='$(URING_LIBS)' \
+	UBSAN_OPTIONS=print_stacktrace=1
+
+BIN_RESULTS := $(TESTS:$(BUILD)/tests/%=$(RES_DIR)/%.res)
+SCRIPT_RESULTS := $(SHELL_TESTS:tests/%.sh=$(RES_DIR)/%.res) \
+	$(RES_DIR)/check-man.res $(RES_DIR)/check-abi.res
+ALL_RESULTS := $(BIN_RESULTS) $(if $(filter 1,$(CHECK_SCRIPTS)),$(SCRIPT_RESULTS))
+
+# run_test NAME COMMAND
+run_test = mkdir -p $(RES_DIR); rc=0; \
+	$(TEST_ENV) timeout $(TEST_TIMEOUT) $(2) >$(RES_DIR)/$(1).log 2>&1 </dev/null || rc=$$?; \
+	case $$rc in \
+	0) if grep -q '^\[  SKIPPED \]' $(RES_DIR)/$(1).log && \
+	      ! grep -q '^\[       OK \]' $(RES_DIR)/$(1).log; then r=SKIP; else r=PASS; fi;; \
+	77) r=SKIP;; \
+	124) r=FAIL; echo "timed out after $(TEST_TIMEOUT)s" >>$(RES_DIR)/$(1).log;; \
+	*) r=FAIL;; \
+	esac; \
+	echo $$r >$(RES_DIR)/$(1).res; \
+	if [ $$r = FAIL ]; then echo "FAIL $(1) (exit $$rc, log: $(RES_DIR)/$(1).log)"; \
+	else echo "$$r $(1)"; fi
+
+$(RES_DIR)/test_%.res: $(BUILD)/tests/test_% FORCE
+	@$(call run_test,test_$*,$(TEST_WRAPPER) $<)
+
+$(RES_DIR)/t_%.res: tests/t_%.sh all FORCE
+	@$(call run_test,t_$*,$(SHELL) $<)
+
+$(RES_DIR)/check-%.res: tests/check-%.sh all FORCE
+	@$(call run_test,check-$*,$(SHELL) $<)
+
+check: all tests
+	@$(MAKE) --no-print-directory run-tests
+
+.PHONY: run-tests
+run-tests: $(ALL_RESULTS)
+	@p=0; f=0; s=0; \
+	for r in $(ALL_RESULTS); do \
+		case $$(cat $$r) in \
+		PASS) p=$$((p + 1));; \
+		SKIP) s=$$((s + 1));; \
+		*) f=$$((f + 1)); n=$$(basename $$r .res); \
+		   echo "--- $$n: last lines of $${r%.res}.log"; tail -n 30 $${r%.res}.log;; \
+		esac; \
+	done; \
+	echo "$$p passed, $$f failed, $$s skipped"; \
+	[ $$f -eq 0 ]
+
+check-asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN_CFLAGS='$(ASAN_CFLAGS)' check
+
+check-valgrind: all tests
+	@$(MAKE) --no-print-directory run-tests CHECK_SCRIPTS=0 RES_DIR=$(BUILD)/tests/valgrind \
+		TEST_WRAPPER='env TIDE_VALGRIND=1 $(VALGRIND)'
+
+check-man check-abi: all
+	@$(TEST_ENV) $(SHELL) tests/$@.sh
+
+bench: $(BENCHES)
+	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+
+demo: all
+	@echo "== $(BUILD)/tide-probe"
+	@$(BUILD)/tide-probe
+
+# ------------------------------------------------------------------ install
+MAN_PAGES := $(sort $(wildcard man/man1/*.1 man/man3/*.3 man/man7/*.7))
+INST_LIB := $(DESTDIR)$(LIBDIR)
+INST_INC := $(DESTDIR)$(INCLUDEDIR)
+PUB_HDRS := $(sort $(wildcard api/tide/*.h))
+
+install: all
+	$(call msg,INST,$(DESTDIR)$(PREFIX))install -d $(INST_LIB)/pkgconfig $(INST_INC)/tide \
+		$(DESTDIR)$(BINDIR) $(addprefix $(DESTDIR)$(MANDIR)/,$(sort $(dir $(MAN_PAGES:man/%=%))))
+	$(Q)install -m 644 $(STATIC_LIB) $(INST_LIB)/
+	$(Q)install -m 755 $(SHARED_LIB) $(INST_LIB)/
+	$(Q)ln -sf $(notdir $(SHARED_LIB)) $(INST_LIB)/$(SONAME)
+	$(Q)ln -sf $(SONAME) $(INST_LIB)/libtide.so
+	$(Q)$(call gen_pc,$(PREFIX),$(LIBDIR),$(INCLUDEDIR),$(INST_LIB)/pkgconfig/tide.pc)
+	$(Q)install -m 644 api/tide.h $(INST_INC)/tide.h
+	$(Q)install -m 644 $(PUB_HDRS) $(BUILD)/include/tide/version.h $(INST_INC)/tide/
+	$(Q)for m in $(MAN_PAGES); do \
+		install -m 644 $$m $(DESTDIR)$(MANDIR)/$${m#man/} || exit 1; done
+	$(Q)$(if $(TOOLS),install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)/,:)
+
+uninstall:
+	$(call msg,RM,$(DESTDIR)$(PREFIX))rm -f $(INST_LIB)/libtide.a $(INST_LIB)/$(notdir $(SHARED_LIB)) \
+		$(INST_LIB)/$(SONAME) $(INST_LIB)/libtide.so $(INST_LIB)/pkgconfig/tide.pc \
+		$(INST_INC)/tide.h $(addprefix $(INST_INC)/tide/,$(notdir $(PUB_HDRS)) version.h) \
+		$(addprefix $(DESTDIR)$(MANDIR)/,$(MAN_PAGES:man/%=%)) \
+		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS)))
+	$(Q)rmdir $(INST_INC)/tide 2>/dev/null || true
+
+# ------------------------------------------------------------------ misc
+FORMAT_SRCS = $(sort $(wildcard engine/*.[ch] api/*.[ch] api/tide/*.h tools/*.[ch] tests/*.[ch]))
+
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
+
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+clean:
+	rm -rf build build-asan $(BUILD)
+
+distclean: clean
+	rm -f config.mk config.h config.log
+
+help:
+	@sed -n '3,15s/^# \{0,1\}//p' Makefile
+
+FORCE:
