@@ -121,8 +121,9 @@ TIDE_API int tide_probe_has_feature(const struct tide_probe *p, uint32_t feat);
 
 /*
  * Names without prefix, as the kernel spells them ("READV", "SQPOLL",
- * "NODROP"), for every opcode, setup flag and feature bit up to Linux 6.19,
- * including those newer than the liburing tide was built with.  NULL when
+ * "NODROP"), for every opcode, setup flag and feature bit known when this
+ * tide was written (opcodes to Linux 6.19, setup flags to 7.0), including
+ * those newer than the liburing tide was built with.  NULL when
  * the number is unknown (print it as OP_<n>) or, for flags, when flag is not
  * exactly one bit.  The strings are static.
  */
