@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench.h - shared between tide-bench's parts (tools/tide-bench.c,
+ * tools/bench_*.c) and tide-cp: the workload description, one engine run's
+ * result, and the engines.  Every symbol starts with bench_ (or bcopy_)
+ * because every tools helper is linked into every tool.
+ */
+#ifndef TOOLS_BENCH_H
+#define TOOLS_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bench_hist.h"
+
+enum bench_mode { BENCH_NOP = 1, BENCH_READ, BENCH_WRITE, BENCH_COPY };
+
+enum bench_engine {
+	BENCH_E_TIDE = 0,
+	BENCH_E_FIXED,
+	BENCH_E_PSYNC,
+	BENCH_E_POOL,
+	BENCH_E_RAW,
+	BENCH_E_N,
+};
+
+/* What to run; filled by the option parser, read by every engine. */
+struct bench_job {
+	int mode;             /* BENCH_* */
+	int rand;             /* random offsets (else sequential) */
+	int direct;           /* file opened with O_DIRECT */
+	uint32_t bs;          /* block size, bytes */
+	uint32_t qd;          /* in-flight operations (nop: --batch) */
+	uint32_t fsync_n;     /* write: fsync after every N writes; 0 = never */
+	uint32_t workers;     /* pool engine threads */
+	uint64_t size;        /* bytes of the file the offsets cover */
+	uint64_t ops;         /* stop after this many ops; 0 = by time */
+	uint64_t duration_ns; /* stop after this long (when ops == 0) */
+	int fd;               /* the open file (read/write) */
+	const char *path;
+	int progress;         /* progress line on stderr */
+	uint64_t seed;
+};
+
+/* One engine's figures. */
+struct bench_result {
+	const char *engine;
+	uint64_t ops;         /* completed operations counted in the figures */
+	uint64_t bytes;       /* bytes transferred by them */
+	uint64_t fsyncs;
+	uint64_t ns;          /* wall time of the measured phase */
+	uint64_t cpu_ns;      /* user + system CPU of the process in it */
+	uint64_t vcsw, ivcsw; /* voluntary / involuntary context switches */
+	uint64_t enter_calls; /* io_uring_enter(2) calls, when known */
+	struct bench_hist lat;      /* per-op latency, submit to completion */
+	int err;              /* 0, or the first -errno an op failed with */
+	const char *err_what; /* which step failed */
+	/* tide engines: the loop configuration (tide_loop_config) */
+	int has_cfg;
+	uint32_t cfg_setup, cfg_sq, cfg_cq, cfg_features;
+	/* nop only */
+	double bytes_per_future;  /* resident bytes per pending future */
+	double heap_per_future;   /* heap address space per pending future */
+};
+
+/* Engines: 0 on success with *r filled, or -errno with r->err_what set.
+ * An op that fails ends the run: r->err holds its error. */
+int bench_run_tide(const struct bench_job *j, struct bench_result *r, int fixed);
+int bench_run_psync(const struct bench_job *j, struct bench_result *r);
+int bench_run_pool(const struct bench_job *j, struct bench_result *r);
+int bench_run_raw(const struct bench_job *j, struct bench_result *r);
+/* nop through the public future API; also measures bytes per future. */
+int bench_run_nop_tide(const struct bench_job *j, struct bench_result *r);
+int bench_run_nop_raw(const struct bench_job *j, struct bench_result *r);
+
+/* Helpers (bench_util.c). */
+uint64_t bench_now_ns(void);
+void bench_usage_begin(struct bench_result *r);
+void bench_usage_end(struct bench_result *r);
+/* Next offset: sequential wraps at size, random is bs-aligned in [0, size). */
+struct bench_offs {
+	uint64_t next, blocks, state;
+	uint32_t bs;
+	int rand;
+};
+void bench_offs_init(struct bench_offs *o, const struct bench_job *j);
+uint64_t bench_offs_next(struct bench_offs *o);
+/* Is the run over after issuing `issued` ops at time now? */
+int bench_should_stop(const struct bench_job *j, uint64_t issued,
+		      uint64_t t0, uint64_t now);
+/* Progress line on stderr (no-op unless j->progress), at most 4 per second. */
+void bench_progress(const struct bench_job *j, const char *engine,
+		    uint64_t ops, uint64_t t0, uint64_t now, uint64_t *last);
+void bench_progress_clear(const struct bench_job *j);
+/* Page-aligned buffer of n bytes filled with a pattern, or NULL. */
+void *bench_buf_alloc(size_t n);
+
+/* The target file (bench_file.c): open j->path-to-be, or create a scratch
+ * file when path is NULL.  0, or -1 after one line on stderr. */
+int bench_file_open(struct bench_job *j, const char *path);
+/* Close it; a scratch file is removed. */
+void bench_file_close(struct bench_job *j);
+
+/* ---- the copy pipeline (bench_copy.c), shared with tide-cp ---- */
+struct bcopy_stats {
+	uint64_t bytes;
+	uint64_t chunks;
+	uint64_t ns;
+	struct bench_hist lat;      /* per chunk: read issued to write done */
+};
+
+/*
+ * Copy len bytes from in_fd to out_fd (offset 0 of each) with qd chunks of
+ * bs bytes in flight on a tide loop: each chunk is a read then a write of
+ * exactly what was read (tide_future_then chain).  Returns 0 when every
+ * byte was written, -EIO when the source ended early (short), or -errno;
+ * *what names the failed step.
+ */
+int bcopy_run(int in_fd, int out_fd, uint64_t len, uint32_t bs, uint32_t qd,
+	      struct bcopy_stats *st, const char **what);
+
+#endif /* TOOLS_BENCH_H */
