@@ -184,6 +184,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		return bad_usage("unknown mode '%s' (nop, read, write, copy)",
 				 argv[1]);
 	optind = 2;
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_RAND: c->j.rand = 1; break;
@@ -247,7 +248,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			usage(stdout);
 			exit(0);
 		default:
-			return bad_usage("bad option%s", "");
+			return bad_usage("bad option '%s'", argv[optind - 1]);
 		}
 	}
 	if (c->j.mode == BENCH_COPY) {

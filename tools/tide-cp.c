@@ -77,6 +77,7 @@ int main(int argc, char **argv)
 	struct bcopy_stats st;
 	struct stat ss, ds;
 
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'q':
@@ -91,7 +92,10 @@ int main(int argc, char **argv)
 			break;
 		case 'v': verbose = 1; break;
 		case 'h': return cp_usage(NULL);
-		default: return cp_usage("bad option");
+		default:
+			fprintf(stderr, "tide-cp: bad option '%s'\n",
+				argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (argc - optind != 2)

@@ -1,0 +1,102 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# t_bench.sh - every tide-bench engine runs a short workload whose counts
+# add up (bytes = ops x bs, from --json), copy is byte-identical, and every
+# bad input gives one line on stderr and status 1 (2 for bad usage).
+set -u
+B="${TIDE_BUILD:?}/tide-bench"
+[ -x "$B" ] || { echo "SKIP: $B not built"; exit 77; }
+T=$(mktemp -d) || exit 1
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+export TIDE_BENCH_QUIET=1
+fail() { echo "FAIL: $*"; exit 1; }
+num() { # num KEY FILE: first numeric value of "KEY": in the JSON
+	sed -n "s/^ *\"$1\": \([0-9.e+-]*\),\{0,1\}$/\1/p" "$2" | head -n 1
+}
+
+"$B" nop --ops 64 --json >"$T/nop.json" 2>"$T/err" ||
+	{ grep -qi "io_uring" "$T/err" && { echo "SKIP: io_uring unusable"; exit 77; }; fail "nop: $(cat "$T/err")"; }
+[ "$(num ops "$T/nop.json")" = 64 ] || fail "nop ops"
+grep -q '"ops_per_sec"' "$T/nop.json" || fail "nop: no ops_per_sec"
+grep -q '"bytes_per_future"' "$T/nop.json" || fail "nop: no bytes_per_future"
+grep -q '"loop_config"' "$T/nop.json" || fail "nop: no loop_config"
+"$B" nop --batch 8 --duration 0.05 --engine all >/dev/null || fail "nop all"
+
+head -c 1048576 /dev/urandom >"$T/f"
+for e in tide tide-fixed psync pool raw; do
+	for mode in read write; do
+		for r in "" --rand; do
+			"$B" $mode "$T/f" $r --engine $e --bs 4k --qd 4 --ops 300 --json \
+				>"$T/o.json" 2>"$T/err"
+			st=$?
+			if [ $st != 0 ] && [ $e = pool ] && grep -q "no thread pool" "$T/err"; then
+				continue
+			fi
+			[ $st = 0 ] || fail "$mode $r --engine $e: $(cat "$T/err")"
+			ops=$(num ops "$T/o.json"); bytes=$(num bytes "$T/o.json")
+			[ "$ops" = 300 ] || fail "$mode $e: ops $ops"
+			[ "$bytes" = $((ops * 4096)) ] || fail "$mode $e: bytes $bytes != ops x bs"
+			for k in '"engine"' '"iops"' '"bytes_per_sec"' '"seconds"' '"p50"' \
+				'"p90"' '"p99"' '"p999"' '"max"'; do
+				grep -q "$k" "$T/o.json" || fail "$mode $e: no $k"
+			done
+		done
+	done
+done
+# by time, a scratch file, fsync, all engines side by side
+"$B" write --size 1m --fsync 16 --duration 0.05 --json >"$T/o.json" || fail "write --fsync"
+[ -z "$(ls "$T" | grep tide-bench)" ] || fail "scratch file left behind"
+"$B" read "$T/f" --engine all --runtime 0.05 --iodepth 2 --json >"$T/all.json" || fail "all"
+grep -q '"results"' "$T/all.json" || fail "all: no results array"
+[ "$(grep -c '"engine"' "$T/all.json")" -ge 4 ] || fail "all: engines missing"
+"$B" read "$T/f" --engine all --ops 100 | grep -q "vs raw" || fail "table"
+
+# copy
+for n in 0 1 4095 4096 1048577; do
+	head -c "$n" /dev/urandom >"$T/c$n"
+	"$B" copy "$T/c$n" "$T/d$n" --bs 4k --qd 4 --json >"$T/o.json" || fail "copy $n"
+	cmp "$T/c$n" "$T/d$n" || fail "copy $n differs"
+	[ "$(num bytes "$T/o.json")" = "$n" ] || fail "copy $n: bytes"
+done
+
+# bad input
+expect() {
+	want=$1; shift
+	"$@" >/dev/null 2>"$T/err"
+	got=$?
+	[ "$got" = "$want" ] || fail "$* exited $got, wanted $want: $(cat "$T/err")"
+	[ "$(wc -l <"$T/err")" = 1 ] || fail "$*: not one line: $(cat "$T/err")"
+}
+: >"$T/empty"
+mkdir "$T/dir"
+expect 1 "$B" read "$T/missing" --ops 1
+expect 1 "$B" read "$T/dir" --ops 1
+expect 1 "$B" read "$T/empty" --ops 1
+expect 1 "$B" read "$T/f" --size 2m --ops 1
+expect 1 "$B" copy "$T/missing" "$T/x"
+expect 1 "$B" copy "$T/f" "$T/nodir/x"
+expect 2 "$B" read "$T/f" --qd 0
+expect 2 "$B" read "$T/f" --qd 1000000
+expect 2 "$B" read "$T/f" --bs 0
+expect 2 "$B" read "$T/f" --bs 4x
+expect 2 "$B" read "$T/f" --size 0
+expect 2 "$B" read "$T/f" --duration -1
+expect 2 "$B" read "$T/f" --engine bogus
+expect 2 "$B" read "$T/f" --bogus
+expect 2 "$B" bogus
+expect 2 "$B"
+expect 2 "$B" copy "$T/f"
+expect 2 "$B" nop --engine psync
+# O_DIRECT: a block size off the sector size, or a filesystem without it
+expect 1 "$B" read "$T/f" --direct --bs 1000 --ops 1
+if [ -w /dev/full ]; then
+	expect 1 "$B" write /dev/full --size 1m --ops 10
+	grep -q "disk full" "$T/err" || fail "ENOSPC message"
+fi
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+	chmod 0600 "$T/f"; chmod 0755 "$T"
+	expect 1 setpriv --reuid=65534 --regid=65534 --clear-groups "$B" read "$T/f" --ops 1
+fi
+echo "PASS: t_bench"
+exit 0
