@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+/* helpers.c - shared test helpers. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+struct tide_loop_options t_opts;
+const char *t_config_name = "default";
+
+struct tide_loop *t_loop(void)
+{
+	struct tide_loop *loop = NULL;
+	int ret = tide_loop_new(&loop, &t_opts);
+
+	if (ret == -ENOSYS || ret == -EPERM) {
+		fprintf(stderr, "skipped: io_uring unusable here: %s\n",
+			tide_strerror(ret));
+		skip();
+	}
+	assert_int_equal(ret, 0);
+	assert_non_null(loop);
+	return loop;
+}
+
+int64_t t_wait(struct tide_loop *loop, struct tide_future *f)
+{
+	assert_non_null(f);
+	assert_int_equal(tide_loop_run_until(loop, f), 0);
+	return tide_future_result(f);
+}
+
+static int config_works(const struct tide_loop_options *o)
+{
+	struct tide_loop *loop;
+
+	if (tide_loop_new(&loop, o))
+		return 0;
+	tide_loop_free(loop);
+	return 1;
+}
+
+int t_run_configs(const char *name, const struct CMUnitTest *tests, size_t n)
+{
+	static const struct {
+		const char *name;
+		uint32_t flags;
+	} cfgs[] = {
+		{ "default", 0 },
+		{ "coop", TIDE_LOOP_NO_DEFER_TASKRUN },
+		{ "plain", TIDE_LOOP_NO_FAST_FLAGS },
+		{ "sqpoll", TIDE_LOOP_SQPOLL },
+	};
+	const char *only = getenv("TIDE_TEST_CONFIG");
+	char full[128];
+	int fails = 0, ran = 0;
+
+	for (size_t i = 0; i < sizeof(cfgs) / sizeof(cfgs[0]); i++) {
+		memset(&t_opts, 0, sizeof(t_opts));
+		t_opts.flags = cfgs[i].flags;
+		if (only && strcmp(only, cfgs[i].name))
+			continue;
+		if (!config_works(&t_opts)) {
+			printf("[  SKIP    ] config %s: not supported here\n",
+			       cfgs[i].name);
+			continue;
+		}
+		t_config_name = cfgs[i].name;
+		snprintf(full, sizeof(full), "%s/%s", name, cfgs[i].name);
+		fails += _cmocka_run_group_tests(full, tests, n, NULL, NULL);
+		ran++;
+		/* valgrind is slow: one configuration is enough there */
+		if (getenv("TIDE_VALGRIND"))
+			break;
+	}
+	memset(&t_opts, 0, sizeof(t_opts));
+	if (!ran) {
+		/* io_uring unusable: run once so each test reports its skip */
+		fails += _cmocka_run_group_tests(name, tests, n, NULL, NULL);
+	}
+	return fails;
+}
+
+int t_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own descriptor */
+}
+
+unsigned char t_pattern(uint64_t off)
+{
+	return (unsigned char)((off * 2654435761u) >> 13);
+}
+
+int t_tmpfile(char *path, size_t pathlen, size_t size)
+{
+	unsigned char buf[4096];
+	int fd;
+
+	snprintf(path, pathlen, "/tmp/tide-test-XXXXXX");
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < size;) {
+		size_t n = size - off < sizeof(buf) ? size - off : sizeof(buf);
+
+		for (size_t i = 0; i < n; i++)
+			buf[i] = t_pattern(off + i);
+		if (write(fd, buf, n) != (ssize_t)n) {
+			close(fd);
+			unlink(path);
+			return -EIO;
+		}
+		off += n;
+	}
+	return fd;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* helpers.h - shared test helpers (t_ prefix). */
+#ifndef TIDE_TEST_HELPERS_H
+#define TIDE_TEST_HELPERS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <tide.h>
+
+/* The ring configuration the current pass of t_run_configs() uses. */
+extern struct tide_loop_options t_opts;
+extern const char *t_config_name;
+
+/* A loop with t_opts; skips the test when io_uring is unusable here. */
+struct tide_loop *t_loop(void);
+
+/* Run the group once per ring configuration this machine supports
+ * (default, COOP_TASKRUN, plain, SQPOLL).  Returns failures. */
+int t_run_configs(const char *name, const struct CMUnitTest *tests, size_t n);
+
+/* Run the loop until f resolves; fail the test on error or a hang. */
+int64_t t_wait(struct tide_loop *loop, struct tide_future *f);
+
+/* Number of open file descriptors of this process. */
+int t_count_fds(void);
+
+/* A temporary file of size bytes filled with t_pattern(); path in buf. */
+int t_tmpfile(char *path, size_t pathlen, size_t size);
+unsigned char t_pattern(uint64_t off);
+
+#define T_RUN(name, tests) t_run_configs(name, tests, sizeof(tests) / sizeof(tests[0]))
+
+#endif

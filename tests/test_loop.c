@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_loop.c - the engine: loop creation and its failure modes, run modes,
+ * SQ backlog, CQ overflow, cross-thread posts, timers, statistics.
+ *
+ * This binary defines tide__sys_setup() itself: linked statically, it
+ * replaces engine/sys.c's wrapper, so creation failures can be injected.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+#include "engine.h"
+
+static int inject_err;      /* returned for every setup attempt */
+static unsigned reject_mask; /* IORING_SETUP_* bits answered with -EINVAL */
+
+int tide__sys_setup(unsigned entries, struct io_uring *ring,
+		    struct io_uring_params *p)
+{
+	if (inject_err)
+		return inject_err;
+	if (p->flags & reject_mask)
+		return -EINVAL;
+	return io_uring_queue_init_params(entries, ring, p);
+}
+
+static void test_tide_loop_new_bad_options(void **state)
+{
+	struct tide_loop_options o = { 0 };
+	struct tide_loop *loop = (void *)1;
+
+	(void)state;
+	assert_int_equal(tide_loop_new(NULL, NULL), -EINVAL);
+	o.flags = 1u << 30;
+	assert_int_equal(tide_loop_new(&loop, &o), -EINVAL);
+	assert_null(loop);
+	o.flags = 0;
+	o.reserved[2] = 1;
+	assert_int_equal(tide_loop_new(&loop, &o), -EINVAL);
+	o.reserved[2] = 0;
+	o.entries = 64;
+	o.cq_entries = 32;
+	assert_int_equal(tide_loop_new(&loop, &o), -EINVAL);
+	tide_loop_free(NULL); /* accepted */
+}
+
+static void check_fails_with(int err, const char *word)
+{
+	struct tide_loop *loop = (void *)1;
+
+	inject_err = err;
+	assert_int_equal(tide_loop_new(&loop, NULL), err);
+	inject_err = 0;
+	assert_null(loop);
+	assert_non_null(strstr(tide_strerror(err), word));
+}
+
+static void test_tide_loop_new_unusable(void **state)
+{
+	(void)state;
+	check_fails_with(-ENOSYS, "CONFIG_IO_URING");
+	check_fails_with(-EPERM, "io_uring_disabled");
+	check_fails_with(-EPERM, "seccomp");
+	check_fails_with(-ENOMEM, "RLIMIT_MEMLOCK");
+	/* any errno gets some sentence */
+	assert_non_null(tide_strerror(-EXDEV));
+	assert_non_null(tide_strerror(0));
+}
+
+static void test_tide_loop_new_fallback(void **state)
+{
+	struct tide_loop_config cfg;
+	struct tide_loop *loop;
+
+	(void)state;
+	reject_mask = IORING_SETUP_DEFER_TASKRUN;
+	loop = t_loop();
+	tide_loop_config(loop, &cfg);
+	assert_false(cfg.setup & TIDE_SETUP_DEFER_TASKRUN);
+	assert_true(cfg.setup & TIDE_SETUP_COOP_TASKRUN);
+	tide_loop_free(loop);
+
+	reject_mask = IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN |
+		      IORING_SETUP_SUBMIT_ALL;
+	loop = t_loop();
+	tide_loop_config(loop, &cfg);
+	assert_int_equal(cfg.setup, 0);
+	/* the plain ring still works */
+	assert_int_equal(t_wait(loop, tide_nop(loop)), 0);
+	reject_mask = 0;
+	tide_loop_free(loop);
+}
+
+static void count_done(void *arg, int64_t res, void *payload)
+{
+	(void)payload;
+	assert_true(res >= 0);
+	(*(uint64_t *)arg)++;
+}
+
+static void test_backlog_tiny_ring(void **state)
+{
+	struct tide_loop_options o = t_opts;
+	struct tide_loop_stats st;
+	struct tide_loop *loop;
+	uint64_t done = 0;
+	int ret;
+
+	(void)state;
+	o.entries = 8;
+	ret = tide_loop_new(&loop, &o);
+	if (ret == -ENOSYS || ret == -EPERM)
+		skip();
+	assert_int_equal(ret, 0);
+	for (int i = 0; i < 10000; i++)
+		assert_int_equal(tide_future_on_done(tide_nop(loop), count_done,
+						     &done),
+				 0);
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_int_equal(done, 10000);
+	tide_loop_stats(loop, &st);
+	assert_true(st.backlog_peak >= 10000 - 8);
+	assert_true(st.submitted >= 10000);
+	assert_true(st.completed >= 10000);
+	assert_int_equal(tide_loop_pending(loop), 0);
+	tide_loop_free(loop);
+}
+
+static void test_cq_overflow_survived(void **state)
+{
+	struct tide_loop_options o = t_opts;
+	struct tide_loop_stats st;
+	struct tide_loop *loop;
+	uint64_t done = 0;
+	int ret;
+
+	(void)state;
+	o.entries = 8;
+	o.cq_entries = 16;
+	ret = tide_loop_new(&loop, &o);
+	if (ret == -ENOSYS || ret == -EPERM)
+		skip();
+	assert_int_equal(ret, 0);
+	/* submit 50 rounds of 8 without reaping: far more than the CQ holds */
+	for (int round = 0; round < 50; round++) {
+		for (int i = 0; i < 8; i++)
+			assert_int_equal(tide_future_on_done(tide_nop(loop),
+							     count_done, &done),
+					 0);
+		tide__backlog_flush(loop);
+		assert_int_equal(tide__submit(loop, 0), 0);
+	}
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_int_equal(done, 400);
+	tide_loop_stats(loop, &st);
+	/* with SQPOLL the kernel thread submits at its own pace, so the CQ
+	 * need not overflow; nothing may be lost either way */
+	if (!(t_opts.flags & TIDE_LOOP_SQPOLL))
+		assert_true(st.cq_overflows >= 1);
+	tide_loop_free(loop);
+}
+
+struct poster {
+	struct tide_loop *loop;
+	atomic_uint_fast64_t *count;
+	struct tide_future *done;
+	int n;
+};
+
+static atomic_uint_fast64_t posted_runs;
+static struct tide_future *all_posted;
+
+static void on_post(void *arg)
+{
+	(void)arg;
+	if (++posted_runs == 4 * 25000)
+		tide_promise_resolve(all_posted, 0, NULL);
+}
+
+static void *post_thread(void *arg)
+{
+	struct poster *p = arg;
+
+	for (int i = 0; i < p->n; i++)
+		while (tide_loop_post(p->loop, on_post, NULL) != 0)
+			;
+	return NULL;
+}
+
+static void test_tide_loop_post_threads(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct poster p;
+	pthread_t th[4];
+
+	(void)state;
+	posted_runs = 0;
+	all_posted = tide_promise_new(loop);
+	p = (struct poster){ .loop = loop, .n = 25000 };
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, post_thread, &p), 0);
+	assert_int_equal(t_wait(loop, all_posted), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(posted_runs, 100000);
+	tide_future_release(all_posted);
+	assert_int_equal(tide_loop_post(NULL, on_post, NULL), -EINVAL);
+	assert_int_equal(tide_loop_post(loop, NULL, NULL), -EINVAL);
+	tide_loop_free(loop);
+}
+
+static int post_hits;
+
+static void hit(void *arg)
+{
+	(void)arg;
+	post_hits++;
+}
+
+static void test_tide_loop_post_runs_at_free(void **state)
+{
+	struct tide_loop *loop = t_loop();
+
+	(void)state;
+	post_hits = 0;
+	assert_int_equal(tide_loop_post(loop, hit, NULL), 0);
+	assert_int_equal(tide_call_soon(loop, hit, NULL), 0);
+	tide_loop_free(loop);
+	assert_int_equal(post_hits, 2);
+}
+
+static int order[8], order_n;
+
+static void record(void *arg, int64_t res, void *payload)
+{
+	(void)payload;
+	assert_int_equal(res, 0);
+	order[order_n++] = (int)(intptr_t)arg;
+}
+
+static void test_timers_fire_in_order(void **state)
+{
+	static const int ms[] = { 50, 10, 40, 20, 30 };
+	struct tide_loop *loop = t_loop();
+	struct tide_loop_stats st;
+	uint64_t t0 = tide_now_ns();
+
+	(void)state;
+	order_n = 0;
+	for (int i = 0; i < 5; i++)
+		tide_future_on_done(tide_sleep(loop, (uint64_t)ms[i] * 1000000),
+				    record, (void *)(intptr_t)ms[i]);
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_int_equal(order_n, 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(order[i], 10 * (i + 1));
+	assert_true(tide_now_ns() - t0 >= 50000000u);
+	tide_loop_stats(loop, &st);
+	assert_int_equal(st.timers, 5);
+	tide_loop_free(loop);
+}
+
+static void stop_it(void *arg, int64_t res, void *payload)
+{
+	(void)res;
+	(void)payload;
+	tide_loop_stop(arg);
+}
+
+static void test_tide_loop_stop_from_continuation(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_future *slow = tide_sleep(loop, 10ull * 1000000000);
+
+	(void)state;
+	tide_future_on_done(tide_nop(loop), stop_it, loop);
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_false(tide_future_done(slow));
+	assert_true(tide_loop_pending(loop) >= 1);
+	assert_int_equal(tide_future_cancel(slow), 0);
+	assert_int_equal(t_wait(loop, slow), -ECANCELED);
+	tide_future_release(slow);
+	tide_loop_free(loop);
+}
+
+static void test_tide_loop_run_once_modes(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_future *f;
+	int n = 0;
+
+	(void)state;
+	/* nothing pending: neither form blocks */
+	assert_int_equal(tide_loop_run_once(loop, 0), 0);
+	assert_int_equal(tide_loop_run_once(loop, 1), 0);
+	f = tide_nop(loop);
+	while (!tide_future_done(f))
+		assert_true((n = tide_loop_run_once(loop, 1)) >= 0);
+	assert_int_equal(tide_future_result(f), 0);
+	tide_future_release(f);
+	assert_int_equal(tide_loop_run_once(NULL, 0), -EINVAL);
+	assert_int_equal(tide_loop_run(NULL), -EINVAL);
+	tide_loop_free(loop);
+}
+
+static struct tide_loop *nest_loop;
+static int nest_ret;
+
+static void nested_run(void *arg, int64_t res, void *payload)
+{
+	(void)arg;
+	(void)res;
+	(void)payload;
+	nest_ret = tide_loop_run(nest_loop);
+}
+
+static void test_tide_loop_run_nested_is_busy(void **state)
+{
+	struct tide_loop *loop = t_loop();
+
+	(void)state;
+	nest_loop = loop;
+	nest_ret = 1;
+	tide_future_on_done(tide_nop(loop), nested_run, NULL);
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_int_equal(nest_ret, -EBUSY);
+	tide_loop_free(loop);
+}
+
+static void test_stats_count_enters(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_loop_stats st;
+	uint64_t done = 0;
+
+	(void)state;
+	for (int i = 0; i < 32; i++)
+		tide_future_on_done(tide_nop(loop), count_done, &done);
+	assert_int_equal(tide_loop_run(loop), 0);
+	tide_loop_stats(loop, &st);
+	assert_int_equal(done, 32);
+	/* one batch: a handful of enters, not one per operation */
+	if (!(t_opts.flags & TIDE_LOOP_SQPOLL))
+		assert_true(st.enter_calls <= 4);
+	assert_true(st.iterations >= 1);
+	tide_loop_free(loop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest once[] = {
+		cmocka_unit_test(test_tide_loop_new_bad_options),
+		cmocka_unit_test(test_tide_loop_new_unusable),
+		cmocka_unit_test(test_tide_loop_new_fallback),
+	};
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backlog_tiny_ring),
+		cmocka_unit_test(test_cq_overflow_survived),
+		cmocka_unit_test(test_tide_loop_post_threads),
+		cmocka_unit_test(test_tide_loop_post_runs_at_free),
+		cmocka_unit_test(test_timers_fire_in_order),
+		cmocka_unit_test(test_tide_loop_stop_from_continuation),
+		cmocka_unit_test(test_tide_loop_run_once_modes),
+		cmocka_unit_test(test_tide_loop_run_nested_is_busy),
+		cmocka_unit_test(test_stats_count_enters),
+	};
+	int fails = cmocka_run_group_tests_name("loop", once, NULL, NULL);
+
+	return fails + T_RUN("loop", tests);
+}
