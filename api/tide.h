@@ -10,6 +10,8 @@
  *   tide/probe.h    what io_uring can do on this machine
  *   tide/pool.h     thread pool (run_in_executor)
  *   tide/glock.h    global-lock (GIL) emulation
+ *   tide/net.h      sockets, addresses, name resolution, buffer rings
+ *   tide/stream.h   buffered streams and servers
  *
  * tide(7) describes the model; every function has a man page in section 3.
  */
@@ -24,5 +26,7 @@
 #include "tide/probe.h"
 #include "tide/pool.h"
 #include "tide/glock.h"
+#include "tide/net.h"
+#include "tide/stream.h"
 
 #endif /* TIDE_H */

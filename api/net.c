@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: MIT
+/*
+ * net.c - socket operations as futures: each fills one SQE; most complete
+ * through tide__op_done(), the multishot ones and zero-copy send have their
+ * own completion hooks.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "future_impl.h"
+#include "bufring.h"
+
+#define MAX_RW 0x7ffff000u
+
+static unsigned clamp_len(size_t len)
+{
+	return len > MAX_RW ? MAX_RW : (unsigned)len;
+}
+
+/* A new operation future and its SQE; on NULL nothing was queued. */
+static struct tide_future *net_start(struct tide_loop *loop,
+				     struct io_uring_sqe **sqe,
+				     tide__op_fn *done)
+{
+	struct tide_future *f = tide__future_new(loop, K_OP);
+
+	if (!f)
+		return NULL;
+	*sqe = tide__sqe(loop);
+	if (!*sqe) {
+		tide__future_free(f);
+		return NULL;
+	}
+	f->op.done = done ? done : tide__op_done;
+	return f;
+}
+
+static struct tide_future *net_commit(struct tide_loop *loop,
+				      struct io_uring_sqe *sqe,
+				      struct tide_future *f)
+{
+	tide__sqe_bind(loop, sqe, &f->op);
+	return f;
+}
+
+static bool addr_ok(const struct tide_addr *a)
+{
+	return a && a->len > 0 && a->len <= sizeof(a->u);
+}
+
+struct tide_future *tide_socket(struct tide_loop *loop, int domain, int type,
+				int protocol)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (!tide__has_op(loop, IORING_OP_SOCKET)) {
+		int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+
+		return fd < 0 ? tide_future_fail(loop, -errno)
+			      : tide_future_ready(loop, fd, NULL);
+	}
+	f = net_start(loop, &sqe, NULL);
+	if (!f)
+		return NULL;
+	io_uring_prep_socket(sqe, domain, type | SOCK_CLOEXEC, protocol, 0);
+	return net_commit(loop, sqe, f);
+}
+
+int tide_bind(int fd, const struct tide_addr *a)
+{
+	if (!addr_ok(a))
+		return -EINVAL;
+	return bind(fd, &a->u.sa, a->len) ? -errno : 0;
+}
+
+int tide_listen(int fd, int backlog)
+{
+	return listen(fd, backlog > 0 ? backlog : SOMAXCONN) ? -errno : 0;
+}
+
+struct tide_future *tide_connect(struct tide_loop *loop, int fd,
+				 const struct tide_addr *a)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+	void *copy;
+
+	if (!loop)
+		return NULL;
+	if (!addr_ok(a))
+		return tide_future_fail(loop, -EINVAL);
+	f = tide__future_new(loop, K_OP);
+	if (!f)
+		return NULL;
+	f->op.done = tide__op_done;
+	/* the kernel reads the address at submission, which may be later */
+	if (a->len <= TIDE__SLAB_OBJ) {
+		copy = tide__slab_alloc(loop);
+		f->op.fflags |= F_EXT_SLAB;
+	} else {
+		copy = malloc(a->len);
+		f->op.fflags |= F_EXT_MALLOC;
+	}
+	if (!copy)
+		goto err;
+	memcpy(copy, &a->u, a->len);
+	f->ext = copy;
+	sqe = tide__sqe(loop);
+	if (!sqe)
+		goto err;
+	io_uring_prep_connect(sqe, fd, copy, a->len);
+	return net_commit(loop, sqe, f);
+err:
+	tide__future_free(f);
+	return NULL;
+}
+
+struct tide_future *tide_accept(struct tide_loop *loop, int fd,
+				struct tide_addr *peer, int flags)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return tide_future_fail(loop, -EINVAL);
+	f = net_start(loop, &sqe, NULL);
+	if (!f)
+		return NULL;
+	if (peer) {
+		memset(peer, 0, sizeof(*peer));
+		peer->len = sizeof(peer->u);
+	}
+	io_uring_prep_accept(sqe, fd, peer ? &peer->u.sa : NULL,
+			     peer ? &peer->len : NULL, flags | SOCK_CLOEXEC);
+	return net_commit(loop, sqe, f);
+}
+
+/* Callback and argument of a multishot op, in a slab object at f->ext. */
+struct multi {
+	void *fn;
+	void *arg;
+	struct tide_bufring *br;
+};
+
+static void multi_end(struct tide_loop *loop, struct tide_future *f,
+		      int64_t res)
+{
+	tide__slab_free(loop, f->ext);
+	f->ext = NULL;
+	tide__future_resolve(f, res, NULL);
+}
+
+static void accept_done(struct tide_loop *loop, struct tide__op *op,
+			int32_t res, uint32_t cflags)
+{
+	struct tide_future *f = (struct tide_future *)op;
+	struct multi *m = f->ext;
+	bool more = cflags & IORING_CQE_F_MORE;
+
+	if (res >= 0 || more) {
+		loop->in_user++;
+		((tide_accept_fn *)m->fn)(m->arg, res);
+		loop->in_user--;
+	}
+	if (!more)
+		multi_end(loop, f, res >= 0 ? -EAGAIN : res);
+}
+
+static struct tide_future *multi_start(struct tide_loop *loop,
+				       struct io_uring_sqe **sqe,
+				       tide__op_fn *done, void *fn, void *arg)
+{
+	struct tide_future *f = tide__future_new(loop, K_OP);
+	struct multi *m;
+
+	if (!f)
+		return NULL;
+	f->op.done = done;
+	m = tide__slab_alloc(loop);
+	if (!m)
+		goto err;
+	m->fn = fn;
+	m->arg = arg;
+	m->br = NULL;
+	f->ext = m;
+	*sqe = tide__sqe(loop);
+	if (!*sqe) {
+		tide__slab_free(loop, m);
+		goto err;
+	}
+	return f;
+err:
+	tide__future_free(f);
+	return NULL;
+}
+
+struct tide_future *tide_accept_multishot(struct tide_loop *loop, int fd,
+					  tide_accept_fn *fn, void *arg)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (!fn)
+		return tide_future_fail(loop, -EINVAL);
+	if (!tide__has_op(loop, IORING_OP_ACCEPT))
+		return tide_future_fail(loop, -EOPNOTSUPP);
+	f = multi_start(loop, &sqe, accept_done, (void *)fn, arg);
+	if (!f)
+		return NULL;
+	io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, SOCK_CLOEXEC);
+	return net_commit(loop, sqe, f);
+}
+
+static void recv_multi_done(struct tide_loop *loop, struct tide__op *op,
+			    int32_t res, uint32_t cflags)
+{
+	struct tide_future *f = (struct tide_future *)op;
+	struct multi *m = f->ext;
+	bool more = cflags & IORING_CQE_F_MORE;
+
+	if (res > 0 && (cflags & IORING_CQE_F_BUFFER)) {
+		unsigned bid = cflags >> IORING_CQE_BUFFER_SHIFT;
+
+		tide__bufring_took(m->br, bid);
+		loop->in_user++;
+		((tide_recv_fn *)m->fn)(m->arg, tide__bufring_ptr(m->br, bid),
+					(uint32_t)res, bid);
+		loop->in_user--;
+	} else if (res > 0) {
+		res = -EIO; /* data without a buffer: cannot happen */
+	}
+	if (!more)
+		multi_end(loop, f, res > 0 ? -EAGAIN : res);
+}
+
+struct tide_future *tide_recv_multishot(struct tide_loop *loop, int fd,
+					struct tide_bufring *br,
+					tide_recv_fn *fn, void *arg)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (!fn || !br || tide__bufring_loop(br) != loop)
+		return tide_future_fail(loop, -EINVAL);
+	f = multi_start(loop, &sqe, recv_multi_done, (void *)fn, arg);
+	if (!f)
+		return NULL;
+	((struct multi *)f->ext)->br = br;
+	io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = tide__bufring_bgid(br);
+	return net_commit(loop, sqe, f);
+}
+
+struct tide_future *tide_recv(struct tide_loop *loop, int fd, void *buf,
+			      size_t len, int flags)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (!buf && len)
+		return tide_future_fail(loop, -EFAULT);
+	f = net_start(loop, &sqe, NULL);
+	if (!f)
+		return NULL;
+	io_uring_prep_recv(sqe, fd, buf, clamp_len(len), flags);
+	return net_commit(loop, sqe, f);
+}
+
+struct tide_future *tide_send(struct tide_loop *loop, int fd, const void *buf,
+			      size_t len, int flags)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (!buf && len)
+		return tide_future_fail(loop, -EFAULT);
+	f = net_start(loop, &sqe, NULL);
+	if (!f)
+		return NULL;
+	io_uring_prep_send(sqe, fd, buf, clamp_len(len), flags | MSG_NOSIGNAL);
+	return net_commit(loop, sqe, f);
+}
+
+struct tide_future *tide_recvmsg(struct tide_loop *loop, int fd,
+				 struct msghdr *msg, int flags)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (!msg)
+		return tide_future_fail(loop, -EFAULT);
+	f = net_start(loop, &sqe, NULL);
+	if (!f)
+		return NULL;
+	io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags);
+	return net_commit(loop, sqe, f);
+}
+
+struct tide_future *tide_sendmsg(struct tide_loop *loop, int fd,
+				 const struct msghdr *msg, int flags)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (!msg)
+		return tide_future_fail(loop, -EFAULT);
+	f = net_start(loop, &sqe, NULL);
+	if (!f)
+		return NULL;
+	io_uring_prep_sendmsg(sqe, fd, msg, (unsigned)(flags | MSG_NOSIGNAL));
+	return net_commit(loop, sqe, f);
+}
+
+/*
+ * SEND_ZC posts the send's result (with F_MORE when a notification
+ * follows) and then a notification CQE once the pages are released; the
+ * buffer is the caller's again only after the second one.
+ */
+static void send_zc_done(struct tide_loop *loop, struct tide__op *op,
+			 int32_t res, uint32_t cflags)
+{
+	struct tide_future *f = (struct tide_future *)op;
+
+	(void)loop;
+	if (!(cflags & IORING_CQE_F_NOTIF))
+		op->aux = (uint32_t)res;
+	if (!(cflags & IORING_CQE_F_MORE))
+		tide__future_resolve(f, (int32_t)op->aux, NULL);
+}
+
+struct tide_future *tide_send_zc(struct tide_loop *loop, int fd,
+				 const void *buf, size_t len, int flags)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (!tide__has_op(loop, IORING_OP_SEND_ZC))
+		return tide_send(loop, fd, buf, len, flags);
+	if (!buf && len)
+		return tide_future_fail(loop, -EFAULT);
+	f = net_start(loop, &sqe, send_zc_done);
+	if (!f)
+		return NULL;
+	io_uring_prep_send_zc(sqe, fd, buf, clamp_len(len),
+			      flags | MSG_NOSIGNAL, 0);
+	return net_commit(loop, sqe, f);
+}
+
+struct tide_future *tide_shutdown(struct tide_loop *loop, int fd, int how)
+{
+	struct io_uring_sqe *sqe;
+	struct tide_future *f;
+
+	if (!loop)
+		return NULL;
+	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+		return tide_future_fail(loop, -EINVAL);
+	f = net_start(loop, &sqe, NULL);
+	if (!f)
+		return NULL;
+	io_uring_prep_shutdown(sqe, fd, how);
+	return net_commit(loop, sqe, f);
+}
+
+/* ---- client helper ---- */
+
+static struct tide_future *connected(struct tide_loop *loop, void *arg,
+				     int64_t result, void *payload)
+{
+	int fd = (int)(intptr_t)arg;
+
+	(void)payload;
+	if (result < 0) {
+		close(fd);
+		return tide_future_fail(loop, (int)result);
+	}
+	return tide_future_ready(loop, fd, NULL);
+}
+
+struct tide_future *tide_connect_timeout(struct tide_loop *loop,
+					 const struct tide_addr *a, int type,
+					 uint64_t timeout_ns)
+{
+	struct tide_future *f;
+	int fd;
+
+	if (!loop)
+		return NULL;
+	if (!addr_ok(a) || (type != SOCK_STREAM && type != SOCK_DGRAM &&
+			    type != SOCK_SEQPACKET))
+		return tide_future_fail(loop, -EINVAL);
+	fd = socket(a->u.sa.sa_family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return tide_future_fail(loop, -errno);
+	f = tide_connect(loop, fd, a);
+	if (f && timeout_ns)
+		f = tide_future_timeout(f, timeout_ns);
+	f = tide_future_then_wrapped(f, connected, (void *)(intptr_t)fd);
+	if (!f)
+		close(fd);
+	return f;
+}

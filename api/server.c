@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: MIT
+/*
+ * server.c - listen, multishot accept, one stream per connection, graceful
+ * stop.  Accept failures for lack of descriptors (-EMFILE, -ENFILE) or
+ * memory back off exponentially (1 ms .. 1 s) instead of spinning on a
+ * connection the kernel keeps offering.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stream_impl.h"
+
+#define BACKOFF_MIN_NS 1000000ull
+#define BACKOFF_MAX_NS 1000000000ull
+
+struct tide_server {
+	struct tide_loop *loop;
+	int fd;
+	uint32_t flags;
+	struct tide_addr addr;
+	tide_conn_fn *fn;
+	void *arg;
+	struct tide_bufring *br;
+	struct tide_future *acc;      /* multishot accept */
+	struct tide_future *backoff;  /* sleep before re-arming accept */
+	struct tide_future *deadline; /* graceful stop's limit */
+	uint64_t backoff_ns;
+	uint32_t ops;                 /* futures whose callback is due */
+	bool stopping, timed_out;
+	struct tide_future *stop_p;
+	struct tide_stream *conns;
+	struct tide_server_stats st;
+};
+
+static void server_arm(struct tide_server *srv);
+
+static void server_maybe_done(struct tide_server *srv)
+{
+	struct tide_future *p = srv->stop_p;
+
+	if (!srv->stopping || !p)
+		return;
+	if (srv->st.active == 0 && srv->deadline)
+		tide_future_cancel(srv->deadline);
+	if (srv->st.active || srv->ops)
+		return;
+	srv->stop_p = NULL;
+	tide_promise_resolve(p, srv->timed_out ? -ETIMEDOUT : 0, NULL);
+}
+
+static void server_conn_gone(void *arg, struct tide_stream *s)
+{
+	struct tide_server *srv = arg;
+
+	if (s->sprev)
+		s->sprev->snext = s->snext;
+	else
+		srv->conns = s->snext;
+	if (s->snext)
+		s->snext->sprev = s->sprev;
+	srv->st.active--;
+	server_maybe_done(srv);
+}
+
+static void server_on_accept(void *arg, int fd)
+{
+	struct tide_server *srv = arg;
+	struct tide_stream_options so = { .bufring = srv->br };
+	struct tide_stream *s;
+
+	if (fd < 0) {
+		srv->st.accept_errors++;
+		return;
+	}
+	if (srv->stopping || tide_stream_new(srv->loop, fd, &so, &s)) {
+		close(fd);
+		if (!srv->stopping)
+			srv->st.accept_errors++;
+		return;
+	}
+	srv->backoff_ns = 0;
+	s->on_free = server_conn_gone;
+	s->hook_arg = srv;
+	s->snext = srv->conns;
+	if (srv->conns)
+		srv->conns->sprev = s;
+	srv->conns = s;
+	srv->st.accepted++;
+	srv->st.active++;
+	srv->fn(srv->arg, s);
+}
+
+static void server_backoff_done(void *arg, int64_t res, void *payload)
+{
+	struct tide_server *srv = arg;
+
+	(void)res;
+	(void)payload;
+	srv->backoff = NULL;
+	srv->ops--;
+	if (srv->stopping)
+		server_maybe_done(srv);
+	else
+		server_arm(srv);
+}
+
+static void server_accept_end(void *arg, int64_t res, void *payload)
+{
+	struct tide_server *srv = arg;
+	struct tide_future *f;
+
+	(void)payload;
+	srv->acc = NULL;
+	srv->ops--;
+	if (srv->stopping) {
+		server_maybe_done(srv);
+		return;
+	}
+	if (res == -EAGAIN || res == -EINTR) {
+		server_arm(srv);
+		return;
+	}
+	srv->st.accept_errors++;
+	/* out of descriptors or memory: wait, then try again */
+	srv->backoff_ns = srv->backoff_ns ? srv->backoff_ns * 2 : BACKOFF_MIN_NS;
+	if (srv->backoff_ns > BACKOFF_MAX_NS)
+		srv->backoff_ns = BACKOFF_MAX_NS;
+	f = tide_sleep(srv->loop, srv->backoff_ns);
+	srv->backoff = f;
+	if (f && tide_future_on_done(f, server_backoff_done, srv) == 0)
+		srv->ops++;
+	else
+		srv->backoff = NULL;
+}
+
+static void server_arm(struct tide_server *srv)
+{
+	struct tide_future *f;
+
+	f = tide_accept_multishot(srv->loop, srv->fd, server_on_accept, srv);
+	srv->acc = f;
+	if (f && tide_future_on_done(f, server_accept_end, srv) == 0)
+		srv->ops++;
+	else
+		srv->acc = NULL;
+}
+
+static int server_listen(struct tide_server *srv, const struct tide_addr *a,
+			 int backlog)
+{
+	int one = 1, fd;
+
+	fd = socket(a->u.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (a->u.sa.sa_family != AF_UNIX)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if ((srv->flags & TIDE_SERVER_REUSEPORT) &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
+		goto err;
+	if (bind(fd, &a->u.sa, a->len) || listen(fd, backlog))
+		goto err;
+	srv->addr.len = sizeof(srv->addr.u);
+	if (getsockname(fd, &srv->addr.u.sa, &srv->addr.len))
+		goto err;
+	srv->fd = fd;
+	return 0;
+err:
+	one = -errno;
+	close(fd);
+	return one;
+}
+
+int tide_server_new(struct tide_loop *loop, const struct tide_addr *a,
+		    const struct tide_server_options *opts, tide_conn_fn *fn,
+		    void *arg, struct tide_server **out)
+{
+	struct tide_server_options o = { 0 };
+	struct tide_server *srv;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (opts)
+		o = *opts;
+	if (!loop || !fn || !a || a->len == 0 || a->len > sizeof(a->u) ||
+	    (o.flags & ~(uint32_t)(TIDE_SERVER_REUSEPORT |
+				   TIDE_SERVER_NO_BUFRING)) ||
+	    o.backlog < 0 || o.reserved[0] || o.reserved[1] || o.reserved[2] ||
+	    o.reserved[3])
+		return -EINVAL;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->loop = loop;
+	srv->flags = o.flags;
+	srv->fn = fn;
+	srv->arg = arg;
+	if (!(o.flags & TIDE_SERVER_NO_BUFRING)) {
+		struct tide_bufring_options bo = { .count = o.buf_count,
+						   .size = o.buf_size };
+
+		ret = tide_bufring_new(loop, &srv->br, &bo);
+		if (ret && ret != -EOPNOTSUPP)
+			goto err_free;
+	}
+	ret = server_listen(srv, a, o.backlog > 0 ? o.backlog : SOMAXCONN);
+	if (ret)
+		goto err_br;
+	server_arm(srv);
+	if (!srv->acc) {
+		ret = -ENOMEM;
+		goto err_close;
+	}
+	*out = srv;
+	return 0;
+err_close:
+	close(srv->fd);
+err_br:
+	tide_bufring_free(srv->br);
+err_free:
+	free(srv);
+	return ret;
+}
+
+int tide_server_addr(const struct tide_server *srv, struct tide_addr *out)
+{
+	if (!srv || !out)
+		return -EINVAL;
+	*out = srv->addr;
+	return 0;
+}
+
+static void server_deadline_done(void *arg, int64_t res, void *payload)
+{
+	struct tide_server *srv = arg;
+
+	(void)payload;
+	srv->deadline = NULL;
+	srv->ops--;
+	if (res == 0 && srv->st.active) {
+		/* time is up: every reader sees end of stream now */
+		srv->timed_out = true;
+		for (struct tide_stream *s = srv->conns; s; s = s->snext)
+			shutdown(s->fd, SHUT_RDWR);
+	}
+	server_maybe_done(srv);
+}
+
+struct tide_future *tide_server_stop(struct tide_server *srv,
+				     uint64_t timeout_ns)
+{
+	struct tide_future *p, *d;
+
+	if (!srv)
+		return NULL;
+	if (srv->stopping)
+		return tide_future_fail(srv->loop, -EALREADY);
+	p = tide_promise_new(srv->loop);
+	if (!p)
+		return NULL;
+	srv->stopping = true;
+	srv->stop_p = p;
+	if (srv->acc)
+		tide_future_cancel(srv->acc);
+	if (srv->backoff)
+		tide_future_cancel(srv->backoff);
+	/* the kernel holds its own reference while the cancel completes */
+	close(srv->fd);
+	srv->fd = -1;
+	if (srv->st.active) {
+		d = tide_sleep(srv->loop, timeout_ns);
+		srv->deadline = d;
+		if (d && tide_future_on_done(d, server_deadline_done, srv) == 0)
+			srv->ops++;
+		else
+			srv->deadline = NULL;
+	}
+	server_maybe_done(srv);
+	return p;
+}
+
+void tide_server_free(struct tide_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->fd >= 0)
+		close(srv->fd);
+	if (srv->st.active || srv->ops) {
+		/* misuse: streams or operations still use the ring, so it
+		 * is left alone rather than freed under them */
+		for (struct tide_stream *s = srv->conns; s; s = s->snext)
+			s->on_free = NULL;
+		free(srv);
+		return;
+	}
+	tide_bufring_free(srv->br);
+	free(srv);
+}
+
+void tide_server_stats(const struct tide_server *srv,
+		       struct tide_server_stats *st)
+{
+	if (!srv || !st)
+		return;
+	*st = srv->st;
+}
