@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tide-echo - an RFC 862 echo server on tide's stream/server API (or on
+ * plain epoll, for comparison) and a verifying load-generating client.
+ *
+ *   tide-echo server ADDR [--threads N] [--engine tide|epoll] [--stats] [--json]
+ *   tide-echo client ADDR [--conns C] [--size S] [--duration T] [--json]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <tide.h>
+
+#include "bench_hist.h"
+#include "echo_epoll.h"
+#include "json.h"
+
+struct echo_opts {
+	const char *addr;
+	int threads, conns, json, stats, epoll;
+	size_t size;
+	double duration;
+};
+
+static void echo_usage(FILE *f)
+{
+	fputs("usage: tide-echo server ADDR [--threads N] [--engine tide|epoll] "
+	      "[--stats] [--json]\n"
+	      "       tide-echo client ADDR [--conns C] [--size S] "
+	      "[--duration SECONDS] [--json]\n"
+	      "ADDR: HOST:PORT, [V6]:PORT or unix:/PATH (unix:@NAME abstract)\n",
+	      f);
+}
+
+/* ---- tide server ---- */
+
+struct echo_thread {
+	pthread_t th;
+	struct tide_loop *loop;
+	struct tide_server *srv;
+	struct tide_addr addr;
+	uint32_t flags;
+	int err;
+	sem_t *ready;
+	struct echo_counts cnt;
+};
+
+struct echo_conn {
+	struct tide_stream *s;
+	struct echo_thread *t;
+	char buf[16384];
+};
+
+static void echo_conn_read(struct echo_conn *c);
+
+/* Echo traffic is request/response: Nagle would hold back replies. */
+static void echo_nodelay(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+static void echo_conn_end(struct echo_conn *c)
+{
+	tide_future_release(tide_stream_close(c->s));
+	free(c);
+}
+
+static void echo_conn_wrote(void *arg, int64_t res, void *payload)
+{
+	(void)payload;
+	if (res < 0)
+		echo_conn_end(arg);
+	else
+		echo_conn_read(arg);
+}
+
+static void echo_conn_got(void *arg, int64_t res, void *payload)
+{
+	struct echo_conn *c = arg;
+
+	(void)payload;
+	if (res <= 0) {
+		echo_conn_end(c);
+		return;
+	}
+	c->t->cnt.msgs++;
+	c->t->cnt.bytes += (uint64_t)res;
+	if (tide_future_on_done(tide_stream_write(c->s, c->buf, (size_t)res),
+				echo_conn_wrote, c))
+		echo_conn_end(c);
+}
+
+static void echo_conn_read(struct echo_conn *c)
+{
+	if (tide_future_on_done(tide_stream_read(c->s, c->buf, sizeof(c->buf)),
+				echo_conn_got, c))
+		echo_conn_end(c);
+}
+
+static void echo_on_conn(void *arg, struct tide_stream *s)
+{
+	struct echo_conn *c = malloc(sizeof(*c));
+
+	if (!c) {
+		tide_future_release(tide_stream_close(s));
+		return;
+	}
+	c->s = s;
+	c->t = arg;
+	echo_nodelay(tide_stream_fd(s));
+	c->t->cnt.conns++;
+	echo_conn_read(c);
+}
+
+static void echo_stop_post(void *arg)
+{
+	struct echo_thread *t = arg;
+
+	/* the loop returns once the stop resolves and nothing is pending */
+	tide_future_release(tide_server_stop(t->srv, 2000000000ull));
+}
+
+static void *echo_tide_thread(void *arg)
+{
+	struct echo_thread *t = arg;
+	struct tide_server_options so = { .flags = t->flags };
+
+	t->err = tide_loop_new(&t->loop, NULL);
+	if (!t->err)
+		t->err = tide_server_new(t->loop, &t->addr, &so, echo_on_conn, t,
+					 &t->srv);
+	if (!t->err)
+		tide_server_addr(t->srv, &t->addr);
+	sem_post(t->ready);
+	if (t->err) {
+		tide_loop_free(t->loop);
+		return NULL;
+	}
+	t->err = tide_loop_run(t->loop);
+	tide_server_free(t->srv);
+	tide_loop_free(t->loop);
+	return NULL;
+}
+
+static void echo_print_stats(const struct echo_opts *o,
+			     const struct echo_counts *c)
+{
+	if (o->json) {
+		struct json_writer w;
+
+		json_init(&w, stdout, 1);
+		json_object_begin(&w);
+		json_key(&w, "connections");
+		json_uint(&w, c->conns);
+		json_key(&w, "messages");
+		json_uint(&w, c->msgs);
+		json_key(&w, "bytes");
+		json_uint(&w, c->bytes);
+		json_object_end(&w);
+		json_finish(&w);
+		return;
+	}
+	printf("connections %llu\nmessages    %llu\nbytes       %llu\n",
+	       (unsigned long long)c->conns, (unsigned long long)c->msgs,
+	       (unsigned long long)c->bytes);
+}
+
+static int echo_server_main(const struct echo_opts *o)
+{
+	struct echo_thread *t = calloc((size_t)o->threads, sizeof(*t));
+	struct echo_counts sum = { 0 };
+	char text[TIDE_ADDR_STRLEN];
+	struct tide_addr a;
+	sigset_t ss;
+	sem_t ready;
+	int sig, bad = 0, ret;
+
+	if (!t)
+		return 1;
+	ret = tide_addr_parse(&a, o->addr);
+	if (ret) {
+		fprintf(stderr, "tide-echo: bad address '%s': %s\n", o->addr,
+			strerror(-ret));
+		return 2;
+	}
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &ss, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sem_init(&ready, 0, 0);
+	for (int i = 0; i < o->threads && !bad; i++) {
+		t[i].addr = a;
+		t[i].ready = &ready;
+		t[i].flags = o->threads > 1 ? TIDE_SERVER_REUSEPORT : 0;
+		ret = o->epoll ? echo_epoll_start(&t[i].th, &t[i].addr,
+						  o->threads > 1, &t[i].err,
+						  &ready, &t[i].cnt)
+			       : pthread_create(&t[i].th, NULL, echo_tide_thread,
+						&t[i]);
+		if (ret) {
+			t[i].err = -ret;
+			bad = 1;
+			break;
+		}
+		sem_wait(&ready);
+		if (t[i].err) {
+			fprintf(stderr, "tide-echo: cannot listen on %s: %s\n",
+				o->addr, tide_strerror(t[i].err));
+			bad = 1;
+		}
+		a = t[i].addr; /* threads after the first share its port */
+	}
+	if (!bad) {
+		tide_addr_format(&a, text, sizeof(text));
+		fprintf(stderr, "tide-echo: listening on %s (%s, %d thread%s)\n",
+			text, o->epoll ? "epoll" : "tide", o->threads,
+			o->threads > 1 ? "s" : "");
+		sigwait(&ss, &sig);
+	}
+	for (int i = 0; i < o->threads; i++) {
+		if (!t[i].th)
+			continue;
+		if (!t[i].err) {
+			if (o->epoll)
+				echo_epoll_stop(i);
+			else
+				tide_loop_post(t[i].loop, echo_stop_post, &t[i]);
+		}
+		pthread_join(t[i].th, NULL);
+		sum.conns += t[i].cnt.conns;
+		sum.msgs += t[i].cnt.msgs;
+		sum.bytes += t[i].cnt.bytes;
+	}
+	if (!bad && o->stats)
+		echo_print_stats(o, &sum);
+	free(t);
+	return bad ? 1 : 0;
+}
+
+/* ---- client ---- */
+
+struct echo_cli;
+
+struct echo_run {
+	struct tide_loop *loop;
+	struct echo_cli *c;
+	const struct echo_opts *o;
+	uint64_t deadline, msgs, bytes, errors;
+	int live;
+	struct bench_hist hist;
+};
+
+struct echo_cli {
+	struct echo_run *r;
+	struct tide_stream *s;
+	unsigned char *out, *in;
+	uint32_t id, seq;
+	uint64_t t0;
+	int parts;
+	int64_t res[2];
+};
+
+static volatile sig_atomic_t echo_interrupted;
+
+static void echo_on_signal(int sig)
+{
+	(void)sig;
+	echo_interrupted = 1;
+}
+
+static void echo_cli_next(struct echo_cli *c);
+
+static void echo_cli_end(struct echo_cli *c)
+{
+	if (c->s)
+		tide_future_release(tide_stream_close(c->s));
+	c->s = NULL;
+	c->r->live--;
+}
+
+static void echo_cli_part(void *arg, int64_t res, void *payload)
+{
+	struct echo_cli *c = arg;
+	struct echo_run *r = c->r;
+	size_t n = r->o->size;
+
+	(void)payload;
+	c->res[c->parts++] = res;
+	if (c->parts < 2)
+		return;
+	if (c->res[0] != (int64_t)n || c->res[1] != (int64_t)n ||
+	    memcmp(c->in, c->out, n)) {
+		r->errors++;
+		echo_cli_end(c);
+		return;
+	}
+	bench_hist_add(&r->hist, tide_now_ns() - c->t0);
+	r->msgs++;
+	r->bytes += n;
+	c->seq++;
+	if (tide_now_ns() >= r->deadline || echo_interrupted) {
+		echo_cli_end(c);
+		return;
+	}
+	echo_cli_next(c);
+}
+
+static void echo_cli_next(struct echo_cli *c)
+{
+	size_t n = c->r->o->size;
+
+	for (size_t i = 0; i < n; i++)
+		c->out[i] = (unsigned char)(c->id * 131u + c->seq * 7u + i);
+	c->parts = 0;
+	c->t0 = tide_now_ns();
+	if (tide_future_on_done(tide_stream_write(c->s, c->out, n),
+				echo_cli_part, c) ||
+	    tide_future_on_done(tide_stream_read_exactly(c->s, c->in, n),
+				echo_cli_part, c)) {
+		c->r->errors++;
+		echo_cli_end(c);
+	}
+}
+
+static void echo_cli_connected(void *arg, int64_t res, void *payload)
+{
+	struct echo_cli *c = arg;
+
+	(void)payload;
+	if (res < 0 || tide_stream_new(c->r->loop, (int)res, NULL, &c->s)) {
+		if (res >= 0)
+			close((int)res);
+		c->r->errors++;
+		c->r->live--;
+		return;
+	}
+	echo_nodelay((int)res);
+	echo_cli_next(c);
+}
+
+static void echo_report(const struct echo_run *r, double secs)
+{
+	const struct bench_hist *h = &r->hist;
+	double mps = secs > 0 ? (double)r->msgs / secs : 0;
+	double bps = secs > 0 ? (double)r->bytes * 2 / secs : 0;
+	static const struct {
+		const char *key;
+		double pct;
+	} p[] = { { "p50", 50 }, { "p90", 90 }, { "p99", 99 },
+		  { "p999", 99.9 }, { "max", 100 } };
+
+	if (r->o->json) {
+		struct json_writer w;
+
+		json_init(&w, stdout, 1);
+		json_object_begin(&w);
+		json_key(&w, "msgs_per_sec");
+		json_double(&w, mps);
+		json_key(&w, "bytes_per_sec");
+		json_double(&w, bps);
+		json_key(&w, "conns");
+		json_int(&w, r->o->conns);
+		json_key(&w, "size");
+		json_uint(&w, r->o->size);
+		json_key(&w, "duration_sec");
+		json_double(&w, secs);
+		json_key(&w, "msgs");
+		json_uint(&w, r->msgs);
+		json_key(&w, "errors");
+		json_uint(&w, r->errors);
+		json_key(&w, "lat_ns");
+		json_object_begin(&w);
+		for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+			json_key(&w, p[i].key);
+			json_uint(&w, h->n ? (i == 4 ? h->max
+					  : bench_hist_pct(h, p[i].pct)) : 0);
+		}
+		json_object_end(&w);
+		json_object_end(&w);
+		json_finish(&w);
+		return;
+	}
+	printf("conns %d  size %zu  duration %.2f s  errors %llu\n",
+	       r->o->conns, r->o->size, secs, (unsigned long long)r->errors);
+	printf("messages/s %.0f  MB/s %.2f (both directions)\n", mps, bps / 1e6);
+	printf("latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
+	       h->n ? bench_hist_pct(h, 50) / 1e3 : 0,
+	       h->n ? bench_hist_pct(h, 90) / 1e3 : 0,
+	       h->n ? bench_hist_pct(h, 99) / 1e3 : 0,
+	       h->n ? bench_hist_pct(h, 99.9) / 1e3 : 0, (double)h->max / 1e3);
+}
+
+static int echo_client_main(const struct echo_opts *o)
+{
+	struct echo_run r = { .o = o };
+	struct tide_addr a;
+	uint64_t t0;
+	int ret;
+
+	ret = tide_addr_parse(&a, o->addr);
+	if (ret) {
+		fprintf(stderr, "tide-echo: bad address '%s': %s\n", o->addr,
+			strerror(-ret));
+		return 2;
+	}
+	signal(SIGINT, echo_on_signal);
+	signal(SIGTERM, echo_on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	ret = tide_loop_new(&r.loop, NULL);
+	if (ret) {
+		fprintf(stderr, "tide-echo: %s\n", tide_strerror(ret));
+		return 1;
+	}
+	bench_hist_init(&r.hist);
+	r.c = calloc((size_t)o->conns, sizeof(*r.c));
+	if (!r.c)
+		return 1;
+	t0 = tide_now_ns();
+	r.deadline = t0 + (uint64_t)(o->duration * 1e9);
+	for (int i = 0; i < o->conns; i++) {
+		struct echo_cli *c = &r.c[i];
+
+		c->r = &r;
+		c->id = (uint32_t)i;
+		c->out = malloc(o->size);
+		c->in = malloc(o->size);
+		if (!c->out || !c->in ||
+		    tide_future_on_done(tide_connect_timeout(r.loop, &a,
+							     SOCK_STREAM,
+							     5000000000ull),
+					echo_cli_connected, c)) {
+			r.errors++;
+			continue;
+		}
+		r.live++;
+	}
+	while (r.live > 0 && (ret = tide_loop_run_once(r.loop, 1)) >= 0)
+		;
+	tide_loop_run(r.loop); /* let the closes finish */
+	echo_report(&r, (double)(tide_now_ns() - t0) / 1e9);
+	for (int i = 0; i < o->conns; i++) {
+		free(r.c[i].out);
+		free(r.c[i].in);
+	}
+	free(r.c);
+	tide_loop_free(r.loop);
+	if (r.errors && !r.msgs)
+		return 1;
+	return r.errors ? 3 : 0;
+}
+
+/* ---- arguments ---- */
+
+static int echo_num(const char *s, double lo, double hi, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(s, &end);
+	return errno || end == s || *end || *v < lo || *v > hi ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "threads", required_argument, NULL, 't' },
+		{ "engine", required_argument, NULL, 'e' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "conns", required_argument, NULL, 'c' },
+		{ "size", required_argument, NULL, 'z' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct echo_opts o = { .threads = 1, .conns = 10, .size = 64,
+			       .duration = 5 };
+	int c, server;
+	double v;
+
+	while ((c = getopt_long(argc, argv, "t:e:sjc:z:d:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (echo_num(optarg, 1, 256, &v))
+				goto bad;
+			o.threads = (int)v;
+			break;
+		case 'e':
+			if (!strcmp(optarg, "epoll"))
+				o.epoll = 1;
+			else if (strcmp(optarg, "tide"))
+				goto bad;
+			break;
+		case 's':
+			o.stats = 1;
+			break;
+		case 'j':
+			o.json = 1;
+			break;
+		case 'c':
+			if (echo_num(optarg, 1, 1000000, &v))
+				goto bad;
+			o.conns = (int)v;
+			break;
+		case 'z':
+			if (echo_num(optarg, 1, 64 << 20, &v))
+				goto bad;
+			o.size = (size_t)v;
+			break;
+		case 'd':
+			if (echo_num(optarg, 0, 1e6, &v))
+				goto bad;
+			o.duration = v;
+			break;
+		case 'h':
+			echo_usage(stdout);
+			return 0;
+		default:
+			echo_usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 2)
+		goto usage;
+	server = !strcmp(argv[optind], "server");
+	if (!server && strcmp(argv[optind], "client"))
+		goto usage;
+	o.addr = argv[optind + 1];
+	return server ? echo_server_main(&o) : echo_client_main(&o);
+bad:
+	fprintf(stderr, "tide-echo: bad value '%s' for --%s\n", optarg,
+		c == 't' ? "threads" : c == 'e' ? "engine" : c == 'c' ? "conns"
+		: c == 'z' ? "size" : "duration");
+	return 2;
+usage:
+	echo_usage(stderr);
+	return 2;
+}
