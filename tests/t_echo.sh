@@ -1,0 +1,105 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# t_echo.sh - tide-echo against clients nobody here wrote (Python's asyncio,
+# socat), its own client's --json keys, and graceful SIGTERM/SIGINT exits.
+set -u
+B=${TIDE_BUILD:-build}
+ECHO=$B/tide-echo
+[ -x "$ECHO" ] || { echo "skip: $ECHO not built"; exit 77; }
+command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+T=$(mktemp -d) || exit 1
+SP=
+cleanup() { [ -n "$SP" ] && kill "$SP" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; [ -f "$T/err" ] && cat "$T/err"; exit 1; }
+
+# start_server ARGS...: runs the server, sets SP and ADDR
+start_server() {
+	"$ECHO" server "$@" >"$T/out" 2>"$T/err" &
+	SP=$!
+	i=0
+	while ! grep -q "listening on" "$T/err" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "server did not start: $*"
+		kill -0 "$SP" 2>/dev/null || fail "server died: $*"
+		sleep 0.05
+	done
+	ADDR=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$T/err")
+}
+
+stop_server() { # SIG
+	kill -"$1" "$SP"
+	wait "$SP"
+	rc=$?
+	SP=
+	[ $rc -eq 0 ] || fail "server exited $rc on SIG$1"
+}
+
+pyclient() { # HOST PORT
+	python3 - "$1" "$2" <<'PY'
+import asyncio, os, sys
+async def one(i):
+    r, w = await asyncio.open_connection(sys.argv[1], int(sys.argv[2]))
+    for size in (1, 100, 4096, 65536, 1 << 20):
+        data = os.urandom(size)
+        w.write(data)
+        await w.drain()
+        got = await r.readexactly(size)
+        assert got == data, f"conn {i}: mismatch at size {size}"
+    w.write(b"line one\n")
+    assert await r.readline() == b"line one\n"
+    w.close()
+    await w.wait_closed()
+async def main():
+    await asyncio.gather(*(one(i) for i in range(20)))
+asyncio.run(main())
+print("python ok")
+PY
+}
+
+for engine in tide epoll; do
+	start_server 127.0.0.1:0 --engine "$engine" --stats
+	HOST=${ADDR%:*}; PORT=${ADDR##*:}
+	pyclient "$HOST" "$PORT" | grep -q "python ok" || fail "asyncio client vs $engine"
+	if command -v socat >/dev/null; then
+		got=$(printf 'hello from socat\n' | socat -t 2 - "TCP:$ADDR")
+		[ "$got" = "hello from socat" ] || fail "socat vs $engine: '$got'"
+	fi
+	"$ECHO" client "$ADDR" --conns 8 --size 512 --duration 0.3 --json \
+		>"$T/json" || fail "tide-echo client vs $engine"
+	python3 - "$T/json" <<'PY' || fail "client --json keys"
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ("msgs_per_sec", "bytes_per_sec", "conns", "size", "errors", "lat_ns"):
+    assert k in d, k
+for k in ("p50", "p90", "p99", "p999", "max"):
+    assert k in d["lat_ns"], k
+assert d["errors"] == 0 and d["conns"] == 8 and d["size"] == 512
+assert d["msgs_per_sec"] > 0 and d["lat_ns"]["p50"] <= d["lat_ns"]["max"]
+PY
+	stop_server TERM
+	grep -q "^connections" "$T/out" || fail "--stats output missing"
+	conns=$(sed -n 's/^connections *//p' "$T/out")
+	[ "$conns" -ge 29 ] || fail "served $conns connections, want >= 29"
+done
+
+# several loops sharing one port, and a Unix socket; SIGINT exits 0 too
+start_server 127.0.0.1:0 --threads 1
+stop_server INT
+P=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+start_server "127.0.0.1:$P" --threads 2
+"$ECHO" client "127.0.0.1:$P" --conns 16 --size 64 --duration 0.2 >/dev/null \
+	|| fail "client vs --threads 2"
+stop_server INT
+start_server "unix:@tide-echo-test-$$"
+"$ECHO" client "unix:@tide-echo-test-$$" --conns 4 --size 1000 --duration 0.2 \
+	>/dev/null || fail "client over a Unix socket"
+stop_server TERM
+
+# bad input: a clear message and a non-zero status
+"$ECHO" server nonsense 2>/dev/null && fail "bad address accepted"
+"$ECHO" client 127.0.0.1:1 --conns 1 --duration 0.1 >/dev/null 2>&1 \
+	&& fail "refused connection reported success"
+"$ECHO" --size 0 client 127.0.0.1:1 2>/dev/null && fail "--size 0 accepted"
+echo "t_echo: ok"
+exit 0
