@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_net.c - socket operations, addresses, resolution, buffer rings,
+ * multishot accept and receive, EMFILE back-off.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static void test_tide_addr_parse_forms(void **state)
+{
+	struct tide_addr a;
+	char buf[TIDE_ADDR_STRLEN];
+
+	(void)state;
+	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:8080"), 0);
+	assert_int_equal(a.u.sa.sa_family, AF_INET);
+	assert_int_equal(tide_addr_format(&a, buf, sizeof(buf)), 14);
+	assert_string_equal(buf, "127.0.0.1:8080");
+	assert_int_equal(tide_addr_parse(&a, "[::1]:53"), 0);
+	assert_int_equal(a.u.sa.sa_family, AF_INET6);
+	assert_true(tide_addr_format(&a, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "[::1]:53");
+	assert_int_equal(tide_addr_parse(&a, ":99"), 0);
+	assert_int_equal(tide_addr_format(&a, buf, sizeof(buf)), 10);
+	assert_string_equal(buf, "0.0.0.0:99");
+	assert_int_equal(tide_addr_parse(&a, "unix:/tmp/x.sock"), 0);
+	assert_int_equal(tide_addr_format(&a, buf, sizeof(buf)), 16);
+	assert_string_equal(buf, "unix:/tmp/x.sock");
+	assert_int_equal(tide_addr_parse(&a, "unix:@abs"), 0);
+	assert_int_equal(tide_addr_format(&a, buf, sizeof(buf)), 9);
+	assert_string_equal(buf, "unix:@abs");
+	assert_int_equal(tide_addr_format(&a, buf, 4), -ENOSPC);
+}
+
+static void test_tide_addr_parse_bad(void **state)
+{
+	static const char *bad[] = { "", "1.2.3.4", "1.2.3.4:", "1.2.3.4:x",
+				     "1.2.3.4:65536", "::1:80", "[::1]80",
+				     "[zz]:1", "host.example:80", "unix:",
+				     "1.2.3.4:-1" };
+	struct tide_addr a;
+	char longpath[200];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(tide_addr_parse(&a, bad[i]), -EINVAL);
+	memset(longpath, 'a', sizeof(longpath));
+	memcpy(longpath, "unix:", 5);
+	longpath[sizeof(longpath) - 1] = '\0';
+	assert_int_equal(tide_addr_parse(&a, longpath), -ENAMETOOLONG);
+	assert_int_equal(tide_addr_parse(NULL, "1.2.3.4:1"), -EINVAL);
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(tide_addr_format(&a, longpath, 100), -EAFNOSUPPORT);
+	assert_int_equal(tide_addr_format(NULL, longpath, 100), -EINVAL);
+}
+
+static void test_tide_resolve_localhost(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_future *f = tide_resolve(loop, "localhost:80", SOCK_STREAM);
+	struct tide_addr *a;
+	int64_t n = t_wait(loop, f);
+
+	(void)state;
+	assert_true(n >= 1);
+	a = tide_future_payload(f);
+	assert_non_null(a);
+	assert_true(a[0].u.sa.sa_family == AF_INET ||
+		    a[0].u.sa.sa_family == AF_INET6);
+	free(a);
+	tide_future_release(f);
+	f = tide_resolve(loop, "unix:/x", 0);
+	assert_int_equal(t_wait(loop, f), 1);
+	free(tide_future_payload(f));
+	tide_future_release(f);
+	assert_int_equal(t_wait(loop, tide_resolve(loop, "nohostport", 0)),
+			 -EINVAL);
+	assert_int_equal(t_wait(loop, tide_resolve(loop, "a:1", 77)), -EINVAL);
+	assert_int_equal(t_wait(loop, tide_resolve(loop, "no-such-host.invalid:1",
+						   0)), -ENOENT);
+	/* a cancelled lookup resolves at once; the thread ends on its own */
+	f = tide_resolve(loop, "localhost:1", 0);
+	assert_int_equal(tide_future_cancel(f), 0);
+	assert_int_equal(t_wait(loop, f), -ECANCELED);
+	tide_future_release(f);
+	usleep(100000); /* let the thread post before the loop goes */
+	tide_loop_run_once(loop, 0);
+	tide_loop_free(loop);
+}
+
+/* A listening socket on loopback (family by text); returns its fd. */
+static int listener(const char *text, int type, struct tide_addr *bound)
+{
+	struct tide_addr a;
+	int fd;
+
+	assert_int_equal(tide_addr_parse(&a, text), 0);
+	fd = socket(a.u.sa.sa_family, type | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(tide_bind(fd, &a), 0);
+	if (type == SOCK_STREAM)
+		assert_int_equal(tide_listen(fd, 0), 0);
+	bound->len = sizeof(bound->u);
+	getsockname(fd, &bound->u.sa, &bound->len);
+	return fd;
+}
+
+static void pingpong(const char *text)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_addr a, peer;
+	int lfd = listener(text, SOCK_STREAM, &a);
+	char buf[16];
+	int fd, cfd, afd;
+
+	fd = (int)t_wait(loop, tide_socket(loop, a.u.sa.sa_family, SOCK_STREAM, 0));
+	assert_true(fd >= 0);
+	struct tide_future *acc = tide_accept(loop, lfd, &peer, 0);
+	assert_int_equal(t_wait(loop, tide_connect(loop, fd, &a)), 0);
+	afd = (int)t_wait(loop, acc);
+	assert_true(afd >= 0);
+	assert_int_equal(peer.u.sa.sa_family, a.u.sa.sa_family);
+	cfd = fd;
+	assert_int_equal(t_wait(loop, tide_send(loop, cfd, "ping", 4, 0)), 4);
+	assert_int_equal(t_wait(loop, tide_recv(loop, afd, buf, sizeof(buf), 0)), 4);
+	assert_memory_equal(buf, "ping", 4);
+	if (a.u.sa.sa_family == AF_UNIX) /* no zero-copy for Unix sockets */
+		assert_int_equal(t_wait(loop, tide_send_zc(loop, afd, "pong", 4, 0)),
+				 -EOPNOTSUPP);
+	assert_int_equal(t_wait(loop, a.u.sa.sa_family == AF_UNIX
+				? tide_send(loop, afd, "pong", 4, 0)
+				: tide_send_zc(loop, afd, "pong", 4, 0)), 4);
+	assert_int_equal(t_wait(loop, tide_recv(loop, cfd, buf, sizeof(buf), 0)), 4);
+	assert_memory_equal(buf, "pong", 4);
+	assert_int_equal(t_wait(loop, tide_shutdown(loop, cfd, SHUT_WR)), 0);
+	assert_int_equal(t_wait(loop, tide_recv(loop, afd, buf, sizeof(buf), 0)), 0);
+	/* the peer is gone: -EPIPE, and no SIGPIPE kills us */
+	close(afd);
+	assert_int_equal(t_wait(loop, tide_send(loop, cfd, "x", 1, 0)), -EPIPE);
+	assert_int_equal(t_wait(loop, tide_close(loop, cfd)), 0);
+	close(lfd);
+	tide_loop_free(loop);
+}
+
+static void test_tide_connect_tcp4(void **state)
+{
+	(void)state;
+	pingpong("127.0.0.1:0");
+}
+
+static void test_tide_connect_tcp6(void **state)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+
+	(void)state;
+	if (fd < 0)
+		skip();
+	close(fd);
+	pingpong("[::1]:0");
+}
+
+static void test_tide_connect_unix(void **state)
+{
+	char text[64];
+
+	(void)state;
+	snprintf(text, sizeof(text), "unix:@tide-net-%d", (int)getpid());
+	pingpong(text);
+}
+
+static void test_tide_sendmsg_udp_and_unix_dgram(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	const char *texts[2] = { "127.0.0.1:0", "unix:@tide-dgram" };
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		struct tide_addr a;
+		int rfd = listener(texts[k], SOCK_DGRAM, &a);
+		int sfd = (int)t_wait(loop, tide_socket(loop, a.u.sa.sa_family,
+							 SOCK_DGRAM, 0));
+		char out[] = "datagram", in[32];
+		struct iovec ov = { out, 8 }, iv = { in, sizeof(in) };
+		struct msghdr sm = { .msg_name = &a.u, .msg_namelen = a.len,
+				     .msg_iov = &ov, .msg_iovlen = 1 };
+		struct msghdr rm = { .msg_iov = &iv, .msg_iovlen = 1 };
+
+		assert_true(sfd >= 0);
+		assert_int_equal(t_wait(loop, tide_sendmsg(loop, sfd, &sm, 0)), 8);
+		assert_int_equal(t_wait(loop, tide_recvmsg(loop, rfd, &rm, 0)), 8);
+		assert_memory_equal(in, "datagram", 8);
+		close(sfd);
+		close(rfd);
+	}
+	assert_int_equal(t_wait(loop, tide_sendmsg(loop, 0, NULL, 0)), -EFAULT);
+	assert_int_equal(t_wait(loop, tide_recvmsg(loop, 0, NULL, 0)), -EFAULT);
+	tide_loop_free(loop);
+}
+
+static void test_tide_net_bad_args(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_addr a = { 0 };
+	char b[4];
+
+	(void)state;
+	assert_null(tide_socket(NULL, AF_INET, SOCK_STREAM, 0));
+	assert_true(t_wait(loop, tide_socket(loop, 12345, SOCK_STREAM, 0)) < 0);
+	assert_int_equal(t_wait(loop, tide_connect(loop, 0, &a)), -EINVAL);
+	assert_int_equal(t_wait(loop, tide_connect(loop, 0, NULL)), -EINVAL);
+	assert_int_equal(tide_bind(-1, &a), -EINVAL);
+	assert_int_equal(tide_listen(-1, 0), -EBADF);
+	assert_int_equal(t_wait(loop, tide_accept(loop, -1, NULL, 0)), -EBADF);
+	assert_int_equal(t_wait(loop, tide_accept(loop, 0, NULL, 1 << 30)), -EINVAL);
+	assert_int_equal(t_wait(loop, tide_recv(loop, -1, b, 4, 0)), -EBADF);
+	assert_int_equal(t_wait(loop, tide_send(loop, -1, b, 4, 0)), -EBADF);
+	assert_int_equal(t_wait(loop, tide_recv(loop, 0, NULL, 4, 0)), -EFAULT);
+	assert_int_equal(t_wait(loop, tide_send(loop, 0, NULL, 4, 0)), -EFAULT);
+	assert_int_equal(t_wait(loop, tide_send_zc(loop, -1, b, 4, 0)), -EBADF);
+	assert_int_equal(t_wait(loop, tide_shutdown(loop, -1, SHUT_RD)), -EBADF);
+	assert_int_equal(t_wait(loop, tide_shutdown(loop, 0, 9)), -EINVAL);
+	assert_int_equal(t_wait(loop, tide_accept_multishot(loop, 0, NULL, NULL)),
+			 -EINVAL);
+	assert_int_equal(t_wait(loop, tide_recv_multishot(loop, 0, NULL, NULL,
+							  NULL)), -EINVAL);
+	tide_loop_free(loop);
+}
+
+static void test_tide_connect_timeout_refused_and_timeout(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_addr a;
+	int lfd = listener("127.0.0.1:0", SOCK_STREAM, &a);
+	int fds;
+
+	(void)state;
+	close(lfd); /* nobody listens there now */
+	fds = t_count_fds();
+	assert_int_equal(t_wait(loop, tide_connect_timeout(loop, &a, SOCK_STREAM,
+							   1000000000ull)),
+			 -ECONNREFUSED);
+	/* a non-routable address (TEST-NET-1) never answers */
+	assert_int_equal(tide_addr_parse(&a, "192.0.2.1:9"), 0);
+	int64_t r = t_wait(loop, tide_connect_timeout(loop, &a, SOCK_STREAM,
+						      30000000ull));
+	/* sandboxes may answer for it instead */
+	if (r != -ETIMEDOUT && r != -ENETUNREACH && r != -EHOSTUNREACH &&
+	    r != -ECONNREFUSED)
+		fail_msg("connect to 192.0.2.1: %lld", (long long)r);
+	assert_int_equal(t_count_fds(), fds); /* nothing stays open */
+	assert_int_equal(t_wait(loop, tide_connect_timeout(loop, &a, 99, 0)),
+			 -EINVAL);
+	tide_loop_free(loop);
+}
+
+/* ---- multishot ---- */
+
+struct acc_state {
+	int n, fds[8], errs;
+};
+
+static void on_acc(void *arg, int fd)
+{
+	struct acc_state *s = arg;
+
+	if (fd < 0) {
+		s->errs++;
+		return;
+	}
+	if (s->n < 8)
+		s->fds[s->n++] = fd;
+	else
+		close(fd);
+}
+
+static void test_tide_accept_multishot_many(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_addr a;
+	int lfd = listener("127.0.0.1:0", SOCK_STREAM, &a);
+	struct acc_state st = { 0 };
+	struct tide_future *m = tide_accept_multishot(loop, lfd, on_acc, &st);
+	int c[5];
+
+	(void)state;
+	for (int i = 0; i < 5; i++)
+		c[i] = (int)t_wait(loop, tide_connect_timeout(loop, &a,
+							      SOCK_STREAM, 0));
+	while (st.n < 5)
+		tide_loop_run_once(loop, 1);
+	assert_int_equal(st.n, 5);
+	assert_false(tide_future_done(m));
+	assert_int_equal(tide_future_cancel(m), 0);
+	assert_int_equal(t_wait(loop, m), -ECANCELED);
+	tide_future_release(m);
+	for (int i = 0; i < 5; i++) {
+		close(c[i]);
+		close(st.fds[i]);
+	}
+	close(lfd);
+	tide_loop_free(loop);
+}
+
+struct rx {
+	struct tide_bufring *br;
+	char data[1 << 16];
+	size_t got;
+	int hold; /* keep buffers lent (to drain the ring) */
+	unsigned held[64];
+	int nheld;
+};
+
+static void on_rx(void *arg, void *data, uint32_t len, unsigned bid)
+{
+	struct rx *r = arg;
+
+	assert_true(r->got + len <= sizeof(r->data));
+	memcpy(r->data + r->got, data, len);
+	r->got += len;
+	if (r->hold && r->nheld < 64)
+		r->held[r->nheld++] = bid;
+	else
+		assert_int_equal(tide_bufring_put(r->br, bid), 0);
+}
+
+static void test_tide_recv_multishot_enobufs(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_bufring_options bo = { .count = 2, .size = 64 };
+	struct rx *r = calloc(1, sizeof(*r));
+	int sv[2];
+	char msg[256];
+
+	(void)state;
+	assert_int_equal(tide_bufring_new(loop, &r->br, &bo), 0);
+	assert_int_equal(tide_bufring_avail(r->br), 2);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (char)i;
+	assert_int_equal(write(sv[1], msg, sizeof(msg)), (ssize_t)sizeof(msg));
+	r->hold = 1;
+	struct tide_future *m = tide_recv_multishot(loop, sv[0], r->br, on_rx, r);
+	/* two 64-byte buffers, then the ring is dry */
+	assert_int_equal(t_wait(loop, m), -ENOBUFS);
+	tide_future_release(m);
+	assert_int_equal(r->got, 128);
+	assert_int_equal(tide_bufring_avail(r->br), 0);
+	for (int i = 0; i < r->nheld; i++)
+		assert_int_equal(tide_bufring_put(r->br, r->held[i]), 0);
+	assert_int_equal(tide_bufring_put(r->br, r->held[0]), -EINVAL);
+	r->hold = 0;
+	/* re-armed: the rest arrives, nothing lost; EOF ends it */
+	close(sv[1]);
+	int64_t res;
+	do { /* a ring of two may run dry again: re-arm as documented */
+		m = tide_recv_multishot(loop, sv[0], r->br, on_rx, r);
+		res = t_wait(loop, m);
+		tide_future_release(m);
+	} while (res == -ENOBUFS);
+	assert_int_equal(res, 0);
+	assert_int_equal(r->got, sizeof(msg));
+	assert_memory_equal(r->data, msg, sizeof(msg));
+	close(sv[0]);
+	tide_bufring_free(r->br);
+	free(r);
+	tide_loop_free(loop);
+}
+
+static void test_tide_bufring_new_bad(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_bufring_options bo = { .count = 1u << 20 };
+	struct tide_bufring *br = (void *)1;
+
+	(void)state;
+	assert_int_equal(tide_bufring_new(loop, &br, &bo), -EINVAL);
+	assert_null(br);
+	bo.count = 0;
+	bo.reserved[0] = 1;
+	assert_int_equal(tide_bufring_new(loop, &br, &bo), -EINVAL);
+	assert_int_equal(tide_bufring_new(NULL, &br, NULL), -EINVAL);
+	assert_int_equal(tide_bufring_put(NULL, 0), -EINVAL);
+	assert_int_equal(tide_bufring_new(loop, &br, NULL), 0);
+	assert_int_equal(tide_bufring_avail(br), 1024);
+	assert_int_equal(tide_bufring_put(br, 5000), -EINVAL);
+	tide_bufring_free(br);
+	tide_bufring_free(NULL);
+	tide_loop_free(loop);
+}
+
+static void close_conn(void *arg, struct tide_stream *s)
+{
+	(void)arg;
+	tide_future_release(tide_stream_close(s));
+}
+
+/* EMFILE on accept with a low descriptor limit: the server reports it,
+ * backs off instead of spinning, and accepts again once fds are free. */
+static void test_tide_server_emfile(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_addr a;
+	struct tide_server *srv;
+	struct tide_server_stats st;
+	struct rlimit old, low;
+	int fds[64], n = 0, c;
+
+	(void)state;
+	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:0"), 0);
+	assert_int_equal(tide_server_new(loop, &a, NULL,
+					 close_conn, NULL, &srv), 0);
+	tide_server_addr(srv, &a);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = (rlim_t)t_count_fds() + 32;
+	setrlimit(RLIMIT_NOFILE, &low);
+	/* use up every descriptor */
+	while (n < 64 && (fds[n] = dup(0)) >= 0)
+		n++;
+	int cr = connect(c, &a.u.sa, a.len); /* into the kernel backlog */
+	uint64_t iters0 = 0;
+	struct tide_loop_stats ls;
+	tide_loop_stats(loop, &ls);
+	iters0 = ls.iterations;
+	assert_int_equal(t_wait(loop, tide_sleep(loop, 50000000ull)), 0);
+	tide_server_stats(srv, &st);
+	tide_loop_stats(loop, &ls);
+	/* restore before asserting, so a failure leaves the rest working */
+	while (n > 0)
+		close(fds[--n]);
+	setrlimit(RLIMIT_NOFILE, &old);
+	assert_int_equal(cr, 0);
+	assert_true(st.accept_errors >= 1);
+	assert_int_equal(st.accepted, 0);
+	/* backing off: a handful of retries in 50 ms, not a spin */
+	assert_true(ls.iterations - iters0 < 200);
+	for (tide_server_stats(srv, &st); st.accepted < 1; tide_server_stats(srv, &st))
+		tide_loop_run_once(loop, 1);
+	close(c);
+	assert_int_equal(t_wait(loop, tide_server_stop(srv, 100000000ull)), 0);
+	tide_server_free(srv);
+	tide_loop_free(loop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tide_addr_parse_forms),
+		cmocka_unit_test(test_tide_addr_parse_bad),
+		cmocka_unit_test(test_tide_resolve_localhost),
+		cmocka_unit_test(test_tide_connect_tcp4),
+		cmocka_unit_test(test_tide_connect_tcp6),
+		cmocka_unit_test(test_tide_connect_unix),
+		cmocka_unit_test(test_tide_sendmsg_udp_and_unix_dgram),
+		cmocka_unit_test(test_tide_net_bad_args),
+		cmocka_unit_test(test_tide_connect_timeout_refused_and_timeout),
+		cmocka_unit_test(test_tide_accept_multishot_many),
+		cmocka_unit_test(test_tide_recv_multishot_enobufs),
+		cmocka_unit_test(test_tide_bufring_new_bad),
+		cmocka_unit_test(test_tide_server_emfile),
+	};
+
+	return T_RUN("net", tests);
+}
