@@ -118,7 +118,8 @@ TIDE_API struct tide_future *tide_accept_multishot(struct tide_loop *loop,
 						   int fd, tide_accept_fn *fn,
 						   void *arg);
 
-/* recv(2)/send(2): result is the byte count (recv: 0 = orderly EOF). */
+/* recv(2)/send(2): result is the byte count (recv: 0 = orderly EOF); a
+ * recv future's payload is buf. */
 TIDE_API struct tide_future *tide_recv(struct tide_loop *loop, int fd,
 				       void *buf, size_t len, int flags);
 TIDE_API struct tide_future *tide_send(struct tide_loop *loop, int fd,
