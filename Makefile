@@ -36,6 +36,9 @@ endif
 ifeq ($(V),1)
 Q :=
 msg =
+else ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+Q := @
+msg = @
 else
 Q := @
 msg = @printf '  %-4s %s\n' '$(1)' '$(2)';
