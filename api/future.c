@@ -22,19 +22,6 @@ struct cancel_handler {
 	void *arg;
 };
 
-struct tide_future *tide__future_new(struct tide_loop *loop, int kind)
-{
-	struct tide_future *f = tide__slab_alloc(loop);
-
-	if (!f)
-		return NULL;
-	memset(f, 0, sizeof(*f));
-	f->op.kind = (uint8_t)kind;
-	if (kind == K_PROMISE)
-		tide__hold(loop);
-	return f;
-}
-
 static void free_ext(struct tide_loop *loop, struct tide_future *f)
 {
 	if (f->op.fflags & F_EXT_SLAB)
@@ -59,12 +46,17 @@ static void run_cont(struct tide_future *f);
 
 static void run_cont_task(void *arg)
 {
+	struct tide_loop *loop = tide__slab_loop(arg);
+
+	/* the dispatcher's own task: not user code (see run_ready()) */
+	loop->in_user--;
 	run_cont(arg);
+	loop->in_user++;
 }
 
 static void schedule(struct tide_loop *loop, struct tide_future *f)
 {
-	if (loop->running && !loop->in_user && loop->cb_nest < MAX_NEST) {
+	if (!loop->in_user && loop->cb_nest < MAX_NEST) {
 		run_cont(f);
 		return;
 	}
@@ -79,6 +71,20 @@ void tide__future_resolve(struct tide_future *f, int64_t res, void *payload)
 {
 	struct tide_loop *loop = tide__slab_loop(f);
 
+	/* Fast path, the common case of an operation whose on_done callback
+	 * may run now: no queueing, no state to carry. */
+	if (f->op.cont == C_DONE && !loop->in_user &&
+	    loop->cb_nest < MAX_NEST && f->op.kind != K_PROMISE &&
+	    !(f->op.fflags & (F_EXT_SLAB | F_EXT_MALLOC))) {
+		tide_done_fn *fn = (tide_done_fn *)f->fn;
+		void *arg = f->arg;
+
+		tide__slab_free(loop, f);
+		loop->in_user++;
+		fn(arg, res, payload);
+		loop->in_user--;
+		return;
+	}
 	if (f->op.kind == K_PROMISE)
 		tide__unhold(loop);
 	f->result = res;
@@ -469,7 +475,7 @@ int tide_loop_run_until(struct tide_loop *loop, struct tide_future *f)
 			return -EINTR;
 		if (tide_loop_pending(loop) == 0)
 			return -EDEADLK;
-		ret = tide_loop_run_once(loop, 1);
+		ret = tide__iterate(loop, 1);
 		if (ret < 0)
 			return ret;
 	}

@@ -9,6 +9,8 @@
 #ifndef TIDE_FUTURE_IMPL_H
 #define TIDE_FUTURE_IMPL_H
 
+#include <string.h>
+
 #include "engine.h"
 
 struct tide_future {
@@ -69,7 +71,6 @@ struct combo {
 	void (*cancel)(struct combo *c);
 };
 
-struct tide_future *tide__future_new(struct tide_loop *loop, int kind);
 void tide__future_free(struct tide_future *f);
 void tide__future_resolve(struct tide_future *f, int64_t res, void *payload);
 /* Attach an internal continuation; consumes f.  f == NULL resolves the
@@ -83,6 +84,20 @@ void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 static inline bool fut_resolved(const struct tide_future *f)
 {
 	return f->op.fflags & F_RESOLVED;
+}
+
+static inline struct tide_future *tide__future_new(struct tide_loop *loop,
+						  int kind)
+{
+	struct tide_future *f = (struct tide_future *)tide__slab_alloc(loop);
+
+	if (__builtin_expect(!f, 0))
+		return NULL;
+	memset(f, 0, sizeof(*f));
+	f->op.kind = (uint8_t)kind;
+	if (kind == K_PROMISE)
+		tide__hold(loop);
+	return f;
 }
 
 #endif /* TIDE_FUTURE_IMPL_H */

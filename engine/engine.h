@@ -74,7 +74,9 @@ struct tide_loop {
 	bool closing;
 	bool running;
 	uint32_t cb_nest;           /* nesting of inline dispatch */
-	uint32_t in_user;           /* >0 while a user callback runs */
+	/* >0 forbids running continuations inline: counts user callbacks
+	 * on the stack, +1 outside dispatch, +1 in debug mode */
+	uint32_t in_user;
 	uint64_t ops_pending;       /* user ops awaiting their final CQE */
 	uint64_t holds;             /* promises and other external work */
 	uint64_t slow_ns;
@@ -101,9 +103,30 @@ struct tide_loop {
 };
 
 /* ---- slab (engine/slab.c) ---- */
-void *tide__slab_alloc(struct tide_loop *loop);
-void tide__slab_free(struct tide_loop *loop, void *p);
+/* Out-of-line slow path: add a chunk and take an object from it. */
+void *tide__slab_grow(struct tide_loop *loop);
 void tide__slab_destroy(struct tide_loop *loop);
+
+static inline void *tide__slab_alloc(struct tide_loop *loop)
+{
+	void **o = (void **)loop->slab.free;
+
+	if (__builtin_expect(!o, 0))
+		return tide__slab_grow(loop);
+	loop->slab.free = *o;
+	loop->slab.live++;
+	return o;
+}
+
+static inline void tide__slab_free(struct tide_loop *loop, void *p)
+{
+	void **o = (void **)p;
+
+	*o = loop->slab.free;
+	loop->slab.free = o;
+	loop->slab.live--;
+}
+
 /* The loop that owns a slab object (chunks are aligned to their size). */
 static inline struct tide_loop *tide__slab_loop(const void *p)
 {
@@ -112,12 +135,38 @@ static inline struct tide_loop *tide__slab_loop(const void *p)
 }
 
 /* ---- submission (engine/submit.c) ---- */
+/* Slow path of tide__sqe(): the SQ is full or a backlog exists. */
+struct io_uring_sqe *tide__sqe_backlog(struct tide_loop *loop);
+
 /* An SQE to fill: from the SQ ring, or the backlog when the ring is full.
  * NULL only when the backlog cannot grow (-ENOMEM). */
-struct io_uring_sqe *tide__sqe(struct tide_loop *loop);
-/* Attach op to sqe: its CQE(s) go to op->done; counts op as pending. */
-void tide__sqe_bind(struct tide_loop *loop, struct io_uring_sqe *sqe,
-		    struct tide__op *op);
+static inline struct io_uring_sqe *tide__sqe(struct tide_loop *loop)
+{
+	if (__builtin_expect(loop->bl_count == loop->bl_head, 1)) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->ring);
+
+		if (__builtin_expect(sqe != NULL, 1))
+			return sqe;
+	}
+	/* keep submission order: once anything is backlogged, all is */
+	return tide__sqe_backlog(loop);
+}
+
+/* Turn a bound SQE into a NOP that completes op with -ECANCELED. */
+void tide__sqe_refuse(struct io_uring_sqe *sqe, struct tide__op *op);
+
+/* Attach op to sqe: its CQE(s) go to op->done; counts op as pending.
+ * While the loop is being freed, the op is refused (-ECANCELED) instead. */
+static inline void tide__sqe_bind(struct tide_loop *loop,
+				  struct io_uring_sqe *sqe, struct tide__op *op)
+{
+	io_uring_sqe_set_data(sqe, op);
+	if (!(op->eflags & TIDE__OP_INTERNAL))
+		loop->ops_pending++;
+	if (__builtin_expect(loop->closing, 0))
+		tide__sqe_refuse(sqe, op);
+}
+
 /* Cancel op (IORING_OP_ASYNC_CANCEL, or in the backlog directly).  op's
  * done() still runs once the kernel lets go.  0 or -ENOMEM. */
 int tide__cancel(struct tide_loop *loop, struct tide__op *op);
@@ -141,6 +190,8 @@ static inline uint32_t tide__taskq_len(const struct tide__taskq *q)
 {
 	return q->tail - q->head;
 }
+/* One loop iteration (tide_loop_run_once() without resetting stop). */
+int tide__iterate(struct tide_loop *loop, int wait);
 /* Queue fn(arg) for this loop's dispatch (loop thread only). */
 int tide__defer(struct tide_loop *loop, tide_post_fn *fn, void *arg);
 /* Run a user callback with the bookkeeping debug mode needs. */

@@ -77,7 +77,11 @@ static uint32_t run_ready(struct tide_loop *loop)
 	for (uint32_t i = 0; i < n && !loop->stop; i++) {
 		struct tide__task t = q->v[q->head++ & q->mask];
 
+		/* tasks are user code (call_soon); the dispatcher's own
+		 * continuation task lowers defer again for its duration */
+		loop->in_user++;
 		t.fn(t.arg);
+		loop->in_user--;
 	}
 	return n;
 }
@@ -102,6 +106,10 @@ static uint32_t drain_posts(struct tide_loop *loop)
 	struct tide__task *v;
 	uint32_t n;
 
+	/* unlocked peek: a post racing with it wrote the eventfd, so the
+	 * wake-up read completes and a later iteration picks it up */
+	if (!__atomic_load_n(&loop->posts_n, __ATOMIC_RELAXED))
+		return 0;
 	pthread_mutex_lock(&loop->post_lock);
 	v = loop->posts;
 	n = loop->posts_n;
@@ -111,11 +119,13 @@ static uint32_t drain_posts(struct tide_loop *loop)
 	uint32_t cap = loop->posts_cap;
 	loop->posts_cap = loop->spare_cap;
 	loop->spare_cap = cap;
-	loop->posts_n = 0;
+	__atomic_store_n(&loop->posts_n, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&loop->post_lock);
 
+	loop->in_user++;
 	for (uint32_t i = 0; i < n; i++)
 		v[i].fn(v[i].arg);
+	loop->in_user--;
 	loop->stats.posts += n;
 	return n;
 }
@@ -150,7 +160,8 @@ int tide_loop_post(struct tide_loop *loop, tide_post_fn *fn, void *arg)
 		loop->posts_cap = cap;
 	}
 	was_empty = loop->posts_n == 0;
-	loop->posts[loop->posts_n++] = (struct tide__task){ fn, arg };
+	loop->posts[loop->posts_n] = (struct tide__task){ fn, arg };
+	__atomic_store_n(&loop->posts_n, loop->posts_n + 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&loop->post_lock);
 	/* one wake-up per batch: later posters find the queue non-empty */
 	if (was_empty) {
@@ -263,6 +274,8 @@ int tide_loop_new(struct tide_loop **out, const struct tide_loop_options *opts)
 		return -ENOMEM;
 	loop->opts_flags = opts->flags;
 	loop->debug = (opts->flags & TIDE_LOOP_DEBUG) || env_debug();
+	/* outside dispatch; debug mode always queues, so it can time them */
+	loop->in_user = 1 + loop->debug;
 	loop->slow_ns = opts->slow_callback_ns ? opts->slow_callback_ns :
 						 100000000u;
 	ret = setup_ring(loop, opts);
@@ -300,29 +313,51 @@ err_free:
 	return ret;
 }
 
+static bool has_work(struct tide_loop *loop)
+{
+	return loop->ops_pending || loop->wake_armed ||
+	       tide__taskq_len(&loop->ready) ||
+	       __atomic_load_n(&loop->posts_n, __ATOMIC_RELAXED);
+}
+
 /* Cancel everything in flight and reap until the kernel has let go of
- * every buffer, so freeing the loop never leaves DMA into freed memory. */
+ * every buffer, so freeing the loop never leaves the kernel writing into
+ * freed memory.  Queued tasks and posts still run (they may own memory);
+ * operations they start are refused with -ECANCELED (see tide__sqe_bind). */
 static void quiesce(struct tide_loop *loop)
 {
-	struct io_uring_sqe *sqe;
 	uint64_t deadline = tide_now_ns() + 5000000000ull;
 
 	loop->closing = true;
-	while (loop->ops_pending > 0 || loop->wake_armed) {
+	loop->stop = false;
+	loop->running = true; /* continuations may run inline */
+	loop->in_user--;
+	while (has_work(loop)) {
+		struct io_uring_sqe *sqe;
+
+		drain_posts(loop);
+		while (tide__taskq_len(&loop->ready))
+			run_ready(loop);
+		if (!loop->ops_pending && !loop->wake_armed)
+			continue;
+		if (tide_now_ns() > deadline) {
+			fprintf(stderr, "tide: %llu operations did not finish "
+				"while freeing the loop\n",
+				(unsigned long long)loop->ops_pending);
+			break;
+		}
 		tide__backlog_flush(loop);
 		sqe = io_uring_get_sqe(&loop->ring);
 		if (sqe) {
 			io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
 			io_uring_sqe_set_data(sqe, NULL);
 		}
-		if (tide__submit(loop, 1) < 0 || tide_now_ns() > deadline)
+		if (tide__submit(loop, 1) < 0)
 			break;
 		tide__reap(loop);
 	}
-	if (loop->ops_pending)
-		fprintf(stderr, "tide: %llu operations did not finish while "
-			"freeing the loop\n",
-			(unsigned long long)loop->ops_pending);
+	loop->running = false;
+	loop->in_user++;
 }
 
 void tide_loop_free(struct tide_loop *loop)
@@ -330,13 +365,9 @@ void tide_loop_free(struct tide_loop *loop)
 	if (!loop)
 		return;
 	quiesce(loop);
-	/* queued tasks and posts still run once: they may own memory */
-	while (tide__taskq_len(&loop->ready) || loop->posts_n) {
-		drain_posts(loop);
-		run_ready(loop);
-	}
 	if (loop->debug && loop->slab.live)
-		tide__warn(loop, "%llu futures were never released",
+		tide__warn(loop, "%llu futures or their argument copies were "
+			   "never released",
 			   (unsigned long long)loop->slab.live);
 	close(loop->wake_fd);
 	if (loop->probe)
@@ -358,15 +389,14 @@ uint64_t tide_loop_pending(const struct tide_loop *loop)
 	return loop->ops_pending + loop->holds + tide__taskq_len(&loop->ready);
 }
 
-int tide_loop_run_once(struct tide_loop *loop, int wait)
+int tide__iterate(struct tide_loop *loop, int wait)
 {
 	int ret, n;
 
-	if (!loop)
-		return -EINVAL;
 	if (loop->running)
 		return -EBUSY; /* called from inside a continuation */
 	loop->running = true;
+	loop->in_user--;
 	loop->stats.iterations++;
 	n = (int)drain_posts(loop);
 	n += (int)run_ready(loop);
@@ -378,7 +408,17 @@ int tide_loop_run_once(struct tide_loop *loop, int wait)
 	if (ret == 0)
 		n += tide__reap(loop);
 	loop->running = false;
+	loop->in_user++;
 	return ret < 0 ? ret : n;
+}
+
+int tide_loop_run_once(struct tide_loop *loop, int wait)
+{
+	if (!loop)
+		return -EINVAL;
+	if (!loop->running)
+		loop->stop = false; /* a stop ends a run, not the next call */
+	return tide__iterate(loop, wait);
 }
 
 int tide_loop_run(struct tide_loop *loop)
@@ -389,7 +429,7 @@ int tide_loop_run(struct tide_loop *loop)
 		return -EBUSY;
 	loop->stop = false;
 	while (!loop->stop && tide_loop_pending(loop) > 0) {
-		int ret = tide_loop_run_once(loop, 1);
+		int ret = tide__iterate(loop, 1);
 
 		if (ret < 0)
 			return ret;

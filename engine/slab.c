@@ -19,13 +19,13 @@ struct chunk_head {
 
 _Static_assert(sizeof(struct chunk_head) <= TIDE__SLAB_OBJ, "chunk head");
 
-static int slab_grow(struct tide_loop *loop)
+void *tide__slab_grow(struct tide_loop *loop)
 {
 	char *c = aligned_alloc(TIDE__SLAB_CHUNK, TIDE__SLAB_CHUNK);
 	struct chunk_head *h = (struct chunk_head *)c;
 
 	if (!c)
-		return -1;
+		return NULL;
 	h->loop = loop;
 	h->next = loop->slab.chunks;
 	loop->slab.chunks = c;
@@ -37,30 +37,7 @@ static int slab_grow(struct tide_loop *loop)
 		*o = loop->slab.free;
 		loop->slab.free = o;
 	}
-	return 0;
-}
-
-void *tide__slab_alloc(struct tide_loop *loop)
-{
-	void **o = loop->slab.free;
-
-	if (!o) {
-		if (slab_grow(loop))
-			return NULL;
-		o = loop->slab.free;
-	}
-	loop->slab.free = *o;
-	loop->slab.live++;
-	return o;
-}
-
-void tide__slab_free(struct tide_loop *loop, void *p)
-{
-	void **o = p;
-
-	*o = loop->slab.free;
-	loop->slab.free = o;
-	loop->slab.live--;
+	return tide__slab_alloc(loop);
 }
 
 void tide__slab_destroy(struct tide_loop *loop)

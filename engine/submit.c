@@ -10,8 +10,6 @@
 
 #include "engine.h"
 
-#define REAP_BATCH 64
-
 static struct io_uring_sqe *backlog_push(struct tide_loop *loop)
 {
 	if (loop->bl_count == loop->bl_cap) {
@@ -44,24 +42,20 @@ static struct io_uring_sqe *backlog_push(struct tide_loop *loop)
 	return sqe;
 }
 
-struct io_uring_sqe *tide__sqe(struct tide_loop *loop)
+void tide__sqe_refuse(struct io_uring_sqe *sqe, struct tide__op *op)
 {
-	if (loop->bl_count == loop->bl_head) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->ring);
+	/* keep order and link flags; the NOP completes as cancelled */
+	uint8_t keep = sqe->flags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK);
 
-		if (sqe)
-			return sqe;
-	}
-	/* keep submission order: once anything is backlogged, all is */
-	return backlog_push(loop);
+	io_uring_prep_nop(sqe);
+	sqe->flags = keep;
+	io_uring_sqe_set_data(sqe, op);
+	op->eflags |= TIDE__OP_CANCELLED_EARLY;
 }
 
-void tide__sqe_bind(struct tide_loop *loop, struct io_uring_sqe *sqe,
-		    struct tide__op *op)
+struct io_uring_sqe *tide__sqe_backlog(struct tide_loop *loop)
 {
-	io_uring_sqe_set_data(sqe, op);
-	if (!(op->eflags & TIDE__OP_INTERNAL))
-		loop->ops_pending++;
+	return backlog_push(loop);
 }
 
 /* Length of the link chain starting at backlog index i. */
@@ -136,40 +130,30 @@ int tide__submit(struct tide_loop *loop, int wait)
 
 int tide__reap(struct tide_loop *loop)
 {
-	struct io_uring_cqe *cqes[REAP_BATCH];
-	struct {
-		uint64_t ud;
-		int32_t res;
-		uint32_t flags;
-	} c[REAP_BATCH];
+	struct io_uring *ring = &loop->ring;
+	struct io_uring_cqe *cqe;
 	int total = 0;
-	unsigned n;
+	unsigned head;
 
-	do {
-		n = io_uring_peek_batch_cqe(&loop->ring, cqes, REAP_BATCH);
-		/* copy out and advance first: callbacks may queue more work */
-		for (unsigned i = 0; i < n; i++) {
-			c[i].ud = cqes[i]->user_data;
-			c[i].res = cqes[i]->res;
-			c[i].flags = cqes[i]->flags;
-		}
-		io_uring_cq_advance(&loop->ring, n);
-		loop->stats.completed += n;
-		for (unsigned i = 0; i < n; i++) {
-			struct tide__op *op = (struct tide__op *)(uintptr_t)c[i].ud;
-			int32_t res = c[i].res;
+	/* Callbacks cannot re-enter the loop (tide_loop_run() is -EBUSY
+	 * there), so walking the CQ in place and advancing once is safe. */
+	io_uring_for_each_cqe(ring, head, cqe) {
+		struct tide__op *op = (struct tide__op *)(uintptr_t)cqe->user_data;
+		int32_t res = cqe->res;
+		uint32_t flags = cqe->flags;
 
-			if (!op)
-				continue; /* cancel or linked-timeout CQE */
-			if (!(c[i].flags & IORING_CQE_F_MORE) &&
-			    !(op->eflags & TIDE__OP_INTERNAL))
-				loop->ops_pending--;
-			if (op->eflags & TIDE__OP_CANCELLED_EARLY)
-				res = -ECANCELED;
-			op->done(loop, op, res, c[i].flags);
-		}
-		total += (int)n;
-	} while (n == REAP_BATCH);
+		total++;
+		if (!op)
+			continue; /* cancel or linked-timeout CQE */
+		if (!(flags & IORING_CQE_F_MORE) &&
+		    !(op->eflags & TIDE__OP_INTERNAL))
+			loop->ops_pending--;
+		if (__builtin_expect(op->eflags & TIDE__OP_CANCELLED_EARLY, 0))
+			res = -ECANCELED;
+		op->done(loop, op, res, flags);
+	}
+	io_uring_cq_advance(ring, (unsigned)total);
+	loop->stats.completed += (uint64_t)total;
 	return total;
 }
 
@@ -181,14 +165,8 @@ int tide__cancel(struct tide_loop *loop, struct tide__op *op)
 		sqe = &loop->bl[i];
 		if (sqe->user_data != (uint64_t)(uintptr_t)op)
 			continue;
-		/* never reached the kernel: turn it into a NOP that completes
-		 * as cancelled, keeping order and link flags */
-		uint8_t keep = sqe->flags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK);
-
-		io_uring_prep_nop(sqe);
-		sqe->flags = keep;
-		io_uring_sqe_set_data(sqe, op);
-		op->eflags |= TIDE__OP_CANCELLED_EARLY;
+		/* never reached the kernel */
+		tide__sqe_refuse(sqe, op);
 		return 0;
 	}
 	sqe = tide__sqe(loop);
