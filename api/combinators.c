@@ -155,8 +155,11 @@ static void group_one(void *state, uint32_t i, int64_t res, void *payload)
 	} else {
 		if (g->winner < 0) {
 			g->winner = i;
-			if (g->mode == TIDE_ANY_LEAVE)
+			if (g->mode == TIDE_ANY_LEAVE) {
 				group_resolve(g, i);
+				/* the caller's array may be gone from now on */
+				g->out = NULL;
+			}
 			else
 				group_cancel_rest(g);
 		}
@@ -174,8 +177,11 @@ static struct tide_future *group(struct tide_loop *loop,
 	struct tide_future *d;
 	struct group *g;
 
-	if (!loop)
+	if (!loop) {
+		for (size_t i = 0; futs && i < n; i++)
+			tide_future_release(futs[i]);
 		return NULL;
+	}
 	if ((!futs && n) || (mode >= 0 && n == 0) ||
 	    (mode >= 0 && mode != TIDE_ANY_CANCEL && mode != TIDE_ANY_LEAVE)) {
 		for (size_t i = 0; futs && i < n; i++)
@@ -288,7 +294,8 @@ static struct tide_future *timeout_linked(struct tide_loop *loop,
 {
 	struct tide_future *d;
 
-	if (f->op.kind != K_OP || fut_resolved(f) ||
+	/* only single-shot ops: read_full resubmits, which a link cannot follow */
+	if (f->op.kind != K_OP || f->op.done != tide__op_done || fut_resolved(f) ||
 	    (f->op.fflags & F_CONSUMED) || (f->op.eflags & TIDE__OP_DEADLINE))
 		return NULL;
 	d = tide__future_new(loop, K_DERIVED);

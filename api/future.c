@@ -173,9 +173,10 @@ static void run_cont(struct tide_future *f)
 	case C_THEN:
 	case C_WRAPPED:
 		d->ext = NULL;
-		if (d->op.fflags & F_CANCEL)
-			tide__future_resolve(d, -ECANCELED, NULL);
-		else if (cont == C_THEN && res < 0)
+		/* a cancel that arrived after the source resolved does not
+		 * discard its outcome (an fd must reach the continuation);
+		 * chain() passes the cancel on to the future fn returns */
+		if (cont == C_THEN && res < 0)
 			tide__future_resolve(d, res, payload);
 		else
 			chain(loop, d, call_then(loop, fn, arg, res, payload));
@@ -200,8 +201,9 @@ static void attach(struct tide_future *f, uint8_t cont, void *fn, void *arg,
 	if (d)
 		d->ext = f;
 	if (fut_resolved(f) && tide__defer(loop, run_cont_task, f)) {
-		/* cannot queue: fail the chain rather than run inline */
-		f->result = -ENOMEM;
+		/* out of memory for the queue: running it now is the only way
+		 * not to lose the outcome (the one exception to deferral) */
+		tide__warn(loop, "task queue full; running continuation inline");
 		run_cont(f);
 	}
 }
@@ -379,7 +381,7 @@ int tide_future_cancel(struct tide_future *f)
 
 		f->op.fflags |= F_CANCEL;
 		if (!src || fut_resolved(src))
-			return 0; /* the continuation will see F_CANCEL */
+			return 0; /* chain() cancels what fn returns */
 		f = src;
 	}
 	if (fut_resolved(f))

@@ -15,7 +15,8 @@ static const struct {
 	{ ENOSYS, "io_uring is not available: this kernel was built without "
 		  "CONFIG_IO_URING (or is older than 5.1); use a kernel with "
 		  "io_uring enabled" },
-	{ EPERM, "io_uring is not permitted here: the sysctl "
+	{ EPERM, "operation not permitted; from tide_loop_new() it means "
+		 "io_uring is not permitted here: the sysctl "
 		 "kernel.io_uring_disabled is 1 or 2, or a seccomp filter "
 		 "(container runtime, systemd SystemCallFilter) denies it; run "
 		 "tide-probe to see which, then set kernel.io_uring_disabled=0 "
@@ -33,8 +34,10 @@ static const struct {
 	{ EDEADLK, "the loop went idle while the awaited future was still "
 		   "pending: nothing could resolve it" },
 	{ EALREADY, "the future has already resolved" },
-	{ EBUSY, "the loop is already running (called from a continuation?)" },
-	{ EINTR, "the loop was stopped" },
+	{ EBUSY, "resource busy (from tide_loop_run*: the loop is already "
+		 "running, called from a continuation?)" },
+	{ EINTR, "interrupted (from tide_loop_run_until: the loop was "
+		 "stopped)" },
 };
 
 const char *tide_strerror(int err)

@@ -572,6 +572,88 @@ static void test_debug_warns_unread_failure(void **state)
 	tide_loop_free(loop);
 }
 
+/* regressions found in review */
+
+static void test_tide_loop_free_after_stop(void **state)
+{
+	struct tide_loop *loop = t_loop();
+
+	(void)state;
+	soon_n = 0;
+	tide_future_on_done(tide_nop(loop), stop_cb, loop);
+	tide_call_soon(loop, soon, (void *)1);
+	tide_call_soon(loop, soon, (void *)2);
+	assert_int_equal(tide_loop_run(loop), 0);
+	tide_call_soon(loop, soon, (void *)3);
+	tide_loop_free(loop); /* must run the queued tasks, not hang */
+	assert_true(soon_n >= 2);
+}
+
+static void test_tide_future_timeout_read_full(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_future *f;
+	char buf[64];
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "ab", 2), 2); /* a short first read */
+	f = tide_future_timeout(tide_read_full(loop, p[0], buf, sizeof(buf),
+					       TIDE_OFF_CUR),
+				20000000);
+	assert_int_equal(t_wait(loop, f), -ETIMEDOUT);
+	tide_future_release(f);
+	close(p[0]);
+	close(p[1]);
+	tide_loop_free(loop);
+}
+
+static void test_tide_any_leave_out_untouched(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_outcome out[2] = { { 111, NULL }, { 111, NULL } };
+	struct tide_future *in[2], *f;
+
+	(void)state;
+	in[0] = tide_nop(loop);
+	in[1] = tide_sleep(loop, 5000000);
+	f = tide_any(loop, in, 2, TIDE_ANY_LEAVE, out);
+	assert_int_equal(t_wait(loop, f), 0);
+	tide_future_release(f);
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_int_equal(out[0].result, 0);
+	assert_int_equal(out[1].result, 111); /* finished after: not written */
+	tide_loop_free(loop);
+}
+
+static int cont_saw;
+
+static struct tide_future *see(struct tide_loop *loop, void *arg, int64_t res,
+			       void *payload)
+{
+	(void)arg;
+	(void)payload;
+	cont_saw = (int)res;
+	return tide_sleep(loop, 60ull * 1000000000);
+}
+
+static void test_tide_future_cancel_after_source_resolved(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_future *d;
+
+	(void)state;
+	cont_saw = -1;
+	d = tide_future_then(tide_future_ready(loop, 5, NULL), see, NULL);
+	assert_int_equal(tide_future_cancel(d), 0);
+	/* the continuation saw the real outcome; its sleep was cancelled */
+	assert_int_equal(t_wait(loop, d), -ECANCELED);
+	assert_int_equal(cont_saw, 5);
+	tide_future_release(d);
+	tide_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +677,10 @@ int main(void)
 		cmocka_unit_test(test_tide_sleep_until),
 		cmocka_unit_test(test_million_futures_flat),
 		cmocka_unit_test(test_debug_warns_unread_failure),
+		cmocka_unit_test(test_tide_loop_free_after_stop),
+		cmocka_unit_test(test_tide_future_timeout_read_full),
+		cmocka_unit_test(test_tide_any_leave_out_untouched),
+		cmocka_unit_test(test_tide_future_cancel_after_source_resolved),
 	};
 
 	return T_RUN("future", tests);

@@ -4,7 +4,8 @@
  *
  * Each function queues one io_uring operation and returns its future (NULL
  * only when memory for the future cannot be had; see tide/future.h).  Bad
- * arguments give a future already failed with -EINVAL; kernel errors arrive
+ * arguments give a future already failed with -EINVAL (-EFAULT for a NULL
+ * buffer, path, iovec array or statx pointer); kernel errors arrive
  * as the future's result (-EBADF, -ENOENT, ...).  Paths, iovec arrays and
  * other small argument structs are copied: they need to live only for the
  * call.  Data buffers (buf, the memory iov points to, *stx) belong to the
@@ -112,7 +113,8 @@ TIDE_API struct tide_future *tide_splice(struct tide_loop *loop, int fd_in,
  * tide_read_fixed()/tide_write_fixed(), whose buf/len must lie inside
  * buffer buf_index.  tide_loop_register_files() registers fds[0..n); with
  * TIDE_FIXED_FILE an operation's fd is an index into that table.  Only one
- * table of each kind at a time (-EBUSY).  Return 0 or -errno.
+ * table of each kind at a time (-EBUSY); unregistering with nothing
+ * registered gives -ENXIO.  Return 0 or -errno.  Loop thread only.
  */
 TIDE_API int tide_loop_register_buffers(struct tide_loop *loop,
 					const struct iovec *iov, unsigned int n);

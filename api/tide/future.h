@@ -89,7 +89,9 @@ TIDE_API void *tide_future_payload(const struct tide_future *f);
  * Request cancellation (asyncio's Task.cancel).  The future resolves with
  * -ECANCELED once the kernel has let go of the operation's buffers; if the
  * operation completed first it keeps its real result.  A derived future
- * cancels whatever it is waiting on.  Returns 0 when cancellation was
+ * cancels whatever it is waiting on; if that has already resolved, the
+ * continuation still runs with the real outcome (so an fd is never lost)
+ * and the future it returns is cancelled instead.  Returns 0 when cancellation was
  * requested, -EALREADY when f has resolved, -EINVAL for NULL.  Does not
  * consume f.
  */
@@ -171,8 +173,9 @@ enum {
  * outcome).  out[i], if out is not NULL, receives each outcome known when
  * the result resolves.  With TIDE_ANY_CANCEL the others are cancelled and
  * the result resolves only when every future has resolved, so all buffers
- * are free again.  With TIDE_ANY_LEAVE it resolves at once and the others'
- * buffers must live until the loop is idle.  Consumes every futs[i].  n == 0
+ * are free again.  With TIDE_ANY_LEAVE it resolves at once, out[] is not
+ * written after that, and the others' buffers must live until the loop is
+ * idle.  Consumes every futs[i].  n == 0
  * or an unknown mode resolves with -EINVAL.
  */
 TIDE_API struct tide_future *tide_any(struct tide_loop *loop,

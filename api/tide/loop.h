@@ -50,7 +50,7 @@ struct tide_loop_config {
 	uint32_t sq_entries;  /* as granted by the kernel */
 	uint32_t cq_entries;
 	uint32_t features;    /* the kernel's IORING_FEAT_* bits */
-	uint32_t wake;        /* 1 = cross-thread wake by MSG_RING, 0 = eventfd */
+	uint32_t wake;        /* cross-thread wake: 0 = eventfd read on the ring */
 	uint32_t reserved[3];
 };
 
@@ -85,8 +85,9 @@ TIDE_API int tide_loop_new(struct tide_loop **out,
  */
 TIDE_API void tide_loop_free(struct tide_loop *loop);
 
-/* Run until no operation, timer, continuation or post is pending, or until
- * tide_loop_stop().  Returns 0, or a negative errno from the ring. */
+/* Run until no operation, timer, continuation or unresolved promise is
+ * pending, or until tide_loop_stop().  Returns 0, -EINVAL for NULL, -EBUSY
+ * when called from a continuation, or a negative errno from the ring. */
 TIDE_API int tide_loop_run(struct tide_loop *loop);
 
 /* Run one iteration: submit, reap what is ready, run continuations.  With
@@ -98,14 +99,17 @@ TIDE_API int tide_loop_run_once(struct tide_loop *loop, int wait);
 /* Make tide_loop_run() return after the current continuation.  Loop thread. */
 TIDE_API void tide_loop_stop(struct tide_loop *loop);
 
-/* Number of operations, timers and queued continuations still pending. */
+/* Number of operations, timers, queued continuations and unresolved
+ * promises still pending (what keeps tide_loop_run() running). */
 TIDE_API uint64_t tide_loop_pending(const struct tide_loop *loop);
 
 /*
  * Run fn(arg) on the loop's thread at its next iteration.  Callable from any
  * thread, including the loop's own; wakes a loop blocked in the kernel.
- * Returns 0 or -ENOMEM.  Every accepted post runs exactly once, also when
- * the loop is freed first (then it runs inside tide_loop_free()).
+ * Returns 0, -EINVAL (NULL loop or fn) or -ENOMEM.  Every accepted post
+ * runs exactly once, also when the loop is freed first (then it runs inside
+ * tide_loop_free()).  A post alone does not keep tide_loop_run() running:
+ * hold a promise for work that another thread will finish.
  */
 TIDE_API int tide_loop_post(struct tide_loop *loop, tide_post_fn *fn, void *arg);
 
