@@ -215,12 +215,12 @@ ALL_RESULTS := $(BIN_RESULTS) $(if $(filter 1,$(CHECK_SCRIPTS)),$(SCRIPT_RESULTS
 
 # run_test NAME COMMAND
 run_test = mkdir -p $(RES_DIR); rc=0; \
-	$(TEST_ENV) timeout $(TEST_TIMEOUT) $(2) >$(RES_DIR)/$(1).log 2>&1 </dev/null || rc=$$?; \
+	$(TEST_ENV) timeout -k 10 $(TEST_TIMEOUT) $(2) >$(RES_DIR)/$(1).log 2>&1 </dev/null || rc=$$?; \
 	case $$rc in \
 	0) if grep -q '^\[  SKIPPED \]' $(RES_DIR)/$(1).log && \
 	      ! grep -q '^\[       OK \]' $(RES_DIR)/$(1).log; then r=SKIP; else r=PASS; fi;; \
 	77) r=SKIP;; \
-	124) r=FAIL; echo "timed out after $(TEST_TIMEOUT)s" >>$(RES_DIR)/$(1).log;; \
+	124|137) r=FAIL; echo "timed out after $(TEST_TIMEOUT)s" >>$(RES_DIR)/$(1).log;; \
 	*) r=FAIL;; \
 	esac; \
 	echo $$r >$(RES_DIR)/$(1).res; \

@@ -127,12 +127,12 @@ for p in $pages; do
 		continue
 	fi
 	mkdir "$tmp/$name.d"
-	(cd "$tmp/$name.d" && timeout 30 "$tmp/$name" </dev/null >"$tmp/$name.out" 2>&1)
+	(cd "$tmp/$name.d" && timeout -k 5 30 "$tmp/$name" </dev/null >"$tmp/$name.out" 2>&1)
 	rc=$?
 	case $rc in
 	0) ran=$((ran + 1)) ;;
 	77) echo "check-man: $p: example skipped itself (exit 77)" ;;
-	124) bad "$p: EXAMPLES program timed out after 30s" ;;
+	124 | 137) bad "$p: EXAMPLES program timed out after 30s" ;;
 	*)
 		bad "$p: EXAMPLES program exited $rc:"
 		tail -n 20 "$tmp/$name.out" | sed 's/^/    /'
