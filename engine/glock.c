@@ -48,7 +48,6 @@ struct tide_glock {
 	atomic_uintptr_t holder;      /* identity of the holder, 0 = none */
 	atomic_uintptr_t last_holder; /* written under switch_mu (GIL mode) */
 	_Atomic uint64_t interval_ns;
-	_Atomic uint64_t forced_drops;
 	uint32_t mode;
 	uint32_t flags;
 	uint64_t id;                  /* for the per-thread slot cache */
@@ -63,7 +62,7 @@ struct tide_glock {
 	uint32_t waiters;
 	uint64_t created_ns;
 	uint64_t acquisitions, releases, handoffs, drop_requests;
-	uint64_t check_drops, blocking, held_ns;
+	uint64_t check_drops, blocking, held_ns, forced_drops;
 	struct glock_hist wait_h, hold_h;
 	struct glock_slot *slots;     /* max_threads + 1 (overflow) */
 };
@@ -298,6 +297,7 @@ static void take(struct tide_glock *g, uintptr_t me, uint32_t slot)
 static void drop(struct tide_glock *g, uintptr_t me)
 {
 	uint64_t hold;
+	int forced;
 
 	pthread_mutex_lock(&g->mu);
 	hold = now_ns() - g->held_since;
@@ -305,6 +305,12 @@ static void drop(struct tide_glock *g, uintptr_t me)
 	g->slots[g->holder_slot].held_ns += hold;
 	g->held_ns += hold;
 	g->releases++;
+	/* a release while a drop is requested is a forced switch, whether or
+	 * not the waiter has taken over by the time we look again below */
+	forced = force_switching(g) &&
+		 atomic_load_explicit(&g->drop_request, memory_order_relaxed);
+	if (forced)
+		g->forced_drops++;
 	g->locked = 0;
 	atomic_store_explicit(&g->holder, 0, memory_order_relaxed);
 	if (g->mode == TIDE_GLOCK_FIFO) {
@@ -315,14 +321,11 @@ static void drop(struct tide_glock *g, uintptr_t me)
 	}
 	pthread_mutex_unlock(&g->mu);
 
-	if (!force_switching(g) ||
-	    !atomic_load_explicit(&g->drop_request, memory_order_relaxed))
+	if (!forced)
 		return;
 	pthread_mutex_lock(&g->switch_mu);
 	if (atomic_load_explicit(&g->last_holder, memory_order_relaxed) == me) {
 		atomic_store_explicit(&g->drop_request, 0, memory_order_relaxed);
-		atomic_fetch_add_explicit(&g->forced_drops, 1,
-					  memory_order_relaxed);
 		/* A request means a waiter exists, so somebody takes over. */
 		while (atomic_load_explicit(&g->last_holder,
 					    memory_order_relaxed) == me)
@@ -452,7 +455,7 @@ TIDE_API void tide_glock_stats(struct tide_glock *g, struct tide_glock_stats *st
 	st->releases = g->releases;
 	st->handoffs = g->handoffs;
 	st->drop_requests = g->drop_requests;
-	st->forced_drops = atomic_load(&g->forced_drops);
+	st->forced_drops = g->forced_drops;
 	st->check_drops = g->check_drops;
 	st->blocking = g->blocking;
 	st->wall_ns = now_ns() - g->created_ns;

@@ -251,7 +251,7 @@ static void drop_on_request(uint32_t mode, uint32_t flags)
 	assert_true(st.check_drops >= 1);
 	assert_int_equal(st.acquisitions, st.releases);
 	if (mode == TIDE_GLOCK_GIL && !(flags & TIDE_GLOCK_NO_FORCE_SWITCH))
-		assert_true(st.forced_drops <= st.drop_requests);
+		assert_true(st.forced_drops >= 1 && st.forced_drops <= st.drop_requests);
 	else
 		assert_int_equal(st.forced_drops, 0);
 	/* the waiter waited at least one interval before asking */

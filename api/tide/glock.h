@@ -66,7 +66,8 @@ struct tide_glock_stats {
 	uint64_t releases;       /* times a thread gave it up */
 	uint64_t handoffs;       /* acquisitions by a thread other than the last holder */
 	uint64_t drop_requests;  /* drop requests set by waiters that timed out */
-	uint64_t forced_drops;   /* releases that waited for another thread to take over */
+	uint64_t forced_drops;   /* releases made while a drop request was pending
+				    (forced switching: the releaser lets a waiter in first) */
 	uint64_t check_drops;    /* releases made by tide_glock_check() */
 	uint64_t blocking;       /* tide_glock_blocking_begin() calls */
 	uint64_t wall_ns;        /* time since tide_glock_new() */
