@@ -28,5 +28,6 @@
 #include "tide/glock.h"
 #include "tide/net.h"
 #include "tide/stream.h"
+#include "tide/process.h"
 
 #endif /* TIDE_H */
