@@ -80,6 +80,7 @@ struct tide_loop {
 	uint64_t ops_pending;       /* user ops awaiting their final CQE */
 	uint64_t holds;             /* promises and other external work */
 	uint64_t slow_ns;
+	uint64_t wait_cap_ns;       /* 0, or the longest single blocking wait */
 
 	/* SQEs that found the SQ full, submitted in order next iteration */
 	struct io_uring_sqe *bl;

@@ -111,7 +111,17 @@ int tide__submit(struct tide_loop *loop, int wait)
 	if (needs_enter(ring, queued, wait) ||
 	    (loop->setup_flags & IORING_SETUP_DEFER_TASKRUN))
 		loop->stats.enter_calls++;
-	if (wait)
+	if (wait && loop->wait_cap_ns) {
+		struct __kernel_timespec ts = {
+			.tv_sec = (long long)(loop->wait_cap_ns / 1000000000u),
+			.tv_nsec = (long long)(loop->wait_cap_ns % 1000000000u),
+		};
+		struct io_uring_cqe *cqe;
+
+		ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
+		if (ret == -ETIME)
+			ret = 0;
+	} else if (wait)
 		ret = io_uring_submit_and_wait(ring, 1);
 	else if (loop->setup_flags & IORING_SETUP_DEFER_TASKRUN)
 		ret = io_uring_submit_and_get_events(ring);
