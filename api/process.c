@@ -44,12 +44,18 @@ static int encode_status(const siginfo_t *si)
 static void proc_reap(struct tide_process *p)
 {
 	siginfo_t si;
+	int ret;
 
 	if (p->reaped)
 		return;
 	memset(&si, 0, sizeof(si));
-	if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si,
-		   WEXITED | WNOHANG) < 0) {
+	/* without a pidfd the pid is still ours: only we reap it */
+	if (p->pidfd >= 0)
+		ret = waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si,
+			     WEXITED | WNOHANG);
+	else
+		ret = waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG);
+	if (ret < 0) {
 		if (errno == ECHILD) { /* someone else reaped it */
 			p->reaped = true;
 			p->status = -ECHILD;
@@ -62,16 +68,37 @@ static void proc_reap(struct tide_process *p)
 	p->status = encode_status(&si);
 }
 
-/* Poll the pidfd for the child's exit with op.  0 or -ENOMEM. */
+/* Without pidfds (Linux < 5.3, or valgrind 3.19, which lacks the system
+ * calls) exits are polled with a timer: 1, 2, 4 ... 64 ms, then 64 ms. */
+static struct __kernel_timespec backoff[] = {
+	{ 0, 1000000 },  { 0, 2000000 },  { 0, 4000000 }, { 0, 8000000 },
+	{ 0, 16000000 }, { 0, 32000000 }, { 0, 64000000 },
+};
+#define BACKOFF_N (sizeof(backoff) / sizeof(backoff[0]))
+
+/* Poll the pidfd for the child's exit with op (or, without a pidfd, arm
+ * the next backoff timer; op->aux counts the steps).  0 or -ENOMEM. */
 static int poll_arm(struct tide_process *p, struct tide__op *op)
 {
 	struct io_uring_sqe *sqe = tide__sqe(p->loop);
 
 	if (!sqe)
 		return -ENOMEM;
-	io_uring_prep_poll_add(sqe, p->pidfd, POLLIN);
+	if (p->pidfd >= 0) {
+		io_uring_prep_poll_add(sqe, p->pidfd, POLLIN);
+	} else {
+		io_uring_prep_timeout(sqe, &backoff[op->aux], 0, 0);
+		if (op->aux < BACKOFF_N - 1)
+			op->aux++;
+	}
 	tide__sqe_bind(p->loop, sqe, op);
 	return 0;
+}
+
+/* Did the poll (or backoff timer) of a wait complete normally? */
+static bool fired(const struct tide_process *p, int32_t res)
+{
+	return res >= 0 || (p->pidfd < 0 && res == -ETIME);
 }
 
 static void proc_destroy(struct tide_process *p)
@@ -89,8 +116,8 @@ static void reaper_done(struct tide_loop *loop, struct tide__op *op,
 	(void)loop;
 	(void)cflags;
 	proc_reap(p);
-	/* res < 0: the loop is being freed; the child is left to init */
-	if (!p->reaped && res >= 0 && poll_arm(p, &p->reap_op) == 0)
+	/* else the loop is being freed; the child is left to init */
+	if (!p->reaped && fired(p, res) && poll_arm(p, &p->reap_op) == 0)
 		return;
 	tide__process_unref(p);
 }
@@ -104,6 +131,7 @@ void tide__process_unref(struct tide_process *p)
 		/* freed while the child runs: reap it in the background */
 		p->refs = 1;
 		p->reap_op.done = reaper_done;
+		p->reap_op.aux = 0;
 		if (poll_arm(p, &p->reap_op) == 0)
 			return;
 	}
@@ -125,11 +153,11 @@ static void wait_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 	if (p->reaped) {
 		/* also after a cancel that lost the race: keep the status */
 		r = p->status;
-	} else if (res >= 0 && (op->fflags & F_CANCEL)) {
+	} else if (fired(p, res) && (op->fflags & F_CANCEL)) {
 		r = -ECANCELED;
-	} else if (res >= 0) {
-		/* readable but not reapable (not expected for a child on
-		 * Linux 5.3+): poll again rather than guess */
+	} else if (fired(p, res)) {
+		/* the backoff timer, or readable but not reapable (not
+		 * expected for a child on Linux 5.3+): poll again */
 		if (poll_arm(p, op) == 0)
 			return;
 		r = -ENOMEM;
@@ -176,6 +204,8 @@ int tide_process_kill(struct tide_process *p, int sig)
 		return -EINVAL;
 	if (p->reaped)
 		return -ESRCH;
+	if (p->pidfd < 0) /* unreaped, so the pid is still our child's */
+		return kill(p->pid, sig) < 0 ? -errno : 0;
 	if (pidfd_send_signal(p->pidfd, sig, NULL, 0) < 0)
 		return -errno;
 	return 0;
@@ -404,7 +434,7 @@ int tide_process_spawn(struct tide_loop *loop, const char *const argv[],
 	p->pid = ret;
 	/* the child is ours and unreaped, so its pid cannot be reused yet */
 	p->pidfd = pidfd_open(p->pid, 0);
-	if (p->pidfd < 0) {
+	if (p->pidfd < 0 && errno != ENOSYS) {
 		ret = -errno;
 		goto err_child;
 	}
@@ -439,6 +469,6 @@ void tide_process_free(struct tide_process *p)
 	}
 	proc_reap(p);
 	if (!p->reaped && (p->flags & TIDE_PROCESS_KILL_ON_FREE))
-		pidfd_send_signal(p->pidfd, SIGKILL, NULL, 0);
+		tide_process_kill(p, SIGKILL);
 	tide__process_unref(p);
 }

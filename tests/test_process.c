@@ -20,6 +20,16 @@
 
 #define MS 1000000ull
 
+/* Valgrind runs clone(CLONE_VM|CLONE_VFORK) as a fork, so glibc's
+ * posix_spawn cannot report exec errors there: the child exits 127. */
+static void skip_exec_errors_under_valgrind(void)
+{
+	if (getenv("TIDE_VALGRIND")) {
+		fprintf(stderr, "skipped: valgrind cannot report exec errors\n");
+		skip();
+	}
+}
+
 /* No child of ours is left, reaped or not. */
 static void assert_no_children(void)
 {
@@ -145,11 +155,14 @@ static void test_tide_process_spawn_enoent(void **state)
 	struct tide_process_options o = {
 		.stdio = { TIDE_STDIO_PIPE, TIDE_STDIO_PIPE, TIDE_STDIO_PIPE }
 	};
-	struct tide_loop *loop = t_loop();
+	struct tide_loop *loop;
 	struct tide_process *p = (struct tide_process *)&o;
-	int fds = t_count_fds();
+	int fds;
 
 	(void)state;
+	skip_exec_errors_under_valgrind();
+	loop = t_loop();
+	fds = t_count_fds();
 	assert_int_equal(tide_process_spawn(loop, argv, &o, &p), -ENOENT);
 	assert_null(p);
 	o.flags = TIDE_PROCESS_NO_PATH;
@@ -166,11 +179,13 @@ static void test_tide_process_spawn_eacces(void **state)
 {
 	char path[64];
 	const char *argv[] = { path, NULL };
-	struct tide_loop *loop = t_loop();
+	struct tide_loop *loop;
 	struct tide_process *p = NULL;
 	int fd;
 
 	(void)state;
+	skip_exec_errors_under_valgrind();
+	loop = t_loop();
 	fd = t_tmpfile(path, sizeof(path), 16);
 	assert_true(fd >= 0);
 	close(fd);
@@ -534,8 +549,8 @@ static void test_tide_process_spawn_200(void **state)
 			     TIDE_STDIO_PIPE);
 		f[i] = tide_process_communicate(p[i], NULL, 0, 64, &out[i]);
 	}
-	/* three descriptors each while they run: pidfd and two pipes */
-	assert_true(t_count_fds() >= fds + 3 * MANY);
+	/* while they run: two pipes each, and a pidfd where there are pidfds */
+	assert_true(t_count_fds() >= fds + 2 * MANY);
 	assert_int_equal(t_wait(loop, tide_all(loop, f, MANY, res)), 0);
 	for (int i = 0; i < MANY; i++) {
 		char pid[16];
