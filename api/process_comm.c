@@ -6,6 +6,7 @@
  * state counts the callbacks still due and finishes when none is.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,7 +150,7 @@ static int comm_room(struct comm *c, struct comm_pipe *cp, size_t *room)
 {
 	size_t want = CHUNK;
 
-	if (c->limit && c->limit + 1 - cp->len < want)
+	if (c->limit && c->limit < SIZE_MAX && c->limit + 1 - cp->len < want)
 		want = c->limit + 1 - cp->len;
 	if (cp->cap - cp->len < want + 1) {
 		size_t cap = cp->cap ? cp->cap : CHUNK;

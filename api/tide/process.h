@@ -7,7 +7,10 @@
  * clone(CLONE_VM|CLONE_VFORK): the parent's memory is never copied, and a
  * failed exec is reported to the spawn call itself).  Its exit is watched
  * through a pidfd polled on the ring: no SIGCHLD handler is installed and
- * the loop thread never blocks in waitpid(2).
+ * the loop thread never blocks in waitpid(2).  Where pidfds are missing
+ * (Linux < 5.3, or under valgrind 3.19, which lacks the system calls) the
+ * exit is polled with waitid(WNOHANG) on a timer backing off from 1 ms to
+ * 64 ms, and signals go by pid (still safe: the pid is ours until reaped).
  *
  * Exit status: every wait resolves with the wait status of waitpid(2)
  * (a value >= 0), so the <sys/wait.h> macros apply: WIFEXITED(st) and
