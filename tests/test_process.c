@@ -432,6 +432,44 @@ static void test_tide_process_free_running(void **state)
 	tide_loop_free(loop);
 }
 
+/* Descriptors not meant for the child do not reach it, even without
+ * O_CLOEXEC; KEEP_FDS lets them through.  NEW_PGROUP makes a group. */
+static void test_tide_process_spawn_fds_pgroup(void **state)
+{
+	char script[64];
+	const char *const argv[] = { "sh", "-c", script, NULL };
+	struct tide_process_options o = { 0 };
+	struct tide_loop *loop = t_loop();
+	struct tide_process *p;
+	int fd = open("/dev/null", O_RDONLY); /* deliberately inheritable */
+
+	(void)state;
+	assert_true(fd > 2);
+	snprintf(script, sizeof(script), "test -e /proc/self/fd/%d", fd);
+	assert_int_equal(tide_process_spawn(loop, argv, &o, &p), 0);
+	assert_int_equal(t_wait(loop, tide_process_wait(p)), 1 << 8);
+	tide_process_free(p);
+	o.flags = TIDE_PROCESS_KEEP_FDS;
+	assert_int_equal(tide_process_spawn(loop, argv, &o, &p), 0);
+	assert_int_equal(t_wait(loop, tide_process_wait(p)), 0);
+	tide_process_free(p);
+	close(fd);
+
+	snprintf(script, sizeof(script), "sleep 60");
+	o.flags = TIDE_PROCESS_NEW_PGROUP | TIDE_PROCESS_KILL_ON_FREE;
+	assert_int_equal(tide_process_spawn(loop, argv, &o, &p), 0);
+	/* posix_spawn returns after exec, so this holds at once; valgrind
+	 * runs the vfork as a fork, hence the bounded retry */
+	for (int i = 0; i < 1000 && getpgid(tide_process_pid(p)) !=
+					    tide_process_pid(p); i++)
+		usleep(1000);
+	assert_int_equal(getpgid(tide_process_pid(p)), tide_process_pid(p));
+	tide_process_free(p);
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_no_children();
+	tide_loop_free(loop);
+}
+
 /* ---- the big ones, once ---- */
 
 static void test_tide_process_communicate_cat_10mib(void **state)
@@ -587,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_tide_process_communicate_limit),
 		cmocka_unit_test(test_tide_process_communicate_unread_input),
 		cmocka_unit_test(test_tide_process_free_running),
+		cmocka_unit_test(test_tide_process_spawn_fds_pgroup),
 	};
 	const struct CMUnitTest big[] = {
 		cmocka_unit_test(test_tide_process_communicate_cat_10mib),
