@@ -137,24 +137,34 @@ $(BUILD)/tide.pc: tide.pc.in VERSION config.mk
 	$(call msg,GEN,$@)$(call gen_pc,$(PREFIX),$(LIBDIR),$(INCLUDEDIR),$@)
 
 # ------------------------------------------------------------------ compile
+# The stamp changes when the flags do (configure, CFLAGS=..., SAN_CFLAGS=...),
+# so everything compiled with other flags is rebuilt.
+FLAGS_STAMP := $(BUILD)/flags.stamp
+FLAGS_NOW = $(CC) $(TIDE_CFLAGS) $(TIDE_CPPFLAGS) $(CMOCKA_CFLAGS) $(TIDE_LDFLAGS)
+
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' '$(FLAGS_NOW)' >$@.$$$$.tmp; \
+	if cmp -s $@.$$$$.tmp $@; then rm -f $@.$$$$.tmp; else mv -f $@.$$$$.tmp $@; fi
+
 # Objects are written to a temporary name and renamed, so two makes sharing
 # one tree never leave a half-written file behind.
 compile = $(CC) $(1) $(TIDE_CPPFLAGS) -MMD -MP -MF $(@:.o=.d) -MT $@ \
 	-c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
-$(BUILD)/obj/engine/%.o: engine/%.c config.mk | $(GEN_HDRS)
+$(BUILD)/obj/engine/%.o: engine/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)$(call compile,$(LIB_CFLAGS))
 
-$(BUILD)/obj/api/%.o: api/%.c config.mk | $(GEN_HDRS)
+$(BUILD)/obj/api/%.o: api/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)$(call compile,$(LIB_CFLAGS))
 
-$(BUILD)/obj/tools/%.o: tools/%.c config.mk | $(GEN_HDRS)
+$(BUILD)/obj/tools/%.o: tools/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS))
 
-$(BUILD)/obj/tests/%.o: tests/%.c config.mk | $(GEN_HDRS)
+$(BUILD)/obj/tests/%.o: tests/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS) $(CMOCKA_CFLAGS))
 

@@ -23,8 +23,9 @@ dest=$tmp/root
 
 # Not under the parent make's jobserver or goals: a plain, serial install.
 unset MAKEFLAGS MFLAGS MAKELEVEL
-$make -s -C "$TIDE_SRC" BUILD="$TIDE_BUILD" DESTDIR="$dest" PREFIX=/usr \
-	LIBDIR=/usr/lib INCLUDEDIR=/usr/include MANDIR=/usr/share/man install ||
+# SAN_CFLAGS as the build was made, or make would see other flags and rebuild.
+$make -s -C "$TIDE_SRC" BUILD="$TIDE_BUILD" SAN_CFLAGS="${TIDE_SAN_CFLAGS:-}" DESTDIR="$dest" \
+	PREFIX=/usr LIBDIR=/usr/lib INCLUDEDIR=/usr/include MANDIR=/usr/share/man install ||
 	fail "make install"
 
 for f in usr/lib/libtide.a usr/lib/libtide.so usr/lib/libtide.so.0 \
@@ -65,8 +66,8 @@ case $rc in
 *) fail "installed program exited $rc" ;;
 esac
 
-$make -s -C "$TIDE_SRC" BUILD="$TIDE_BUILD" DESTDIR="$dest" PREFIX=/usr \
-	LIBDIR=/usr/lib INCLUDEDIR=/usr/include MANDIR=/usr/share/man uninstall ||
+$make -s -C "$TIDE_SRC" BUILD="$TIDE_BUILD" SAN_CFLAGS="${TIDE_SAN_CFLAGS:-}" DESTDIR="$dest" \
+	PREFIX=/usr LIBDIR=/usr/lib INCLUDEDIR=/usr/include MANDIR=/usr/share/man uninstall ||
 	fail "make uninstall"
 left=$(find "$dest" ! -type d)
 [ -z "$left" ] || fail "make uninstall left files behind: $left"
