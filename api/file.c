@@ -27,6 +27,23 @@ struct full {
 };
 _Static_assert(sizeof(struct full) <= TIDE__SLAB_OBJ, "full state");
 
+/* For memcheck only: the kernel filled n bytes of the read buffer(s). */
+static void mark_filled(struct tide_future *f, size_t n)
+{
+	if (f->ext) { /* readv: the copied iovec array */
+		const struct iovec *iov = f->ext;
+
+		for (size_t i = 0; n > 0; i++) {
+			size_t k = n < iov[i].iov_len ? n : iov[i].iov_len;
+
+			TIDE__MEM_DEFINED(iov[i].iov_base, k);
+			n -= k;
+		}
+	} else {
+		TIDE__MEM_DEFINED(f->payload, n);
+	}
+}
+
 void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 		   uint32_t cflags)
 {
@@ -34,10 +51,13 @@ void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 	int64_t r = res;
 
 	(void)cflags;
-	if ((op->eflags & TIDE__OP_DEADLINE) && r == -ECANCELED &&
+	if (__builtin_expect(op->eflags & TIDE__OP_DEADLINE, 0) &&
+	    r == -ECANCELED &&
 	    !(op->fflags & F_CANCEL))
 		r = -ETIMEDOUT; /* the linked timeout fired, not the user */
-	if (op->fflags & (F_EXT_SLAB | F_EXT_MALLOC)) {
+	if ((op->fflags & F_FILLS) && r > 0)
+		mark_filled(f, (size_t)r);
+	if (__builtin_expect(op->fflags & (F_EXT_SLAB | F_EXT_MALLOC), 0)) {
 		if (op->fflags & F_EXT_SLAB)
 			tide__slab_free(loop, f->ext);
 		else
@@ -45,7 +65,7 @@ void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 		op->fflags &= (uint8_t)~(F_EXT_SLAB | F_EXT_MALLOC);
 		f->ext = NULL;
 	}
-	tide__future_resolve(f, r, f->payload);
+	tide__op_resolve(loop, f, r, f->payload);
 }
 
 /* A new operation future and its SQE.  On NULL nothing was queued. */
@@ -193,6 +213,10 @@ static struct tide_future *rw(struct tide_loop *loop, int write, int fd,
 	}
 	if (flags & TIDE_FIXED_FILE)
 		sqe->flags |= IOSQE_FIXED_FILE;
+	if (!write) {
+		f->payload = buf; /* the result's payload is the buffer */
+		f->op.fflags |= F_FILLS;
+	}
 	return op_commit(loop, sqe, f);
 }
 
@@ -261,8 +285,10 @@ static struct tide_future *rwv(struct tide_loop *loop, int write, int fd,
 		goto err;
 	if (write)
 		io_uring_prep_writev(sqe, fd, copy, (unsigned)iovcnt, off);
-	else
+	else {
 		io_uring_prep_readv(sqe, fd, copy, (unsigned)iovcnt, off);
+		f->op.fflags |= F_FILLS;
+	}
 	return op_commit(loop, sqe, f);
 err:
 	tide__future_free(f);
@@ -305,8 +331,11 @@ static void full_done(struct tide_loop *loop, struct tide__op *op,
 	int64_t r;
 
 	(void)cflags;
-	if (res > 0)
+	if (res > 0) {
+		if (s->dir == FULL_READ)
+			TIDE__MEM_DEFINED(s->buf + s->done, (size_t)res);
 		s->done += (uint64_t)res;
+	}
 	if (res < 0)
 		r = res;
 	else if (res == 0 && s->dir == FULL_READ)
@@ -438,6 +467,15 @@ struct tide_future *tide_sync_file_range(struct tide_loop *loop, int fd,
 	return op_commit(loop, sqe, f);
 }
 
+static void statx_done(struct tide_loop *loop, struct tide__op *op,
+		       int32_t res, uint32_t cflags)
+{
+	if (res == 0)
+		TIDE__MEM_DEFINED(((struct tide_future *)op)->payload,
+				  sizeof(struct statx));
+	tide__op_done(loop, op, res, cflags);
+}
+
 struct tide_future *tide_statx(struct tide_loop *loop, int dfd,
 			       const char *path, int flags, unsigned int mask,
 			       struct statx *stx)
@@ -454,6 +492,7 @@ struct tide_future *tide_statx(struct tide_loop *loop, int dfd,
 		return NULL;
 	io_uring_prep_statx(sqe, dfd, path, flags, mask, stx);
 	f->payload = stx;
+	f->op.done = statx_done;
 	return op_commit(loop, sqe, f);
 }
 

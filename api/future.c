@@ -15,7 +15,7 @@
 
 #include "future_impl.h"
 
-#define MAX_NEST 8
+#define MAX_NEST TIDE__MAX_NEST
 
 struct cancel_handler {
 	tide_post_fn *fn;
@@ -263,6 +263,14 @@ struct tide_future *tide_future_shield(struct tide_future *f)
 
 int tide_future_on_done(struct tide_future *f, tide_done_fn *fn, void *arg)
 {
+	/* fast path: a fresh pending future gets its callback in place */
+	if (f && fn && !(f->op.fflags & (F_CONSUMED | F_RESOLVED))) {
+		f->fn = (void *)fn;
+		f->arg = arg;
+		f->op.cont = C_DONE;
+		f->op.fflags |= F_CONSUMED | F_READ;
+		return 0;
+	}
 	if (!f)
 		return -EINVAL;
 	if (!fn) {

@@ -60,6 +60,8 @@ enum fut_flags {
 	F_READ = 1u << 4,     /* result was observed */
 	F_EXT_SLAB = 1u << 5, /* ext is a slab object to free */
 	F_EXT_MALLOC = 1u << 6,
+	F_FILLS = 1u << 7,    /* the kernel writes res bytes at payload (or
+			       * into the iovecs at ext) */
 };
 
 /* Internal continuation: combinators see each input's outcome. */
@@ -86,6 +88,8 @@ static inline bool fut_resolved(const struct tide_future *f)
 	return f->op.fflags & F_RESOLVED;
 }
 
+#define TIDE__MAX_NEST 8
+
 static inline struct tide_future *tide__future_new(struct tide_loop *loop,
 						  int kind)
 {
@@ -93,11 +97,38 @@ static inline struct tide_future *tide__future_new(struct tide_loop *loop,
 
 	if (__builtin_expect(!f, 0))
 		return NULL;
-	memset(f, 0, sizeof(*f));
-	f->op.kind = (uint8_t)kind;
+	/* fn/arg/next are written when a continuation is attached and only
+	 * read when op.cont says so; result is written at resolution */
+	f->op = (struct tide__op){ .kind = (uint8_t)kind };
+	f->payload = NULL;
+	f->ext = NULL;
 	if (kind == K_PROMISE)
 		tide__hold(loop);
 	return f;
+}
+
+/*
+ * Resolve an operation future from its completion hook.  The common case,
+ * an on_done callback that may run now, is handled here without queueing
+ * (same rule as the dispatcher: not inside user code, bounded nesting).
+ */
+static inline void tide__op_resolve(struct tide_loop *loop,
+				    struct tide_future *f, int64_t res,
+				    void *payload)
+{
+	if (f->op.cont == C_DONE && !loop->in_user &&
+	    loop->cb_nest < TIDE__MAX_NEST &&
+	    !(f->op.fflags & (F_EXT_SLAB | F_EXT_MALLOC))) {
+		tide_done_fn *fn = (tide_done_fn *)f->fn;
+		void *arg = f->arg;
+
+		tide__slab_free(loop, f);
+		loop->in_user++;
+		fn(arg, res, payload);
+		loop->in_user--;
+		return;
+	}
+	tide__future_resolve(f, res, payload);
 }
 
 #endif /* TIDE_FUTURE_IMPL_H */

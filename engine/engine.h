@@ -17,6 +17,17 @@
 
 #include "tide.h"
 
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+/* memcheck cannot see the kernel write through io_uring: tell it */
+#define TIDE__MEM_DEFINED(p, n) VALGRIND_MAKE_MEM_DEFINED(p, n)
+#endif
+#endif
+#ifndef TIDE__MEM_DEFINED
+#define TIDE__MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#endif
+
 struct tide__op;
 
 /* Called once per CQE of op; more == 1 when further CQEs will follow. */
