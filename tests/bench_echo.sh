@@ -1,0 +1,191 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# bench_echo.sh - tide-echo server vs --engine epoll on loopback (run by
+# hand; not part of make check).
+#
+#   tests/bench_echo.sh [RUNS] [DURATION]      (defaults 3 and 5 s)
+#
+# Environment: TIDE_BUILD (build), CONNS ("100 1000"), SIZE (64),
+# SERVER_CPU (0), CLIENT_CPU (1), IDLE (10000; 0 skips the idle test).
+#
+# For each connection count it runs tide, epoll, tide, epoll, ... (RUNS of
+# each, interleaved so slow drifts of a shared machine hit both alike), the
+# server pinned to SERVER_CPU and the same tide-echo client to CLIENT_CPU.
+# Server CPU is utime+stime from /proc/PID/stat, read just before the
+# client starts and just after it exits, divided by the messages the client
+# counted over that window.  msgs/s and p99 come from the client's --json.
+# Then IDLE connections are opened and held idle (by a python3 helper) and
+# the server's VmRSS is read from /proc/PID/status.
+#
+# Output: one "name value unit" line per figure, medians over the runs:
+#   echo_c100_tide_cpu_per_msg 4.81 us ... echo_c100_cpu_ratio 1.10 x
+# (cpu_ratio = epoll CPU per message / tide CPU per message: the target is
+# >= 1.2; msgs_ratio = tide msgs/s / epoll msgs/s; p99_ratio = tide p99 /
+# epoll p99).  Per-run figures go to stderr.
+set -u
+RUNS=${1:-3}
+DUR=${2:-5}
+B=${TIDE_BUILD:-build}
+CONNS=${CONNS:-"100 1000"}
+SIZE=${SIZE:-64}
+SCPU=${SERVER_CPU:-0}
+CCPU=${CLIENT_CPU:-1}
+IDLE=${IDLE:-10000}
+
+[ -x "$B/tide-echo" ] || { echo "bench_echo: $B/tide-echo not built" >&2; exit 1; }
+command -v taskset >/dev/null || { echo "bench_echo: taskset missing" >&2; exit 1; }
+T=$(mktemp -d) || exit 1
+# a private copy: a rebuild during the run must not change the binary
+cp "$B/tide-echo" "$T/tide-echo" || exit 1
+ECHO=$T/tide-echo
+HZ=$(getconf CLK_TCK)
+SP=
+HP=
+cleanup() {
+	[ -n "$HP" ] && kill "$HP" 2>/dev/null
+	[ -n "$SP" ] && kill "$SP" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# fds for IDLE connections (server and helper each hold IDLE of them)
+want=$((IDLE + 64))
+[ "$(ulimit -n)" -lt "$want" ] && ulimit -n "$want" 2>/dev/null
+if [ "$IDLE" -gt 0 ] && [ "$(ulimit -n)" -lt "$want" ]; then
+	hard=$(ulimit -Hn)
+	echo "bench_echo: ulimit -n is $(ulimit -n) (hard $hard); idle test uses $((hard - 64))" >&2
+	ulimit -n "$hard"
+	IDLE=$((hard - 64))
+fi
+
+start_server() { # ENGINE
+	taskset -c "$SCPU" "$ECHO" server 127.0.0.1:0 --engine "$1" \
+		>/dev/null 2>"$T/err" &
+	SP=$!
+	i=0
+	while ! grep -q "listening on" "$T/err" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 200 ] || ! kill -0 "$SP" 2>/dev/null; then
+			echo "bench_echo: server did not start" >&2
+			cat "$T/err" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+	ADDR=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$T/err")
+}
+
+stop_server() {
+	kill "$SP"
+	wait "$SP" 2>/dev/null
+	SP=
+}
+
+cpu_ticks() { # PID: utime + stime, every thread of the process
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+json_num() { # KEY FILE
+	tr -d ' \n' <"$2" | sed -n "s/.*\"$1\":\([0-9.e+]*\).*/\1/p"
+}
+
+# one_run ENGINE CONNS: appends "cpu_us_per_msg msgs_per_sec p99_us" to
+# $T/ENGINE.CONNS
+one_run() {
+	start_server "$1"
+	c0=$(cpu_ticks "$SP")
+	taskset -c "$CCPU" "$ECHO" client "$ADDR" --conns "$2" --size "$SIZE" \
+		--duration "$DUR" --json >"$T/json"
+	rc=$?
+	c1=$(cpu_ticks "$SP")
+	stop_server
+	msgs=$(json_num msgs "$T/json")
+	mps=$(json_num msgs_per_sec "$T/json")
+	p99=$(json_num p99 "$T/json")
+	errs=$(json_num errors "$T/json")
+	if [ $rc -ne 0 ] || [ -z "$msgs" ] || [ "$msgs" = 0 ]; then
+		echo "bench_echo: client failed ($1, $2 conns, rc $rc)" >&2
+		cat "$T/json" >&2
+		exit 1
+	fi
+	awk -v t="$((c1 - c0))" -v hz="$HZ" -v m="$msgs" -v r="$mps" \
+		-v p="$p99" 'BEGIN { printf "%.4f %.0f %.1f\n",
+			t / hz * 1e6 / m, r, p / 1e3 }' >>"$T/$1.$2"
+	echo "run $1 conns=$2: $(tail -n 1 "$T/$1.$2") (us/msg msgs/s p99_us)" \
+	     "errors=$errs" >&2
+}
+
+median() { # FILE COLUMN
+	awk -v k="$2" '{ print $k }' "$1" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
+			else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+for c in $CONNS; do
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		one_run tide "$c"
+		one_run epoll "$c"
+		r=$((r + 1))
+	done
+	for e in tide epoll; do
+		echo "echo_c${c}_${e}_cpu_per_msg $(median "$T/$e.$c" 1) us"
+		echo "echo_c${c}_${e}_msgs_per_sec $(median "$T/$e.$c" 2) msg/s"
+		echo "echo_c${c}_${e}_p99 $(median "$T/$e.$c" 3) us"
+	done
+	awk -v tc="$(median "$T/tide.$c" 1)" -v ec="$(median "$T/epoll.$c" 1)" \
+	    -v tm="$(median "$T/tide.$c" 2)" -v em="$(median "$T/epoll.$c" 2)" \
+	    -v tp="$(median "$T/tide.$c" 3)" -v ep="$(median "$T/epoll.$c" 3)" \
+	    -v c="$c" 'BEGIN {
+		printf "echo_c%s_cpu_ratio %.3f x\n", c, ec / tc
+		printf "echo_c%s_msgs_ratio %.3f x\n", c, tm / em
+		printf "echo_c%s_p99_ratio %.3f x\n", c, tp / ep }'
+done
+
+[ "$IDLE" -gt 0 ] || exit 0
+command -v python3 >/dev/null || { echo "bench_echo: python3 missing, no idle test" >&2; exit 0; }
+
+# idle ENGINE: $T/rss gets the VmRSS (KiB) of a server holding IDLE idle
+# connections
+idle() {
+	start_server "$1"
+	host=${ADDR%:*}
+	port=${ADDR##*:}
+	python3 - "$host" "$port" "$IDLE" >"$T/helper" 2>&1 <<'PY' &
+import socket, sys, time
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+socks = []
+for i in range(n):
+    s = socket.create_connection((host, port))
+    socks.append(s)
+print("connected", flush=True)
+time.sleep(3600)
+PY
+	HP=$!
+	i=0
+	# wait until the server holds every connection as a descriptor
+	while [ "$(ls "/proc/$SP/fd" | wc -l)" -lt "$IDLE" ]; do
+		i=$((i + 1))
+		if [ $i -gt 1200 ] || ! kill -0 "$HP" 2>/dev/null; then
+			echo "bench_echo: idle connections did not open" >&2
+			cat "$T/helper" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	sleep 1
+	rss=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$SP/status")
+	kill "$HP"
+	wait "$HP" 2>/dev/null
+	HP=
+	stop_server
+	echo "$rss" >"$T/rss"
+}
+
+for e in tide epoll; do
+	idle "$e"
+	awk -v k="$(cat "$T/rss")" -v e="$e" -v n="$IDLE" \
+		'BEGIN { printf "echo_idle%s_%s_rss %.1f MiB\n", n, e, k / 1024 }'
+done
+exit 0
