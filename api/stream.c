@@ -46,13 +46,10 @@ static void stream_wkick(struct tide_stream *s);
 static size_t stream_peek(struct tide_stream *s, char **p)
 {
 	if (s->br) {
-		struct stream_chunk *c;
-
-		if (s->qhead == s->qtail)
+		if (s->qfirst == TIDE__BUFRING_NONE)
 			return 0;
-		c = &s->q[s->qhead & s->qmask];
-		*p = (char *)tide__bufring_ptr(s->br, c->bid) + s->qoff;
-		return c->len - s->qoff;
+		*p = (char *)tide__bufring_ptr(s->br, s->qfirst) + s->qoff;
+		return s->links[s->qfirst].len - s->qoff;
 	}
 	*p = s->rbuf + s->rhead;
 	return s->rtail - s->rhead;
@@ -66,13 +63,15 @@ static void stream_consume(struct tide_stream *s, size_t n)
 			s->rhead = s->rtail = 0;
 		return;
 	}
-	struct stream_chunk *c = &s->q[s->qhead & s->qmask];
+	uint32_t bid = s->qfirst;
 
 	s->qoff += (uint32_t)n;
-	if (s->qoff == c->len) {
-		tide_bufring_put(s->br, c->bid);
-		s->qhead++;
+	if (s->qoff == s->links[bid].len) {
+		s->qfirst = s->links[bid].next;
+		if (s->qfirst == TIDE__BUFRING_NONE)
+			s->qlast = TIDE__BUFRING_NONE;
 		s->qoff = 0;
+		tide_bufring_put(s->br, bid);
 	}
 }
 
@@ -140,17 +139,20 @@ static void stream_pump(struct tide_stream *s)
 static void stream_chunk_in(void *arg, void *data, uint32_t len, unsigned bid)
 {
 	struct tide_stream *s = arg;
-	struct stream_chunk *c;
 
 	(void)data;
 	if (s->closing) {
 		tide_bufring_put(s->br, bid);
 		return;
 	}
-	/* the queue can hold every buffer of the ring, so it never fills */
-	c = &s->q[s->qtail++ & s->qmask];
-	c->bid = bid;
-	c->len = len;
+	/* chained through the ring's own link slot: the queue never fills */
+	s->links[bid].next = TIDE__BUFRING_NONE;
+	s->links[bid].len = len;
+	if (s->qlast == TIDE__BUFRING_NONE)
+		s->qfirst = bid;
+	else
+		s->links[s->qlast].next = bid;
+	s->qlast = bid;
 	stream_pump(s);
 }
 
@@ -471,20 +473,15 @@ int tide_stream_new(struct tide_loop *loop, int fd,
 	s->flags = o.flags;
 	s->sock = S_ISSOCK(st.st_mode);
 	s->waiter.fn = stream_rewake;
+	s->qfirst = s->qlast = TIDE__BUFRING_NONE;
 	if (s->sock && o.bufring) {
-		uint32_t cap = 1;
-
-		/* room for every buffer of the ring: the queue never fills */
-		while (cap < tide__bufring_count(o.bufring) + 1)
-			cap <<= 1;
 		s->br = o.bufring;
-		s->qmask = cap - 1;
-		s->q = malloc((size_t)cap * sizeof(*s->q));
+		s->links = tide__bufring_links(o.bufring);
 	} else {
 		s->rsize = o.read_size ? o.read_size : DEFAULT_READ;
 		s->rbuf = malloc(s->rsize);
 	}
-	if (!s->q && !s->rbuf) {
+	if (!s->br && !s->rbuf) {
 		free(s);
 		return -ENOMEM;
 	}
@@ -502,13 +499,16 @@ static void stream_finalize(struct tide_stream *s)
 	struct tide_future *p = s->close_p;
 	int err = s->wr_err;
 
-	while (s->br && s->qhead != s->qtail)
-		tide_bufring_put(s->br, s->q[s->qhead++ & s->qmask].bid);
+	while (s->br && s->qfirst != TIDE__BUFRING_NONE) {
+		uint32_t bid = s->qfirst;
+
+		s->qfirst = s->links[bid].next;
+		tide_bufring_put(s->br, bid);
+	}
 	if (!(s->flags & TIDE_STREAM_KEEP_FD))
 		close(s->fd);
 	if (s->on_free)
 		s->on_free(s->hook_arg, s);
-	free(s->q);
 	free(s->rbuf);
 	free(s);
 	if (p)

@@ -8,12 +8,6 @@
 #include "future_impl.h"
 #include "bufring.h"
 
-/* A chunk of input held in a lent ring buffer. */
-struct stream_chunk {
-	uint32_t bid;
-	uint32_t len;
-};
-
 struct stream_wreq;
 
 enum stream_rd_mode { RD_SOME, RD_EXACT, RD_UNTIL };
@@ -30,10 +24,11 @@ struct tide_stream {
 	int wr_err;                /* first write error */
 	uint32_t ops;              /* internal futures whose callback is due */
 
-	/* input from a buffer ring: queue of lent buffers */
+	/* input from a buffer ring: lent buffers chained through the ring's
+	 * link array, qfirst..qlast (TIDE__BUFRING_NONE when empty) */
 	struct tide_bufring *br;
-	struct stream_chunk *q;
-	uint32_t qhead, qtail, qmask, qoff;
+	struct tide__bufring_link *links;
+	uint32_t qfirst, qlast, qoff;
 	struct tide_future *multi;
 	struct tide__bufring_waiter waiter;
 

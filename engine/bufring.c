@@ -23,6 +23,7 @@ struct tide_bufring {
 	uint32_t count, size, mask, avail;
 	uint16_t bgid;
 	uint8_t *lent;
+	struct tide__bufring_link *links;
 	struct tide__bufring_waiter *waiters;
 };
 
@@ -104,6 +105,9 @@ int tide_bufring_new(struct tide_loop *loop, struct tide_bufring **out,
 	br->lent = calloc(count, 1);
 	if (!br->lent)
 		goto err_free;
+	br->links = calloc(count, sizeof(*br->links));
+	if (!br->links)
+		goto err_lent;
 	br->ring = map(br->ring_bytes);
 	if (!br->ring)
 		goto err_lent;
@@ -127,6 +131,7 @@ err_bufs:
 err_ring:
 	munmap(br->ring, br->ring_bytes);
 err_lent:
+	free(br->links);
 	free(br->lent);
 err_free:
 	free(br);
@@ -140,6 +145,7 @@ void tide_bufring_free(struct tide_bufring *br)
 	io_uring_unregister_buf_ring(&br->loop->ring, br->bgid);
 	munmap(br->bufs, br->bufs_bytes);
 	munmap(br->ring, br->ring_bytes);
+	free(br->links);
 	free(br->lent);
 	free(br);
 }
@@ -194,6 +200,11 @@ uint32_t tide__bufring_count(const struct tide_bufring *br)
 void *tide__bufring_ptr(const struct tide_bufring *br, unsigned bid)
 {
 	return br->bufs + (size_t)bid * br->size;
+}
+
+struct tide__bufring_link *tide__bufring_links(const struct tide_bufring *br)
+{
+	return br->links;
 }
 
 void tide__bufring_took(struct tide_bufring *br, unsigned bid)

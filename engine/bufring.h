@@ -12,6 +12,16 @@
 
 #include "engine.h"
 
+/* Queue link of a lent buffer: a buffer is lent to one consumer at a time,
+ * so one slot per buffer lets every consumer chain the buffers it holds
+ * without memory of its own. */
+struct tide__bufring_link {
+	uint32_t next; /* TIDE__BUFRING_NONE ends the chain */
+	uint32_t len;
+};
+
+#define TIDE__BUFRING_NONE UINT32_MAX
+
 struct tide__bufring_waiter {
 	struct tide__bufring_waiter *next;
 	void (*fn)(struct tide__bufring_waiter *w);
@@ -23,6 +33,8 @@ uint16_t tide__bufring_bgid(const struct tide_bufring *br);
 uint32_t tide__bufring_size(const struct tide_bufring *br);
 uint32_t tide__bufring_count(const struct tide_bufring *br);
 void *tide__bufring_ptr(const struct tide_bufring *br, unsigned bid);
+/* The link array, one entry per buffer (count entries). */
+struct tide__bufring_link *tide__bufring_links(const struct tide_bufring *br);
 /* The kernel handed out bid (a CQE named it). */
 void tide__bufring_took(struct tide_bufring *br, unsigned bid);
 /* Call w->fn once buffers are available again (at once if they are). */
