@@ -211,7 +211,7 @@ TEST_WRAPPER ?=
 RES_DIR ?= $(BUILD)/tests/results
 # CHECK_SCRIPTS=0 runs only the cmocka binaries (used by check-valgrind).
 CHECK_SCRIPTS ?= 1
-VALGRIND := valgrind --error-exitcode=99 --leak-check=full \
+VALGRIND := valgrind --fair-sched=yes --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite --track-fds=no -q
 
 TEST_ENV = TIDE_BUILD='$(abspath $(BUILD))' TIDE_SRC='$(CURDIR)' TIDE_CC='$(CC)' \

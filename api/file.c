@@ -585,60 +585,54 @@ struct tide_future *tide_splice(struct tide_loop *loop, int fd_in,
 
 /* ---- registered resources ---- */
 
-int tide_loop_register_buffers(struct tide_loop *loop, const struct iovec *iov,
-			       unsigned int n)
+/* One table of each kind per loop: *count records whether it exists. */
+static int reg_table(struct tide_loop *loop, unsigned *count, const void *v,
+		     unsigned n, int buffers)
 {
 	int ret;
 
-	if (!loop || !iov || n == 0)
+	if (!loop || !v || n == 0)
 		return -EINVAL;
-	if (loop->registered_bufs)
+	if (*count)
 		return -EBUSY;
-	ret = io_uring_register_buffers(&loop->ring, iov, n);
+	ret = buffers ? io_uring_register_buffers(&loop->ring, v, n) :
+			io_uring_register_files(&loop->ring, v, n);
 	if (ret == 0)
-		loop->registered_bufs = n;
+		*count = n;
 	return ret;
+}
+
+static int unreg_table(struct tide_loop *loop, unsigned *count, int buffers)
+{
+	int ret;
+
+	if (!*count)
+		return -ENXIO;
+	ret = buffers ? io_uring_unregister_buffers(&loop->ring) :
+			io_uring_unregister_files(&loop->ring);
+	if (ret == 0)
+		*count = 0;
+	return ret;
+}
+
+int tide_loop_register_buffers(struct tide_loop *loop, const struct iovec *iov,
+			       unsigned int n)
+{
+	return reg_table(loop, loop ? &loop->registered_bufs : NULL, iov, n, 1);
 }
 
 int tide_loop_unregister_buffers(struct tide_loop *loop)
 {
-	int ret;
-
-	if (!loop)
-		return -EINVAL;
-	if (!loop->registered_bufs)
-		return -ENXIO;
-	ret = io_uring_unregister_buffers(&loop->ring);
-	if (ret == 0)
-		loop->registered_bufs = 0;
-	return ret;
+	return loop ? unreg_table(loop, &loop->registered_bufs, 1) : -EINVAL;
 }
 
 int tide_loop_register_files(struct tide_loop *loop, const int *fds,
 			     unsigned int n)
 {
-	int ret;
-
-	if (!loop || !fds || n == 0)
-		return -EINVAL;
-	if (loop->registered_files)
-		return -EBUSY;
-	ret = io_uring_register_files(&loop->ring, fds, n);
-	if (ret == 0)
-		loop->registered_files = n;
-	return ret;
+	return reg_table(loop, loop ? &loop->registered_files : NULL, fds, n, 0);
 }
 
 int tide_loop_unregister_files(struct tide_loop *loop)
 {
-	int ret;
-
-	if (!loop)
-		return -EINVAL;
-	if (!loop->registered_files)
-		return -ENXIO;
-	ret = io_uring_unregister_files(&loop->ring);
-	if (ret == 0)
-		loop->registered_files = 0;
-	return ret;
+	return loop ? unreg_table(loop, &loop->registered_files, 0) : -EINVAL;
 }

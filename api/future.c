@@ -71,20 +71,6 @@ void tide__future_resolve(struct tide_future *f, int64_t res, void *payload)
 {
 	struct tide_loop *loop = tide__slab_loop(f);
 
-	/* Fast path, the common case of an operation whose on_done callback
-	 * may run now: no queueing, no state to carry. */
-	if (f->op.cont == C_DONE && !loop->in_user &&
-	    loop->cb_nest < MAX_NEST && f->op.kind != K_PROMISE &&
-	    !(f->op.fflags & (F_EXT_SLAB | F_EXT_MALLOC))) {
-		tide_done_fn *fn = (tide_done_fn *)f->fn;
-		void *arg = f->arg;
-
-		tide__slab_free(loop, f);
-		loop->in_user++;
-		fn(arg, res, payload);
-		loop->in_user--;
-		return;
-	}
 	if (f->op.kind == K_PROMISE)
 		tide__unhold(loop);
 	f->result = res;

@@ -454,7 +454,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tide_addr_parse_forms),
 		cmocka_unit_test(test_tide_addr_parse_bad),
-		cmocka_unit_test(test_tide_resolve_localhost),
+		t_unit_test_threads(test_tide_resolve_localhost),
 		cmocka_unit_test(test_tide_connect_tcp4),
 		cmocka_unit_test(test_tide_connect_tcp6),
 		cmocka_unit_test(test_tide_connect_unix),
