@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +43,35 @@ static void echo_usage(FILE *f)
 
 /* ---- tide server ---- */
 
+/*
+ * Each connection is served straight from a buffer ring: a multishot
+ * receive lends one buffer per chunk, the chunk is sent back from that very
+ * buffer (no copy, no read request, no promise), and the buffer returns to
+ * the ring once its send completed.  One send per connection is in flight
+ * (two on one socket could overtake each other); chunks arriving meanwhile
+ * wait in a short queue.  The loop submits every send of an iteration with
+ * one io_uring_enter.  The stream only owns the descriptor: closing it
+ * shuts the socket down and closes it.  Kernels without buffer rings get
+ * the plain stream read/write loop instead.
+ */
+#define ECHO_BUFS 1024u
+#define ECHO_BUF_SIZE 1024u
+
+struct echo_chunk {
+	struct echo_chunk *next;
+	char *data;
+	uint32_t bid, off, len;
+};
+
+struct echo_conn;
+
 struct echo_thread {
 	pthread_t th;
 	struct tide_loop *loop;
 	struct tide_server *srv;
+	struct tide_bufring *br;
+	struct echo_chunk *spare;    /* free chunk records */
+	struct echo_conn *starved;   /* receives stopped on an empty ring */
 	struct tide_addr addr;
 	uint32_t flags;
 	int err;
@@ -56,7 +82,13 @@ struct echo_thread {
 struct echo_conn {
 	struct tide_stream *s;
 	struct echo_thread *t;
-	char buf[16384];
+	int fd;
+	bool sending, ended, failed;
+	struct tide_future *recv;    /* the multishot receive, while on */
+	struct echo_chunk *head, *tail;
+	struct echo_conn *next_starved;
+	bool starved;
+	char *buf;                   /* the stream path's buffer */
 };
 
 static void echo_conn_read(struct echo_conn *c);
@@ -69,17 +101,175 @@ static void echo_nodelay(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-static void echo_conn_end(struct echo_conn *c)
+static void echo_conn_free(struct echo_conn *c)
 {
 	tide_future_release(tide_stream_close(c->s));
+	free(c->buf);
 	free(c);
 }
+
+/* ---- ring path ---- */
+
+static void echo_recv_arm(struct echo_conn *c);
+
+/* Give a sent chunk's buffer back and restart receives it was starving. */
+static void echo_chunk_done(struct echo_thread *t, struct echo_chunk *ch)
+{
+	tide_bufring_put(t->br, ch->bid);
+	ch->next = t->spare;
+	t->spare = ch;
+	while (t->starved) {
+		struct echo_conn *c = t->starved;
+
+		t->starved = c->next_starved;
+		c->starved = false;
+		echo_recv_arm(c);
+	}
+}
+
+/* Close once the receive has ended and nothing is being sent. */
+static void echo_conn_check(struct echo_conn *c)
+{
+	if (c->failed && c->recv) {
+		tide_future_cancel(c->recv); /* echo_recv_end() calls again */
+		return;
+	}
+	if (c->failed && c->starved) {
+		struct echo_conn **pp = &c->t->starved;
+
+		while (*pp != c)
+			pp = &(*pp)->next_starved;
+		*pp = c->next_starved;
+		c->starved = false;
+	}
+	if (c->recv || c->sending || c->starved || (c->head && !c->failed))
+		return;
+	while (c->head) {
+		struct echo_chunk *ch = c->head;
+
+		c->head = ch->next;
+		echo_chunk_done(c->t, ch);
+	}
+	echo_conn_free(c);
+}
+
+static void echo_send_head(struct echo_conn *c);
+
+static void echo_sent(void *arg, int64_t res, void *payload)
+{
+	struct echo_conn *c = arg;
+	struct echo_chunk *ch = c->head;
+
+	(void)payload;
+	/* c->sending stays set until here: whatever echo_chunk_done()
+	 * restarts cannot free c under us */
+	if (res <= 0) {
+		c->failed = true;
+	} else {
+		ch->off += (uint32_t)res;
+		if (ch->off == ch->len) {
+			c->head = ch->next;
+			echo_chunk_done(c->t, ch);
+		}
+	}
+	c->sending = false;
+	if (c->head && !c->failed)
+		echo_send_head(c);
+	else
+		echo_conn_check(c);
+}
+
+static void echo_send_head(struct echo_conn *c)
+{
+	struct echo_chunk *ch = c->head;
+
+	/* set first: a continuation may (rarely) run inline */
+	c->sending = true;
+	if (tide_future_on_done(tide_send(c->t->loop, c->fd, ch->data + ch->off,
+					  ch->len - ch->off, 0),
+				echo_sent, c)) {
+		c->sending = false;
+		c->failed = true;
+		echo_conn_check(c);
+	}
+}
+
+static void echo_got(void *arg, void *data, uint32_t len, unsigned bid)
+{
+	struct echo_conn *c = arg;
+	struct echo_thread *t = c->t;
+	struct echo_chunk *ch = t->spare;
+
+	t->cnt.msgs++;
+	t->cnt.bytes += len;
+	if (ch)
+		t->spare = ch->next;
+	else
+		ch = malloc(sizeof(*ch));
+	if (!ch) {
+		tide_bufring_put(t->br, bid);
+		c->failed = true;
+		echo_conn_check(c);
+		return;
+	}
+	*ch = (struct echo_chunk){ .data = data, .bid = bid, .len = len };
+	if (c->failed) {
+		echo_chunk_done(t, ch);
+		return;
+	}
+	if (c->tail && c->head)
+		c->tail->next = ch;
+	else
+		c->head = ch;
+	c->tail = ch;
+	if (!c->sending)
+		echo_send_head(c);
+}
+
+static void echo_recv_end(void *arg, int64_t res, void *payload)
+{
+	struct echo_conn *c = arg;
+
+	(void)payload;
+	c->recv = NULL;
+	if (!c->failed && !c->ended) {
+		if (res == -ENOBUFS && !tide_bufring_avail(c->t->br)) {
+			/* the bytes wait in the socket; a sent chunk's
+			 * buffer restarts us */
+			c->starved = true;
+			c->next_starved = c->t->starved;
+			c->t->starved = c;
+			return;
+		}
+		if (res == -ENOBUFS || res == -EAGAIN) {
+			echo_recv_arm(c);
+			return;
+		}
+		c->ended = true; /* end of stream, or the socket's error */
+	}
+	echo_conn_check(c);
+}
+
+static void echo_recv_arm(struct echo_conn *c)
+{
+	struct tide_future *f;
+
+	f = tide_recv_multishot(c->t->loop, c->fd, c->t->br, echo_got, c);
+	c->recv = f; /* set first: a continuation may (rarely) run inline */
+	if (tide_future_on_done(f, echo_recv_end, c)) {
+		c->recv = NULL;
+		c->failed = true;
+		echo_conn_check(c);
+	}
+}
+
+/* ---- stream path (no buffer rings) ---- */
 
 static void echo_conn_wrote(void *arg, int64_t res, void *payload)
 {
 	(void)payload;
 	if (res < 0)
-		echo_conn_end(arg);
+		echo_conn_free(arg);
 	else
 		echo_conn_read(arg);
 }
@@ -90,36 +280,44 @@ static void echo_conn_got(void *arg, int64_t res, void *payload)
 
 	(void)payload;
 	if (res <= 0) {
-		echo_conn_end(c);
+		echo_conn_free(c);
 		return;
 	}
 	c->t->cnt.msgs++;
 	c->t->cnt.bytes += (uint64_t)res;
 	if (tide_future_on_done(tide_stream_write(c->s, c->buf, (size_t)res),
 				echo_conn_wrote, c))
-		echo_conn_end(c);
+		echo_conn_free(c);
 }
 
 static void echo_conn_read(struct echo_conn *c)
 {
-	if (tide_future_on_done(tide_stream_read(c->s, c->buf, sizeof(c->buf)),
+	if (tide_future_on_done(tide_stream_read(c->s, c->buf, ECHO_BUF_SIZE),
 				echo_conn_got, c))
-		echo_conn_end(c);
+		echo_conn_free(c);
 }
 
 static void echo_on_conn(void *arg, struct tide_stream *s)
 {
-	struct echo_conn *c = malloc(sizeof(*c));
+	struct echo_thread *t = arg;
+	struct echo_conn *c = calloc(1, sizeof(*c));
 
-	if (!c) {
+	if (c && !t->br)
+		c->buf = malloc(ECHO_BUF_SIZE);
+	if (!c || (!t->br && !c->buf)) {
+		free(c);
 		tide_future_release(tide_stream_close(s));
 		return;
 	}
 	c->s = s;
-	c->t = arg;
-	echo_nodelay(tide_stream_fd(s));
-	c->t->cnt.conns++;
-	echo_conn_read(c);
+	c->t = t;
+	c->fd = tide_stream_fd(s);
+	echo_nodelay(c->fd);
+	t->cnt.conns++;
+	if (t->br)
+		echo_recv_arm(c);
+	else
+		echo_conn_read(c);
 }
 
 static void echo_stop_post(void *arg)
@@ -133,22 +331,35 @@ static void echo_stop_post(void *arg)
 static void *echo_tide_thread(void *arg)
 {
 	struct echo_thread *t = arg;
-	struct tide_server_options so = { .flags = t->flags };
+	struct tide_bufring_options bo = { .count = ECHO_BUFS,
+					   .size = ECHO_BUF_SIZE };
+	/* connections are read through t->br, never through their stream */
+	struct tide_server_options so = { .flags = t->flags,
+					  .buf_count = 1, .buf_size = 64 };
 
 	t->err = tide_loop_new(&t->loop, NULL);
+	if (!t->err) {
+		t->err = tide_bufring_new(t->loop, &t->br, &bo);
+		if (t->err == -EOPNOTSUPP)
+			t->err = 0; /* the stream path then */
+	}
 	if (!t->err)
 		t->err = tide_server_new(t->loop, &t->addr, &so, echo_on_conn, t,
 					 &t->srv);
 	if (!t->err)
 		tide_server_addr(t->srv, &t->addr);
 	sem_post(t->ready);
-	if (t->err) {
-		tide_loop_free(t->loop);
-		return NULL;
-	}
-	t->err = tide_loop_run(t->loop);
+	if (!t->err)
+		t->err = tide_loop_run(t->loop);
 	tide_server_free(t->srv);
+	tide_bufring_free(t->br);
 	tide_loop_free(t->loop);
+	while (t->spare) {
+		struct echo_chunk *ch = t->spare;
+
+		t->spare = ch->next;
+		free(ch);
+	}
 	return NULL;
 }
 
