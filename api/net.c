@@ -31,6 +31,32 @@ static void recv_done(struct tide_loop *loop, struct tide__op *op,
 	tide__op_done(loop, op, res, cflags);
 }
 
+/* recvmsg completion: payload is the msghdr; the kernel wrote into it,
+ * its name and control buffers and res bytes of its iovecs */
+static void recvmsg_done(struct tide_loop *loop, struct tide__op *op,
+			 int32_t res, uint32_t cflags)
+{
+	struct msghdr *msg = ((struct tide_future *)op)->payload;
+
+	if (res >= 0) {
+		size_t n = (size_t)res;
+
+		NET_DEFINED(msg, sizeof(*msg));
+		if (msg->msg_name)
+			NET_DEFINED(msg->msg_name, msg->msg_namelen);
+		if (msg->msg_control)
+			NET_DEFINED(msg->msg_control, msg->msg_controllen);
+		for (size_t i = 0; i < msg->msg_iovlen && n > 0; i++) {
+			size_t k = n < msg->msg_iov[i].iov_len ?
+					   n : msg->msg_iov[i].iov_len;
+
+			NET_DEFINED(msg->msg_iov[i].iov_base, k);
+			n -= k;
+		}
+	}
+	tide__op_done(loop, op, res, cflags);
+}
+
 #define MAX_RW 0x7ffff000u
 
 static unsigned clamp_len(size_t len)
@@ -328,9 +354,10 @@ struct tide_future *tide_recvmsg(struct tide_loop *loop, int fd,
 		return NULL;
 	if (!msg)
 		return tide_future_fail(loop, -EFAULT);
-	f = net_start(loop, &sqe, NULL);
+	f = net_start(loop, &sqe, recvmsg_done);
 	if (!f)
 		return NULL;
+	f->payload = msg;
 	io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags);
 	return net_commit(loop, sqe, f);
 }
