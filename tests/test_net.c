@@ -454,7 +454,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tide_addr_parse_forms),
 		cmocka_unit_test(test_tide_addr_parse_bad),
-		t_unit_test_threads(test_tide_resolve_localhost),
+		cmocka_unit_test(test_tide_resolve_localhost),
 		cmocka_unit_test(test_tide_connect_tcp4),
 		cmocka_unit_test(test_tide_connect_tcp6),
 		cmocka_unit_test(test_tide_connect_unix),
@@ -464,7 +464,7 @@ int main(void)
 		cmocka_unit_test(test_tide_accept_multishot_many),
 		cmocka_unit_test(test_tide_recv_multishot_enobufs),
 		cmocka_unit_test(test_tide_bufring_new_bad),
-		cmocka_unit_test(test_tide_server_emfile),
+		t_unit_test_no_valgrind(test_tide_server_emfile),
 	};
 
 	return T_RUN("net", tests);

@@ -400,12 +400,12 @@ int main(void)
 		cmocka_unit_test(test_tide_pool_submit_many),
 		cmocka_unit_test(test_tide_pool_submit_failing_job),
 		cmocka_unit_test(test_tide_pool_submit_bad_args),
-		t_unit_test_threads(test_tide_pool_submit_queue_full),
-		t_unit_test_threads(test_tide_pool_submit_cancel),
-		t_unit_test_threads(test_tide_pool_shutdown_abort),
-		t_unit_test_threads(test_tide_pool_shutdown_drain),
+		cmocka_unit_test(test_tide_pool_submit_queue_full),
+		cmocka_unit_test(test_tide_pool_submit_cancel),
+		cmocka_unit_test(test_tide_pool_shutdown_abort),
+		cmocka_unit_test(test_tide_pool_shutdown_drain),
 		cmocka_unit_test(test_tide_pool_shutdown_errors),
-		t_unit_test_threads(test_tide_pool_post),
+		cmocka_unit_test(test_tide_pool_post),
 	};
 
 	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
