@@ -44,6 +44,26 @@ static void mark_filled(struct tide_future *f, size_t n)
 	}
 }
 
+/* The rare cases of a completion: deadline, memcheck, argument copies. */
+static int64_t op_done_slow(struct tide_loop *loop, struct tide_future *f,
+			    int64_t r)
+{
+	struct tide__op *op = &f->op;
+
+	if ((op->eflags & TIDE__OP_DEADLINE) && r == -ECANCELED &&
+	    !(op->fflags & F_CANCEL))
+		r = -ETIMEDOUT; /* the linked timeout fired, not the user */
+	if ((op->fflags & F_FILLS) && r > 0)
+		mark_filled(f, (size_t)r);
+	if (op->fflags & F_EXT_SLAB)
+		tide__slab_free(loop, f->ext);
+	else if (op->fflags & F_EXT_MALLOC)
+		free(f->ext);
+	op->fflags &= (uint8_t)~(F_EXT_SLAB | F_EXT_MALLOC);
+	f->ext = NULL;
+	return r;
+}
+
 void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 		   uint32_t cflags)
 {
@@ -51,25 +71,16 @@ void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 	int64_t r = res;
 
 	(void)cflags;
-	if (__builtin_expect(op->eflags & TIDE__OP_DEADLINE, 0) &&
-	    r == -ECANCELED &&
-	    !(op->fflags & F_CANCEL))
-		r = -ETIMEDOUT; /* the linked timeout fired, not the user */
-	if ((op->fflags & F_FILLS) && r > 0)
-		mark_filled(f, (size_t)r);
-	if (__builtin_expect(op->fflags & (F_EXT_SLAB | F_EXT_MALLOC), 0)) {
-		if (op->fflags & F_EXT_SLAB)
-			tide__slab_free(loop, f->ext);
-		else
-			free(f->ext);
-		op->fflags &= (uint8_t)~(F_EXT_SLAB | F_EXT_MALLOC);
-		f->ext = NULL;
-	}
+	if (__builtin_expect((op->eflags & TIDE__OP_DEADLINE) |
+				     (op->fflags & (F_FILLS | F_EXT_SLAB |
+						    F_EXT_MALLOC)),
+			     0))
+		r = op_done_slow(loop, f, r);
 	tide__op_resolve(loop, f, r, f->payload);
 }
 
 /* A new operation future and its SQE.  On NULL nothing was queued. */
-static struct tide_future *op_start(struct tide_loop *loop,
+static inline struct tide_future *op_start(struct tide_loop *loop,
 				    struct io_uring_sqe **sqe)
 {
 	struct tide_future *f = tide__future_new(loop, K_OP);
@@ -215,7 +226,8 @@ static struct tide_future *rw(struct tide_loop *loop, int write, int fd,
 		sqe->flags |= IOSQE_FIXED_FILE;
 	if (!write) {
 		f->payload = buf; /* the result's payload is the buffer */
-		f->op.fflags |= F_FILLS;
+		if (TIDE__UNDER_MEMCHECK())
+			f->op.fflags |= F_FILLS;
 	}
 	return op_commit(loop, sqe, f);
 }
@@ -287,7 +299,8 @@ static struct tide_future *rwv(struct tide_loop *loop, int write, int fd,
 		io_uring_prep_writev(sqe, fd, copy, (unsigned)iovcnt, off);
 	else {
 		io_uring_prep_readv(sqe, fd, copy, (unsigned)iovcnt, off);
-		f->op.fflags |= F_FILLS;
+		if (TIDE__UNDER_MEMCHECK())
+			f->op.fflags |= F_FILLS;
 	}
 	return op_commit(loop, sqe, f);
 err:

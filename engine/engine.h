@@ -22,10 +22,12 @@
 #include <valgrind/memcheck.h>
 /* memcheck cannot see the kernel write through io_uring: tell it */
 #define TIDE__MEM_DEFINED(p, n) VALGRIND_MAKE_MEM_DEFINED(p, n)
+#define TIDE__UNDER_MEMCHECK() RUNNING_ON_VALGRIND
 #endif
 #endif
 #ifndef TIDE__MEM_DEFINED
 #define TIDE__MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#define TIDE__UNDER_MEMCHECK() 0
 #endif
 
 struct tide__op;
