@@ -60,11 +60,16 @@ if [ "$IDLE" -gt 0 ] && [ "$(ulimit -n)" -lt "$want" ]; then
 fi
 
 start_server() { # ENGINE
+	rm -f "$T/err" # the redirection below happens in the child, later
+	ADDR=
 	taskset -c "$SCPU" "$ECHO" server 127.0.0.1:0 --engine "$1" \
 		>/dev/null 2>"$T/err" &
 	SP=$!
 	i=0
-	while ! grep -q "listening on" "$T/err" 2>/dev/null; do
+	while [ -z "$ADDR" ]; do
+		ADDR=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$T/err" \
+			2>/dev/null)
+		[ -n "$ADDR" ] && break
 		i=$((i + 1))
 		if [ $i -gt 200 ] || ! kill -0 "$SP" 2>/dev/null; then
 			echo "bench_echo: server did not start" >&2
@@ -73,7 +78,6 @@ start_server() { # ENGINE
 		fi
 		sleep 0.05
 	done
-	ADDR=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$T/err")
 }
 
 stop_server() {
