@@ -18,7 +18,8 @@ start_server() {
 	"$ECHO" server "$@" >"$T/out" 2>"$T/err" &
 	SP=$!
 	i=0
-	while ! grep -q "listening on" "$T/err" 2>/dev/null; do
+	# the whole line: stderr is unbuffered and may arrive in pieces
+	while ! grep -q "listening on .* (.*)" "$T/err" 2>/dev/null; do
 		i=$((i + 1))
 		[ $i -gt 100 ] && fail "server did not start: $*"
 		kill -0 "$SP" 2>/dev/null || fail "server died: $*"

@@ -386,6 +386,42 @@ static void echo_print_stats(const struct echo_opts *o,
 	       (unsigned long long)c->bytes);
 }
 
+static volatile sig_atomic_t srv_signal;
+
+static void srv_on_signal(int sig)
+{
+	srv_signal = sig;
+}
+
+static void srv_signal_setup(sigset_t *ss)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = srv_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(ss);
+	sigaddset(ss, SIGINT);
+	sigaddset(ss, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, ss, NULL);
+}
+
+/* The signal that asked us to stop, whichever thread it reached. */
+static int srv_signal_wait(const sigset_t *ss)
+{
+	while (!srv_signal) {
+		struct timespec ts = { 0, 100000000 };
+		int sig = sigtimedwait(ss, NULL, &ts);
+
+		if (sig > 0)
+			return sig;
+	}
+	return srv_signal;
+}
+
 static int echo_server_main(const struct echo_opts *o)
 {
 	struct echo_thread *t = calloc((size_t)o->threads, sizeof(*t));
@@ -394,7 +430,7 @@ static int echo_server_main(const struct echo_opts *o)
 	struct tide_addr a;
 	sigset_t ss;
 	sem_t ready;
-	int sig, bad = 0, ret;
+	int bad = 0, ret;
 
 	if (!t)
 		return 1;
@@ -404,11 +440,12 @@ static int echo_server_main(const struct echo_opts *o)
 			strerror(-ret));
 		return 2;
 	}
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &ss, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * A shell starts a background job with SIGINT ignored, and an ignored
+	 * signal that arrives before it is blocked is lost: install a handler
+	 * first, then block, and wait below on both the flag and sigwait.
+	 */
+	srv_signal_setup(&ss);
 	sem_init(&ready, 0, 0);
 	for (int i = 0; i < o->threads && !bad; i++) {
 		t[i].addr = a;
@@ -437,7 +474,7 @@ static int echo_server_main(const struct echo_opts *o)
 		fprintf(stderr, "tide-echo: listening on %s (%s, %d thread%s)\n",
 			text, o->epoll ? "epoll" : "tide", o->threads,
 			o->threads > 1 ? "s" : "");
-		sigwait(&ss, &sig);
+		(void)srv_signal_wait(&ss);
 	}
 	for (int i = 0; i < o->threads; i++) {
 		if (!t[i].th)
