@@ -138,9 +138,10 @@ $(BUILD)/tide.pc: tide.pc.in VERSION config.mk
 
 # ------------------------------------------------------------------ compile
 # The stamp changes when the flags do (configure, CFLAGS=..., SAN_CFLAGS=...),
-# so everything compiled with other flags is rebuilt.
+# so everything compiled with other flags is rebuilt.  It leaves out the -I
+# paths, which name $(BUILD): build and $(abspath build) are the same tree.
 FLAGS_STAMP := $(BUILD)/flags.stamp
-FLAGS_NOW = $(CC) $(TIDE_CFLAGS) $(TIDE_CPPFLAGS) $(CMOCKA_CFLAGS) $(TIDE_LDFLAGS)
+FLAGS_NOW = $(CC) $(TIDE_CFLAGS) $(URING_CFLAGS) $(CPPFLAGS) $(CMOCKA_CFLAGS) $(TIDE_LDFLAGS)
 
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(@D)
