@@ -15,6 +15,10 @@ fail() { echo "FAIL: $*"; [ -f "$T/err" ] && cat "$T/err"; exit 1; }
 
 # start_server ARGS...: runs the server, sets SP and ADDR
 start_server() {
+	# empty the log here, in the parent: otherwise the readiness check can
+	# read the previous server's line before the child truncates the file,
+	# and signal a server that has not installed its handler yet
+	: >"$T/err"
 	"$ECHO" server "$@" >"$T/out" 2>"$T/err" &
 	SP=$!
 	i=0
