@@ -145,12 +145,22 @@ static int keep_path(struct tide_loop *loop, struct tide_future *f,
 	return 0;
 }
 
-/* Start an op that takes one path: allocation happens before the SQE. */
+/*
+ * Start an op that takes one path: allocation happens before the SQE.
+ * *sqe is NULL unless the op is to be prepared; the future returned then is
+ * NULL (no loop, no memory) or already failed (-EFAULT for a NULL path).
+ */
 static struct tide_future *path_op(struct tide_loop *loop, const char **path,
 				   struct io_uring_sqe **sqe)
 {
-	struct tide_future *f = tide__future_new(loop, K_OP);
+	struct tide_future *f;
 
+	*sqe = NULL;
+	if (!loop)
+		return NULL;
+	if (!*path)
+		return tide_future_fail(loop, -EFAULT);
+	f = tide__future_new(loop, K_OP);
 	if (!f)
 		return NULL;
 	f->op.done = tide__op_done;
@@ -161,6 +171,7 @@ static struct tide_future *path_op(struct tide_loop *loop, const char **path,
 		goto err;
 	return f;
 err:
+	*sqe = NULL;
 	tide__future_free(f);
 	return NULL;
 }
@@ -171,13 +182,9 @@ struct tide_future *tide_openat(struct tide_loop *loop, int dfd,
 	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
-	if (!loop)
-		return NULL;
-	if (!path)
-		return tide_future_fail(loop, -EFAULT);
 	f = path_op(loop, &path, &sqe);
-	if (!f)
-		return NULL;
+	if (!sqe)
+		return f;
 	io_uring_prep_openat(sqe, dfd, path, flags | O_CLOEXEC, mode);
 	return op_commit(loop, sqe, f);
 }
@@ -496,13 +503,11 @@ struct tide_future *tide_statx(struct tide_loop *loop, int dfd,
 	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
-	if (!loop)
-		return NULL;
-	if (!path || !stx)
+	if (loop && !stx)
 		return tide_future_fail(loop, -EFAULT);
 	f = path_op(loop, &path, &sqe);
-	if (!f)
-		return NULL;
+	if (!sqe)
+		return f;
 	io_uring_prep_statx(sqe, dfd, path, flags, mask, stx);
 	f->payload = stx;
 	f->op.done = statx_done;
@@ -515,13 +520,9 @@ struct tide_future *tide_unlinkat(struct tide_loop *loop, int dfd,
 	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
-	if (!loop)
-		return NULL;
-	if (!path)
-		return tide_future_fail(loop, -EFAULT);
 	f = path_op(loop, &path, &sqe);
-	if (!f)
-		return NULL;
+	if (!sqe)
+		return f;
 	io_uring_prep_unlinkat(sqe, dfd, path, flags);
 	return op_commit(loop, sqe, f);
 }
@@ -532,13 +533,9 @@ struct tide_future *tide_mkdirat(struct tide_loop *loop, int dfd,
 	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
-	if (!loop)
-		return NULL;
-	if (!path)
-		return tide_future_fail(loop, -EFAULT);
 	f = path_op(loop, &path, &sqe);
-	if (!f)
-		return NULL;
+	if (!sqe)
+		return f;
 	io_uring_prep_mkdirat(sqe, dfd, path, mode);
 	return op_commit(loop, sqe, f);
 }
