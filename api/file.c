@@ -14,7 +14,6 @@
 
 #include "future_impl.h"
 
-#define MAX_RW 0x7ffff000u /* the kernel's per-call maximum */
 
 enum { FULL_READ = 0, FULL_WRITE = 1 };
 
@@ -79,35 +78,8 @@ void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 	tide__op_resolve(loop, f, r, f->payload);
 }
 
-/* A new operation future and its SQE.  On NULL nothing was queued. */
-static inline struct tide_future *op_start(struct tide_loop *loop,
-				    struct io_uring_sqe **sqe)
-{
-	struct tide_future *f = tide__future_new(loop, K_OP);
 
-	if (!f)
-		return NULL;
-	*sqe = tide__sqe(loop);
-	if (!*sqe) {
-		tide__future_free(f);
-		return NULL;
-	}
-	f->op.done = tide__op_done;
-	return f;
-}
 
-static struct tide_future *op_commit(struct tide_loop *loop,
-				     struct io_uring_sqe *sqe,
-				     struct tide_future *f)
-{
-	tide__sqe_bind(loop, sqe, &f->op);
-	return f;
-}
-
-static unsigned clamp_len(size_t len)
-{
-	return len > MAX_RW ? MAX_RW : (unsigned)len;
-}
 
 struct tide_future *tide_nop(struct tide_loop *loop)
 {
@@ -116,11 +88,11 @@ struct tide_future *tide_nop(struct tide_loop *loop)
 
 	if (!loop)
 		return NULL;
-	f = op_start(loop, &sqe);
+	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
 	io_uring_prep_nop(sqe);
-	return op_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 /* Copy a path into f->ext. */
@@ -186,7 +158,7 @@ struct tide_future *tide_openat(struct tide_loop *loop, int dfd,
 	if (!sqe)
 		return f;
 	io_uring_prep_openat(sqe, dfd, path, flags | O_CLOEXEC, mode);
-	return op_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 struct tide_future *tide_close(struct tide_loop *loop, int fd)
@@ -196,11 +168,11 @@ struct tide_future *tide_close(struct tide_loop *loop, int fd)
 
 	if (!loop)
 		return NULL;
-	f = op_start(loop, &sqe);
+	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
 	io_uring_prep_close(sqe, fd);
-	return op_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 static struct tide_future *rw(struct tide_loop *loop, int write, int fd,
@@ -214,19 +186,19 @@ static struct tide_future *rw(struct tide_loop *loop, int write, int fd,
 		return NULL;
 	if (!buf && len)
 		return tide_future_fail(loop, -EFAULT);
-	f = op_start(loop, &sqe);
+	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
 	if (buf_index < 0) {
 		if (write)
-			io_uring_prep_write(sqe, fd, buf, clamp_len(len), off);
+			io_uring_prep_write(sqe, fd, buf, tide__clamp_len(len), off);
 		else
-			io_uring_prep_read(sqe, fd, buf, clamp_len(len), off);
+			io_uring_prep_read(sqe, fd, buf, tide__clamp_len(len), off);
 	} else if (write) {
-		io_uring_prep_write_fixed(sqe, fd, buf, clamp_len(len), off,
+		io_uring_prep_write_fixed(sqe, fd, buf, tide__clamp_len(len), off,
 					  buf_index);
 	} else {
-		io_uring_prep_read_fixed(sqe, fd, buf, clamp_len(len), off,
+		io_uring_prep_read_fixed(sqe, fd, buf, tide__clamp_len(len), off,
 					 buf_index);
 	}
 	if (flags & TIDE_FIXED_FILE)
@@ -236,7 +208,7 @@ static struct tide_future *rw(struct tide_loop *loop, int write, int fd,
 		if (TIDE__UNDER_MEMCHECK())
 			f->op.fflags |= F_FILLS;
 	}
-	return op_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 struct tide_future *tide_read(struct tide_loop *loop, int fd, void *buf,
@@ -309,7 +281,7 @@ static struct tide_future *rwv(struct tide_loop *loop, int write, int fd,
 		if (TIDE__UNDER_MEMCHECK())
 			f->op.fflags |= F_FILLS;
 	}
-	return op_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 err:
 	tide__future_free(f);
 	return NULL;
@@ -334,7 +306,7 @@ struct tide_future *tide_writev(struct tide_loop *loop, int fd,
 static void full_prep(struct io_uring_sqe *sqe, const struct full *s)
 {
 	uint64_t off = s->off == TIDE_OFF_CUR ? s->off : s->off + s->done;
-	unsigned len = clamp_len(s->len - s->done);
+	unsigned len = tide__clamp_len(s->len - s->done);
 
 	if (s->dir == FULL_WRITE)
 		io_uring_prep_write(sqe, s->fd, s->buf + s->done, len, off);
@@ -406,7 +378,7 @@ static struct tide_future *full(struct tide_loop *loop, int dir, int fd,
 	if (!sqe)
 		goto err;
 	full_prep(sqe, s);
-	return op_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 err:
 	tide__future_free(f);
 	return NULL;
@@ -433,11 +405,11 @@ struct tide_future *tide_fsync(struct tide_loop *loop, int fd)
 
 	if (!loop)
 		return NULL;
-	f = op_start(loop, &sqe);
+	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
 	io_uring_prep_fsync(sqe, fd, 0);
-	return op_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 struct tide_future *tide_fdatasync(struct tide_loop *loop, int fd)
@@ -447,11 +419,11 @@ struct tide_future *tide_fdatasync(struct tide_loop *loop, int fd)
 
 	if (!loop)
 		return NULL;
-	f = op_start(loop, &sqe);
+	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
 	io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
-	return op_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 struct tide_future *tide_fallocate(struct tide_loop *loop, int fd, int mode,
@@ -462,11 +434,11 @@ struct tide_future *tide_fallocate(struct tide_loop *loop, int fd, int mode,
 
 	if (!loop)
 		return NULL;
-	f = op_start(loop, &sqe);
+	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
 	io_uring_prep_fallocate(sqe, fd, mode, off, len);
-	return op_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 struct tide_future *tide_sync_file_range(struct tide_loop *loop, int fd,
@@ -480,11 +452,11 @@ struct tide_future *tide_sync_file_range(struct tide_loop *loop, int fd,
 		return NULL;
 	if (len > UINT32_MAX)
 		return tide_future_fail(loop, -EINVAL);
-	f = op_start(loop, &sqe);
+	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
 	io_uring_prep_sync_file_range(sqe, fd, (unsigned)len, off, (int)flags);
-	return op_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 static void statx_done(struct tide_loop *loop, struct tide__op *op,
@@ -511,7 +483,7 @@ struct tide_future *tide_statx(struct tide_loop *loop, int dfd,
 	io_uring_prep_statx(sqe, dfd, path, flags, mask, stx);
 	f->payload = stx;
 	f->op.done = statx_done;
-	return op_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 struct tide_future *tide_unlinkat(struct tide_loop *loop, int dfd,
@@ -524,7 +496,7 @@ struct tide_future *tide_unlinkat(struct tide_loop *loop, int dfd,
 	if (!sqe)
 		return f;
 	io_uring_prep_unlinkat(sqe, dfd, path, flags);
-	return op_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 struct tide_future *tide_mkdirat(struct tide_loop *loop, int dfd,
@@ -537,7 +509,7 @@ struct tide_future *tide_mkdirat(struct tide_loop *loop, int dfd,
 	if (!sqe)
 		return f;
 	io_uring_prep_mkdirat(sqe, dfd, path, mode);
-	return op_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 struct tide_future *tide_renameat(struct tide_loop *loop, int olddfd,
@@ -570,7 +542,7 @@ struct tide_future *tide_renameat(struct tide_loop *loop, int olddfd,
 	if (!sqe)
 		goto err;
 	io_uring_prep_renameat(sqe, olddfd, c, newdfd, c + a, (int)flags);
-	return op_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 err:
 	tide__future_free(f);
 	return NULL;
@@ -585,12 +557,12 @@ struct tide_future *tide_splice(struct tide_loop *loop, int fd_in,
 
 	if (!loop)
 		return NULL;
-	f = op_start(loop, &sqe);
+	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
 	io_uring_prep_splice(sqe, fd_in, (int64_t)off_in, fd_out,
-			     (int64_t)off_out, clamp_len(len), flags);
-	return op_commit(loop, sqe, f);
+			     (int64_t)off_out, tide__clamp_len(len), flags);
+	return tide__op_commit(loop, sqe, f);
 }
 
 /* ---- registered resources ---- */

@@ -131,4 +131,43 @@ static inline void tide__op_resolve(struct tide_loop *loop,
 	tide__future_resolve(f, res, payload);
 }
 
+/* The kernel's largest single read or write; longer requests are clamped
+ * and complete short, as the man pages say. */
+#define TIDE__MAX_RW 0x7ffff000u
+
+static inline unsigned tide__clamp_len(size_t len)
+{
+	return len > TIDE__MAX_RW ? TIDE__MAX_RW : (unsigned)len;
+}
+
+/*
+ * A new operation future and its SQE, completing through done (NULL: the
+ * plain tide__op_done).  On NULL nothing was queued.  Prepare the SQE, then
+ * tide__op_commit() it.
+ */
+static inline struct tide_future *tide__op_start(struct tide_loop *loop,
+						 struct io_uring_sqe **sqe,
+						 tide__op_fn *done)
+{
+	struct tide_future *f = tide__future_new(loop, K_OP);
+
+	if (!f)
+		return NULL;
+	*sqe = tide__sqe(loop);
+	if (!*sqe) {
+		tide__future_free(f);
+		return NULL;
+	}
+	f->op.done = done ? done : tide__op_done;
+	return f;
+}
+
+static inline struct tide_future *tide__op_commit(struct tide_loop *loop,
+						  struct io_uring_sqe *sqe,
+						  struct tide_future *f)
+{
+	tide__sqe_bind(loop, sqe, &f->op);
+	return f;
+}
+
 #endif /* TIDE_FUTURE_IMPL_H */

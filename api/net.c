@@ -57,38 +57,9 @@ static void recvmsg_done(struct tide_loop *loop, struct tide__op *op,
 	tide__op_done(loop, op, res, cflags);
 }
 
-#define MAX_RW 0x7ffff000u
 
-static unsigned clamp_len(size_t len)
-{
-	return len > MAX_RW ? MAX_RW : (unsigned)len;
-}
 
-/* A new operation future and its SQE; on NULL nothing was queued. */
-static struct tide_future *net_start(struct tide_loop *loop,
-				     struct io_uring_sqe **sqe,
-				     tide__op_fn *done)
-{
-	struct tide_future *f = tide__future_new(loop, K_OP);
 
-	if (!f)
-		return NULL;
-	*sqe = tide__sqe(loop);
-	if (!*sqe) {
-		tide__future_free(f);
-		return NULL;
-	}
-	f->op.done = done ? done : tide__op_done;
-	return f;
-}
-
-static struct tide_future *net_commit(struct tide_loop *loop,
-				      struct io_uring_sqe *sqe,
-				      struct tide_future *f)
-{
-	tide__sqe_bind(loop, sqe, &f->op);
-	return f;
-}
 
 static bool addr_ok(const struct tide_addr *a)
 {
@@ -109,11 +80,11 @@ struct tide_future *tide_socket(struct tide_loop *loop, int domain, int type,
 		return fd < 0 ? tide_future_fail(loop, -errno)
 			      : tide_future_ready(loop, fd, NULL);
 	}
-	f = net_start(loop, &sqe, NULL);
+	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
 	io_uring_prep_socket(sqe, domain, type | SOCK_CLOEXEC, protocol, 0);
-	return net_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 int tide_bind(int fd, const struct tide_addr *a)
@@ -159,7 +130,7 @@ struct tide_future *tide_connect(struct tide_loop *loop, int fd,
 	if (!sqe)
 		goto err;
 	io_uring_prep_connect(sqe, fd, copy, a->len);
-	return net_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 err:
 	tide__future_free(f);
 	return NULL;
@@ -175,7 +146,7 @@ struct tide_future *tide_accept(struct tide_loop *loop, int fd,
 		return NULL;
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return tide_future_fail(loop, -EINVAL);
-	f = net_start(loop, &sqe, NULL);
+	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
 	if (peer) {
@@ -184,7 +155,7 @@ struct tide_future *tide_accept(struct tide_loop *loop, int fd,
 	}
 	io_uring_prep_accept(sqe, fd, peer ? &peer->u.sa : NULL,
 			     peer ? &peer->len : NULL, flags | SOCK_CLOEXEC);
-	return net_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 /* Callback and argument of a multishot op, in a slab object at f->ext. */
@@ -262,7 +233,7 @@ struct tide_future *tide_accept_multishot(struct tide_loop *loop, int fd,
 	if (!f)
 		return NULL;
 	io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, SOCK_CLOEXEC);
-	return net_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 static void recv_multi_done(struct tide_loop *loop, struct tide__op *op,
@@ -306,7 +277,7 @@ struct tide_future *tide_recv_multishot(struct tide_loop *loop, int fd,
 	io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = tide__bufring_bgid(br);
-	return net_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 struct tide_future *tide_recv(struct tide_loop *loop, int fd, void *buf,
@@ -319,12 +290,12 @@ struct tide_future *tide_recv(struct tide_loop *loop, int fd, void *buf,
 		return NULL;
 	if (!buf && len)
 		return tide_future_fail(loop, -EFAULT);
-	f = net_start(loop, &sqe, recv_done);
+	f = tide__op_start(loop, &sqe, recv_done);
 	if (!f)
 		return NULL;
 	f->payload = buf;
-	io_uring_prep_recv(sqe, fd, buf, clamp_len(len), flags);
-	return net_commit(loop, sqe, f);
+	io_uring_prep_recv(sqe, fd, buf, tide__clamp_len(len), flags);
+	return tide__op_commit(loop, sqe, f);
 }
 
 struct tide_future *tide_send(struct tide_loop *loop, int fd, const void *buf,
@@ -337,11 +308,11 @@ struct tide_future *tide_send(struct tide_loop *loop, int fd, const void *buf,
 		return NULL;
 	if (!buf && len)
 		return tide_future_fail(loop, -EFAULT);
-	f = net_start(loop, &sqe, NULL);
+	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
-	io_uring_prep_send(sqe, fd, buf, clamp_len(len), flags | MSG_NOSIGNAL);
-	return net_commit(loop, sqe, f);
+	io_uring_prep_send(sqe, fd, buf, tide__clamp_len(len), flags | MSG_NOSIGNAL);
+	return tide__op_commit(loop, sqe, f);
 }
 
 struct tide_future *tide_recvmsg(struct tide_loop *loop, int fd,
@@ -354,12 +325,12 @@ struct tide_future *tide_recvmsg(struct tide_loop *loop, int fd,
 		return NULL;
 	if (!msg)
 		return tide_future_fail(loop, -EFAULT);
-	f = net_start(loop, &sqe, recvmsg_done);
+	f = tide__op_start(loop, &sqe, recvmsg_done);
 	if (!f)
 		return NULL;
 	f->payload = msg;
 	io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags);
-	return net_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 struct tide_future *tide_sendmsg(struct tide_loop *loop, int fd,
@@ -372,11 +343,11 @@ struct tide_future *tide_sendmsg(struct tide_loop *loop, int fd,
 		return NULL;
 	if (!msg)
 		return tide_future_fail(loop, -EFAULT);
-	f = net_start(loop, &sqe, NULL);
+	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
 	io_uring_prep_sendmsg(sqe, fd, msg, (unsigned)(flags | MSG_NOSIGNAL));
-	return net_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 /*
@@ -408,12 +379,12 @@ struct tide_future *tide_send_zc(struct tide_loop *loop, int fd,
 		return tide_send(loop, fd, buf, len, flags);
 	if (!buf && len)
 		return tide_future_fail(loop, -EFAULT);
-	f = net_start(loop, &sqe, send_zc_done);
+	f = tide__op_start(loop, &sqe, send_zc_done);
 	if (!f)
 		return NULL;
-	io_uring_prep_send_zc(sqe, fd, buf, clamp_len(len),
+	io_uring_prep_send_zc(sqe, fd, buf, tide__clamp_len(len),
 			      flags | MSG_NOSIGNAL, 0);
-	return net_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 struct tide_future *tide_shutdown(struct tide_loop *loop, int fd, int how)
@@ -425,11 +396,11 @@ struct tide_future *tide_shutdown(struct tide_loop *loop, int fd, int how)
 		return NULL;
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return tide_future_fail(loop, -EINVAL);
-	f = net_start(loop, &sqe, NULL);
+	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
 	io_uring_prep_shutdown(sqe, fd, how);
-	return net_commit(loop, sqe, f);
+	return tide__op_commit(loop, sqe, f);
 }
 
 /* ---- client helper ---- */
