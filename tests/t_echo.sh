@@ -101,6 +101,44 @@ start_server "unix:@tide-echo-test-$$"
 	>/dev/null || fail "client over a Unix socket"
 stop_server TERM
 
+# the client checks every byte: a server that changes one byte of each
+# reply (first connection) or sends one byte too many (second) is caught
+python3 - "$T/port" >"$T/bad" 2>&1 <<'PY' &
+import socket, sys, threading
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(8)
+open(sys.argv[1], "w").write(str(ls.getsockname()[1]))
+def serve(c, extra):
+    with c:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                return
+            c.sendall(d + b"!" if extra else bytes([d[0] ^ 1]) + d[1:])
+for i in range(2):
+    c, _ = ls.accept()
+    threading.Thread(target=serve, args=(c, i == 1), daemon=True).start()
+threading.Event().wait(5)
+PY
+BP=$!
+i=0
+while [ ! -s "$T/port" ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "python bad server did not start"
+	sleep 0.05
+done
+for k in 1 2; do
+	"$ECHO" client "127.0.0.1:$(cat "$T/port")" --conns 1 --size 100 \
+		--duration 0.2 --json >"$T/json"
+	rc=$?
+	[ $rc -ne 0 ] || fail "client accepted a wrong echo (run $k)"
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["errors"] == 1, d' \
+		"$T/json" || fail "client did not count the wrong echo (run $k)"
+done
+kill "$BP" 2>/dev/null
+wait "$BP" 2>/dev/null
+
 # bad input: a clear message and a non-zero status
 "$ECHO" server nonsense 2>/dev/null && fail "bad address accepted"
 "$ECHO" client 127.0.0.1:1 --conns 1 --duration 0.1 >/dev/null 2>&1 \
