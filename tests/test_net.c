@@ -259,6 +259,42 @@ static void test_tide_connect_timeout_refused_and_timeout(void **state)
 	tide_loop_free(loop);
 }
 
+/*
+ * The timeout branch on loopback: a listener that never accepts, with its
+ * accept queue full, drops further SYNs, so a connect to it hangs in
+ * SYN_SENT until the deadline cancels it.
+ */
+static void test_tide_connect_timeout_expires(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_addr a;
+	int lfd = listener("127.0.0.1:0", SOCK_STREAM, &a);
+	int filler[4], fds;
+	uint64_t t0;
+	int64_t r;
+
+	(void)state;
+	assert_int_equal(listen(lfd, 0), 0);
+	for (int i = 0; i < 4; i++) {
+		filler[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_true(filler[i] >= 0);
+		/* EINPROGRESS for the ones the full queue ignores */
+		(void)connect(filler[i], &a.u.sa, a.len);
+	}
+	usleep(50000);
+	fds = t_count_fds();
+	t0 = tide_now_ns();
+	r = t_wait(loop, tide_connect_timeout(loop, &a, SOCK_STREAM,
+					      100000000ull));
+	assert_int_equal(r, -ETIMEDOUT);
+	assert_true(tide_now_ns() - t0 >= 90000000ull);
+	assert_int_equal(t_count_fds(), fds); /* the socket was closed */
+	for (int i = 0; i < 4; i++)
+		close(filler[i]);
+	close(lfd);
+	tide_loop_free(loop);
+}
+
 /* ---- multishot ---- */
 
 struct acc_state {
@@ -461,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_tide_sendmsg_udp_and_unix_dgram),
 		cmocka_unit_test(test_tide_net_bad_args),
 		cmocka_unit_test(test_tide_connect_timeout_refused_and_timeout),
+		cmocka_unit_test(test_tide_connect_timeout_expires),
 		cmocka_unit_test(test_tide_accept_multishot_many),
 		cmocka_unit_test(test_tide_recv_multishot_enobufs),
 		cmocka_unit_test(test_tide_bufring_new_bad),
