@@ -171,6 +171,8 @@ struct tide_future *tide_close(struct tide_loop *loop, int fd)
 	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
+	/* the table would keep the file open past the close */
+	tide__fd_unfix_quiet(loop, fd);
 	io_uring_prep_close(sqe, fd);
 	return tide__op_commit(loop, sqe, f);
 }
@@ -203,6 +205,8 @@ static struct tide_future *rw(struct tide_loop *loop, int write, int fd,
 	}
 	if (flags & TIDE_FIXED_FILE)
 		sqe->flags |= IOSQE_FIXED_FILE;
+	else
+		tide__sqe_fd(loop, sqe);
 	if (!write) {
 		f->payload = buf; /* the result's payload is the buffer */
 		if (TIDE__UNDER_MEMCHECK())
@@ -616,5 +620,7 @@ int tide_loop_register_files(struct tide_loop *loop, const int *fds,
 
 int tide_loop_unregister_files(struct tide_loop *loop)
 {
+	if (loop && loop->fixmap)
+		return -EBUSY; /* the table of tide_loop_fix_fd() */
 	return loop ? unreg_table(loop, &loop->registered_files, 0) : -EINVAL;
 }

@@ -155,6 +155,7 @@ struct tide_future *tide_accept(struct tide_loop *loop, int fd,
 	}
 	io_uring_prep_accept(sqe, fd, peer ? &peer->u.sa : NULL,
 			     peer ? &peer->len : NULL, flags | SOCK_CLOEXEC);
+	tide__sqe_fd(loop, sqe);
 	return tide__op_commit(loop, sqe, f);
 }
 
@@ -233,6 +234,7 @@ struct tide_future *tide_accept_multishot(struct tide_loop *loop, int fd,
 	if (!f)
 		return NULL;
 	io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, SOCK_CLOEXEC);
+	tide__sqe_fd(loop, sqe);
 	return tide__op_commit(loop, sqe, f);
 }
 
@@ -277,6 +279,7 @@ struct tide_future *tide_recv_multishot(struct tide_loop *loop, int fd,
 	io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = tide__bufring_bgid(br);
+	tide__sqe_fd(loop, sqe);
 	return tide__op_commit(loop, sqe, f);
 }
 
@@ -295,6 +298,7 @@ struct tide_future *tide_recv(struct tide_loop *loop, int fd, void *buf,
 		return NULL;
 	f->payload = buf;
 	io_uring_prep_recv(sqe, fd, buf, tide__clamp_len(len), flags);
+	tide__sqe_fd(loop, sqe);
 	return tide__op_commit(loop, sqe, f);
 }
 
@@ -312,6 +316,7 @@ struct tide_future *tide_send(struct tide_loop *loop, int fd, const void *buf,
 	if (!f)
 		return NULL;
 	io_uring_prep_send(sqe, fd, buf, tide__clamp_len(len), flags | MSG_NOSIGNAL);
+	tide__sqe_fd(loop, sqe);
 	return tide__op_commit(loop, sqe, f);
 }
 
@@ -330,6 +335,7 @@ struct tide_future *tide_recvmsg(struct tide_loop *loop, int fd,
 		return NULL;
 	f->payload = msg;
 	io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags);
+	tide__sqe_fd(loop, sqe);
 	return tide__op_commit(loop, sqe, f);
 }
 
@@ -347,6 +353,7 @@ struct tide_future *tide_sendmsg(struct tide_loop *loop, int fd,
 	if (!f)
 		return NULL;
 	io_uring_prep_sendmsg(sqe, fd, msg, (unsigned)(flags | MSG_NOSIGNAL));
+	tide__sqe_fd(loop, sqe);
 	return tide__op_commit(loop, sqe, f);
 }
 
@@ -384,6 +391,7 @@ struct tide_future *tide_send_zc(struct tide_loop *loop, int fd,
 		return NULL;
 	io_uring_prep_send_zc(sqe, fd, buf, tide__clamp_len(len),
 			      flags | MSG_NOSIGNAL, 0);
+	tide__sqe_fd(loop, sqe);
 	return tide__op_commit(loop, sqe, f);
 }
 
@@ -400,6 +408,7 @@ struct tide_future *tide_shutdown(struct tide_loop *loop, int fd, int how)
 	if (!f)
 		return NULL;
 	io_uring_prep_shutdown(sqe, fd, how);
+	tide__sqe_fd(loop, sqe);
 	return tide__op_commit(loop, sqe, f);
 }
 

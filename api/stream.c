@@ -505,8 +505,10 @@ static void stream_finalize(struct tide_stream *s)
 		s->qfirst = s->links[bid].next;
 		tide_bufring_put(s->br, bid);
 	}
-	if (!(s->flags & TIDE_STREAM_KEEP_FD))
+	if (!(s->flags & TIDE_STREAM_KEEP_FD)) {
+		tide__fd_unfix_quiet(s->loop, s->fd);
 		close(s->fd);
+	}
 	if (s->on_free)
 		s->on_free(s->hook_arg, s);
 	free(s->rbuf);

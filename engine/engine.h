@@ -114,6 +114,11 @@ struct tide_loop {
 	struct io_uring_probe *probe;
 	struct tide_loop_stats stats;
 	unsigned registered_bufs, registered_files;
+
+	/* tide_loop_fix_fd(): a sparse file table whose slot i holds fd i;
+	 * fixmap has a bit per slot in use (engine/fixfd.c) */
+	uint64_t *fixmap;
+	uint32_t fix_slots;
 };
 
 /* ---- slab (engine/slab.c) ---- */
@@ -197,6 +202,28 @@ int tide__reap(struct tide_loop *loop);
 void tide__backlog_flush(struct tide_loop *loop);
 /* Has the kernel this opcode? */
 bool tide__has_op(const struct tide_loop *loop, int op);
+
+/* ---- descriptors fixed in the ring (engine/fixfd.c) ---- */
+/* Is fd in the loop's fixed table (tide_loop_fix_fd())? */
+static inline bool tide__fd_fixed(const struct tide_loop *loop, int fd)
+{
+	return loop->fixmap && fd >= 0 && (uint32_t)fd < loop->fix_slots &&
+	       (loop->fixmap[(uint32_t)fd / 64] >> ((uint32_t)fd % 64) & 1);
+}
+
+/* For an op whose sqe->fd may be fixed: use the registered file (no
+ * fget/fput per operation) when it is. */
+static inline void tide__sqe_fd(const struct tide_loop *loop,
+				struct io_uring_sqe *sqe)
+{
+	if (__builtin_expect(loop->fixmap != NULL, 0) &&
+	    tide__fd_fixed(loop, sqe->fd))
+		sqe->flags |= IOSQE_FIXED_FILE;
+}
+
+/* Drop fd from the fixed table if it is there, before it is closed. */
+void tide__fd_unfix_quiet(struct tide_loop *loop, int fd);
+void tide__fixfd_free(struct tide_loop *loop);
 
 /* ---- tasks and loop (engine/loop.c) ---- */
 int tide__taskq_push(struct tide__taskq *q, tide_post_fn *fn, void *arg);

@@ -387,6 +387,7 @@ void tide_loop_free(struct tide_loop *loop)
 	if (loop->probe)
 		io_uring_free_probe(loop->probe);
 	io_uring_queue_exit(&loop->ring);
+	tide__fixfd_free(loop);
 	pthread_mutex_destroy(&loop->post_lock);
 	tide__slab_destroy(loop);
 	free(loop->ready.v);

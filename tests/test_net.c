@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -485,6 +487,139 @@ static void test_tide_server_emfile(void **state)
 	tide_loop_free(loop);
 }
 
+/* ---- descriptors fixed in the ring ---- */
+
+struct fix_rx {
+	char got[64];
+	uint32_t n;
+	struct tide_bufring *br;
+};
+
+static void fix_on_rx(void *arg, void *data, uint32_t len, unsigned bid)
+{
+	struct fix_rx *r = arg;
+
+	if (r->n + len <= sizeof(r->got))
+		memcpy(r->got + r->n, data, len);
+	r->n += len;
+	tide_bufring_put(r->br, bid);
+}
+
+static void test_tide_loop_fix_fd_ops(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct fix_rx rx = { .n = 0 };
+	struct tide_future *m;
+	char buf[16];
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(tide_loop_fix_fd(loop, sv[0]), 0);
+	assert_int_equal(tide_loop_fix_fd(loop, sv[0]), -EEXIST);
+	/* send, recv, multishot recv and shutdown on the fixed descriptor */
+	assert_int_equal(t_wait(loop, tide_send(loop, sv[0], "hello", 5, 0)), 5);
+	assert_int_equal(t_wait(loop, tide_recv(loop, sv[1], buf, sizeof(buf), 0)), 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(t_wait(loop, tide_send(loop, sv[1], "abc", 3, 0)), 3);
+	assert_int_equal(t_wait(loop, tide_recv(loop, sv[0], buf, sizeof(buf), 0)), 3);
+	assert_memory_equal(buf, "abc", 3);
+	assert_int_equal(tide_bufring_new(loop, &rx.br, NULL), 0);
+	m = tide_recv_multishot(loop, sv[0], rx.br, fix_on_rx, &rx);
+	assert_int_equal(t_wait(loop, tide_send(loop, sv[1], "0123456789", 10, 0)), 10);
+	while (rx.n < 10)
+		assert_true(tide_loop_run_once(loop, 1) >= 0);
+	assert_memory_equal(rx.got, "0123456789", 10);
+	assert_int_equal(t_wait(loop, tide_shutdown(loop, sv[1], SHUT_WR)), 0);
+	assert_int_equal(t_wait(loop, m), 0); /* EOF ends the multishot */
+	tide_bufring_free(rx.br);
+	assert_int_equal(t_wait(loop, tide_write(loop, sv[0], "w", 1, 0)), 1);
+	assert_int_equal(t_wait(loop, tide_read(loop, sv[1], buf, 1, 0)), 1);
+	assert_int_equal(t_wait(loop, tide_shutdown(loop, sv[0], SHUT_WR)), 0);
+	assert_int_equal(t_wait(loop, tide_recv(loop, sv[1], buf, 1, 0)), 0);
+	/* unfix, then close(2): the ring no longer holds the socket open */
+	assert_int_equal(tide_loop_unfix_fd(loop, sv[0]), 0);
+	assert_int_equal(tide_loop_unfix_fd(loop, sv[0]), -ENOENT);
+	close(sv[0]);
+	assert_int_equal(t_wait(loop, tide_send(loop, sv[1], "x", 1, 0)), -EPIPE);
+	close(sv[1]);
+	tide_loop_free(loop);
+}
+
+/* tide_close() and tide_stream_close() unfix before closing, so the peer
+ * sees the end; the loop's free drops what is still fixed. */
+static void test_tide_loop_fix_fd_close_paths(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_stream *s;
+	char c;
+	int a[2], b[2], d[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, d), 0);
+	assert_int_equal(tide_loop_fix_fd(loop, a[0]), 0);
+	assert_int_equal(t_wait(loop, tide_close(loop, a[0])), 0);
+	assert_int_equal(tide_loop_unfix_fd(loop, a[0]), -ENOENT);
+	assert_int_equal(read(a[1], &c, 1), 0);
+	assert_int_equal(tide_stream_new(loop, b[0], NULL, &s), 0);
+	assert_int_equal(tide_loop_fix_fd(loop, b[0]), 0);
+	assert_int_equal(t_wait(loop, tide_stream_write(s, "s", 1)), 1);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	assert_int_equal(read(b[1], &c, 1), 1);
+	assert_int_equal(read(b[1], &c, 1), 0);
+	assert_int_equal(tide_loop_unfix_fd(loop, b[0]), -ENOENT);
+	assert_int_equal(tide_loop_fix_fd(loop, d[0]), 0);
+	close(d[0]); /* wrong order on purpose: the table keeps it open */
+	/* and ops on the number still reach it: proof they use the table */
+	assert_int_equal(t_wait(loop, tide_send(loop, d[0], "z", 1, 0)), 1);
+	assert_int_equal(read(d[1], &c, 1), 1);
+	assert_int_equal(c, 'z');
+	tide_loop_free(loop);
+	assert_int_equal(read(d[1], &c, 1), 0);
+	close(a[1]);
+	close(b[1]);
+	close(d[1]);
+}
+
+static void test_tide_loop_fix_fd_bad(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct rlimit old, low;
+	int sv[2], high;
+
+	(void)state;
+	assert_int_equal(tide_loop_fix_fd(NULL, 0), -EINVAL);
+	assert_int_equal(tide_loop_fix_fd(loop, -1), -EINVAL);
+	assert_int_equal(tide_loop_unfix_fd(NULL, 0), -EINVAL);
+	assert_int_equal(tide_loop_unfix_fd(loop, -3), -EINVAL);
+	assert_int_equal(tide_loop_unfix_fd(loop, 0), -ENOENT);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	close(sv[1]);
+	assert_int_equal(tide_loop_fix_fd(loop, sv[1]), -EBADF);
+	/* one file table per ring */
+	assert_int_equal(tide_loop_register_files(loop, &sv[0], 1), 0);
+	assert_int_equal(tide_loop_fix_fd(loop, sv[0]), -EBUSY);
+	assert_int_equal(tide_loop_unregister_files(loop), 0);
+	/* the table is as large as RLIMIT_NOFILE at the first fix */
+	high = fcntl(sv[0], F_DUPFD_CLOEXEC, 200);
+	assert_true(high >= 200);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 128;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_int_equal(tide_loop_fix_fd(loop, sv[0]), 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(tide_loop_fix_fd(loop, high), -ENOSPC);
+	assert_int_equal(tide_loop_register_files(loop, &sv[0], 1), -EBUSY);
+	assert_int_equal(tide_loop_unregister_files(loop), -EBUSY);
+	assert_int_equal(tide_loop_unfix_fd(loop, sv[0]), 0);
+	close(high);
+	close(sv[0]);
+	tide_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +636,9 @@ int main(void)
 		cmocka_unit_test(test_tide_accept_multishot_many),
 		cmocka_unit_test(test_tide_recv_multishot_enobufs),
 		cmocka_unit_test(test_tide_bufring_new_bad),
+		cmocka_unit_test(test_tide_loop_fix_fd_ops),
+		cmocka_unit_test(test_tide_loop_fix_fd_close_paths),
+		cmocka_unit_test(test_tide_loop_fix_fd_bad),
 		t_unit_test_no_valgrind(test_tide_server_emfile),
 	};
 

@@ -123,6 +123,25 @@ TIDE_API int tide_loop_register_files(struct tide_loop *loop, const int *fds,
 				      unsigned int n);
 TIDE_API int tide_loop_unregister_files(struct tide_loop *loop);
 
+/*
+ * Fix descriptor fd in loop's ring: the ring keeps its own reference to the
+ * file, and every later socket operation, tide_read() and tide_write() on
+ * fd uses it instead of looking fd up (no fget/fput per operation), with
+ * no change for the caller.  The first call registers a sparse file table
+ * of RLIMIT_NOFILE slots (so this and tide_loop_register_files() exclude
+ * each other: -EBUSY).  Returns 0, -EINVAL (fd < 0), -EBADF (fd not open),
+ * -EEXIST (already fixed), -ENOSPC (fd beyond the table), -EOPNOTSUPP
+ * (kernel without sparse tables, before 5.19), -ENOMEM.
+ *
+ * The ring's reference keeps the socket open after close(2): call
+ * tide_loop_unfix_fd() before closing fd yourself.  tide_close(),
+ * tide_stream_close() and freeing the loop do it for you.  Unfix returns
+ * 0 or -ENOENT (not fixed).  Operations in flight are not disturbed.  Loop
+ * thread only.
+ */
+TIDE_API int tide_loop_fix_fd(struct tide_loop *loop, int fd);
+TIDE_API int tide_loop_unfix_fd(struct tide_loop *loop, int fd);
+
 TIDE_API struct tide_future *tide_read_fixed(struct tide_loop *loop, int fd,
 					     void *buf, size_t len,
 					     uint64_t off, int buf_index,
