@@ -87,8 +87,10 @@ static void cli_finish(struct echo_cli *c)
 		return;
 	if (c->s)
 		tide_future_release(tide_stream_close(c->s));
-	else if (c->fd >= 0)
+	else if (c->fd >= 0) {
+		tide_loop_unfix_fd(c->r->loop, c->fd); /* -ENOENT if never */
 		close(c->fd);
+	}
 	c->s = NULL;
 	c->fd = -1;
 	c->r->live--;
@@ -268,8 +270,10 @@ static void cli_connected(void *arg, int64_t res, void *payload)
 	}
 	c->fd = (int)res;
 	echo_nodelay(c->fd);
-	if (c->r->br)
+	if (c->r->br) {
+		(void)tide_loop_fix_fd(c->r->loop, c->fd); /* optional */
 		cli_recv_arm(c);
+	}
 	if (!c->failed)
 		cli_next(c);
 }

@@ -298,6 +298,9 @@ static void echo_on_conn(void *arg, struct tide_stream *s)
 	c->t = t;
 	c->fd = tide_stream_fd(s);
 	echo_nodelay(c->fd);
+	/* no fget/fput per send and receive; closing the stream unfixes it.
+	 * Without (an old kernel, a full table) the ops look fd up. */
+	(void)tide_loop_fix_fd(t->loop, c->fd);
 	t->cnt.conns++;
 	if (t->br)
 		echo_recv_arm(c);
