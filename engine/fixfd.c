@@ -14,8 +14,10 @@
 
 #include "engine.h"
 
-/* The largest table the kernel takes (IORING_MAX_FIXED_FILES). */
-#define MAX_SLOTS (1u << 20)
+/* The kernel takes up to 1 << 20 slots (IORING_MAX_FIXED_FILES), 8 bytes
+ * or more each; a process allowed a million descriptors (containers often
+ * are) should not pay 8 MiB per loop for it.  Higher fds stay unfixed. */
+#define MAX_SLOTS 65536u
 
 static int fix_table(struct tide_loop *loop)
 {

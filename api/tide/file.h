@@ -128,10 +128,11 @@ TIDE_API int tide_loop_unregister_files(struct tide_loop *loop);
  * file, and every later socket operation, tide_read() and tide_write() on
  * fd uses it instead of looking fd up (no fget/fput per operation), with
  * no change for the caller.  The first call registers a sparse file table
- * of RLIMIT_NOFILE slots (so this and tide_loop_register_files() exclude
- * each other: -EBUSY).  Returns 0, -EINVAL (fd < 0), -EBADF (fd not open),
- * -EEXIST (already fixed), -ENOSPC (fd beyond the table), -EOPNOTSUPP
- * (kernel without sparse tables, before 5.19), -ENOMEM.
+ * of RLIMIT_NOFILE slots, at most 65536 (this and
+ * tide_loop_register_files() exclude each other: -EBUSY).  Returns 0,
+ * -EINVAL (fd < 0), -EBADF (fd not open), -EEXIST (already fixed),
+ * -ENOSPC (fd beyond the table), -EOPNOTSUPP (kernel without sparse
+ * tables, before 5.19), -ENOMEM.
  *
  * The ring's reference keeps the socket open after close(2): call
  * tide_loop_unfix_fd() before closing fd yourself.  tide_close(),
