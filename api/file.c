@@ -171,8 +171,9 @@ struct tide_future *tide_close(struct tide_loop *loop, int fd)
 	f = tide__op_start(loop, &sqe, NULL);
 	if (!f)
 		return NULL;
-	/* the table would keep the file open past the close */
-	tide__fd_unfix_quiet(loop, fd);
+	/* a fixed fd's table slot would keep the file open past the close;
+	 * -ENOENT (not fixed) is the common case */
+	(void)tide_loop_unfix_fd(loop, fd);
 	io_uring_prep_close(sqe, fd);
 	return tide__op_commit(loop, sqe, f);
 }

@@ -506,7 +506,7 @@ static void stream_finalize(struct tide_stream *s)
 		tide_bufring_put(s->br, bid);
 	}
 	if (!(s->flags & TIDE_STREAM_KEEP_FD)) {
-		tide__fd_unfix_quiet(s->loop, s->fd);
+		(void)tide_loop_unfix_fd(s->loop, s->fd); /* -ENOENT: not fixed */
 		close(s->fd);
 	}
 	if (s->on_free)

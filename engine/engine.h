@@ -115,10 +115,9 @@ struct tide_loop {
 	struct tide_loop_stats stats;
 	unsigned registered_bufs, registered_files;
 
-	/* tide_loop_fix_fd(): a sparse file table whose slot i holds fd i;
-	 * fixmap has a bit per slot in use (engine/fixfd.c) */
+	/* tide_loop_fix_fd(): a sparse file table of registered_files
+	 * slots, slot i holding fd i; a bit per slot in use (fixfd.c) */
 	uint64_t *fixmap;
-	uint32_t fix_slots;
 };
 
 /* ---- slab (engine/slab.c) ---- */
@@ -207,7 +206,8 @@ bool tide__has_op(const struct tide_loop *loop, int op);
 /* Is fd in the loop's fixed table (tide_loop_fix_fd())? */
 static inline bool tide__fd_fixed(const struct tide_loop *loop, int fd)
 {
-	return loop->fixmap && fd >= 0 && (uint32_t)fd < loop->fix_slots &&
+	return __builtin_expect(loop->fixmap != NULL, 0) && fd >= 0 &&
+	       (uint32_t)fd < loop->registered_files &&
 	       (loop->fixmap[(uint32_t)fd / 64] >> ((uint32_t)fd % 64) & 1);
 }
 
@@ -216,13 +216,10 @@ static inline bool tide__fd_fixed(const struct tide_loop *loop, int fd)
 static inline void tide__sqe_fd(const struct tide_loop *loop,
 				struct io_uring_sqe *sqe)
 {
-	if (__builtin_expect(loop->fixmap != NULL, 0) &&
-	    tide__fd_fixed(loop, sqe->fd))
+	if (tide__fd_fixed(loop, sqe->fd))
 		sqe->flags |= IOSQE_FIXED_FILE;
 }
 
-/* Drop fd from the fixed table if it is there, before it is closed. */
-void tide__fd_unfix_quiet(struct tide_loop *loop, int fd);
 void tide__fixfd_free(struct tide_loop *loop);
 
 /* ---- tasks and loop (engine/loop.c) ---- */

@@ -39,7 +39,6 @@ static int fix_table(struct tide_loop *loop)
 		return ret == -EINVAL ? -EOPNOTSUPP : ret;
 	}
 	loop->fixmap = map;
-	loop->fix_slots = n;
 	loop->registered_files = n;
 	return 0;
 }
@@ -65,7 +64,7 @@ int tide_loop_fix_fd(struct tide_loop *loop, int fd)
 		if (ret)
 			return ret;
 	}
-	if ((uint32_t)fd >= loop->fix_slots)
+	if ((uint32_t)fd >= loop->registered_files)
 		return -ENOSPC;
 	if (tide__fd_fixed(loop, fd))
 		return -EEXIST;
@@ -90,12 +89,6 @@ int tide_loop_unfix_fd(struct tide_loop *loop, int fd)
 		return ret;
 	loop->fixmap[(uint32_t)fd / 64] &= ~(1ull << ((uint32_t)fd % 64));
 	return 0;
-}
-
-void tide__fd_unfix_quiet(struct tide_loop *loop, int fd)
-{
-	if (tide__fd_fixed(loop, fd))
-		(void)tide_loop_unfix_fd(loop, fd);
 }
 
 void tide__fixfd_free(struct tide_loop *loop)
