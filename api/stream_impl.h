@@ -20,6 +20,8 @@ struct tide_stream {
 	bool closing;
 	bool shut_done;
 	bool in_end;               /* no more input will come */
+	bool wr_shut;              /* tide_stream_shutdown() called */
+	bool aborted;              /* tide_stream_abort() called */
 	int in_err;                /* 0 (EOF) or -errno once in_end */
 	int wr_err;                /* first write error */
 	uint32_t ops;              /* internal futures whose callback is due */
@@ -41,13 +43,16 @@ struct tide_stream {
 	struct tide_future *rd;
 	char *rd_buf;
 	size_t rd_len, rd_got;
-	int rd_mode, delim;
+	int rd_mode;
+	uint32_t dlen;             /* delimiter length (RD_UNTIL) */
+	char dbuf[TIDE_STREAM_DELIM_MAX];
 
 	/* writes, in order; the head one is in flight as wop */
 	struct stream_wreq *wq, *wq_tail;
 	struct tide_future *wop;
 
 	struct tide_future *close_p;
+	struct tide_future *shut_p; /* tide_stream_shutdown()'s future */
 
 	/* owner hook (the server) */
 	void (*on_free)(void *arg, struct tide_stream *s);
