@@ -307,7 +307,10 @@ uninstall:
 		$(INST_INC)/tide.h $(addprefix $(INST_INC)/tide/,$(notdir $(PUB_HDRS)) version.h) \
 		$(addprefix $(DESTDIR)$(MANDIR)/,$(MAN_PAGES:man/%=%)) \
 		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS)))
-	$(Q)rmdir $(INST_INC)/tide 2>/dev/null || true
+	$(Q)for d in $(INST_LIB)/pkgconfig $(INST_INC)/tide \
+		$(addprefix $(DESTDIR)$(MANDIR)/,$(sort $(patsubst %/,%,$(dir $(MAN_PAGES:man/%=%))))) \
+		$(DESTDIR)$(MANDIR) $(INST_LIB) $(INST_INC) $(DESTDIR)$(BINDIR); do \
+		rmdir "$$d" 2>/dev/null || :; done
 
 # ------------------------------------------------------------------ misc
 FORMAT_SRCS = $(sort $(wildcard engine/*.[ch] api/*.[ch] api/tide/*.h tools/*.[ch] tests/*.[ch]))

@@ -71,4 +71,8 @@ $make -s -C "$TIDE_SRC" BUILD="$TIDE_BUILD" SAN_CFLAGS="${TIDE_SAN_CFLAGS:-}" DE
 	fail "make uninstall"
 left=$(find "$dest" ! -type d)
 [ -z "$left" ] || fail "make uninstall left files behind: $left"
+# the directories install made are gone too (only empty ones are removed)
+for d in usr/lib/pkgconfig usr/include/tide usr/share/man/man3 usr/bin; do
+	[ ! -d "$dest/$d" ] || fail "make uninstall left the directory $d behind"
+done
 echo "install, pkg-config build, run and uninstall OK"
