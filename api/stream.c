@@ -22,19 +22,10 @@
 
 #define DEFAULT_READ 16384u
 
-struct stream_wreq {
-	struct stream_wreq *next;
-	struct tide_stream *s;
-	struct tide_future *p;
-	const char *buf;
-	size_t len, done;
-	bool cancel;
-};
 _Static_assert(sizeof(struct stream_wreq) <= TIDE__SLAB_OBJ, "wreq");
 
 static void stream_arm(struct tide_stream *s);
 static void stream_close_step(struct tide_stream *s);
-static void stream_wkick(struct tide_stream *s);
 
 /* ---- input: a contiguous run of buffered bytes ---- */
 
@@ -361,7 +352,14 @@ struct tide_future *tide_stream_read_line(struct tide_stream *s, char *buf,
 
 /* ---- writes ---- */
 
-static void stream_wpop(struct tide_stream *s, int64_t res)
+static void stream_wfree(struct tide_stream *s, struct stream_wreq *w)
+{
+	if (w->file)
+		tide__stream_file_free(s, w);
+	tide__slab_free(s->loop, w);
+}
+
+void tide__stream_wpop(struct tide_stream *s, int64_t res)
 {
 	struct stream_wreq *w = s->wq;
 
@@ -369,7 +367,16 @@ static void stream_wpop(struct tide_stream *s, int64_t res)
 	if (!s->wq)
 		s->wq_tail = NULL;
 	tide_promise_resolve(w->p, res, NULL);
-	tide__slab_free(s->loop, w);
+	stream_wfree(s, w);
+}
+
+/* A write failed: it and every write queued behind it fail so. */
+void tide__stream_wfail(struct tide_stream *s, int64_t res)
+{
+	if (!s->wr_err)
+		s->wr_err = (int)res;
+	while (s->wq)
+		tide__stream_wpop(s, res);
 }
 
 /* The write queue ran empty: a pending half-close can happen now. */
@@ -390,6 +397,15 @@ static void stream_drained(struct tide_stream *s)
 		stream_close_step(s);
 }
 
+/* The head write made progress or ended: start the next step. */
+void tide__stream_wnext(struct tide_stream *s)
+{
+	if (s->wq)
+		tide__stream_wkick(s);
+	else
+		stream_drained(s);
+}
+
 static void stream_wdone(void *arg, int64_t res, void *payload)
 {
 	struct tide_stream *s = arg;
@@ -404,26 +420,24 @@ static void stream_wdone(void *arg, int64_t res, void *payload)
 		w->done += (size_t)res;
 	if (w->cancel && (res == -ECANCELED || (res > 0 && w->done < w->len))) {
 		/* cancelled: what went out stays sent, the rest is not sent */
-		stream_wpop(s, -ECANCELED);
+		tide__stream_wpop(s, -ECANCELED);
 	} else if (res < 0) {
-		if (!s->wr_err)
-			s->wr_err = (int)res;
-		while (s->wq)
-			stream_wpop(s, res);
+		tide__stream_wfail(s, res);
 	} else if (w->done == w->len) {
-		stream_wpop(s, (int64_t)w->len);
+		tide__stream_wpop(s, (int64_t)w->len);
 	}
-	if (s->wq)
-		stream_wkick(s);
-	else
-		stream_drained(s);
+	tide__stream_wnext(s);
 }
 
-static void stream_wkick(struct tide_stream *s)
+void tide__stream_wkick(struct tide_stream *s)
 {
 	struct stream_wreq *w = s->wq;
 	struct tide_future *f;
 
+	if (w->file) {
+		tide__stream_file_kick(s, w);
+		return;
+	}
 	if (s->sock)
 		f = tide_send(s->loop, s->fd, w->buf + w->done, w->len - w->done,
 			      0);
@@ -436,10 +450,7 @@ static void stream_wkick(struct tide_stream *s)
 		return;
 	}
 	s->wop = NULL;
-	if (!s->wr_err)
-		s->wr_err = -ENOMEM;
-	while (s->wq)
-		stream_wpop(s, -ENOMEM);
+	tide__stream_wfail(s, -ENOMEM);
 }
 
 static void stream_wcancel(void *arg)
@@ -462,7 +473,42 @@ static void stream_wcancel(void *arg)
 			s->wq_tail = x;
 	}
 	tide_promise_resolve(w->p, -ECANCELED, NULL);
-	tide__slab_free(s->loop, w);
+	stream_wfree(s, w);
+}
+
+/* Queue a write request (w filled by the caller but for s and p). */
+struct tide_future *tide__stream_wqueue(struct tide_stream *s,
+					struct stream_wreq *w)
+{
+	struct tide_future *p = tide_promise_new(s->loop);
+
+	if (!p || tide_promise_on_cancel(p, stream_wcancel, w)) {
+		tide_future_release(p);
+		return NULL;
+	}
+	w->s = s;
+	w->p = p;
+	w->next = NULL;
+	if (s->wq_tail)
+		s->wq_tail->next = w;
+	else
+		s->wq = w;
+	s->wq_tail = w;
+	if (!s->wop)
+		tide__stream_wkick(s);
+	return p;
+}
+
+/* Why a write cannot be queued now, or 0. */
+int tide__stream_wcheck(struct tide_stream *s)
+{
+	if (s->closing)
+		return -EBADF;
+	if (s->wr_err)
+		return s->wr_err;
+	if (s->wr_shut)
+		return -EPIPE;
+	return 0;
 }
 
 struct tide_future *tide_stream_write(struct tide_stream *s, const void *buf,
@@ -470,36 +516,24 @@ struct tide_future *tide_stream_write(struct tide_stream *s, const void *buf,
 {
 	struct stream_wreq *w;
 	struct tide_future *p;
+	int err;
 
 	if (!s)
 		return NULL;
 	if (!buf && len)
 		return tide_future_fail(s->loop, -EFAULT);
-	if (s->closing)
-		return tide_future_fail(s->loop, -EBADF);
-	if (s->wr_err)
-		return tide_future_fail(s->loop, s->wr_err);
-	if (s->wr_shut)
-		return tide_future_fail(s->loop, -EPIPE);
+	err = tide__stream_wcheck(s);
+	if (err)
+		return tide_future_fail(s->loop, err);
 	if (len == 0)
 		return tide_future_ready(s->loop, 0, NULL);
 	w = tide__slab_alloc(s->loop);
 	if (!w)
 		return NULL;
-	p = tide_promise_new(s->loop);
-	if (!p || tide_promise_on_cancel(p, stream_wcancel, w)) {
+	*w = (struct stream_wreq){ .buf = buf, .len = len };
+	p = tide__stream_wqueue(s, w);
+	if (!p)
 		tide__slab_free(s->loop, w);
-		tide_future_release(p);
-		return NULL;
-	}
-	*w = (struct stream_wreq){ .s = s, .p = p, .buf = buf, .len = len };
-	if (s->wq_tail)
-		s->wq_tail->next = w;
-	else
-		s->wq = w;
-	s->wq_tail = w;
-	if (!s->wop)
-		stream_wkick(s);
 	return p;
 }
 
@@ -542,6 +576,7 @@ int tide_stream_new(struct tide_loop *loop, int fd,
 				 sizeof(one));
 	}
 	s->waiter.fn = stream_rewake;
+	s->pipefd[0] = s->pipefd[1] = -1;
 	s->qfirst = s->qlast = TIDE__BUFRING_NONE;
 	if (s->sock && o.bufring) {
 		s->br = o.bufring;
@@ -575,6 +610,7 @@ static void stream_finalize(struct tide_stream *s)
 		s->qfirst = s->links[bid].next;
 		tide_bufring_put(s->br, bid);
 	}
+	tide__stream_pipe_close(s);
 	if (!(s->flags & TIDE_STREAM_KEEP_FD)) {
 		(void)tide_loop_unfix_fd(s->loop, s->fd); /* -ENOENT: not fixed */
 		close(s->fd);
@@ -671,7 +707,7 @@ static int stream_cancel_writes(struct tide_stream *s)
 
 		rest = x->next;
 		tide_promise_resolve(x->p, -ECANCELED, NULL);
-		tide__slab_free(s->loop, x);
+		stream_wfree(s, x);
 		n++;
 	}
 	return n;

@@ -8,7 +8,18 @@
 #include "future_impl.h"
 #include "bufring.h"
 
-struct stream_wreq;
+struct stream_wfile;
+
+/* A queued write: bytes at buf, or (file != NULL) a file's range. */
+struct stream_wreq {
+	struct stream_wreq *next;
+	struct tide_stream *s;
+	struct tide_future *p;
+	const char *buf;
+	size_t len, done;
+	struct stream_wfile *file;
+	bool cancel;
+};
 
 enum stream_rd_mode { RD_SOME, RD_EXACT, RD_UNTIL };
 
@@ -51,6 +62,7 @@ struct tide_stream {
 	struct stream_wreq *wq, *wq_tail;
 	struct tide_future *wop;
 
+	int pipefd[2];              /* sendfile's pipe; -1 until needed */
 	struct tide_future *close_p;
 	struct tide_future *shut_p; /* tide_stream_shutdown()'s future */
 
@@ -59,5 +71,19 @@ struct tide_stream {
 	void *hook_arg;
 	struct tide_stream *snext, *sprev;
 };
+
+/* stream.c: the write queue, for stream_sendfile.c */
+struct tide_future *tide__stream_wqueue(struct tide_stream *s,
+					struct stream_wreq *w);
+int tide__stream_wcheck(struct tide_stream *s);
+void tide__stream_wkick(struct tide_stream *s);
+void tide__stream_wpop(struct tide_stream *s, int64_t res);
+void tide__stream_wfail(struct tide_stream *s, int64_t res);
+void tide__stream_wnext(struct tide_stream *s);
+
+/* stream_sendfile.c */
+void tide__stream_file_kick(struct tide_stream *s, struct stream_wreq *w);
+void tide__stream_file_free(struct tide_stream *s, struct stream_wreq *w);
+void tide__stream_pipe_close(struct tide_stream *s);
 
 #endif /* TIDE_STREAM_IMPL_H */

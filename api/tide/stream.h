@@ -111,6 +111,21 @@ TIDE_API struct tide_future *tide_stream_write(struct tide_stream *s,
 TIDE_API struct tide_future *tide_stream_close(struct tide_stream *s);
 
 /*
+ * sendfile: write len bytes of file fd from offset off (the file position
+ * is not used nor moved), in order with the stream's other writes (asyncio's
+ * loop.sendfile, libuv's uv_fs_sendfile).  Above 64 KiB on a socket the
+ * bytes go file -> pipe -> socket by splice(2), never through user space
+ * (the stream keeps one pipe for it); smaller ranges, other backends and
+ * non-sockets go through a bounce buffer (read + send).  A socket whose
+ * buffer is full is waited for without holding a kernel worker.  Result
+ * len, -ENODATA when the file ends first (what was sent stays sent), or the
+ * write's error.  fd must stay open until the future resolves.
+ */
+TIDE_API struct tide_future *tide_stream_sendfile(struct tide_stream *s,
+						  int fd, uint64_t off,
+						  size_t len);
+
+/*
  * Half-close: once the writes queued so far went out, shutdown(SHUT_WR) the
  * socket, so the peer reads end of stream; reading goes on.  Resolves with
  * 0, the first write error, or shutdown's error (-ENOTCONN).  Writes made
