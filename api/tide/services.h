@@ -82,7 +82,7 @@ enum {
 /*
  * openat2(2) with resolve restrictions (TIDE_RESOLVE_*), for serving files
  * from a root safely: a request for "../etc/passwd" or through a symlink
- * fails instead of escaping.  IORING_OP_OPENAT2 where the kernel has it
+ * fails instead of escaping.  The kernel's openat2 where it has it
  * (5.6); elsewhere a fallback, stricter than the kernel: it refuses every
  * ".." component and absolute path (BENEATH) and any symlink in the path
  * (NO_SYMLINKS, and BENEATH too), opening the last component with
