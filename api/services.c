@@ -9,6 +9,7 @@
 #include <linux/openat2.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -158,7 +159,7 @@ static void signal_cancel(void *arg)
 		tide_future_cancel(sig->wait);
 }
 
-int tide_signal_new(struct tide_loop *loop, const sigset_t *set,
+int tide_signal_new(struct tide_loop *loop, const int *signals, size_t n,
 		    struct tide_signal **out)
 {
 	struct tide_signal *sig;
@@ -168,13 +169,13 @@ int tide_signal_new(struct tide_loop *loop, const sigset_t *set,
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!loop || !set)
+	if (!loop || !signals || n == 0)
 		return -EINVAL;
-	real = *set;
-	sigdelset(&real, SIGKILL);
-	sigdelset(&real, SIGSTOP);
-	if (sigisemptyset(&real))
-		return -EINVAL;
+	sigemptyset(&real);
+	for (size_t i = 0; i < n; i++)
+		if (signals[i] == SIGKILL || signals[i] == SIGSTOP ||
+		    sigaddset(&real, signals[i]))
+			return -EINVAL;
 	sig = calloc(1, sizeof(*sig));
 	if (!sig)
 		return -ENOMEM;

@@ -299,15 +299,13 @@ static void test_tide_signal(void **state)
 	struct tide_loop *loop = t_loop();
 	struct tide_signal *sig;
 	struct seen e = { 0 };
-	sigset_t set, empty, old;
+	int set[] = { SIGUSR1, SIGUSR2 }, bad[] = { SIGUSR1, SIGKILL },
+	    junk[] = { 99999 };
+	sigset_t old;
 
 	(void)state;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	sigemptyset(&empty);
 	pthread_sigmask(SIG_BLOCK, NULL, &old);
-	assert_int_equal(tide_signal_new(loop, &set, &sig), 0);
+	assert_int_equal(tide_signal_new(loop, set, 2, &sig), 0);
 	/* a signal sent before anyone waits is not lost */
 	assert_int_equal(kill(getpid(), SIGUSR2), 0);
 	assert_int_equal(t_wait(loop, tide_signal_next(sig)), SIGUSR2);
@@ -328,10 +326,12 @@ static void test_tide_signal(void **state)
 		assert_true(tide_loop_run_once(loop, 1) >= 0);
 	assert_int_equal(e.res, -ECANCELED);
 	/* bad arguments */
-	assert_int_equal(tide_signal_new(loop, &empty, &sig), -EINVAL);
+	assert_int_equal(tide_signal_new(loop, set, 0, &sig), -EINVAL);
 	assert_null(sig);
-	assert_int_equal(tide_signal_new(loop, NULL, &sig), -EINVAL);
-	assert_int_equal(tide_signal_new(NULL, &set, &sig), -EINVAL);
+	assert_int_equal(tide_signal_new(loop, bad, 2, &sig), -EINVAL);
+	assert_int_equal(tide_signal_new(loop, junk, 1, &sig), -EINVAL);
+	assert_int_equal(tide_signal_new(loop, NULL, 1, &sig), -EINVAL);
+	assert_int_equal(tide_signal_new(NULL, set, 2, &sig), -EINVAL);
 	assert_null(tide_signal_next(NULL));
 	tide_signal_free(NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -9,7 +9,6 @@
 
 #include "tide/common.h"
 
-#include <signal.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -45,15 +44,16 @@ TIDE_API struct tide_future *tide_poll_multishot(struct tide_loop *loop,
 struct tide_signal;
 
 /*
- * Receive the signals in set as futures (asyncio's add_signal_handler,
- * libuv's uv_signal): blocks them in the calling thread (pthread_sigmask),
- * so they queue for a signalfd(2) instead of running a handler.  Other
- * threads must block them too (block them before creating threads) or the
- * kernel may deliver them there.  Returns 0, -EINVAL (NULL argument, an
- * empty set, or SIGKILL/SIGSTOP only), -ENOMEM, -EMFILE.  Loop thread.
+ * Receive the n signals in signals[] (SIGINT, SIGTERM, ...) as futures
+ * (asyncio's add_signal_handler, libuv's uv_signal): blocks them in the
+ * calling thread (pthread_sigmask), so they queue for a signalfd(2)
+ * instead of running a handler.  Other threads must block them too (block
+ * them before creating threads) or the kernel may deliver them there.
+ * Returns 0, -EINVAL (NULL argument, n == 0, a number that is no signal,
+ * SIGKILL or SIGSTOP), -ENOMEM, -EMFILE.  Loop thread.
  */
-TIDE_API int tide_signal_new(struct tide_loop *loop, const sigset_t *set,
-			     struct tide_signal **out);
+TIDE_API int tide_signal_new(struct tide_loop *loop, const int *signals,
+			     size_t n, struct tide_signal **out);
 
 /*
  * The next signal: resolves with its number (SIGINT, ...).  A signal that
