@@ -67,6 +67,10 @@ TOOL_HELPER_SRCS := $(sort $(filter-out $(TOOL_MAINS),$(wildcard tools/*.c)))
 TOOL_HELPER_OBJS := $(TOOL_HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
 TOOLS := $(TOOL_MAINS:tools/%.c=$(BUILD)/%)
 
+# examples/NAME/*.c -> $(BUILD)/examples/NAME, one program per folder
+EXAMPLE_SRCS := $(sort $(wildcard examples/*/*.c))
+EXAMPLES := $(sort $(patsubst examples/%/,$(BUILD)/examples/%,$(dir $(EXAMPLE_SRCS))))
+
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/helpers.c))
@@ -75,23 +79,25 @@ BENCHES := $(BENCH_SRCS:tests/%.c=$(BUILD)/%)
 SHELL_TESTS := $(sort $(wildcard tests/t_*.sh))
 
 ALL_OBJS := $(LIB_OBJS) $(TOOL_HELPER_OBJS) $(TOOL_MAINS:%.c=$(BUILD)/obj/%.o) \
-	$(TEST_HELPER_OBJS) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
+	$(TEST_HELPER_OBJS) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o) \
+	$(EXAMPLE_SRCS:%.c=$(BUILD)/obj/%.o)
 
 GEN_HDRS := $(BUILD)/include/tide/version.h $(BUILD)/config.h
 STATIC_LIB := $(BUILD)/libtide.a
 SHARED_LIB := $(BUILD)/libtide.so.$(VERSION)
 SHARED_LINKS := $(BUILD)/$(SONAME) $(BUILD)/libtide.so
 
-.PHONY: all lib tools tests bench check check-asan check-valgrind check-man check-abi \
+.PHONY: all lib tools examples tests bench check check-asan check-valgrind check-man check-abi \
 	install uninstall clean distclean demo format-check format help FORCE
 .SUFFIXES:
 .DELETE_ON_ERROR:
 # Objects of pattern-built executables are not throw-away intermediates.
 .SECONDARY: $(ALL_OBJS)
 
-all: lib tools $(BUILD)/tide.pc
+all: lib tools examples $(BUILD)/tide.pc
 lib: $(STATIC_LIB) $(SHARED_LIB) $(SHARED_LINKS)
 tools: $(TOOLS)
+examples: $(EXAMPLES)
 tests: $(TESTS) $(BENCHES)
 
 # ------------------------------------------------------------------ configure
@@ -165,6 +171,10 @@ $(BUILD)/obj/tools/%.o: tools/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS))
 
+$(BUILD)/obj/examples/%.o: examples/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS))
+
 $(BUILD)/obj/tests/%.o: tests/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS) $(CMOCKA_CFLAGS))
@@ -199,6 +209,14 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(TEST_HELPER_OBJS) $(STATIC_
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)$(call link,$< $(TEST_HELPER_OBJS) \
 		$$(cat tests/test_$*.ldflags 2>/dev/null),$(CMOCKA_LIBS))
+
+# example_rule NAME: $(BUILD)/examples/NAME from examples/NAME/*.c
+define example_rule
+$(BUILD)/examples/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard examples/$(1)/*.c)) $(STATIC_LIB)
+	@mkdir -p $$(@D)
+	$$(call msg,LD,$$@)$$(call link,$$(filter %.o,$$^))
+endef
+$(foreach e,$(notdir $(EXAMPLES)),$(eval $(call example_rule,$(e))))
 
 $(BUILD)/bench_%: $(BUILD)/obj/tests/bench_%.o $(STATIC_LIB)
 	$(call msg,LD,$@)$(call link,$<)

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: MIT
+/*
+ * http - a static file server on tide: HTTP/1.1 GET and HEAD, keep-alive
+ * and pipelining, bodies sent with tide_stream_sendfile(), files opened
+ * with tide_openat2() beneath the root (so "..", absolute paths and
+ * symlinks cannot lead out), SIGINT/SIGTERM as futures for a graceful stop.
+ *
+ *   http [-l ADDR] ROOT      ADDR defaults to 127.0.0.1:8080 (port 0: any)
+ *
+ * It prints "listening on ADDR" once it accepts connections.  Each
+ * connection is a small state machine of continuations:
+ *   read head -> open file -> write header -> sendfile body -> read head ...
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <tide.h>
+
+#define HEAD_MAX 8192
+#define IDLE_NS (30ull * 1000000000ull) /* keep-alive idle limit */
+
+struct conn {
+	struct tide_stream *s;
+	int root;
+	int fd;            /* the file being sent, or -1 */
+	int keep;          /* keep the connection after this response */
+	int head_only;     /* HEAD: no body */
+	off_t size;
+	size_t hlen;
+	char head[HEAD_MAX];
+	char out[512];     /* the response header */
+};
+
+static int root_fd;
+static struct tide_loop *loop;
+
+static void conn_read(struct conn *c);
+
+static void conn_closed(void *arg, int64_t res, void *payload)
+{
+	(void)arg;
+	(void)res;
+	(void)payload;
+}
+
+static void conn_end(struct conn *c, int abort)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	tide_future_on_done(abort ? tide_stream_abort(c->s)
+				  : tide_stream_close(c->s),
+			    conn_closed, NULL);
+	free(c);
+}
+
+static const char *mime(const char *path)
+{
+	static const char *const map[][2] = {
+		{ ".html", "text/html" },      { ".txt", "text/plain" },
+		{ ".css", "text/css" },        { ".js", "text/javascript" },
+		{ ".json", "application/json" }, { ".png", "image/png" },
+		{ ".jpg", "image/jpeg" },      { ".svg", "image/svg+xml" },
+	};
+	const char *dot = strrchr(path, '.');
+
+	for (size_t i = 0; dot && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(dot, map[i][0]) == 0)
+			return map[i][1];
+	return "application/octet-stream";
+}
+
+/* ---- responses ---- */
+
+static void body_sent(void *arg, int64_t res, void *payload)
+{
+	struct conn *c = arg;
+
+	(void)payload;
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	if (res < 0 || !c->keep)
+		conn_end(c, res < 0);
+	else
+		conn_read(c);
+}
+
+/* Send the header in c->out (n bytes) and, for a file, its body. */
+static void respond(struct conn *c, size_t n)
+{
+	struct tide_future *w = tide_stream_write(c->s, c->out, n);
+
+	if (c->fd >= 0 && !c->head_only) {
+		/* in order after the header: the body's future says when the
+		 * whole response went out */
+		tide_future_release(w);
+		w = tide_stream_sendfile(c->s, c->fd, 0, (size_t)c->size);
+	}
+	if (tide_future_on_done(w, body_sent, c))
+		conn_end(c, 1);
+}
+
+static void respond_error(struct conn *c, int code, const char *why)
+{
+	static const char body[] = "error\n";
+	int n;
+
+	if (code >= 500 || code == 400 || code == 431)
+		c->keep = 0; /* we may not know where the next request starts */
+	n = snprintf(c->out, sizeof(c->out),
+		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+		     "Content-Length: %zu\r\nConnection: %s\r\n\r\n%s",
+		     code, why, sizeof(body) - 1, c->keep ? "keep-alive" : "close",
+		     c->head_only ? "" : body);
+	respond(c, (size_t)n);
+}
+
+static void file_opened(void *arg, int64_t res, void *payload)
+{
+	struct conn *c = arg;
+	struct stat st;
+	int n;
+
+	(void)payload;
+	if (res < 0) {
+		if (res == -ENOENT || res == -ENOTDIR)
+			respond_error(c, 404, "Not Found");
+		else if (res == -EXDEV || res == -ELOOP || res == -EACCES)
+			respond_error(c, 403, "Forbidden");
+		else
+			respond_error(c, 500, "Internal Server Error");
+		return;
+	}
+	c->fd = (int)res;
+	/* fstat(2) of an open file never waits for the disk */
+	if (fstat(c->fd, &st) || !S_ISREG(st.st_mode)) {
+		close(c->fd);
+		c->fd = -1;
+		respond_error(c, 403, "Forbidden");
+		return;
+	}
+	c->size = st.st_size;
+	n = snprintf(c->out, sizeof(c->out),
+		     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
+		     "Content-Length: %lld\r\nConnection: %s\r\n\r\n",
+		     mime(c->head), (long long)c->size,
+		     c->keep ? "keep-alive" : "close");
+	respond(c, (size_t)n);
+}
+
+/* ---- requests ---- */
+
+/* Decode %XX in place; -1 for a bad escape or a NUL byte. */
+static int unescape(char *p)
+{
+	char *o = p;
+
+	for (; *p; p++) {
+		if (*p == '%') {
+			unsigned v;
+
+			if (!isxdigit((unsigned char)p[1]) ||
+			    !isxdigit((unsigned char)p[2]) ||
+			    sscanf(p + 1, "%2x", &v) != 1 || v == 0)
+				return -1;
+			*o++ = (char)v;
+			p += 2;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return 0;
+}
+
+/* Does the header block (after the request line) say "Connection: tok"? */
+static int conn_header(const char *h, const char *tok)
+{
+	for (const char *l = strstr(h, "\r\n"); l; l = strstr(l + 2, "\r\n")) {
+		const char *v = l + 2;
+
+		if (strncasecmp(v, "Connection:", 11) == 0) {
+			v += 11;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			return strncasecmp(v, tok, strlen(tok)) == 0;
+		}
+	}
+	return 0;
+}
+
+static void handle(struct conn *c)
+{
+	char *method = c->head, *target, *version, *sp;
+	const char *path;
+
+	c->head[c->hlen] = '\0';
+	c->head_only = 0;
+	c->keep = 1;
+	sp = strchr(method, ' ');
+	target = sp ? sp + 1 : NULL;
+	sp = target ? strchr(target, ' ') : NULL;
+	version = sp ? sp + 1 : NULL;
+	if (!version || strncmp(version, "HTTP/1.", 7) ||
+	    (version[7] != '0' && version[7] != '1') || version[8] != '\r') {
+		respond_error(c, 400, "Bad Request");
+		return;
+	}
+	*strchr(method, ' ') = '\0';
+	*sp = '\0';
+	if (version[7] == '0')
+		c->keep = conn_header(version, "keep-alive");
+	else
+		c->keep = !conn_header(version, "close");
+	if (strcmp(method, "HEAD") == 0)
+		c->head_only = 1;
+	else if (strcmp(method, "GET") != 0) {
+		respond_error(c, 405, "Method Not Allowed");
+		return;
+	}
+	if ((sp = strchr(target, '?')))
+		*sp = '\0';
+	if (target[0] != '/' || unescape(target)) {
+		respond_error(c, 400, "Bad Request");
+		return;
+	}
+	path = target[1] ? target + 1 : "index.html";
+	/* the head buffer is free now: keep the path there for mime() */
+	memmove(c->head, path, strlen(path) + 1);
+	if (tide_future_on_done(tide_openat2(loop, c->root, c->head, O_RDONLY,
+					     0,
+					     TIDE_RESOLVE_BENEATH |
+						     TIDE_RESOLVE_NO_SYMLINKS),
+				file_opened, c))
+		conn_end(c, 1);
+}
+
+static void head_read(void *arg, int64_t res, void *payload)
+{
+	struct conn *c = arg;
+
+	(void)payload;
+	if (res == -EMSGSIZE) {
+		respond_error(c, 431, "Request Header Fields Too Large");
+		return;
+	}
+	if (res <= 0) {
+		/* 0: the client closed between requests; else a reset, an idle
+		 * timeout or a stop */
+		conn_end(c, res < 0 && res != -EPIPE);
+		return;
+	}
+	c->hlen = (size_t)res;
+	handle(c);
+}
+
+static void conn_read(struct conn *c)
+{
+	/* a deadline on every read costs nothing when the next request is
+	 * already buffered (pipelining): the future has resolved */
+	struct tide_future *f = tide_stream_read_until_mem(c->s, c->head,
+							   HEAD_MAX - 1,
+							   "\r\n\r\n", 4);
+
+	if (tide_future_on_done(tide_future_timeout(f, IDLE_NS), head_read, c))
+		conn_end(c, 1);
+}
+
+static void on_conn(void *arg, struct tide_stream *s)
+{
+	struct conn *c = malloc(sizeof(*c));
+
+	(void)arg;
+	if (!c) {
+		tide_future_release(tide_stream_abort(s));
+		return;
+	}
+	c->s = s;
+	c->root = root_fd;
+	c->fd = -1;
+	conn_read(c);
+}
+
+/* ---- main ---- */
+
+static int done;
+
+static void stopped(void *arg, int64_t res, void *payload)
+{
+	(void)arg;
+	(void)res;
+	(void)payload;
+	done = 1;
+}
+
+/* SIGINT/SIGTERM: stop accepting, give open connections 2 s. */
+static void on_signal(void *arg, int64_t res, void *payload)
+{
+	struct tide_server *srv = arg;
+
+	(void)payload;
+	if (res > 0)
+		fprintf(stderr, "http: signal %d, stopping\n", (int)res);
+	if (tide_future_on_done(tide_server_stop(srv, 2000000000ull), stopped,
+				NULL))
+		done = 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *listen = "127.0.0.1:8080";
+	int sigs[] = { SIGINT, SIGTERM }, opt, ret;
+	struct tide_signal *sig;
+	struct tide_server *srv;
+	struct tide_addr a;
+	char text[TIDE_ADDR_STRLEN];
+
+	while ((opt = getopt(argc, argv, "l:h")) != -1) {
+		if (opt == 'l') {
+			listen = optarg;
+		} else {
+			fprintf(stderr, "usage: %s [-l ADDR] ROOT\n", argv[0]);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "usage: %s [-l ADDR] ROOT\n", argv[0]);
+		return 2;
+	}
+	root_fd = open(argv[optind], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0) {
+		fprintf(stderr, "http: %s: %s\n", argv[optind], strerror(errno));
+		return 1;
+	}
+	if (tide_addr_parse(&a, listen)) {
+		fprintf(stderr, "http: bad address %s\n", listen);
+		return 2;
+	}
+	ret = tide_loop_new(&loop, NULL);
+	if (ret < 0) {
+		fprintf(stderr, "http: %s\n", tide_strerror(ret));
+		return 1;
+	}
+	ret = tide_signal_new(loop, sigs, 2, &sig);
+	if (!ret)
+		ret = tide_server_new(loop, &a, NULL, on_conn, NULL, &srv);
+	if (ret < 0) {
+		fprintf(stderr, "http: %s: %s\n", listen, tide_strerror(ret));
+		return 1;
+	}
+	tide_server_addr(srv, &a);
+	tide_addr_format(&a, text, sizeof(text));
+	printf("listening on %s\n", text);
+	fflush(stdout);
+	tide_future_on_done(tide_signal_next(sig), on_signal, srv);
+	while (!done && tide_loop_run_once(loop, 1) >= 0)
+		;
+	tide_server_free(srv);
+	tide_signal_free(sig);
+	tide_loop_run(loop);
+	tide_loop_free(loop);
+	close(root_fd);
+	return 0;
+}
