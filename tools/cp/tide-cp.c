@@ -22,7 +22,7 @@
 
 #include <tide.h>
 
-#include "bench.h"
+#include "copy.h"
 
 static int cp_usage(const char *msg)
 {

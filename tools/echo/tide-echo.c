@@ -19,8 +19,8 @@
 
 #include <tide.h>
 
-#include "echo_client.h"
-#include "echo_epoll.h"
+#include "client.h"
+#include "epoll.h"
 #include "json.h"
 
 static void echo_usage(FILE *f)

@@ -26,7 +26,7 @@
 #include <tide.h>
 
 #include "bench_hist.h"
-#include "echo_client.h"
+#include "client.h"
 #include "json.h"
 
 #define CLI_BUFS 1024u

@@ -13,10 +13,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <tide.h>
 
-#include "bench.h"
+#include "copy.h"
 
 struct bc_ctx;
 
@@ -38,6 +39,17 @@ struct bc_ctx {
 };
 
 static void bc_start(struct bc_slot *s);
+
+/* A page-aligned chunk buffer (O_DIRECT-safe), or NULL. */
+static void *bc_buf_alloc(size_t n)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	if (posix_memalign(&p, pg > 0 ? (size_t)pg : 4096u, n ? n : 1))
+		return NULL;
+	return p;
+}
 
 static void bc_fail(struct bc_ctx *c, int err, const char *what)
 {
@@ -78,7 +90,7 @@ static void bc_done(void *arg, int64_t res, void *payload)
 	}
 	c->st->bytes += (uint64_t)res;
 	c->st->chunks++;
-	bench_hist_add(&c->st->lat, bench_now_ns() - s->t_sub);
+	bench_hist_add(&c->st->lat, tide_now_ns() - s->t_sub);
 	bc_start(s);
 }
 
@@ -92,7 +104,7 @@ static void bc_start(struct bc_slot *s)
 	s->off = c->next;
 	s->want = c->len - s->off < c->bs ? (uint32_t)(c->len - s->off) : c->bs;
 	c->next += s->want;
-	s->t_sub = bench_now_ns();
+	s->t_sub = tide_now_ns();
 	f = tide_read_full(c->loop, c->in_fd, s->buf, s->want, s->off);
 	f = tide_future_then(f, bc_write, s);
 	if (tide_future_on_done(f, bc_done, s))
@@ -127,14 +139,14 @@ int bcopy_run(int in_fd, int out_fd, uint64_t len, uint32_t bs, uint32_t qd,
 		goto err_loop;
 	for (uint32_t i = 0; i < qd; i++) {
 		slots[i].c = &c;
-		if (!(slots[i].buf = bench_buf_alloc(bs)))
+		if (!(slots[i].buf = bc_buf_alloc(bs)))
 			goto err_slots;
 	}
-	t0 = bench_now_ns();
+	t0 = tide_now_ns();
 	for (uint32_t i = 0; i < qd; i++)
 		bc_start(&slots[i]);
 	ret = tide_loop_run(c.loop);
-	st->ns = bench_now_ns() - t0;
+	st->ns = tide_now_ns() - t0;
 	if (ret < 0)
 		bc_fail(&c, ret, "running the loop");
 	if (!c.err && st->bytes != len)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "bench_hist.h"
+#include "copy.h"
 
 enum bench_mode { BENCH_NOP = 1, BENCH_READ, BENCH_WRITE, BENCH_COPY };
 
@@ -100,23 +101,5 @@ void *bench_buf_alloc(size_t n);
 int bench_file_open(struct bench_job *j, const char *path);
 /* Close it; a scratch file is removed. */
 void bench_file_close(struct bench_job *j);
-
-/* ---- the copy pipeline (bench_copy.c), shared with tide-cp ---- */
-struct bcopy_stats {
-	uint64_t bytes;
-	uint64_t chunks;
-	uint64_t ns;
-	struct bench_hist lat;      /* per chunk: read issued to write done */
-};
-
-/*
- * Copy len bytes from in_fd to out_fd (offset 0 of each) with qd chunks of
- * bs bytes in flight on a tide loop: each chunk is a read then a write of
- * exactly what was read (tide_future_then chain).  Returns 0 when every
- * byte was written, -EIO when the source ended early (short), or -errno;
- * *what names the failed step.
- */
-int bcopy_run(int in_fd, int out_fd, uint64_t len, uint32_t bs, uint32_t qd,
-	      struct bcopy_stats *st, const char **what);
 
 #endif /* TOOLS_BENCH_H */

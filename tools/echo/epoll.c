@@ -12,7 +12,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "echo_epoll.h"
+#include "epoll.h"
 
 #define EP_MAX_THREADS 256
 #define EP_BUF 16384
