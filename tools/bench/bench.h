@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bench_hist.h"
+#include "hist.h"
 #include "copy.h"
 
 enum bench_mode { BENCH_NOP = 1, BENCH_READ, BENCH_WRITE, BENCH_COPY };
@@ -53,7 +53,7 @@ struct bench_result {
 	uint64_t cpu_ns;      /* user + system CPU of the process in it */
 	uint64_t vcsw, ivcsw; /* voluntary / involuntary context switches */
 	uint64_t enter_calls; /* io_uring_enter(2) calls, when known */
-	struct bench_hist lat;      /* per-op latency, submit to completion */
+	struct tide_hist lat;      /* per-op latency, submit to completion */
 	int err;              /* 0, or the first -errno an op failed with */
 	const char *err_what; /* which step failed */
 	/* tide engines: the loop configuration (tide_loop_config) */

@@ -30,18 +30,18 @@ static double per_sec(uint64_t n, uint64_t ns)
 	return ns ? (double)n * 1e9 / (double)ns : 0.0;
 }
 
-static void out_lat(struct json_writer *w, struct bench_hist *h)
+static void out_lat(struct json_writer *w, struct tide_hist *h)
 {
 	json_key(w, "lat_ns");
 	json_object_begin(w);
 	json_key(w, "p50");
-	json_uint(w, bench_hist_pct(h, 50.0));
+	json_uint(w, hist_pct(h, 50.0));
 	json_key(w, "p90");
-	json_uint(w, bench_hist_pct(h, 90.0));
+	json_uint(w, hist_pct(h, 90.0));
 	json_key(w, "p99");
-	json_uint(w, bench_hist_pct(h, 99.0));
+	json_uint(w, hist_pct(h, 99.0));
 	json_key(w, "p999");
-	json_uint(w, bench_hist_pct(h, 99.9));
+	json_uint(w, hist_pct(h, 99.9));
 	json_key(w, "max");
 	json_uint(w, h->max);
 	json_object_end(w);
@@ -179,10 +179,10 @@ static void out_table(const struct bench_job *j, struct bench_result *res,
 		       "%9.2f %7llu ",
 		       r->engine, per_sec(r->ops, r->ns),
 		       per_sec(r->bytes, r->ns) / 1e6,
-		       us(bench_hist_pct(&r->lat, 50.0)),
-		       us(bench_hist_pct(&r->lat, 90.0)),
-		       us(bench_hist_pct(&r->lat, 99.0)),
-		       us(bench_hist_pct(&r->lat, 99.9)),
+		       us(hist_pct(&r->lat, 50.0)),
+		       us(hist_pct(&r->lat, 90.0)),
+		       us(hist_pct(&r->lat, 99.0)),
+		       us(hist_pct(&r->lat, 99.9)),
 		       us(r->lat.max),
 		       r->ops ? us(r->cpu_ns) / (double)r->ops : 0.0,
 		       (unsigned long long)(r->vcsw + r->ivcsw));
@@ -243,7 +243,7 @@ int bench_copy_main(struct bench_job *j, const char *src, const char *dst,
 
 	memset(&r, 0, sizeof(r));
 	memset(&st, 0, sizeof(st));
-	bench_hist_init(&st.lat);
+	tide_hist_init(&st.lat);
 	in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0 || fstat(in, &sb) < 0) {
 		fprintf(stderr, "tide-bench: %s: cannot open: %s\n", src,

@@ -91,7 +91,7 @@ static void bp_done(void *arg, int64_t res, void *payload)
 	}
 	c->r->ops++;
 	c->r->bytes += (uint64_t)res;
-	bench_hist_add(&c->r->lat, now - s->t_sub);
+	tide_hist_record(&c->r->lat, now - s->t_sub);
 	bench_progress(c->j, "pool", c->r->ops, c->t0, now, &c->last_prog);
 	bp_issue(s, now);
 }

@@ -127,7 +127,7 @@ int bench_run_raw(const struct bench_job *j, struct bench_result *r)
 				} else {
 					r->ops++;
 					r->bytes += (uint64_t)res;
-					bench_hist_add(&r->lat, now - s->t_sub);
+					tide_hist_record(&r->lat, now - s->t_sub);
 				}
 				if (r->err)
 					stop = 1;
@@ -257,7 +257,7 @@ int bench_run_psync(const struct bench_job *j, struct bench_result *r)
 		}
 		r->ops++;
 		r->bytes += (uint64_t)n;
-		bench_hist_add(&r->lat, t1 - now);
+		tide_hist_record(&r->lat, t1 - now);
 		now = t1;
 		if (wr && j->fsync_n && ++since_fsync >= j->fsync_n) {
 			since_fsync = 0;

@@ -303,7 +303,7 @@ int bench_output(const struct bench_job *j, struct bench_result *res,
 static int run_one(struct bench_job *j, unsigned e, struct bench_result *r)
 {
 	memset(r, 0, sizeof(*r));
-	bench_hist_init(&r->lat);
+	tide_hist_init(&r->lat);
 	r->engine = engine_names[e];
 	if (j->mode == BENCH_NOP)
 		return e == BENCH_E_RAW ? bench_run_nop_raw(j, r)

@@ -108,7 +108,7 @@ static void tb_done(void *arg, int64_t res, void *payload)
 	} else {
 		c->r->ops++;
 		c->r->bytes += (uint64_t)res;
-		bench_hist_add(&c->r->lat, now - s->t_sub);
+		tide_hist_record(&c->r->lat, now - s->t_sub);
 	}
 	bench_progress(c->j, c->r->engine, c->r->ops, c->t0, now,
 		       &c->last_prog);

@@ -90,7 +90,7 @@ static void bc_done(void *arg, int64_t res, void *payload)
 	}
 	c->st->bytes += (uint64_t)res;
 	c->st->chunks++;
-	bench_hist_add(&c->st->lat, tide_now_ns() - s->t_sub);
+	tide_hist_record(&c->st->lat, tide_now_ns() - s->t_sub);
 	bc_start(s);
 }
 

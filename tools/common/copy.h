@@ -7,13 +7,13 @@
 
 #include <stdint.h>
 
-#include "bench_hist.h"
+#include "hist.h"
 
 struct bcopy_stats {
 	uint64_t bytes;
 	uint64_t chunks;
 	uint64_t ns;
-	struct bench_hist lat;      /* per chunk: read issued to write done */
+	struct tide_hist lat;      /* per chunk: read issued to write done */
 };
 
 /*

@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 	    errno == ENOSPC)
 		return cp_fail(dst, "no space left for the copy", errno);
 	memset(&st, 0, sizeof(st));
-	bench_hist_init(&st.lat);
+	tide_hist_init(&st.lat);
 	ret = bcopy_run(in, out, (uint64_t)ss.st_size, (uint32_t)bs,
 			(uint32_t)qd, &st, &what);
 	close(in);

@@ -25,7 +25,7 @@
 
 #include <tide.h>
 
-#include "bench_hist.h"
+#include "hist.h"
 #include "client.h"
 #include "json.h"
 
@@ -41,7 +41,7 @@ struct echo_run {
 	const struct echo_opts *o;
 	uint64_t deadline, msgs, bytes, errors;
 	int live;
-	struct bench_hist hist;
+	struct tide_hist hist;
 };
 
 struct echo_cli {
@@ -115,7 +115,7 @@ static void cli_reply(struct echo_cli *c)
 		cli_fail(c);
 		return;
 	}
-	bench_hist_add(&r->hist, tide_now_ns() - c->t0);
+	tide_hist_record(&r->hist, tide_now_ns() - c->t0);
 	r->msgs++;
 	r->bytes += n;
 	c->seq++;
@@ -282,7 +282,7 @@ static void cli_connected(void *arg, int64_t res, void *payload)
 
 static void echo_report(const struct echo_run *r, double secs)
 {
-	const struct bench_hist *h = &r->hist;
+	const struct tide_hist *h = &r->hist;
 	double mps = secs > 0 ? (double)r->msgs / secs : 0;
 	double bps = secs > 0 ? (double)r->bytes * 2 / secs : 0;
 	static const struct {
@@ -314,8 +314,8 @@ static void echo_report(const struct echo_run *r, double secs)
 		json_object_begin(&w);
 		for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
 			json_key(&w, p[i].key);
-			json_uint(&w, h->n ? (i == 4 ? h->max
-					  : bench_hist_pct(h, p[i].pct)) : 0);
+			json_uint(&w, h->count ? (i == 4 ? h->max
+					  : hist_pct(h, p[i].pct)) : 0);
 		}
 		json_object_end(&w);
 		json_object_end(&w);
@@ -326,10 +326,10 @@ static void echo_report(const struct echo_run *r, double secs)
 	       r->o->conns, r->o->size, secs, (unsigned long long)r->errors);
 	printf("messages/s %.0f  MB/s %.2f (both directions)\n", mps, bps / 1e6);
 	printf("latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
-	       h->n ? bench_hist_pct(h, 50) / 1e3 : 0,
-	       h->n ? bench_hist_pct(h, 90) / 1e3 : 0,
-	       h->n ? bench_hist_pct(h, 99) / 1e3 : 0,
-	       h->n ? bench_hist_pct(h, 99.9) / 1e3 : 0, (double)h->max / 1e3);
+	       h->count ? hist_pct(h, 50) / 1e3 : 0,
+	       h->count ? hist_pct(h, 90) / 1e3 : 0,
+	       h->count ? hist_pct(h, 99) / 1e3 : 0,
+	       h->count ? hist_pct(h, 99.9) / 1e3 : 0, (double)h->max / 1e3);
 }
 
 /* ---- main ---- */
@@ -392,7 +392,7 @@ int echo_client_main(const struct echo_opts *o)
 		tide_loop_free(r.loop);
 		return 1;
 	}
-	bench_hist_init(&r.hist);
+	tide_hist_init(&r.hist);
 	t0 = tide_now_ns();
 	r.deadline = t0 + (uint64_t)(o->duration * 1e9);
 	if (cli_start_all(&r, &a)) {

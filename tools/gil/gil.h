@@ -32,7 +32,7 @@ struct gil_result {
 	uint64_t ops;
 	long nvcsw, nivcsw;
 	int has_lat;
-	struct hist_summary lat;
+	struct tide_hist_summary lat;
 	int has_lock;
 	struct tide_glock_stats gs;
 };

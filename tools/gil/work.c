@@ -52,7 +52,7 @@ struct gil_w {
 	uint64_t n;               /* countdown or operations */
 	uint64_t seed;
 	uint64_t ops;
-	struct hist *h;
+	struct tide_hist *h;
 	pthread_t t;
 };
 
@@ -197,7 +197,7 @@ static void *gil_body(void *arg)
 				gil_file_op(w->g, w, buf);
 			else if (gil_net_op(w->g, w->fd, buf, w->c->block))
 				break;
-			hist_record(w->h, gil_now() - t0);
+			tide_hist_record(w->h, gil_now() - t0);
 			w->ops++;
 		}
 	}
@@ -352,7 +352,7 @@ static void gil_ur_done(void *arg, int64_t res, void *payload)
 				    gil_ur_done, u);
 		return;
 	}
-	hist_record(u->w->h, gil_now() - u->t0);
+	tide_hist_record(u->w->h, gil_now() - u->t0);
 	u->w->ops++;
 	gil_ur_next(u);
 }
@@ -444,7 +444,7 @@ struct gil_run {
 	int way;
 	int nw;                   /* workers (convoy: 1 IO + threads CPU) */
 	struct gil_w *w;          /* nw + 1 (terminator) */
-	struct hist *h;           /* shared mapping, nw entries */
+	struct tide_hist *h;           /* shared mapping, nw entries */
 	int *fds;
 	struct gil_echo *echo;
 	int necho;
@@ -462,7 +462,7 @@ static int gil_prepare(struct gil_run *x, int way, char *err, size_t errlen)
 	x->nw = convoy ? (way == GIL_SEQ ? 1 : 1 + c->threads) :
 		(way == GIL_SEQ ? 1 : c->threads);
 	x->w = calloc((size_t)x->nw + 1, sizeof(*x->w));
-	x->h = mmap(NULL, sizeof(struct hist) * (size_t)x->nw,
+	x->h = mmap(NULL, sizeof(struct tide_hist) * (size_t)x->nw,
 		    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	x->fds = calloc((size_t)x->nw, sizeof(int));
 	x->echo = calloc((size_t)x->nw, sizeof(*x->echo));
@@ -490,7 +490,7 @@ static int gil_prepare(struct gil_run *x, int way, char *err, size_t errlen)
 	for (i = 0; i < x->nw; i++) {
 		struct gil_w *w = &x->w[i];
 
-		hist_init(&x->h[i]);
+		tide_hist_init(&x->h[i]);
 		w->c = c;
 		w->g = x->g;
 		w->h = &x->h[i];
@@ -517,7 +517,7 @@ static void gil_cleanup(struct gil_run *x)
 		gil_echo_stop(x->echo, x->fds, x->necho);
 	tide_glock_free(x->g);
 	if (x->h && x->h != MAP_FAILED)
-		munmap(x->h, sizeof(struct hist) * (size_t)x->nw);
+		munmap(x->h, sizeof(struct tide_hist) * (size_t)x->nw);
 	free(x->w);
 	free(x->fds);
 	free(x->echo);
@@ -626,19 +626,19 @@ static int gil_threads(struct gil_run *x, int from, int uring)
 static void gil_collect(struct gil_run *x, struct gil_result *r, double wall)
 {
 	const struct gil_cfg *c = x->c;
-	struct hist all;
+	struct tide_hist all;
 	int i, n = c->workload == GIL_CONVOY ? 1 : x->nw;
 
-	hist_init(&all);
+	tide_hist_init(&all);
 	r->ops = 0;
 	for (i = 0; i < n; i++) {
-		hist_merge(&all, &x->h[i]);
+		tide_hist_merge(&all, &x->h[i]);
 		r->ops += c->workload == GIL_CPU ? x->w[i].n : x->h[i].count;
 	}
 	r->wall_s = wall;
 	r->ops_per_sec = wall > 0 ? (double)r->ops / wall : 0;
 	r->has_lat = c->workload != GIL_CPU;
-	hist_summarize(&all, &r->lat);
+	tide_hist_summary(&all, &r->lat);
 	if (x->way == GIL_GLOCK) {
 		r->has_lock = 1;
 		tide_glock_stats(x->g, &r->gs);
