@@ -174,7 +174,7 @@ $(BUILD)/obj/tools/%.o: tools/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 
 $(BUILD)/obj/tests/%.o: tests/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 	@mkdir -p $(@D)
-	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS) $(CMOCKA_CFLAGS))
+	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS) $(CMOCKA_CFLAGS) $(TEST_TOOLS_CPPFLAGS))
 
 -include $(ALL_OBJS:.o=.d)
 
@@ -209,10 +209,15 @@ $(BUILD)/tide-$(1): $(call tool_objs,$(1)) $(TOOLS_COMMON_LIB) $(STATIC_LIB)
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
+# test_tools tests tools/common (the option parser): its headers and archive.
+$(BUILD)/obj/tests/test_tools.o: TEST_TOOLS_CPPFLAGS := -Itools/common
+$(BUILD)/tests/test_tools: $(TOOLS_COMMON_LIB)
+$(BUILD)/tests/test_tools: TEST_TOOLS_LIB := $(TOOLS_COMMON_LIB)
+
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(TEST_HELPER_OBJS) $(STATIC_LIB) \
 		$(wildcard tests/*.ldflags)
 	@mkdir -p $(@D)
-	$(call msg,LD,$@)$(call link,$< $(TEST_HELPER_OBJS) \
+	$(call msg,LD,$@)$(call link,$< $(TEST_HELPER_OBJS) $(TEST_TOOLS_LIB) \
 		$$(cat tests/test_$*.ldflags 2>/dev/null),$(CMOCKA_LIBS))
 
 $(BUILD)/bench_%: $(BUILD)/obj/tests/bench_%.o $(STATIC_LIB)
