@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench.h - shared between tide-bench's parts (tools/tide-bench.c,
- * tools/bench_*.c) and tide-cp: the workload description, one engine run's
- * result, and the engines.  Every symbol starts with bench_ (or bcopy_)
- * because every tools helper is linked into every tool.
+ * bench.h - shared between tide-bench's parts (the files of tools/bench/): the
+ * workload description, one engine run's result, and the engines.  Only
+ * tide-bench links these objects, so the names need no prefix.
  */
 #ifndef TOOLS_BENCH_H
 #define TOOLS_BENCH_H
@@ -14,9 +13,9 @@
 #include "hist.h"
 #include "copy.h"
 
-enum bench_mode { BENCH_NOP = 1, BENCH_READ, BENCH_WRITE, BENCH_COPY };
+enum mode { BENCH_NOP = 1, BENCH_READ, BENCH_WRITE, BENCH_COPY };
 
-enum bench_engine {
+enum engine {
 	BENCH_E_TIDE = 0,
 	BENCH_E_FIXED,
 	BENCH_E_PSYNC,
@@ -26,7 +25,7 @@ enum bench_engine {
 };
 
 /* What to run; filled by the option parser, read by every engine. */
-struct bench_job {
+struct job {
 	int mode;             /* BENCH_* */
 	int rand;             /* random offsets (else sequential) */
 	int direct;           /* file opened with O_DIRECT */
@@ -44,7 +43,7 @@ struct bench_job {
 };
 
 /* One engine's figures. */
-struct bench_result {
+struct result {
 	const char *engine;
 	uint64_t ops;         /* completed operations counted in the figures */
 	uint64_t bytes;       /* bytes transferred by them */
@@ -66,40 +65,40 @@ struct bench_result {
 
 /* Engines: 0 on success with *r filled, or -errno with r->err_what set.
  * An op that fails ends the run: r->err holds its error. */
-int bench_run_tide(const struct bench_job *j, struct bench_result *r, int fixed);
-int bench_run_psync(const struct bench_job *j, struct bench_result *r);
-int bench_run_pool(const struct bench_job *j, struct bench_result *r);
-int bench_run_raw(const struct bench_job *j, struct bench_result *r);
+int run_tide(const struct job *j, struct result *r, int fixed);
+int run_psync(const struct job *j, struct result *r);
+int run_pool(const struct job *j, struct result *r);
+int run_raw(const struct job *j, struct result *r);
 /* nop through the public future API; also measures bytes per future. */
-int bench_run_nop_tide(const struct bench_job *j, struct bench_result *r);
-int bench_run_nop_raw(const struct bench_job *j, struct bench_result *r);
+int run_nop_tide(const struct job *j, struct result *r);
+int run_nop_raw(const struct job *j, struct result *r);
 
-/* Helpers (bench_util.c). */
-uint64_t bench_now_ns(void);
-void bench_usage_begin(struct bench_result *r);
-void bench_usage_end(struct bench_result *r);
+/* Helpers (util.c). */
+uint64_t now_ns(void);
+void usage_begin(struct result *r);
+void usage_end(struct result *r);
 /* Next offset: sequential wraps at size, random is bs-aligned in [0, size). */
-struct bench_offs {
+struct offs {
 	uint64_t next, blocks, state;
 	uint32_t bs;
 	int rand;
 };
-void bench_offs_init(struct bench_offs *o, const struct bench_job *j);
-uint64_t bench_offs_next(struct bench_offs *o);
+void offs_init(struct offs *o, const struct job *j);
+uint64_t offs_next(struct offs *o);
 /* Is the run over after issuing `issued` ops at time now? */
-int bench_should_stop(const struct bench_job *j, uint64_t issued,
+int should_stop(const struct job *j, uint64_t issued,
 		      uint64_t t0, uint64_t now);
 /* Progress line on stderr (no-op unless j->progress), at most 4 per second. */
-void bench_progress(const struct bench_job *j, const char *engine,
+void progress(const struct job *j, const char *engine,
 		    uint64_t ops, uint64_t t0, uint64_t now, uint64_t *last);
-void bench_progress_clear(const struct bench_job *j);
+void progress_clear(const struct job *j);
 /* Page-aligned buffer of n bytes filled with a pattern, or NULL. */
-void *bench_buf_alloc(size_t n);
+void *buf_alloc(size_t n);
 
-/* The target file (bench_file.c): open j->path-to-be, or create a scratch
+/* The target file (file.c): open j->path-to-be, or create a scratch
  * file when path is NULL.  0, or -1 after one line on stderr. */
-int bench_file_open(struct bench_job *j, const char *path);
+int file_open(struct job *j, const char *path);
 /* Close it; a scratch file is removed. */
-void bench_file_close(struct bench_job *j);
+void file_close(struct job *j);
 
 #endif /* TOOLS_BENCH_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench_file.c - tide-bench's target file: open the one given (checking it
+ * file.c - tide-bench's target file: open the one given (checking it
  * is a file or device, readable or writable, big enough, O_DIRECT-able) or
  * create, fill and later remove a scratch file.  Every refusal is one line
  * on stderr; the caller exits with status 1.
@@ -15,7 +15,7 @@
 
 #include "bench.h"
 
-static char bench_tmp_path[256];
+static char tmp_path[256];
 
 static int bf_err(const char *path, const char *msg, int err)
 {
@@ -30,7 +30,7 @@ static int bf_err(const char *path, const char *msg, int err)
 static int bf_fill(int fd, uint64_t size, const char *path)
 {
 	const size_t chunk = 1u << 20;
-	char *buf = bench_buf_alloc(chunk);
+	char *buf = buf_alloc(chunk);
 	uint64_t off = 0;
 
 	if (!buf)
@@ -53,7 +53,7 @@ static int bf_fill(int fd, uint64_t size, const char *path)
 }
 
 /* O_DIRECT alignment, checked with one real transfer of bs at offset 0. */
-static int bf_check_direct(struct bench_job *j, const char *path)
+static int bf_check_direct(struct job *j, const char *path)
 {
 	char *buf;
 	ssize_t n;
@@ -62,7 +62,7 @@ static int bf_check_direct(struct bench_job *j, const char *path)
 	if (j->bs % 512)
 		return bf_err(path, "with --direct the block size must be a "
 			      "multiple of the sector size (512)", 0);
-	buf = bench_buf_alloc(j->bs);
+	buf = buf_alloc(j->bs);
 	if (!buf)
 		return bf_err(path, "cannot allocate a buffer", ENOMEM);
 	n = pread(j->fd, buf, j->bs, 0);
@@ -77,7 +77,7 @@ static int bf_check_direct(struct bench_job *j, const char *path)
 	return 0;
 }
 
-static int bf_open(struct bench_job *j, const char *path, int flags,
+static int bf_open(struct job *j, const char *path, int flags,
 		   mode_t mode)
 {
 	int fd = open(path, flags | O_CLOEXEC | (j->direct ? O_DIRECT : 0),
@@ -98,16 +98,16 @@ static int bf_open(struct bench_job *j, const char *path, int flags,
 	return 0;
 }
 
-int bench_file_open(struct bench_job *j, const char *path)
+int file_open(struct job *j, const char *path)
 {
 	int wr = j->mode == BENCH_WRITE;
 	struct stat st;
 
 	j->fd = -1;
 	if (!path) {
-		snprintf(bench_tmp_path, sizeof(bench_tmp_path),
+		snprintf(tmp_path, sizeof(tmp_path),
 			 "tide-bench.%ld.tmp", (long)getpid());
-		path = bench_tmp_path;
+		path = tmp_path;
 		j->path = path;
 		if (!j->size)
 			j->size = 64ull << 20;
@@ -161,13 +161,13 @@ int bench_file_open(struct bench_job *j, const char *path)
 	return j->direct && !wr ? bf_check_direct(j, path) : 0;
 }
 
-void bench_file_close(struct bench_job *j)
+void file_close(struct job *j)
 {
 	if (j->fd >= 0)
 		close(j->fd);
 	j->fd = -1;
-	if (bench_tmp_path[0]) {
-		unlink(bench_tmp_path);
-		bench_tmp_path[0] = 0;
+	if (tmp_path[0]) {
+		unlink(tmp_path);
+		tmp_path[0] = 0;
 	}
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench_out.c - tide-bench's output: the table (engines side by side, with
+ * out.c - tide-bench's output: the table (engines side by side, with
  * ratios to the raw liburing floor), the --json object, and the copy mode.
  */
 #include <errno.h>
@@ -47,8 +47,8 @@ static void out_lat(struct json_writer *w, struct tide_hist *h)
 	json_object_end(w);
 }
 
-static void out_json_one(struct json_writer *w, const struct bench_job *j,
-			 struct bench_result *r, double ratio)
+static void out_json_one(struct json_writer *w, const struct job *j,
+			 struct result *r, double ratio)
 {
 	json_object_begin(w);
 	json_key(w, "mode");
@@ -141,14 +141,14 @@ static double us(uint64_t ns)
 	return (double)ns / 1000.0;
 }
 
-static void out_table(const struct bench_job *j, struct bench_result *res,
+static void out_table(const struct job *j, struct result *res,
 		      unsigned n, const double *ratio)
 {
 	if (j->mode == BENCH_NOP) {
 		printf("%-10s %14s %10s %9s %10s %8s\n", "engine", "ops/s",
 		       "cpu/op ns", "ctxsw", "B/future", "vs raw");
 		for (unsigned i = 0; i < n; i++) {
-			struct bench_result *r = &res[i];
+			struct result *r = &res[i];
 
 			printf("%-10s %14.0f %10.1f %9llu ", r->engine,
 			       per_sec(r->ops, r->ns),
@@ -173,7 +173,7 @@ static void out_table(const struct bench_job *j, struct bench_result *res,
 	       "IOPS", "MB/s", "p50 us", "p90 us", "p99 us", "p99.9 us",
 	       "max us", "cpu/op us", "ctxsw", "vs raw");
 	for (unsigned i = 0; i < n; i++) {
-		struct bench_result *r = &res[i];
+		struct result *r = &res[i];
 
 		printf("%-10s %10.0f %9.1f %9.1f %9.1f %9.1f %9.1f %10.1f "
 		       "%9.2f %7llu ",
@@ -193,9 +193,9 @@ static void out_table(const struct bench_job *j, struct bench_result *res,
 	}
 }
 
-int bench_output(const struct bench_job *j, struct bench_result *res,
+int output(const struct job *j, struct result *res,
 		 unsigned n, int json);
-int bench_output(const struct bench_job *j, struct bench_result *res,
+int output(const struct job *j, struct result *res,
 		 unsigned n, int json)
 {
 	double ratio[BENCH_E_N] = { 0 };
@@ -230,13 +230,13 @@ int bench_output(const struct bench_job *j, struct bench_result *res,
 }
 
 /* tide-bench copy SRC DST */
-int bench_copy_main(struct bench_job *j, const char *src, const char *dst,
+int copy_main(struct job *j, const char *src, const char *dst,
 		    int json);
-int bench_copy_main(struct bench_job *j, const char *src, const char *dst,
+int copy_main(struct job *j, const char *src, const char *dst,
 		    int json)
 {
-	struct bench_result r;
-	struct bcopy_stats st;
+	struct result r;
+	struct copy_stats st;
 	const char *what = NULL;
 	struct stat sb;
 	int in, out, ret;
@@ -260,10 +260,10 @@ int bench_copy_main(struct bench_job *j, const char *src, const char *dst,
 			strerror(errno));
 		return 1;
 	}
-	bench_usage_begin(&r);
-	ret = bcopy_run(in, out, (uint64_t)sb.st_size, j->bs, j->qd, &st,
+	usage_begin(&r);
+	ret = copy_run(in, out, (uint64_t)sb.st_size, j->bs, j->qd, &st,
 			&what);
-	bench_usage_end(&r);
+	usage_end(&r);
 	close(in);
 	if (close(out) < 0 && !ret) {
 		ret = -errno;
@@ -281,5 +281,5 @@ int bench_copy_main(struct bench_job *j, const char *src, const char *dst,
 	r.lat = st.lat;
 	j->size = (uint64_t)sb.st_size;
 	j->path = dst;
-	return bench_output(j, &r, 1, json) < 0 ? 1 : 0;
+	return output(j, &r, 1, json) < 0 ? 1 : 0;
 }

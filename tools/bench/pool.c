@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench_pool.c - tide-bench's `pool` engine: pread/pwrite run by tide's
+ * pool.c - tide-bench's `pool` engine: pread/pwrite run by tide's
  * thread pool (--workers N), qd jobs in flight, each a future on the loop
  * (tide_pool_submit) with one tide_future_on_done continuation, as asyncio
  * code would use run_in_executor for blocking file IO.
@@ -34,9 +34,9 @@ struct bp_slot {
 struct bp_ctx {
 	struct tide_loop *loop;
 	struct tide_pool *pool;
-	const struct bench_job *j;
-	struct bench_result *r;
-	struct bench_offs offs;
+	const struct job *j;
+	struct result *r;
+	struct offs offs;
 	uint64_t issued, t0, last_prog;
 	int stop;
 };
@@ -45,7 +45,7 @@ struct bp_ctx {
 static int64_t bp_job(void *arg)
 {
 	struct bp_slot *s = arg;
-	const struct bench_job *j = s->c->j;
+	const struct job *j = s->c->j;
 	ssize_t n = j->mode == BENCH_WRITE
 			    ? pwrite(j->fd, s->buf, j->bs, (off_t)s->off)
 			    : pread(j->fd, s->buf, j->bs, (off_t)s->off);
@@ -59,10 +59,10 @@ static void bp_issue(struct bp_slot *s, uint64_t now)
 {
 	struct bp_ctx *c = s->c;
 
-	if (c->stop || bench_should_stop(c->j, c->issued, c->t0, now))
+	if (c->stop || should_stop(c->j, c->issued, c->t0, now))
 		return;
 	c->issued++;
-	s->off = bench_offs_next(&c->offs);
+	s->off = offs_next(&c->offs);
 	s->t_sub = now;
 	if (tide_future_on_done(tide_pool_submit(c->pool, c->loop, bp_job, s),
 				bp_done, s) && !c->r->err) {
@@ -77,7 +77,7 @@ static void bp_done(void *arg, int64_t res, void *payload)
 	struct bp_slot *s = arg;
 	struct bp_ctx *c = s->c;
 	int wr = c->j->mode == BENCH_WRITE;
-	uint64_t now = bench_now_ns();
+	uint64_t now = now_ns();
 
 	(void)payload;
 	if (res < 0 || (uint64_t)res != c->j->bs) {
@@ -92,11 +92,11 @@ static void bp_done(void *arg, int64_t res, void *payload)
 	c->r->ops++;
 	c->r->bytes += (uint64_t)res;
 	tide_hist_record(&c->r->lat, now - s->t_sub);
-	bench_progress(c->j, "pool", c->r->ops, c->t0, now, &c->last_prog);
+	progress(c->j, "pool", c->r->ops, c->t0, now, &c->last_prog);
 	bp_issue(s, now);
 }
 
-int bench_run_pool(const struct bench_job *j, struct bench_result *r)
+int run_pool(const struct job *j, struct result *r)
 {
 	struct tide_pool_options po;
 	struct bp_ctx c;
@@ -114,7 +114,7 @@ int bench_run_pool(const struct bench_job *j, struct bench_result *r)
 	memset(&c, 0, sizeof(c));
 	c.j = j;
 	c.r = r;
-	bench_offs_init(&c.offs, j);
+	offs_init(&c.offs, j);
 	ret = tide_loop_new(&c.loop, NULL);
 	if (ret < 0) {
 		r->err_what = "creating the loop";
@@ -134,17 +134,17 @@ int bench_run_pool(const struct bench_job *j, struct bench_result *r)
 		goto err_pool;
 	for (uint32_t i = 0; i < j->qd; i++) {
 		slots[i].c = &c;
-		if (!(slots[i].buf = bench_buf_alloc(j->bs)))
+		if (!(slots[i].buf = buf_alloc(j->bs)))
 			goto err_slots;
 	}
-	bench_usage_begin(r);
-	c.t0 = bench_now_ns();
+	usage_begin(r);
+	c.t0 = now_ns();
 	for (uint32_t i = 0; i < j->qd; i++)
 		bp_issue(&slots[i], c.t0);
 	ret = tide_loop_run(c.loop);
-	r->ns = bench_now_ns() - c.t0;
-	bench_usage_end(r);
-	bench_progress_clear(j);
+	r->ns = now_ns() - c.t0;
+	usage_end(r);
+	progress_clear(j);
 	if (ret < 0 && !r->err) {
 		r->err = ret;
 		r->err_what = "running the loop";

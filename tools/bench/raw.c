@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench_raw.c - tide-bench's floor: the same workloads on a bare liburing
+ * raw.c - tide-bench's floor: the same workloads on a bare liburing
  * loop written in the tool (the one place a tool talks to liburing), and
  * the psync engine (pread/pwrite in one thread).
  *
@@ -48,10 +48,10 @@ struct br_slot {
 	int is_fsync;
 };
 
-int bench_run_raw(const struct bench_job *j, struct bench_result *r)
+int run_raw(const struct job *j, struct result *r)
 {
 	struct io_uring ring;
-	struct bench_offs offs;
+	struct offs offs;
 	struct br_slot *slots;
 	uint64_t issued = 0, t0, now, last = 0;
 	uint32_t inflight = 0, since_fsync = 0;
@@ -67,19 +67,19 @@ int bench_run_raw(const struct bench_job *j, struct bench_result *r)
 	if (!slots)
 		goto err_ring;
 	for (uint32_t i = 0; i < j->qd; i++)
-		if (!(slots[i].buf = bench_buf_alloc(j->bs)))
+		if (!(slots[i].buf = buf_alloc(j->bs)))
 			goto err_slots;
-	bench_offs_init(&offs, j);
-	bench_usage_begin(r);
-	t0 = now = bench_now_ns();
+	offs_init(&offs, j);
+	usage_begin(r);
+	t0 = now = now_ns();
 	for (uint32_t k = 0; k < j->qd; k++) {
 		struct io_uring_sqe *sqe;
 		uint64_t off;
 
-		if (bench_should_stop(j, issued, t0, now))
+		if (should_stop(j, issued, t0, now))
 			break;
 		sqe = io_uring_get_sqe(&ring);
-		off = bench_offs_next(&offs);
+		off = offs_next(&offs);
 		slots[k].t_sub = now;
 		if (wr)
 			io_uring_prep_write(sqe, j->fd, slots[k].buf, j->bs, off);
@@ -103,7 +103,7 @@ int bench_run_raw(const struct bench_job *j, struct bench_result *r)
 			struct io_uring_cqe *cqe;
 			unsigned head, n = 0;
 
-			now = bench_now_ns();
+			now = now_ns();
 			io_uring_for_each_cqe(&ring, head, cqe) {
 				uint64_t k = io_uring_cqe_get_data64(cqe);
 				struct br_slot *s = &slots[k];
@@ -131,7 +131,7 @@ int bench_run_raw(const struct bench_job *j, struct bench_result *r)
 				}
 				if (r->err)
 					stop = 1;
-				if (stop || bench_should_stop(j, issued, t0, now))
+				if (stop || should_stop(j, issued, t0, now))
 					continue;
 				sqe = io_uring_get_sqe(&ring);
 				if (!sqe) {
@@ -145,7 +145,7 @@ int bench_run_raw(const struct bench_job *j, struct bench_result *r)
 					s->is_fsync = 1;
 					io_uring_prep_fsync(sqe, j->fd, 0);
 				} else {
-					uint64_t off = bench_offs_next(&offs);
+					uint64_t off = offs_next(&offs);
 
 					if (wr)
 						io_uring_prep_write(sqe, j->fd, s->buf, j->bs, off);
@@ -159,11 +159,11 @@ int bench_run_raw(const struct bench_job *j, struct bench_result *r)
 			}
 			io_uring_cq_advance(&ring, n);
 		}
-		bench_progress(j, r->engine, r->ops, t0, now, &last);
+		progress(j, r->engine, r->ops, t0, now, &last);
 	}
-	r->ns = bench_now_ns() - t0;
-	bench_usage_end(r);
-	bench_progress_clear(j);
+	r->ns = now_ns() - t0;
+	usage_end(r);
+	progress_clear(j);
 	ret = r->err;
 err_slots:
 	for (uint32_t i = 0; i < j->qd; i++)
@@ -174,7 +174,7 @@ err_ring:
 	return ret;
 }
 
-int bench_run_nop_raw(const struct bench_job *j, struct bench_result *r)
+int run_nop_raw(const struct job *j, struct result *r)
 {
 	struct io_uring ring;
 	uint64_t issued = 0, t0, now, last = 0;
@@ -186,9 +186,9 @@ int bench_run_nop_raw(const struct bench_job *j, struct bench_result *r)
 		r->err_what = "io_uring_queue_init";
 		return ret;
 	}
-	bench_usage_begin(r);
-	t0 = now = bench_now_ns();
-	for (uint32_t k = 0; k < j->qd && !bench_should_stop(j, issued, t0, now); k++) {
+	usage_begin(r);
+	t0 = now = now_ns();
+	for (uint32_t k = 0; k < j->qd && !should_stop(j, issued, t0, now); k++) {
 		io_uring_prep_nop(io_uring_get_sqe(&ring));
 		issued++;
 		inflight++;
@@ -203,7 +203,7 @@ int bench_run_nop_raw(const struct bench_job *j, struct bench_result *r)
 			r->err_what = "io_uring_submit_and_wait";
 			break;
 		}
-		now = bench_now_ns();
+		now = now_ns();
 		io_uring_for_each_cqe(&ring, head, cqe) {
 			n++;
 			inflight--;
@@ -212,43 +212,43 @@ int bench_run_nop_raw(const struct bench_job *j, struct bench_result *r)
 				r->err = cqe->res;
 				r->err_what = "nop";
 			}
-			if (r->err || bench_should_stop(j, issued, t0, now))
+			if (r->err || should_stop(j, issued, t0, now))
 				continue;
 			io_uring_prep_nop(io_uring_get_sqe(&ring));
 			issued++;
 			inflight++;
 		}
 		io_uring_cq_advance(&ring, n);
-		bench_progress(j, "raw", r->ops, t0, now, &last);
+		progress(j, "raw", r->ops, t0, now, &last);
 	}
-	r->ns = bench_now_ns() - t0;
-	bench_usage_end(r);
-	bench_progress_clear(j);
+	r->ns = now_ns() - t0;
+	usage_end(r);
+	progress_clear(j);
 	io_uring_queue_exit(&ring);
 	return r->err;
 }
 
-int bench_run_psync(const struct bench_job *j, struct bench_result *r)
+int run_psync(const struct job *j, struct result *r)
 {
-	struct bench_offs offs;
+	struct offs offs;
 	uint64_t t0, now, t1, last = 0;
 	uint32_t since_fsync = 0;
-	char *buf = bench_buf_alloc(j->bs);
+	char *buf = buf_alloc(j->bs);
 	int wr = j->mode == BENCH_WRITE;
 
 	if (!buf) {
 		r->err_what = "allocating the buffer";
 		return -ENOMEM;
 	}
-	bench_offs_init(&offs, j);
-	bench_usage_begin(r);
-	t0 = now = bench_now_ns();
-	while (!bench_should_stop(j, r->ops, t0, now)) {
-		uint64_t off = bench_offs_next(&offs);
+	offs_init(&offs, j);
+	usage_begin(r);
+	t0 = now = now_ns();
+	while (!should_stop(j, r->ops, t0, now)) {
+		uint64_t off = offs_next(&offs);
 		ssize_t n = wr ? pwrite(j->fd, buf, j->bs, (off_t)off)
 			       : pread(j->fd, buf, j->bs, (off_t)off);
 
-		t1 = bench_now_ns();
+		t1 = now_ns();
 		if (n < 0 || (size_t)n != j->bs) {
 			r->err = n < 0 ? -errno : -EIO;
 			r->err_what = n < 0 ? (wr ? "write" : "read")
@@ -267,13 +267,13 @@ int bench_run_psync(const struct bench_job *j, struct bench_result *r)
 				break;
 			}
 			r->fsyncs++;
-			now = bench_now_ns();
+			now = now_ns();
 		}
-		bench_progress(j, r->engine, r->ops, t0, now, &last);
+		progress(j, r->engine, r->ops, t0, now, &last);
 	}
-	r->ns = bench_now_ns() - t0;
-	bench_usage_end(r);
-	bench_progress_clear(j);
+	r->ns = now_ns() - t0;
+	usage_end(r);
+	progress_clear(j);
 	free(buf);
 	return r->err;
 }

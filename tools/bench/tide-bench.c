@@ -8,8 +8,8 @@
  *	tide-bench copy  SRC DST [--bs 128k] [--qd 8]
  *
  * Option parsing and the run order live here; the engines are in
- * bench_tide.c (tide, tide-fixed, nop), bench_raw.c (raw, psync),
- * bench_pool.c (pool); output in bench_out.c; the file in bench_file.c.
+ * tide.c (tide, tide-fixed, nop), raw.c (raw, psync),
+ * pool.c (pool); output in out.c; the file in file.c.
  * tide-bench(1) explains every figure.
  */
 #include <errno.h>
@@ -148,7 +148,7 @@ static const struct option long_opts[] = {
 };
 
 struct cli {
-	struct bench_job j;
+	struct job j;
 	unsigned engines;
 	int json;
 	const char *file, *dst;
@@ -266,7 +266,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 
 static int check_args(struct cli *c)
 {
-	struct bench_job *j = &c->j;
+	struct job *j = &c->j;
 
 	if (!j->bs)
 		j->bs = j->mode == BENCH_COPY ? 128u << 10 : 4096;
@@ -297,27 +297,27 @@ static int check_args(struct cli *c)
 	return 0;
 }
 
-int bench_output(const struct bench_job *j, struct bench_result *res,
+int output(const struct job *j, struct result *res,
 		 unsigned n, int json);
 
-static int run_one(struct bench_job *j, unsigned e, struct bench_result *r)
+static int run_one(struct job *j, unsigned e, struct result *r)
 {
 	memset(r, 0, sizeof(*r));
 	tide_hist_init(&r->lat);
 	r->engine = engine_names[e];
 	if (j->mode == BENCH_NOP)
-		return e == BENCH_E_RAW ? bench_run_nop_raw(j, r)
-					: bench_run_nop_tide(j, r);
+		return e == BENCH_E_RAW ? run_nop_raw(j, r)
+					: run_nop_tide(j, r);
 	switch (e) {
-	case BENCH_E_TIDE: return bench_run_tide(j, r, 0);
-	case BENCH_E_FIXED: return bench_run_tide(j, r, 1);
-	case BENCH_E_PSYNC: return bench_run_psync(j, r);
-	case BENCH_E_POOL: return bench_run_pool(j, r);
-	default: return bench_run_raw(j, r);
+	case BENCH_E_TIDE: return run_tide(j, r, 0);
+	case BENCH_E_FIXED: return run_tide(j, r, 1);
+	case BENCH_E_PSYNC: return run_psync(j, r);
+	case BENCH_E_POOL: return run_pool(j, r);
+	default: return run_raw(j, r);
 	}
 }
 
-static void report_err(const struct bench_job *j, const struct bench_result *r,
+static void report_err(const struct job *j, const struct result *r,
 		       int err)
 {
 	const char *what = r->err_what ? r->err_what : "running";
@@ -334,12 +334,12 @@ static void report_err(const struct bench_job *j, const struct bench_result *r,
 			what, strerror(-err));
 }
 
-int bench_copy_main(struct bench_job *j, const char *src, const char *dst,
+int copy_main(struct job *j, const char *src, const char *dst,
 		    int json);
 
 int main(int argc, char **argv)
 {
-	struct bench_result res[BENCH_E_N];
+	struct result res[BENCH_E_N];
 	struct cli c;
 	unsigned n = 0;
 	int ret, status = 0;
@@ -353,9 +353,9 @@ int main(int argc, char **argv)
 		return ret;
 	c.j.progress = isatty(STDERR_FILENO) && !getenv("TIDE_BENCH_QUIET");
 	if (c.j.mode == BENCH_COPY)
-		return bench_copy_main(&c.j, c.file, c.dst, c.json);
-	if (c.j.mode != BENCH_NOP && bench_file_open(&c.j, c.file) < 0) {
-		bench_file_close(&c.j);
+		return copy_main(&c.j, c.file, c.dst, c.json);
+	if (c.j.mode != BENCH_NOP && file_open(&c.j, c.file) < 0) {
+		file_close(&c.j);
 		return 1;
 	}
 	for (unsigned e = 0; e < BENCH_E_N; e++) {
@@ -376,8 +376,8 @@ int main(int argc, char **argv)
 		}
 		n++;
 	}
-	bench_file_close(&c.j);
-	if (n && !status && bench_output(&c.j, res, n, c.json) < 0)
+	file_close(&c.j);
+	if (n && !status && output(&c.j, res, n, c.json) < 0)
 		status = 1;
 	return status;
 }

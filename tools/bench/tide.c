@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench_tide.c - tide-bench's engines on the public tide API: `tide`
+ * tide.c - tide-bench's engines on the public tide API: `tide`
  * (tide_read/tide_write futures, one tide_future_on_done continuation each),
  * `tide-fixed` (registered buffers and file, tide_read_fixed/_write_fixed)
  * and `nop` through futures, with the bytes-per-future measurement.
@@ -33,9 +33,9 @@ struct tb_slot {
 
 struct tb_ctx {
 	struct tide_loop *loop;
-	const struct bench_job *j;
-	struct bench_result *r;
-	struct bench_offs offs;
+	const struct job *j;
+	struct result *r;
+	struct offs offs;
 	struct tb_slot *slots;
 	uint64_t issued, t0, last_prog;
 	uint32_t since_fsync;
@@ -56,11 +56,11 @@ static void tb_fail(struct tb_ctx *c, int err, const char *what)
 static void tb_issue(struct tb_slot *s, uint64_t now)
 {
 	struct tb_ctx *c = s->c;
-	const struct bench_job *j = c->j;
+	const struct job *j = c->j;
 	struct tide_future *f;
 	int wr = j->mode == BENCH_WRITE;
 
-	if (c->stop || bench_should_stop(j, c->issued, c->t0, now))
+	if (c->stop || should_stop(j, c->issued, c->t0, now))
 		return;
 	s->is_fsync = 0;
 	if (wr && j->fsync_n && c->since_fsync >= j->fsync_n) {
@@ -68,7 +68,7 @@ static void tb_issue(struct tb_slot *s, uint64_t now)
 		s->is_fsync = 1;
 		f = tide_fsync(c->loop, j->fd);
 	} else {
-		uint64_t off = bench_offs_next(&c->offs);
+		uint64_t off = offs_next(&c->offs);
 
 		c->issued++;
 		c->since_fsync++;
@@ -92,7 +92,7 @@ static void tb_done(void *arg, int64_t res, void *payload)
 {
 	struct tb_slot *s = arg;
 	struct tb_ctx *c = s->c;
-	uint64_t now = bench_now_ns();
+	uint64_t now = now_ns();
 
 	(void)payload;
 	if (s->is_fsync) {
@@ -110,12 +110,12 @@ static void tb_done(void *arg, int64_t res, void *payload)
 		c->r->bytes += (uint64_t)res;
 		tide_hist_record(&c->r->lat, now - s->t_sub);
 	}
-	bench_progress(c->j, c->r->engine, c->r->ops, c->t0, now,
+	progress(c->j, c->r->engine, c->r->ops, c->t0, now,
 		       &c->last_prog);
 	tb_issue(s, now);
 }
 
-static void bench_note_config(struct tide_loop *loop, struct bench_result *r)
+static void note_config(struct tide_loop *loop, struct result *r)
 {
 	struct tide_loop_config cfg;
 
@@ -128,7 +128,7 @@ static void bench_note_config(struct tide_loop *loop, struct bench_result *r)
 }
 
 static int tb_loop_new(struct tide_loop **loop, uint32_t qd,
-		       struct bench_result *r)
+		       struct result *r)
 {
 	struct tide_loop_options o;
 	int ret;
@@ -140,7 +140,7 @@ static int tb_loop_new(struct tide_loop **loop, uint32_t qd,
 		r->err_what = tide_strerror(ret);
 		return ret;
 	}
-	bench_note_config(*loop, r);
+	note_config(*loop, r);
 	return 0;
 }
 
@@ -167,7 +167,7 @@ static int tb_register(struct tb_ctx *c)
 	return ret;
 }
 
-int bench_run_tide(const struct bench_job *j, struct bench_result *r, int fixed)
+int run_tide(const struct job *j, struct result *r, int fixed)
 {
 	struct tb_ctx c;
 	uint64_t t1;
@@ -177,7 +177,7 @@ int bench_run_tide(const struct bench_job *j, struct bench_result *r, int fixed)
 	c.j = j;
 	c.r = r;
 	c.fixed = fixed;
-	bench_offs_init(&c.offs, j);
+	offs_init(&c.offs, j);
 	ret = tb_loop_new(&c.loop, j->qd, r);
 	if (ret < 0)
 		return ret;
@@ -188,7 +188,7 @@ int bench_run_tide(const struct bench_job *j, struct bench_result *r, int fixed)
 	for (uint32_t i = 0; i < j->qd; i++) {
 		c.slots[i].c = &c;
 		c.slots[i].idx = i;
-		c.slots[i].buf = bench_buf_alloc(j->bs);
+		c.slots[i].buf = buf_alloc(j->bs);
 		if (!c.slots[i].buf)
 			goto err_slots;
 	}
@@ -197,14 +197,14 @@ int bench_run_tide(const struct bench_job *j, struct bench_result *r, int fixed)
 		if (ret < 0)
 			goto err_slots;
 	}
-	bench_usage_begin(r);
-	c.t0 = bench_now_ns();
+	usage_begin(r);
+	c.t0 = now_ns();
 	for (uint32_t i = 0; i < j->qd; i++)
 		tb_issue(&c.slots[i], c.t0);
 	ret = tide_loop_run(c.loop);
-	t1 = bench_now_ns();
-	bench_usage_end(r);
-	bench_progress_clear(j);
+	t1 = now_ns();
+	usage_end(r);
+	progress_clear(j);
 	r->ns = t1 - c.t0;
 	{
 		struct tide_loop_stats st;
@@ -230,7 +230,7 @@ err_loop:
 
 struct tn_ctx {
 	struct tide_loop *loop;
-	const struct bench_job *j;
+	const struct job *j;
 	uint64_t issued, done, t0, now, last_prog;
 	int stop, err;
 };
@@ -243,8 +243,8 @@ static void tn_issue(struct tn_ctx *c)
 		return;
 	/* time is read once every 64 completions: nop is all overhead */
 	if ((c->issued & 63) == 0)
-		c->now = bench_now_ns();
-	if (bench_should_stop(c->j, c->issued, c->t0, c->now)) {
+		c->now = now_ns();
+	if (should_stop(c->j, c->issued, c->t0, c->now)) {
 		c->stop = 1;
 		return;
 	}
@@ -266,7 +266,7 @@ static void tn_done(void *arg, int64_t res, void *payload)
 	}
 	c->done++;
 	if (c->j->progress && (c->done & 4095) == 0)
-		bench_progress(c->j, "tide", c->done, c->t0, bench_now_ns(),
+		progress(c->j, "tide", c->done, c->t0, now_ns(),
 			       &c->last_prog);
 	tn_issue(c);
 }
@@ -307,7 +307,7 @@ static uint64_t rss_bytes(void)
  * embedded in it) and promises touch no SQ ring pages, which would be
  * counted otherwise.
  */
-static void tn_bytes_per_future(struct bench_result *r)
+static void tn_bytes_per_future(struct result *r)
 {
 	const uint32_t n1 = 8192, n2 = 8192 + 65536;
 	struct tide_future **p = calloc(n2, sizeof(*p));
@@ -342,7 +342,7 @@ static void tn_bytes_per_future(struct bench_result *r)
 		r->heap_per_future = (double)(h2 - h1) / (double)(n2 - n1);
 }
 
-int bench_run_nop_tide(const struct bench_job *j, struct bench_result *r)
+int run_nop_tide(const struct job *j, struct result *r)
 {
 	struct tn_ctx c;
 	struct tide_loop_stats st;
@@ -354,14 +354,14 @@ int bench_run_nop_tide(const struct bench_job *j, struct bench_result *r)
 	ret = tb_loop_new(&c.loop, j->qd, r);
 	if (ret < 0)
 		return ret;
-	bench_usage_begin(r);
-	c.t0 = c.now = bench_now_ns();
+	usage_begin(r);
+	c.t0 = c.now = now_ns();
 	for (uint32_t i = 0; i < j->qd; i++)
 		tn_issue(&c);
 	ret = tide_loop_run(c.loop);
-	r->ns = bench_now_ns() - c.t0;
-	bench_usage_end(r);
-	bench_progress_clear(j);
+	r->ns = now_ns() - c.t0;
+	usage_end(r);
+	progress_clear(j);
 	tide_loop_stats(c.loop, &st);
 	r->enter_calls = st.enter_calls;
 	tide_loop_free(c.loop);

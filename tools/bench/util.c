@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench_util.c - small helpers every tide-bench engine shares: clock,
+ * util.c - small helpers every tide-bench engine shares: clock,
  * resource usage, offsets, stop condition, progress line, buffers.
  */
 #include <stdio.h>
@@ -12,7 +12,7 @@
 
 #include "bench.h"
 
-uint64_t bench_now_ns(void)
+uint64_t now_ns(void)
 {
 	struct timespec ts;
 
@@ -27,7 +27,7 @@ static uint64_t tv_ns(const struct timeval *tv)
 }
 
 /* Usage of the whole process: the pool engine's workers count too. */
-void bench_usage_begin(struct bench_result *r)
+void usage_begin(struct result *r)
 {
 	struct rusage ru;
 
@@ -37,7 +37,7 @@ void bench_usage_begin(struct bench_result *r)
 	r->ivcsw = (uint64_t)ru.ru_nivcsw;
 }
 
-void bench_usage_end(struct bench_result *r)
+void usage_end(struct result *r)
 {
 	struct rusage ru;
 
@@ -47,7 +47,7 @@ void bench_usage_end(struct bench_result *r)
 	r->ivcsw = (uint64_t)ru.ru_nivcsw - r->ivcsw;
 }
 
-void bench_offs_init(struct bench_offs *o, const struct bench_job *j)
+void offs_init(struct offs *o, const struct job *j)
 {
 	o->next = 0;
 	o->bs = j->bs ? j->bs : 1;
@@ -58,7 +58,7 @@ void bench_offs_init(struct bench_offs *o, const struct bench_job *j)
 	o->rand = j->rand;
 }
 
-uint64_t bench_offs_next(struct bench_offs *o)
+uint64_t offs_next(struct offs *o)
 {
 	uint64_t b;
 
@@ -76,7 +76,7 @@ uint64_t bench_offs_next(struct bench_offs *o)
 	return b * o->bs;
 }
 
-int bench_should_stop(const struct bench_job *j, uint64_t issued, uint64_t t0,
+int should_stop(const struct job *j, uint64_t issued, uint64_t t0,
 		      uint64_t now)
 {
 	if (j->ops)
@@ -84,7 +84,7 @@ int bench_should_stop(const struct bench_job *j, uint64_t issued, uint64_t t0,
 	return now - t0 >= j->duration_ns;
 }
 
-void bench_progress(const struct bench_job *j, const char *engine,
+void progress(const struct job *j, const char *engine,
 		    uint64_t ops, uint64_t t0, uint64_t now, uint64_t *last)
 {
 	double s;
@@ -98,13 +98,13 @@ void bench_progress(const struct bench_job *j, const char *engine,
 	fflush(stderr);
 }
 
-void bench_progress_clear(const struct bench_job *j)
+void progress_clear(const struct job *j)
 {
 	if (j->progress)
 		fprintf(stderr, "\r%60s\r", "");
 }
 
-void *bench_buf_alloc(size_t n)
+void *buf_alloc(size_t n)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	void *p;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench_copy.c - the copy pipeline behind `tide-bench copy` and tide-cp:
+ * copy.c - the copy pipeline behind `tide-bench copy` and tide-cp:
  * qd chunks in flight, each one future chain
  *
  *	tide_read_full(src, chunk) -> then: tide_write_full(dst, what was read)
@@ -30,7 +30,7 @@ struct bc_slot {
 
 struct bc_ctx {
 	struct tide_loop *loop;
-	struct bcopy_stats *st;
+	struct copy_stats *st;
 	int in_fd, out_fd;
 	uint32_t bs;
 	uint64_t len, next;
@@ -111,8 +111,8 @@ static void bc_start(struct bc_slot *s)
 		bc_fail(c, -ENOMEM, "creating a future");
 }
 
-int bcopy_run(int in_fd, int out_fd, uint64_t len, uint32_t bs, uint32_t qd,
-	      struct bcopy_stats *st, const char **what)
+int copy_run(int in_fd, int out_fd, uint64_t len, uint32_t bs, uint32_t qd,
+	      struct copy_stats *st, const char **what)
 {
 	struct tide_loop_options o;
 	struct bc_ctx c;

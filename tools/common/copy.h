@@ -9,7 +9,7 @@
 
 #include "hist.h"
 
-struct bcopy_stats {
+struct copy_stats {
 	uint64_t bytes;
 	uint64_t chunks;
 	uint64_t ns;
@@ -23,7 +23,7 @@ struct bcopy_stats {
  * byte was written, -EIO when the source ended early (short), or -errno;
  * *what names the failed step.
  */
-int bcopy_run(int in_fd, int out_fd, uint64_t len, uint32_t bs, uint32_t qd,
-	      struct bcopy_stats *st, const char **what);
+int copy_run(int in_fd, int out_fd, uint64_t len, uint32_t bs, uint32_t qd,
+	      struct copy_stats *st, const char **what);
 
 #endif /* TOOLS_COPY_H */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * tide-cp - copy a file with io_uring through tide: a read/write pipeline
- * of --qd chunks of --bs bytes in flight (tools/bench_copy.c), the mode of
+ * of --qd chunks of --bs bytes in flight (tools/common/copy.c), the mode of
  * the source preserved, every byte accounted for, MB/s with --verbose.
  *
  *	tide-cp [--qd N] [--bs SIZE] [--verbose] SRC DST
@@ -75,7 +75,7 @@ int main(int argc, char **argv)
 	int verbose = 0, opt, in, out, ret;
 	char dpath[PATH_MAX];
 	const char *src, *dst, *what = NULL;
-	struct bcopy_stats st;
+	struct copy_stats st;
 	struct stat ss, ds;
 
 	opterr = 0;
@@ -152,7 +152,7 @@ int main(int argc, char **argv)
 		return cp_fail(dst, "no space left for the copy", errno);
 	memset(&st, 0, sizeof(st));
 	tide_hist_init(&st.lat);
-	ret = bcopy_run(in, out, (uint64_t)ss.st_size, (uint32_t)bs,
+	ret = copy_run(in, out, (uint64_t)ss.st_size, (uint32_t)bs,
 			(uint32_t)qd, &st, &what);
 	close(in);
 	if (!ret && fstat(out, &ds) < 0)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * echo_client.c - tide-echo's client: C connections, each sending a message
+ * client.c - tide-echo's client: C connections, each sending a message
  * of S bytes, waiting for all S to come back, checking every byte, and
  * sending the next, until the duration is over.
  *

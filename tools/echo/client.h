@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * echo_client.h - tide-echo's verifying load generator.
+ * client.h - tide-echo's verifying load generator.
  */
 #ifndef TOOLS_ECHO_CLIENT_H
 #define TOOLS_ECHO_CLIENT_H

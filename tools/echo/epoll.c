@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * echo_epoll.c - a conventional level-triggered epoll echo server: read
+ * epoll.c - a conventional level-triggered epoll echo server: read
  * what is there, write it back, wait for EPOLLOUT on a short write.
  */
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * echo_epoll.h - tide-echo's plain epoll echo server, the baseline that
+ * epoll.h - tide-echo's plain epoll echo server, the baseline that
  * `tide-echo server --engine epoll` runs for side-by-side comparison.
  */
 #ifndef TOOLS_ECHO_EPOLL_H

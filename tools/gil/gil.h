@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* gil.h - tide-gil's workloads and ways (tools/gil_work.c). */
+/* gil.h - tide-gil's workloads and ways (tools/gil/work.c). */
 #ifndef TOOLS_GIL_H
 #define TOOLS_GIL_H
 
