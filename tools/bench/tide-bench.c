@@ -25,6 +25,7 @@
 #include <tide.h>
 
 #include "bench.h"
+#include "opt.h"
 
 #define QD_MAX 4096u
 
@@ -59,54 +60,6 @@ static int bad_usage(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "tide-bench: %s (see tide-bench --help)\n", msg);
 	return 2;
-}
-
-/* "4k", "128K", "1m", "1g", "4096", "64MiB": fio's binary suffixes. */
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	uint64_t mul = 1;
-
-	if (!*s || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': mul = 1ull << 10; end++; break;
-	case 'm': case 'M': mul = 1ull << 20; end++; break;
-	case 'g': case 'G': mul = 1ull << 30; end++; break;
-	case 't': case 'T': mul = 1ull << 40; end++; break;
-	default: break;
-	}
-	if (mul > 1 && (*end == 'i' || *end == 'I'))
-		end++;
-	if (*end == 'b' || *end == 'B')
-		end++;
-	if (*end || (v && mul > UINT64_MAX / v))
-		return -1;
-	*out = v * mul;
-	return 0;
-}
-
-/* "5", "0.5", "2s", "500ms" */
-static int parse_secs(const char *s, uint64_t *ns)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !(v > 0) || v > 1e6)
-		return -1;
-	if (!strcmp(end, "ms"))
-		v /= 1000;
-	else if (*end && strcmp(end, "s"))
-		return -1;
-	*ns = (uint64_t)(v * 1e9);
-	return *ns ? 0 : -1;
 }
 
 static int parse_engine(const char *s, unsigned *mask)
@@ -154,17 +107,18 @@ struct cli {
 	const char *file, *dst;
 };
 
-static int parse_num(const char *s, uint64_t max, uint64_t *out)
+/* A strict numeric value (tools/common/opt.h): 0, or the usage status 2
+ * after one line on stderr naming the option, the value and the range. */
+static int bad_value(const char *opt, const char *arg, int err,
+		     const char *want)
 {
-	if (parse_size(s, out) < 0 || *out > max)
-		return -1;
-	return 0;
+	return opt_bad("tide-bench", opt, arg, err, want);
 }
 
 static int parse_args(int argc, char **argv, struct cli *c)
 {
 	uint64_t v;
-	int opt;
+	int opt, err;
 
 	if (argc < 2)
 		return bad_usage("missing mode: nop, read, write or copy%s", "");
@@ -192,50 +146,49 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		case OPT_JSON: c->json = 1; break;
 		case OPT_FILE: c->file = optarg; break;
 		case OPT_FSYNC:
-			if (parse_num(optarg, UINT32_MAX, &v) < 0)
-				return bad_usage("bad --fsync '%s'", optarg);
+			if ((err = opt_count(optarg, 0, UINT32_MAX, &v)))
+				return bad_value("--fsync", optarg, err,
+						 "a count of writes, 0 = never");
 			c->j.fsync_n = (uint32_t)v;
 			break;
 		case OPT_DUR:
-			if (parse_secs(optarg, &c->j.duration_ns) < 0)
-				return bad_usage("bad --duration '%s' (seconds > 0)",
-						 optarg);
+			if ((err = opt_duration(optarg, 1000000000ull, 1,
+						1000000 * 1000000000ull,
+						&c->j.duration_ns)))
+				return bad_value("--duration", optarg, err,
+						 "seconds > 0, e.g. 5, 0.5, 500ms");
 			break;
 		case OPT_OPS:
-			if (parse_num(optarg, UINT64_MAX, &v) < 0 || !v)
-				return bad_usage("bad --ops '%s' (a count > 0)",
-						 optarg);
+			if ((err = opt_count(optarg, 1, UINT64_MAX, &v)))
+				return bad_value("--ops", optarg, err, "a count > 0");
 			c->j.ops = v;
 			break;
 		case OPT_SIZE:
-			if (parse_size(optarg, &v) < 0 || !v)
-				return bad_usage("bad --size '%s' (bytes > 0, e.g. 1g)",
-						 optarg);
+			if ((err = opt_size(optarg, 1, UINT64_MAX, &v)))
+				return bad_value("--size", optarg, err,
+						 "bytes > 0, e.g. 1g");
 			c->j.size = v;
 			break;
 		case OPT_BS:
-			if (parse_num(optarg, 1u << 30, &v) < 0 || !v)
-				return bad_usage("bad --bs '%s' (1 to 1g bytes)",
-						 optarg);
+			if ((err = opt_size(optarg, 1, 1u << 30, &v)))
+				return bad_value("--bs", optarg, err, "1 to 1g bytes");
 			c->j.bs = (uint32_t)v;
 			break;
 		case OPT_QD:
 		case OPT_BATCH:
-			if (parse_num(optarg, UINT64_MAX, &v) < 0 || !v ||
-			    v > QD_MAX)
-				return bad_usage("bad queue depth '%s' (1 to 4096)",
-						 optarg);
+			if ((err = opt_count(optarg, 1, QD_MAX, &v)))
+				return bad_value(opt == OPT_QD ? "--qd" : "--batch",
+						 optarg, err, "1 to 4096");
 			c->j.qd = (uint32_t)v;
 			break;
 		case OPT_WORKERS:
-			if (parse_num(optarg, 1024, &v) < 0 || !v)
-				return bad_usage("bad --workers '%s' (1 to 1024)",
-						 optarg);
+			if ((err = opt_count(optarg, 1, 1024, &v)))
+				return bad_value("--workers", optarg, err, "1 to 1024");
 			c->j.workers = (uint32_t)v;
 			break;
 		case OPT_SEED:
-			if (parse_num(optarg, UINT64_MAX, &v) < 0)
-				return bad_usage("bad --seed '%s'", optarg);
+			if ((err = opt_count(optarg, 0, UINT64_MAX, &v)))
+				return bad_value("--seed", optarg, err, "a number");
 			c->j.seed = v;
 			break;
 		case OPT_ENGINE:

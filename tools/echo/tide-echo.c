@@ -22,6 +22,7 @@
 #include "client.h"
 #include "epoll.h"
 #include "json.h"
+#include "opt.h"
 
 static void echo_usage(FILE *f)
 {
@@ -485,13 +486,19 @@ static int echo_server_main(const struct echo_opts *o)
 
 /* ---- arguments ---- */
 
-static int echo_num(const char *s, double lo, double hi, double *v)
+/* A strict count (tools/common/opt.h) in [lo, hi]; on a bad one, one line
+ * on stderr and the usage status. */
+static int echo_count(const char *opt, const char *s, uint64_t lo,
+		      uint64_t hi, uint64_t *v)
 {
-	char *end;
+	char want[64];
+	int err = opt_count(s, lo, hi, v);
 
-	errno = 0;
-	*v = strtod(s, &end);
-	return errno || end == s || *end || *v < lo || *v > hi ? -1 : 0;
+	if (!err)
+		return 0;
+	snprintf(want, sizeof(want), "%llu to %llu", (unsigned long long)lo,
+		 (unsigned long long)hi);
+	return opt_bad("tide-echo", opt, s, err, want);
 }
 
 int main(int argc, char **argv)
@@ -509,14 +516,14 @@ int main(int argc, char **argv)
 	};
 	struct echo_opts o = { .threads = 1, .conns = 10, .size = 64,
 			       .duration = 5 };
-	int c, server;
-	double v;
+	int c, server, err;
+	uint64_t v;
 
 	while ((c = getopt_long(argc, argv, "t:e:sjc:z:d:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (echo_num(optarg, 1, 256, &v))
-				goto bad;
+			if (echo_count("--threads", optarg, 1, 256, &v))
+				return 2;
 			o.threads = (int)v;
 			break;
 		case 'e':
@@ -532,19 +539,22 @@ int main(int argc, char **argv)
 			o.json = 1;
 			break;
 		case 'c':
-			if (echo_num(optarg, 1, 1000000, &v))
-				goto bad;
+			if (echo_count("--conns", optarg, 1, 1000000, &v))
+				return 2;
 			o.conns = (int)v;
 			break;
 		case 'z':
-			if (echo_num(optarg, 1, 64 << 20, &v))
-				goto bad;
+			if ((err = opt_size(optarg, 1, 64u << 20, &v)))
+				return opt_bad("tide-echo", "--size", optarg, err,
+					       "1 to 64m bytes");
 			o.size = (size_t)v;
 			break;
 		case 'd':
-			if (echo_num(optarg, 0, 1e6, &v))
-				goto bad;
-			o.duration = v;
+			if ((err = opt_duration(optarg, 1000000000ull, 0,
+						1000000 * 1000000000ull, &v)))
+				return opt_bad("tide-echo", "--duration", optarg,
+					       err, "seconds, e.g. 5, 0.5, 500ms");
+			o.duration = (double)v / 1e9;
 			break;
 		case 'h':
 			echo_usage(stdout);
