@@ -288,6 +288,7 @@ check-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN_CFLAGS='$(ASAN_CFLAGS)' check
 
 check-valgrind: all tests
+	@[ '$(CONFIG_VALGRIND)' = 1 ] || { echo "check-valgrind: configured without valgrind support (./configure --enable-valgrind; Debian: valgrind)" >&2; exit 1; }
 	@$(MAKE) --no-print-directory run-tests CHECK_SCRIPTS=0 RES_DIR=$(BUILD)/tests/valgrind \
 		TEST_WRAPPER='env TIDE_VALGRIND=1 $(VALGRIND)'
 

@@ -12,14 +12,6 @@
 #include "future_impl.h"
 #include "bufring.h"
 
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-/* memcheck cannot see the kernel write through io_uring: tell it */
-#define NET_DEFINED(p, n) VALGRIND_MAKE_MEM_DEFINED(p, n)
-#else
-#define NET_DEFINED(p, n) ((void)(p), (void)(n))
-#endif
-
 /* recv completion: payload carries the buffer so memcheck can be told */
 static void recv_done(struct tide_loop *loop, struct tide__op *op,
 		      int32_t res, uint32_t cflags)
@@ -27,7 +19,7 @@ static void recv_done(struct tide_loop *loop, struct tide__op *op,
 	struct tide_future *f = (struct tide_future *)op;
 
 	if (res > 0)
-		NET_DEFINED(f->payload, (size_t)res);
+		TIDE__MEM_DEFINED(f->payload, (size_t)res);
 	tide__op_done(loop, op, res, cflags);
 }
 
@@ -41,16 +33,16 @@ static void recvmsg_done(struct tide_loop *loop, struct tide__op *op,
 	if (res >= 0) {
 		size_t n = (size_t)res;
 
-		NET_DEFINED(msg, sizeof(*msg));
+		TIDE__MEM_DEFINED(msg, sizeof(*msg));
 		if (msg->msg_name)
-			NET_DEFINED(msg->msg_name, msg->msg_namelen);
+			TIDE__MEM_DEFINED(msg->msg_name, msg->msg_namelen);
 		if (msg->msg_control)
-			NET_DEFINED(msg->msg_control, msg->msg_controllen);
+			TIDE__MEM_DEFINED(msg->msg_control, msg->msg_controllen);
 		for (size_t i = 0; i < msg->msg_iovlen && n > 0; i++) {
 			size_t k = n < msg->msg_iov[i].iov_len ?
 					   n : msg->msg_iov[i].iov_len;
 
-			NET_DEFINED(msg->msg_iov[i].iov_base, k);
+			TIDE__MEM_DEFINED(msg->msg_iov[i].iov_base, k);
 			n -= k;
 		}
 	}
@@ -249,7 +241,7 @@ static void recv_multi_done(struct tide_loop *loop, struct tide__op *op,
 		unsigned bid = cflags >> IORING_CQE_BUFFER_SHIFT;
 
 		tide__bufring_took(m->br, bid);
-		NET_DEFINED(tide__bufring_ptr(m->br, bid), (size_t)res);
+		TIDE__MEM_DEFINED(tide__bufring_ptr(m->br, bid), (size_t)res);
 		loop->in_user++;
 		((tide_recv_fn *)m->fn)(m->arg, tide__bufring_ptr(m->br, bid),
 					(uint32_t)res, bid);

@@ -15,20 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "compat.h" /* TIDE__MEM_DEFINED, TIDE__UNDER_MEMCHECK, TIDE_DEBUG */
 #include "tide.h"
-
-#if defined(__has_include)
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-/* memcheck cannot see the kernel write through io_uring: tell it */
-#define TIDE__MEM_DEFINED(p, n) VALGRIND_MAKE_MEM_DEFINED(p, n)
-#define TIDE__UNDER_MEMCHECK() RUNNING_ON_VALGRIND
-#endif
-#endif
-#ifndef TIDE__MEM_DEFINED
-#define TIDE__MEM_DEFINED(p, n) ((void)(p), (void)(n))
-#define TIDE__UNDER_MEMCHECK() 0
-#endif
 
 struct tide__op;
 

@@ -248,23 +248,13 @@ static int setup_ring(struct tide_loop *loop, const struct tide_loop_options *o)
 	return ret;
 }
 
-/*
- * valgrind 3.19 does not treat io_uring_enter(2) as a blocking system call,
- * so a thread waiting in it keeps valgrind's global lock and other threads
- * (posters, pool workers) never run: under valgrind, waits are capped.
- */
-static bool under_valgrind(void)
-{
-	const char *p = getenv("LD_PRELOAD");
-
-	return (p && strstr(p, "vgpreload")) || getenv("TIDE_VALGRIND");
-}
-
+/* Debug checks: TIDE_LOOP_DEBUG, TIDE_DEBUG=1 in the environment, or a
+ * build configured with --enable-debug. */
 static bool env_debug(void)
 {
 	const char *e = getenv("TIDE_DEBUG");
 
-	return e && *e && strcmp(e, "0") != 0;
+	return TIDE_DEBUG || (e && *e && strcmp(e, "0") != 0);
 }
 
 int tide_loop_new(struct tide_loop **out, const struct tide_loop_options *opts)
@@ -290,7 +280,11 @@ int tide_loop_new(struct tide_loop **out, const struct tide_loop_options *opts)
 	loop->in_user = 1 + loop->debug;
 	loop->slow_ns = opts->slow_callback_ns ? opts->slow_callback_ns :
 						 100000000u;
-	if (under_valgrind())
+	/* valgrind 3.19 does not treat io_uring_enter(2) as a blocking system
+	 * call, so a thread waiting in it keeps valgrind's global lock and
+	 * other threads (posters, pool workers) never run: under valgrind
+	 * (asked once, here), waits are capped. */
+	if (TIDE__UNDER_MEMCHECK())
 		loop->wait_cap_ns = 10000000u;
 	ret = setup_ring(loop, opts);
 	if (ret)
