@@ -246,7 +246,10 @@ int json_finish(struct json_writer *w)
 		fail(w, -EINVAL);
 	if (!w->err)
 		fputc('\n', w->f);
-	if (fflush(w->f) || ferror(w->f))
+	errno = 0;
+	if (fflush(w->f))
+		fail(w, errno ? -errno : -EIO);
+	else if (ferror(w->f))
 		fail(w, -EIO);
 	return w->err;
 }

@@ -52,8 +52,10 @@ void json_bool(struct json_writer *w, int v);
 void json_null(struct json_writer *w);
 
 /* End the document with a newline and flush.  Returns 0, -EINVAL when
- * containers are unbalanced or calls were out of order, -EIO when writing
- * failed. */
+ * containers are unbalanced or calls were out of order, or the -errno of
+ * the failed write (-EIO when it is no longer known).  Flushing here means
+ * a later fflush() of the same stream cannot tell the errno again: report
+ * this one. */
 int json_finish(struct json_writer *w);
 
 #endif /* TOOLS_JSON_H */

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * tide-probe - what io_uring can do on this machine, and if it cannot be
- * used, why and how to fix it.  A printer over tide_probe_run(3).
+ * used, why and how to fix it.  A printer over tide_probe_run(3), plus one
+ * real submission and completion (a NOP through a tide loop): creating a
+ * ring is not enough when a filter denies io_uring_enter(2).
  *
  * Exit status: 0 io_uring works, 1 it does not, 2 bad usage.
  */
@@ -13,6 +15,7 @@
 #include <tide.h>
 
 #include "json.h"
+#include "out.h"
 
 #define STR2(x) #x
 #define STR(x) STR2(x)
@@ -56,6 +59,64 @@ static const char *errname(int err)
 	const char *n = tide_probe_errno_name(err);
 
 	return n ? n : "unknown error";
+}
+
+/* When rings can be created but a submission fails: which errno, and the
+ * sentence that replaces the probe's reason. */
+static int submit_errno;
+static char submit_reason[1024];
+
+/* A NOP submitted and completed through a tide loop: 0, or -errno. */
+static int probe_submit(void)
+{
+	struct tide_loop *loop;
+	struct tide_future *f;
+	int64_t res;
+	int ret = tide_loop_new(&loop, NULL);
+
+	if (ret < 0)
+		return ret;
+	f = tide_nop(loop);
+	if (!f) {
+		tide_loop_free(loop);
+		return -ENOMEM;
+	}
+	ret = tide_loop_run_until(loop, f);
+	res = tide_future_result(f);
+	tide_future_release(f);
+	tide_loop_free(loop);
+	if (ret < 0)
+		return ret;
+	return res < 0 ? (int)res : 0;
+}
+
+/* Run probe_submit() when the probe found io_uring usable; a failure
+ * makes it unusable, with the submission's errno and tide_strerror(). */
+static void check_submit(struct tide_probe *p)
+{
+	int err;
+
+	if (!p->usable)
+		return;
+	err = probe_submit();
+	if (!err)
+		return;
+	p->usable = 0;
+	submit_errno = -err;
+	snprintf(submit_reason, sizeof(submit_reason),
+		 "a ring can be created, but submitting to it fails "
+		 "(io_uring_enter: %s): %s", errname(submit_errno),
+		 tide_strerror(err));
+}
+
+static const char *reason(const struct tide_probe *p)
+{
+	return submit_errno ? submit_reason : p->reason;
+}
+
+static int error_errno(const struct tide_probe *p)
+{
+	return submit_errno ? submit_errno : p->env.setup_errno;
 }
 
 static void op_label(int op, char *buf, size_t len)
@@ -171,7 +232,10 @@ static void print_env(const struct tide_probe *p)
 
 	printf("%-22s %s\n", "kernel", p->kernel[0] ? p->kernel : "unknown");
 	printf("%-22s %s\n", "io_uring usable", p->usable ? "yes" : "NO");
-	if (!p->usable)
+	if (submit_errno)
+		printf("%-22s %s (%s)\n", "io_uring_enter errno",
+		       errname(submit_errno), strerror(submit_errno));
+	else if (!p->usable)
 		printf("%-22s %s (%s)\n", "io_uring_setup errno",
 		       errname(e->setup_errno), strerror(e->setup_errno));
 	if (e->io_uring_disabled < 0)
@@ -191,7 +255,7 @@ static void print_env(const struct tide_probe *p)
 	       memlock_str(e->memlock_hard, b, sizeof(b)));
 	printf("%-22s %s\n", "liburing", tide_probe_liburing_version());
 	putchar('\n');
-	print_wrapped(p->reason);
+	print_wrapped(reason(p));
 }
 
 static void print_setup(const struct tide_probe *p)
@@ -303,15 +367,17 @@ static void json_env(struct json_writer *w, const struct tide_probe *p)
 	} else {
 		json_object_begin(w);
 		json_key(w, "errno");
-		json_int(w, e->setup_errno);
+		json_int(w, error_errno(p));
 		json_key(w, "name");
-		json_string(w, tide_probe_errno_name(e->setup_errno));
+		json_string(w, tide_probe_errno_name(error_errno(p)));
+		json_key(w, "syscall");
+		json_string(w, submit_errno ? "io_uring_enter" : "io_uring_setup");
 		json_key(w, "reason");
-		json_string(w, p->reason);
+		json_string(w, reason(p));
 		json_object_end(w);
 	}
 	json_key(w, "reason");
-	json_string(w, p->reason);
+	json_string(w, reason(p));
 	json_key(w, "io_uring_disabled");
 	if (e->io_uring_disabled < 0)
 		json_null(w);
@@ -428,6 +494,7 @@ int main(int argc, char **argv)
 	struct tide_probe p;
 	int json = 0, ret;
 
+	out_check_at_exit("tide-probe");
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -453,20 +520,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tide-probe: %s\n", tide_strerror(ret));
 		return 1;
 	}
-	if (json) {
-		if (print_json(&p) < 0) {
-			fprintf(stderr, "tide-probe: writing JSON failed\n");
-			return 1;
-		}
-	} else {
-		print_table(&p);
-		if (fflush(stdout) || ferror(stdout)) {
-			fprintf(stderr, "tide-probe: writing output failed\n");
-			return 1;
-		}
+	check_submit(&p);
+	ret = json ? print_json(&p) : (print_table(&p), 0);
+	/* closed either way, so the exit check stays quiet; the first
+	 * error is the one with the right errno */
+	if (out_close_stdout() < 0 && !ret)
+		ret = out_close_stdout();
+	if (ret < 0) {
+		fprintf(stderr, "tide-probe: writing standard output: %s\n",
+			strerror(-ret));
+		return 1;
 	}
 	if (!p.usable)
 		fprintf(stderr, "tide-probe: io_uring is not usable: %s\n",
-			p.reason);
+			reason(&p));
 	return p.usable ? 0 : 1;
 }
