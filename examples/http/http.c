@@ -10,6 +10,8 @@
  * It prints "listening on ADDR" once it accepts connections.  Each
  * connection is a small state machine of continuations:
  *   read head -> open file -> write header -> sendfile body -> read head ...
+ * Idle keep-alive connections are found by one sweep a second (a timer per
+ * server, as nginx and libuv keep theirs), not by a timer per request.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
@@ -27,8 +29,12 @@
 
 #define HEAD_MAX 8192
 #define IDLE_NS (30ull * 1000000000ull) /* keep-alive idle limit */
+#define SWEEP_NS 1000000000ull
+#define SMALL_BODY 16384 /* bodies up to this go out with the header */
 
 struct conn {
+	struct conn *next, *prev; /* every open connection, for the sweep */
+	uint64_t since;    /* waiting for a request head since (0: busy) */
 	struct tide_stream *s;
 	int root;
 	int fd;            /* the file being sent, or -1 */
@@ -37,11 +43,13 @@ struct conn {
 	off_t size;
 	size_t hlen;
 	char head[HEAD_MAX];
-	char out[512];     /* the response header */
+	char out[512 + SMALL_BODY]; /* the response header (and small body) */
 };
 
 static int root_fd;
 static struct tide_loop *loop;
+static struct conn *conns;
+static struct tide_future *sweeper;
 
 static void conn_read(struct conn *c);
 
@@ -54,6 +62,12 @@ static void conn_closed(void *arg, int64_t res, void *payload)
 
 static void conn_end(struct conn *c, int abort)
 {
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	if (c->fd >= 0)
 		close(c->fd);
 	tide_future_on_done(abort ? tide_stream_abort(c->s)
@@ -125,6 +139,25 @@ static void respond_error(struct conn *c, int code, const char *why)
 	respond(c, (size_t)n);
 }
 
+/* A small file read in after the header: one write, one TCP segment. */
+static void small_read(void *arg, int64_t res, void *payload)
+{
+	struct conn *c = arg;
+	size_t n = c->hlen;
+
+	(void)payload;
+	close(c->fd);
+	c->fd = -1;
+	if (res != (int64_t)c->size) { /* changed under us: cannot answer */
+		conn_end(c, 1);
+		return;
+	}
+	if (tide_future_on_done(tide_stream_write(c->s, c->out,
+						  n + (size_t)c->size),
+				body_sent, c))
+		conn_end(c, 1);
+}
+
 static void file_opened(void *arg, int64_t res, void *payload)
 {
 	struct conn *c = arg;
@@ -155,7 +188,15 @@ static void file_opened(void *arg, int64_t res, void *payload)
 		     "Content-Length: %lld\r\nConnection: %s\r\n\r\n",
 		     mime(c->head), (long long)c->size,
 		     c->keep ? "keep-alive" : "close");
-	respond(c, (size_t)n);
+	if (c->head_only || c->size == 0 || c->size > SMALL_BODY) {
+		respond(c, (size_t)n); /* header, then sendfile */
+		return;
+	}
+	c->hlen = (size_t)n;
+	if (tide_future_on_done(tide_read(loop, c->fd, c->out + n,
+					  (size_t)c->size, 0),
+				small_read, c))
+		conn_end(c, 1);
 }
 
 /* ---- requests ---- */
@@ -250,6 +291,7 @@ static void head_read(void *arg, int64_t res, void *payload)
 	struct conn *c = arg;
 
 	(void)payload;
+	c->since = 0;
 	if (res == -EMSGSIZE) {
 		respond_error(c, 431, "Request Header Fields Too Large");
 		return;
@@ -266,14 +308,27 @@ static void head_read(void *arg, int64_t res, void *payload)
 
 static void conn_read(struct conn *c)
 {
-	/* a deadline on every read costs nothing when the next request is
-	 * already buffered (pipelining): the future has resolved */
 	struct tide_future *f = tide_stream_read_until_mem(c->s, c->head,
 							   HEAD_MAX - 1,
 							   "\r\n\r\n", 4);
 
-	if (tide_future_on_done(tide_future_timeout(f, IDLE_NS), head_read, c))
+	c->since = tide_now_ns();
+	if (tide_future_on_done(f, head_read, c))
 		conn_end(c, 1);
+}
+
+/* Once a second: connections idle past IDLE_NS lose their pending read
+ * (head_read then sees -ECANCELED and drops them). */
+static void sweep(void *arg)
+{
+	uint64_t now = tide_now_ns();
+
+	(void)arg;
+	for (struct conn *c = conns; c; c = c->next)
+		if (c->since && now - c->since > IDLE_NS)
+			tide_stream_cancel(c->s, TIDE_STREAM_CANCEL_READ);
+	tide_future_release(sweeper);
+	sweeper = tide_call_later(loop, SWEEP_NS, sweep, NULL);
 }
 
 static void on_conn(void *arg, struct tide_stream *s)
@@ -288,6 +343,11 @@ static void on_conn(void *arg, struct tide_stream *s)
 	c->s = s;
 	c->root = root_fd;
 	c->fd = -1;
+	c->prev = NULL;
+	c->next = conns;
+	if (conns)
+		conns->prev = c;
+	conns = c;
 	conn_read(c);
 }
 
@@ -311,6 +371,7 @@ static void on_signal(void *arg, int64_t res, void *payload)
 	(void)payload;
 	if (res > 0)
 		fprintf(stderr, "http: signal %d, stopping\n", (int)res);
+	tide_future_cancel(sweeper);
 	if (tide_future_on_done(tide_server_stop(srv, 2000000000ull), stopped,
 				NULL))
 		done = 1;
@@ -363,10 +424,12 @@ int main(int argc, char **argv)
 	printf("listening on %s\n", text);
 	fflush(stdout);
 	tide_future_on_done(tide_signal_next(sig), on_signal, srv);
+	sweeper = tide_call_later(loop, SWEEP_NS, sweep, NULL);
 	while (!done && tide_loop_run_once(loop, 1) >= 0)
 		;
 	tide_server_free(srv);
 	tide_signal_free(sig);
+	tide_future_release(sweeper);
 	tide_loop_run(loop);
 	tide_loop_free(loop);
 	close(root_fd);
