@@ -25,7 +25,7 @@ ln -s ../outside/secret.txt "$T/www/escape"
 ln -s small.bin "$T/www/inside-link"
 
 : >"$T/out"
-"$HTTP" -l 127.0.0.1:0 "$T/www" >"$T/out" 2>"$T/err" &
+"$HTTP" -l 127.0.0.1:0 -i 1 "$T/www" >"$T/out" 2>"$T/err" &
 SP=$!
 i=0
 while ! grep -q "^listening on .*:[0-9]*$" "$T/out" 2>/dev/null; do
@@ -108,6 +108,14 @@ assert d.startswith(b"HTTP/1.1 200 OK") and b"Connection: close" in d, d
 s = conn()
 s.sendall(b"garbage\r\n\r\n")
 assert read_all(s).startswith(b"HTTP/1.1 400 "), "400"
+# idle limit (-i 1): a silent client and a slow head are dropped in ~1-2 s
+import time
+for first in (b"", b"GET / HT"):
+    s = conn()
+    s.sendall(first)
+    t0 = time.monotonic()
+    assert s.recv(100) == b"", "idle connection got data"
+    assert time.monotonic() - t0 < 8, "idle connection kept"
 # a client that resets in the middle of a large body
 s = conn()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")

@@ -5,7 +5,10 @@
  * with tide_openat2() beneath the root (so "..", absolute paths and
  * symlinks cannot lead out), SIGINT/SIGTERM as futures for a graceful stop.
  *
- *   http [-l ADDR] ROOT      ADDR defaults to 127.0.0.1:8080 (port 0: any)
+ *   http [-l ADDR] [-i SECONDS] ROOT
+ *
+ * ADDR defaults to 127.0.0.1:8080 (port 0: any); -i is the keep-alive idle
+ * limit (default 30 s).
  *
  * It prints "listening on ADDR" once it accepts connections.  Each
  * connection is a small state machine of continuations:
@@ -28,7 +31,6 @@
 #include <tide.h>
 
 #define HEAD_MAX 8192
-#define IDLE_NS (30ull * 1000000000ull) /* keep-alive idle limit */
 #define SWEEP_NS 1000000000ull
 #define SMALL_BODY 16384 /* bodies up to this go out with the header */
 
@@ -50,6 +52,7 @@ static int root_fd;
 static struct tide_loop *loop;
 static struct conn *conns;
 static struct tide_future *sweeper;
+static uint64_t idle_ns = 30ull * 1000000000ull; /* keep-alive idle limit */
 
 static void conn_read(struct conn *c);
 
@@ -297,9 +300,9 @@ static void head_read(void *arg, int64_t res, void *payload)
 		return;
 	}
 	if (res <= 0) {
-		/* 0: the client closed between requests; else a reset, an idle
-		 * timeout or a stop */
-		conn_end(c, res < 0 && res != -EPIPE);
+		/* 0: the client closed between requests; -ECANCELED: idle
+		 * (closed in order); else a reset or a broken head (reset) */
+		conn_end(c, res < 0 && res != -EPIPE && res != -ECANCELED);
 		return;
 	}
 	c->hlen = (size_t)res;
@@ -317,7 +320,7 @@ static void conn_read(struct conn *c)
 		conn_end(c, 1);
 }
 
-/* Once a second: connections idle past IDLE_NS lose their pending read
+/* Once a second: connections idle past idle_ns lose their pending read
  * (head_read then sees -ECANCELED and drops them). */
 static void sweep(void *arg)
 {
@@ -325,7 +328,7 @@ static void sweep(void *arg)
 
 	(void)arg;
 	for (struct conn *c = conns; c; c = c->next)
-		if (c->since && now - c->since > IDLE_NS)
+		if (c->since && now - c->since > idle_ns)
 			tide_stream_cancel(c->s, TIDE_STREAM_CANCEL_READ);
 	tide_future_release(sweeper);
 	sweeper = tide_call_later(loop, SWEEP_NS, sweep, NULL);
@@ -386,16 +389,19 @@ int main(int argc, char **argv)
 	struct tide_addr a;
 	char text[TIDE_ADDR_STRLEN];
 
-	while ((opt = getopt(argc, argv, "l:h")) != -1) {
+	while ((opt = getopt(argc, argv, "l:i:h")) != -1) {
 		if (opt == 'l') {
 			listen = optarg;
+		} else if (opt == 'i' && atoi(optarg) > 0) {
+			idle_ns = (uint64_t)atoi(optarg) * 1000000000ull;
 		} else {
-			fprintf(stderr, "usage: %s [-l ADDR] ROOT\n", argv[0]);
+			fprintf(stderr, "usage: %s [-l ADDR] [-i SECONDS] ROOT\n",
+				argv[0]);
 			return opt == 'h' ? 0 : 2;
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: %s [-l ADDR] ROOT\n", argv[0]);
+		fprintf(stderr, "usage: %s [-l ADDR] [-i SECONDS] ROOT\n", argv[0]);
 		return 2;
 	}
 	root_fd = open(argv[optind], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
