@@ -5,10 +5,11 @@
  * with tide_openat2() beneath the root (so "..", absolute paths and
  * symlinks cannot lead out), SIGINT/SIGTERM as futures for a graceful stop.
  *
- *   http [-l ADDR] [-i SECONDS] ROOT
+ *   http [-l ADDR] [-i SECONDS] [-s] ROOT
  *
  * ADDR defaults to 127.0.0.1:8080 (port 0: any); -i is the keep-alive idle
- * limit (default 30 s).
+ * limit (default 30 s); -s prints the ring's submissions and system calls
+ * per request when it stops.
  *
  * It prints "listening on ADDR" once it accepts connections.  Each
  * connection is a small state machine of continuations:
@@ -53,6 +54,7 @@ static struct tide_loop *loop;
 static struct conn *conns;
 static struct tide_future *sweeper;
 static uint64_t idle_ns = 30ull * 1000000000ull; /* keep-alive idle limit */
+static uint64_t requests;
 
 static void conn_read(struct conn *c);
 
@@ -248,6 +250,7 @@ static void handle(struct conn *c)
 	char *method = c->head, *target, *version, *sp;
 	const char *path;
 
+	requests++;
 	c->head[c->hlen] = '\0';
 	c->head_only = 0;
 	c->keep = 1;
@@ -383,25 +386,28 @@ static void on_signal(void *arg, int64_t res, void *payload)
 int main(int argc, char **argv)
 {
 	const char *listen = "127.0.0.1:8080";
-	int sigs[] = { SIGINT, SIGTERM }, opt, ret;
+	int sigs[] = { SIGINT, SIGTERM }, opt, ret, stats = 0;
 	struct tide_signal *sig;
 	struct tide_server *srv;
 	struct tide_addr a;
 	char text[TIDE_ADDR_STRLEN];
 
-	while ((opt = getopt(argc, argv, "l:i:h")) != -1) {
-		if (opt == 'l') {
+	while ((opt = getopt(argc, argv, "l:i:sh")) != -1) {
+		if (opt == 's') {
+			stats = 1;
+		} else if (opt == 'l') {
 			listen = optarg;
 		} else if (opt == 'i' && atoi(optarg) > 0) {
 			idle_ns = (uint64_t)atoi(optarg) * 1000000000ull;
 		} else {
-			fprintf(stderr, "usage: %s [-l ADDR] [-i SECONDS] ROOT\n",
+			fprintf(stderr, "usage: %s [-l ADDR] [-i SECONDS] [-s] ROOT\n",
 				argv[0]);
 			return opt == 'h' ? 0 : 2;
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: %s [-l ADDR] [-i SECONDS] ROOT\n", argv[0]);
+		fprintf(stderr, "usage: %s [-l ADDR] [-i SECONDS] [-s] ROOT\n",
+			argv[0]);
 		return 2;
 	}
 	root_fd = open(argv[optind], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -433,6 +439,16 @@ int main(int argc, char **argv)
 	sweeper = tide_call_later(loop, SWEEP_NS, sweep, NULL);
 	while (!done && tide_loop_run_once(loop, 1) >= 0)
 		;
+	if (stats && requests) {
+		struct tide_loop_stats st;
+
+		tide_loop_stats(loop, &st);
+		fprintf(stderr, "http: %llu requests, %.2f submissions and %.2f "
+			"io_uring_enter calls per request\n",
+			(unsigned long long)requests,
+			(double)st.submitted / (double)requests,
+			(double)st.enter_calls / (double)requests);
+	}
 	tide_server_free(srv);
 	tide_signal_free(sig);
 	tide_future_release(sweeper);
