@@ -18,7 +18,7 @@ fail() { echo "FAIL: $*"; cat "$T/out" "$T/err" 2>/dev/null; exit 1; }
 # an upstream that answers each connection: reads everything until the
 # client half-closes, then sends back its SHA-256 and the data reversed,
 # then half-closes itself (Python; every byte verified by the client)
-python3 - >"$T/up" <<'PY' &
+python3 - >"$T/up" 2>"$T/up.err" <<'PY' &
 import hashlib, socket, threading
 ls = socket.socket()
 ls.bind(("127.0.0.1", 0))
@@ -133,10 +133,27 @@ got=$(printf 'x' | socat -t 5 - "TCP:$A3" 2>/dev/null | wc -c)
 [ "$got" -eq 0 ] || fail "dead upstream: got $got bytes"
 grep -q "upstream:" "$T/err3" || fail "dead upstream not reported"
 
+# 5. a stop with a connection still open: the proxy gives it its grace
+# period (2 s), then resets it, and exits 0
+python3 - "${ADDR%:*}" "${ADDR##*:}" <<'PY' &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+s.sendall(b"held open")
+try:
+    s.recv(100)  # the proxy ends us when it stops
+except OSError:
+    pass
+PY
+HOLD=$!
+PIDS="$PIDS $HOLD"
+sleep 0.3
+t0=$(date +%s)
 for p in $SP $SP2 $SP3; do
 	kill -TERM "$p"
 	wait "$p"
 	rc=$?
 	[ $rc -eq 0 ] || fail "proxy exited $rc on SIGTERM"
 done
+[ $(($(date +%s) - t0)) -lt 10 ] || fail "stop with an open connection took too long"
+wait "$HOLD"
 echo "proxy example OK"

@@ -22,14 +22,30 @@
 
 #define CONNECT_NS (5ull * 1000000000ull)
 
+#define GRACE_NS (2ull * 1000000000ull)
+
 struct pair {
+	struct pair *next, *prev; /* every live pair, for the stop */
 	struct tide_stream *client, *up;
 	struct tide_copy_stats st;
 };
 
 static struct tide_loop *loop;
 static struct tide_addr upstream;
+static struct pair *pairs;
+static struct tide_future *grace;
 static int done;
+
+static void pair_free(struct pair *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		pairs = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	free(p);
+}
 
 static void closed(void *arg, int64_t res, void *payload)
 {
@@ -55,7 +71,7 @@ static void copied(void *arg, int64_t res, void *payload)
 	(void)payload;
 	drop(p->client, res < 0);
 	drop(p->up, res < 0);
-	free(p);
+	pair_free(p);
 }
 
 static void connected(void *arg, int64_t res, void *payload)
@@ -75,7 +91,7 @@ static void connected(void *arg, int64_t res, void *payload)
 	}
 	drop(p->client, 1);
 	drop(p->up, 1);
-	free(p);
+	pair_free(p);
 }
 
 static void on_conn(void *arg, struct tide_stream *s)
@@ -88,11 +104,15 @@ static void on_conn(void *arg, struct tide_stream *s)
 		return;
 	}
 	p->client = s;
+	p->next = pairs;
+	if (pairs)
+		pairs->prev = p;
+	pairs = p;
 	if (tide_future_on_done(tide_connect_timeout(loop, &upstream,
 						     SOCK_STREAM, CONNECT_NS),
 				connected, p)) {
 		drop(s, 1);
-		free(p);
+		pair_free(p);
 	}
 }
 
@@ -101,15 +121,33 @@ static void stopped(void *arg, int64_t res, void *payload)
 	(void)arg;
 	(void)res;
 	(void)payload;
+	tide_future_cancel(grace); /* everything ended in time */
 	done = 1;
 }
 
+/* The grace period is over: stop every copy still running (each then
+ * resets its two streams, which lets the server's stop finish). */
+static void cancel_all(void *arg)
+{
+	(void)arg;
+	for (struct pair *p = pairs; p; p = p->next) {
+		if (!p->up)
+			continue; /* still connecting: ends by itself */
+		tide_stream_cancel(p->client, TIDE_STREAM_CANCEL_READ |
+						      TIDE_STREAM_CANCEL_WRITE);
+		tide_stream_cancel(p->up, TIDE_STREAM_CANCEL_READ |
+						  TIDE_STREAM_CANCEL_WRITE);
+	}
+}
+
+/* SIGINT/SIGTERM: stop accepting; connections get GRACE_NS to finish. */
 static void on_signal(void *arg, int64_t res, void *payload)
 {
 	(void)payload;
 	if (res > 0)
 		fprintf(stderr, "proxy: signal %d, stopping\n", (int)res);
-	if (tide_future_on_done(tide_server_stop(arg, 2000000000ull), stopped,
+	grace = tide_call_later(loop, GRACE_NS, cancel_all, NULL);
+	if (tide_future_on_done(tide_server_stop(arg, GRACE_NS), stopped,
 				NULL))
 		done = 1;
 }
@@ -158,6 +196,7 @@ int main(int argc, char **argv)
 		;
 	tide_server_free(srv);
 	tide_signal_free(sig);
+	tide_future_release(grace);
 	tide_loop_run(loop);
 	tide_loop_free(loop);
 	return 0;
