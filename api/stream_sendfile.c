@@ -164,7 +164,12 @@ static void sf_done(void *arg, int64_t res, void *payload)
 	(void)payload;
 	s->wop = NULL;
 	s->ops--;
-	if (res == -EAGAIN && wf->stage == SF_DRAIN && !w->cancel) {
+	if ((res == -EINVAL || res == -EOPNOTSUPP) && wf->stage == SF_FILL &&
+	    !wf->bounce_mode && !w->cancel && sf_bounce(wf, w->len - w->done)) {
+		/* a source splice cannot read (not a regular file, a file
+		 * system without splice_read): the bounce road instead */
+		res = SF_GOES_ON;
+	} else if (res == -EAGAIN && wf->stage == SF_DRAIN && !w->cancel) {
 		wf->stage = SF_WAIT; /* the socket is full: wait, then drain */
 		res = SF_GOES_ON;
 	} else if (res >= 0) {

@@ -178,6 +178,39 @@ static void test_tide_stream_sendfile_errors(void **state)
 			 -EPIPE);
 	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
 	assert_null(tide_stream_sendfile(NULL, fd, 0, 1));
+	/* a directory cannot be spliced nor read: the read's error */
+	tcp_pair(loop, &x, &y);
+	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
+	int dir = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(t_wait(loop, tide_stream_sendfile(s, dir, 0, 200000)),
+			 -EISDIR);
+	close(dir);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), -EISDIR);
+	close(y);
+	/* sources that are no regular file: whichever road, the bytes */
+	const char *dev[] = { "/dev/zero", "/proc/self/maps" };
+	for (int i = 0; i < 2; i++) {
+		int z = open(dev[i], O_RDONLY | O_CLOEXEC);
+		size_t n = i == 0 ? 200000 : 1;
+		char *zin = malloc(n);
+
+		assert_true(z >= 0);
+		tcp_pair(loop, &x, &y);
+		assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
+		assert_int_equal(tide_stream_new(loop, y, NULL, &r), 0);
+		struct tide_future *b = tide_stream_sendfile(s, z, 0, n);
+		assert_int_equal(t_wait(loop, tide_stream_read_exactly(r, zin, n)),
+				 (int64_t)n);
+		assert_int_equal(t_wait(loop, b), (int64_t)n);
+		tide_future_release(b);
+		if (i == 0)
+			for (size_t k = 0; k < n; k++)
+				assert_int_equal(zin[k], 0);
+		assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+		assert_int_equal(t_wait(loop, tide_stream_close(r)), 0);
+		close(z);
+		free(zin);
+	}
 	close(fd);
 	tide_loop_free(loop);
 }
