@@ -6,7 +6,9 @@
  * Large ranges to a socket go file -> pipe -> socket with two splices per
  * pipe-full, so no byte is copied through user space.  The socket side uses
  * SPLICE_F_NONBLOCK and waits for POLLOUT on -EAGAIN: a peer that stops
- * reading then holds a poll, not a kernel worker blocked in splice.  Small
+ * reading then holds a poll, not a kernel worker blocked in splice (seen
+ * on 6.18: with a peer that never reads, the io-wq worker sits idle in
+ * io_wq_worker while the stream waits for POLLOUT).  Small
  * ranges (one read and one send are cheaper than two splices, which the
  * kernel always runs on workers), non-sockets and backends without splice
  * go through a bounce buffer.  The pipe belongs to the stream and is reused
