@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "future_impl.h"
+#include "services_impl.h"
 
 /* ---- readiness ---- */
 
@@ -248,7 +249,7 @@ struct openat2_args {
  * component (BENEATH), and a symlink in any directory component
  * (NO_SYMLINKS; the last one is opened with O_NOFOLLOW).  The checks are lstat-style calls on the loop thread:
  * this road is taken only on backends or kernels without openat2. */
-static int openat2_check(int dfd, const char *path, unsigned resolve)
+int tide__openat2_check(int dfd, const char *path, unsigned resolve)
 {
 	const char *p = path, *e;
 	char comp[256];
@@ -341,7 +342,7 @@ struct tide_future *tide_openat2(struct tide_loop *loop, int dfd,
 	/* stricter than the kernel: a symlink could lead out, so none */
 	if (resolve & TIDE_RESOLVE_BENEATH)
 		resolve |= TIDE_RESOLVE_NO_SYMLINKS;
-	ret = openat2_check(dfd, path, resolve);
+	ret = tide__openat2_check(dfd, path, resolve);
 	if (ret)
 		return tide_future_fail(loop, ret);
 	return tide_openat(loop, dfd, path,

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "../api/services_impl.h"
 
 static void tcp_pair(struct tide_loop *loop, int *x, int *y)
 {
@@ -454,6 +455,47 @@ static void test_tide_openat2(void **state)
 	tide_loop_free(loop);
 }
 
+/* The fallback's path check (used where the kernel has no openat2):
+ * stricter than the kernel, every ".." and every symlink refused. */
+static void test_tide_openat2_fallback_check(void **state)
+{
+	char root[] = "/tmp/tide-fb-XXXXXX", p[160], longc[300];
+	const unsigned B = TIDE_RESOLVE_BENEATH, N = TIDE_RESOLVE_NO_SYMLINKS;
+	int dfd;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(p, sizeof(p), "%s/a", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/la", root);
+	assert_int_equal(symlink("a", p), 0);
+	dfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	assert_int_equal(tide__openat2_check(dfd, "a/f", B | N), 0);
+	assert_int_equal(tide__openat2_check(dfd, "./a//f", B | N), 0);
+	assert_int_equal(tide__openat2_check(dfd, "../x", B), -EXDEV);
+	assert_int_equal(tide__openat2_check(dfd, "a/../../x", B), -EXDEV);
+	assert_int_equal(tide__openat2_check(dfd, "a/..", B), -EXDEV);
+	assert_int_equal(tide__openat2_check(dfd, "/etc/passwd", B), -EXDEV);
+	assert_int_equal(tide__openat2_check(dfd, "la/f", N), -ELOOP);
+	/* the last component is left to O_NOFOLLOW */
+	assert_int_equal(tide__openat2_check(dfd, "la", N), 0);
+	assert_int_equal(tide__openat2_check(dfd, "nope/f", N), -ENOENT);
+	memset(longc, 'x', sizeof(longc) - 3);
+	longc[sizeof(longc) - 3] = '/';
+	longc[sizeof(longc) - 2] = 'f';
+	longc[sizeof(longc) - 1] = '\0';
+	assert_int_equal(tide__openat2_check(dfd, longc, N), -ENAMETOOLONG);
+	/* without restrictions nothing is refused */
+	assert_int_equal(tide__openat2_check(dfd, "../la/f", 0), 0);
+	close(dfd);
+	snprintf(p, sizeof(p), "%s/la", root);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/a", root);
+	rmdir(p);
+	rmdir(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_tide_poll),
 		cmocka_unit_test(test_tide_signal),
 		cmocka_unit_test(test_tide_openat2),
+		cmocka_unit_test(test_tide_openat2_fallback_check),
 	};
 
 	return T_RUN("services", tests);
