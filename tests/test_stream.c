@@ -600,6 +600,53 @@ static void test_tide_stream_read_until_mem(void **state)
 	tide_loop_free(loop);
 }
 
+/* The same over a buffer ring of 8-byte buffers: the delimiter spans
+ * lent buffers, and what follows it stays queued in the ring's buffers. */
+static void test_tide_stream_read_until_mem_bufring(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_bufring_options bo = { .count = 64, .size = 8 };
+	struct tide_stream_options so = { 0 };
+	struct tide_bufring *br;
+	struct tide_stream *s;
+	const char *msg = "HEAD one\r\n\r\nHEAD two, a longer one\r\n\r\ntail";
+	char buf[64];
+	int sv[2], ret;
+
+	(void)state;
+	ret = tide_bufring_new(loop, &br, &bo);
+	if (ret == -EOPNOTSUPP) {
+		tide_loop_free(loop);
+		skip();
+	}
+	assert_int_equal(ret, 0);
+	so.bufring = br;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(tide_stream_new(loop, sv[0], &so, &s), 0);
+	/* byte by byte: every receive is its own lent buffer */
+	for (const char *p = msg; *p; p++) {
+		assert_int_equal(write(sv[1], p, 1), 1);
+		tide_loop_run_once(loop, 0);
+	}
+	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, sizeof(buf),
+								 "\r\n\r\n", 4)),
+			 12);
+	assert_memory_equal(buf, "HEAD one\r\n\r\n", 12);
+	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, sizeof(buf),
+								 "\r\n\r\n", 4)),
+			 26);
+	assert_memory_equal(buf, "HEAD two, a longer one\r\n\r\n", 26);
+	close(sv[1]);
+	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, sizeof(buf),
+								 "\r\n\r\n", 4)),
+			 -EPIPE);
+	assert_memory_equal(buf, "tail", 4);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	assert_int_equal(tide_bufring_avail(br), 64);
+	tide_bufring_free(br);
+	tide_loop_free(loop);
+}
+
 /* A read served from buffered input resolves at once; a deadline on it
  * costs no submission and no timer. */
 static void test_tide_future_timeout_resolved_no_sqe(void **state)
@@ -1095,6 +1142,7 @@ int main(void)
 		cmocka_unit_test(test_tide_stream_write_epipe),
 		cmocka_unit_test(test_tide_server_stop_deadline),
 		cmocka_unit_test(test_tide_stream_read_until_mem),
+		cmocka_unit_test(test_tide_stream_read_until_mem_bufring),
 		cmocka_unit_test(test_tide_future_timeout_resolved_no_sqe),
 		cmocka_unit_test(test_tide_stream_new_nodelay),
 		cmocka_unit_test(test_tide_sockopt_set),
