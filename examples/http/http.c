@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * http - a static file server on tide: HTTP/1.1 GET and HEAD, keep-alive
- * and pipelining, bodies sent with tide_stream_sendfile(), files opened
+ * and pipelining, bodies up to 16 KiB read in after the header and sent
+ * with it in one write, larger ones with tide_stream_sendfile(), files opened
  * with tide_openat2() beneath the root (so "..", absolute paths and
  * symlinks cannot lead out), SIGINT/SIGTERM as futures for a graceful stop.
  *
@@ -13,7 +14,8 @@
  *
  * It prints "listening on ADDR" once it accepts connections.  Each
  * connection is a small state machine of continuations:
- *   read head -> open file -> write header -> sendfile body -> read head ...
+ *   read head -> open file -> [read small body] -> write header
+ *   [-> sendfile body] -> read head ...
  * Idle keep-alive connections are found by one sweep a second (a timer per
  * server, as nginx and libuv keep theirs), not by a timer per request.
  */
