@@ -1088,6 +1088,35 @@ static void test_tide_stream_copy_bidi_reset(void **state)
 	tide_loop_free(loop);
 }
 
+/* The far side never reads: the copy's write stalls; a deadline on the
+ * copy cancels both ways and reports -ETIMEDOUT, nothing hangs. */
+static void test_tide_stream_copy_bidi_never_reading_peer(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_copy_stats st = { 0 };
+	size_t big = 64u << 20; /* more than every socket buffer on the way */
+	char *data = calloc(1, big);
+	struct proxy4 p;
+
+	(void)state;
+	assert_non_null(data);
+	proxy4_new(loop, &p, true);
+	struct tide_future *w = tide_stream_write(p.c, data, big);
+	struct tide_future *cp = tide_future_timeout(
+		tide_stream_copy_bidi(p.a, p.b, 0, &st), 200000000ull);
+	assert_int_equal(t_wait(loop, cp), -ETIMEDOUT);
+	assert_true(st.a_to_b > 0 && st.a_to_b < big);
+	tide_future_release(cp);
+	assert_int_equal(t_wait(loop, tide_stream_abort(p.c)), 0);
+	assert_int_equal(t_wait(loop, w), -ECANCELED);
+	tide_future_release(w);
+	assert_int_equal(t_wait(loop, tide_stream_abort(p.a)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_abort(p.b)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_abort(p.v)), 0);
+	free(data);
+	tide_loop_free(loop);
+}
+
 static void test_tide_stream_copy_bidi_cancel(void **state)
 {
 	struct tide_loop *loop = t_loop();
@@ -1153,6 +1182,7 @@ int main(void)
 		cmocka_unit_test(test_tide_stream_copy_bidi),
 		cmocka_unit_test(test_tide_stream_copy_bidi_reset),
 		cmocka_unit_test(test_tide_stream_copy_bidi_cancel),
+		cmocka_unit_test(test_tide_stream_copy_bidi_never_reading_peer),
 	};
 	const struct CMUnitTest big[] = {
 		cmocka_unit_test(test_tide_stream_many_random),
