@@ -14,7 +14,7 @@
 
 #include "helpers.h"
 
-#include "engine.h"
+#include "uring/uring.h"
 
 static int inject_err;      /* returned for every setup attempt */
 static unsigned reject_mask; /* IORING_SETUP_* bits answered with -EINVAL */
@@ -51,10 +51,11 @@ static void test_tide_loop_new_bad_options(void **state)
 
 static void check_fails_with(int err, const char *word)
 {
+	struct tide_loop_options o = { .flags = TIDE_LOOP_REQUIRE_URING };
 	struct tide_loop *loop = (void *)1;
 
 	inject_err = err;
-	assert_int_equal(tide_loop_new(&loop, NULL), err);
+	assert_int_equal(tide_loop_new(&loop, &o), err);
 	inject_err = 0;
 	assert_null(loop);
 	assert_non_null(strstr(tide_strerror(err), word));
