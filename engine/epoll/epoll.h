@@ -1,12 +1,53 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * epoll.h - the epoll + thread-pool backend's operations: the vocabulary
- * of ops.h, argument for argument (send_zc is a plain send here).
+ * epoll.h - the epoll + thread-pool backend: one function per operation of
+ * ops.h (tide__ep_<name>, the same signature as tide__op_<name>), and the
+ * backend's hooks (tide__epoll_backend, backend.h).
+ *
+ * How it works:
+ * - Sockets, pipes, ttys and other pollable descriptors: the system call
+ *   is tried first (non-blocking); only on EAGAIN does the operation wait,
+ *   on a per-descriptor list, for the descriptor's readiness in the loop's
+ *   epoll instance, and is then tried again.  Several operations may wait
+ *   on one descriptor (a reader and a writer, multishot receive and a
+ *   poll ...), in the order they started.
+ * - Regular files, block devices, directories and paths: the blocking
+ *   pool (engine/core/blocking.h).  A file is always "ready", so readiness
+ *   would say nothing; a worker thread makes the call.
+ * - Timers: a heap in user space (engine/core/timer.h); the loop waits in
+ *   epoll_pwait2() (nanoseconds; epoll_wait() with the timeout rounded up
+ *   to milliseconds where the kernel or a seccomp filter lacks it).
+ *
+ * What it does to descriptors it is handed:
+ * - recv/send/recvmsg/sendmsg pass MSG_DONTWAIT, so a socket's own mode is
+ *   left alone for them.  accept and connect need the socket itself to be
+ *   non-blocking, and read/write on a pipe, tty or character device need
+ *   the descriptor to be: for those the backend sets O_NONBLOCK on the
+ *   open file description (fcntl F_SETFL), once, and leaves it set.  The
+ *   flag is shared with every dup() of the descriptor and with other
+ *   processes holding the same file (a tty given to a shell, a pipe's other
+ *   holders): give the loop its own descriptor (open it again, or a
+ *   socket of its own) when that matters.
+ * - A pollable descriptor stays registered with the loop's epoll instance
+ *   while tide uses it; the first operation to wait on it after an idle
+ *   spell renews the registration (one epoll_ctl()), so a descriptor closed
+ *   with close(2) and its number reused is found again.  tide__ep_close()
+ *   takes it out before closing and ends the operations still waiting on
+ *   it with -ECANCELED.  Closing a descriptor with close(2) while
+ *   operations wait on it leaves them waiting until they are cancelled
+ *   (streams and servers cancel first).
+ * - send_zc is a plain send (one completion, no notification; the router
+ *   calls tide__ep_send); registered buffers and fixed files are
+ *   -EOPNOTSUPP (engine/uring/ops.c answers for them).
+ *
+ * Cancellation: an operation waiting for readiness or a timer, or queued
+ * on the pool, completes -ECANCELED on the next dispatch; one a pool worker
+ * is running completes when the call returns, with its own result.
  */
 #ifndef TIDE_EPOLL_H
 #define TIDE_EPOLL_H
 
-#include "ops.h"
+#include "backend.h"
 
 int tide__ep_nop(struct tide_loop *loop, struct tide__op *op);
 int tide__ep_read(struct tide_loop *loop, struct tide__op *op, int fd,
@@ -42,6 +83,7 @@ int tide__ep_renameat(struct tide_loop *loop, struct tide__op *op,
 int tide__ep_splice(struct tide_loop *loop, struct tide__op *op, int fd_in,
 		    int64_t off_in, int fd_out, int64_t off_out, unsigned len,
 		    unsigned flags);
+
 int tide__ep_socket(struct tide_loop *loop, struct tide__op *op, int domain,
 		    int type, int protocol);
 int tide__ep_connect(struct tide_loop *loop, struct tide__op *op, int fd,
@@ -64,10 +106,14 @@ int tide__ep_shutdown(struct tide_loop *loop, struct tide__op *op, int fd,
 		      int how);
 int tide__ep_poll(struct tide_loop *loop, struct tide__op *op, int fd,
 		  unsigned events, bool multi);
+
 int tide__ep_timeout(struct tide_loop *loop, struct tide__op *op,
 		     struct __kernel_timespec *ts, unsigned flags);
 int tide__ep_deadline(struct tide_loop *loop, struct tide__op *op,
 		      struct __kernel_timespec *ts);
 int tide__ep_cancel(struct tide_loop *loop, struct tide__op *op);
+
+/* Threads of the loop's blocking pool (0 before the pool exists). */
+unsigned tide__ep_pool_threads(const struct tide_loop *loop);
 
 #endif /* TIDE_EPOLL_H */

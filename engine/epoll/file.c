@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT
+/*
+ * file.c - the epoll backend's file and other blocking operations: jobs on
+ * the loop's blocking pool (engine/core/blocking.c).  read/write and
+ * readv/writev look at the descriptor first: regular files and block
+ * devices go to the pool, pipes, sockets and ttys to readiness (net.c).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ep_impl.h"
+
+/* Which road fd's reads and writes take (cached until the descriptor is
+ * closed or its number comes back from accept, socket or openat). */
+static uint8_t classify(struct tide_loop *loop, int fd)
+{
+	struct ep_fd *e = tide__ep_fd(loop, fd);
+	struct stat st;
+
+	if (!e)
+		return EP_FD_BLOCKING; /* bad fd or no memory: the call says */
+	if (e->kind != EP_FD_UNKNOWN)
+		return e->kind;
+	if (fstat(fd, &st) < 0)
+		return EP_FD_BLOCKING; /* not cached: fd is bad right now */
+	if (S_ISSOCK(st.st_mode))
+		e->kind = EP_FD_SOCKET;
+	else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
+		 S_ISDIR(st.st_mode))
+		e->kind = EP_FD_BLOCKING;
+	else
+		e->kind = EP_FD_STREAM;
+	return e->kind;
+}
+
+static struct ep_req *job(struct tide_loop *loop, struct tide__op *op,
+			  uint8_t bop)
+{
+	struct ep_req *r = tide__ep_req_new(loop, op, EP_BLOCKING);
+
+	if (r) {
+		memset(&r->job, 0, sizeof(r->job));
+		r->job.op = bop;
+		r->job.fd = -1;
+		r->job.fd2 = -1;
+	}
+	return r;
+}
+
+static int submit(struct tide_loop *loop, struct ep_req *r)
+{
+	struct tide__op *op = r->op;
+	int ret = tide__ep_pool_submit(loop, r);
+
+	if (ret) {
+		tide__ep_req_free(loop, r);
+		return ret;
+	}
+	tide__ep_started(loop, op, r);
+	return 0;
+}
+
+int tide__ep_nop(struct tide_loop *loop, struct tide__op *op)
+{
+	return tide__ep_now(loop, op, 0);
+}
+
+static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
+	      void *buf, unsigned len, uint64_t off, int buf_index,
+	      unsigned flags)
+{
+	struct ep_req *r;
+
+	if (buf_index >= 0 || (flags & TIDE__RW_FIXED_FILE))
+		return -EOPNOTSUPP; /* registered buffers, fixed files */
+	if (classify(loop, fd) != EP_FD_BLOCKING) {
+		struct iovec one = { .iov_base = buf, .iov_len = len };
+
+		return tide__ep_stream_rw(loop, op, fd, in, &one, 1, true);
+	}
+	r = job(loop, op, in ? TIDE__B_READ : TIDE__B_WRITE);
+	if (!r)
+		return -ENOMEM;
+	r->job.fd = fd;
+	r->job.buf = buf;
+	r->job.len = len;
+	r->job.off = off;
+	return submit(loop, r);
+}
+
+int tide__ep_read(struct tide_loop *loop, struct tide__op *op, int fd,
+		  void *buf, unsigned len, uint64_t off, int buf_index,
+		  unsigned flags)
+{
+	return rw(loop, op, fd, true, buf, len, off, buf_index, flags);
+}
+
+int tide__ep_write(struct tide_loop *loop, struct tide__op *op, int fd,
+		   const void *buf, unsigned len, uint64_t off, int buf_index,
+		   unsigned flags)
+{
+	return rw(loop, op, fd, false, (void *)(uintptr_t)buf, len, off,
+		  buf_index, flags);
+}
+
+static int rwv(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
+	       const struct iovec *iov, unsigned cnt, uint64_t off)
+{
+	struct ep_req *r;
+
+	if (classify(loop, fd) != EP_FD_BLOCKING)
+		return tide__ep_stream_rw(loop, op, fd, in, iov, cnt, false);
+	r = job(loop, op, in ? TIDE__B_READV : TIDE__B_WRITEV);
+	if (!r)
+		return -ENOMEM;
+	r->job.fd = fd;
+	r->job.buf = (void *)(uintptr_t)iov;
+	r->job.len = cnt;
+	r->job.off = off;
+	return submit(loop, r);
+}
+
+int tide__ep_readv(struct tide_loop *loop, struct tide__op *op, int fd,
+		   const struct iovec *iov, unsigned iovcnt, uint64_t off)
+{
+	return rwv(loop, op, fd, true, iov, iovcnt, off);
+}
+
+int tide__ep_writev(struct tide_loop *loop, struct tide__op *op, int fd,
+		    const struct iovec *iov, unsigned iovcnt, uint64_t off)
+{
+	return rwv(loop, op, fd, false, iov, iovcnt, off);
+}
+
+int tide__ep_fsync(struct tide_loop *loop, struct tide__op *op, int fd,
+		   unsigned flags)
+{
+	struct ep_req *r = job(loop, op, TIDE__B_FSYNC);
+
+	if (!r)
+		return -ENOMEM;
+	r->job.fd = fd;
+	r->job.flags = (flags & TIDE__FSYNC_DATASYNC) ? 1 : 0;
+	return submit(loop, r);
+}
+
+int tide__ep_fallocate(struct tide_loop *loop, struct tide__op *op, int fd,
+		       int mode, uint64_t off, uint64_t len)
+{
+	struct ep_req *r = job(loop, op, TIDE__B_FALLOCATE);
+
+	if (!r)
+		return -ENOMEM;
+	r->job.fd = fd;
+	r->job.flags = mode;
+	r->job.off = off;
+	r->job.len64 = len;
+	return submit(loop, r);
+}
+
+int tide__ep_sync_file_range(struct tide_loop *loop, struct tide__op *op,
+			     int fd, uint64_t off, uint32_t len,
+			     unsigned flags)
+{
+	struct ep_req *r = job(loop, op, TIDE__B_SYNC_FILE_RANGE);
+
+	if (!r)
+		return -ENOMEM;
+	r->job.fd = fd;
+	r->job.off = off;
+	r->job.len = len;
+	r->job.flags = (int)flags;
+	return submit(loop, r);
+}
+
+int tide__ep_statx(struct tide_loop *loop, struct tide__op *op, int dfd,
+		   const char *path, int flags, unsigned mask,
+		   struct statx *stx)
+{
+	struct ep_req *r = job(loop, op, TIDE__B_STATX);
+
+	if (!r)
+		return -ENOMEM;
+	r->job.fd = dfd;
+	r->job.path = path;
+	r->job.flags = flags;
+	r->job.mode = mask;
+	r->job.buf = stx;
+	return submit(loop, r);
+}
+
+int tide__ep_openat(struct tide_loop *loop, struct tide__op *op, int dfd,
+		    const char *path, int flags, mode_t mode)
+{
+	struct ep_req *r = job(loop, op, TIDE__B_OPENAT);
+
+	if (!r)
+		return -ENOMEM;
+	r->job.fd = dfd;
+	r->job.path = path;
+	r->job.flags = flags;
+	r->job.mode = mode;
+	return submit(loop, r);
+}
+
+int tide__ep_close(struct tide_loop *loop, struct tide__op *op, int fd)
+{
+	struct tide__ep *ep = loop->ep;
+	uint8_t kind = EP_FD_UNKNOWN;
+	struct ep_req *r;
+
+	if (fd >= 0 && (uint32_t)fd < ep->nfds)
+		kind = ep->fds[fd].kind;
+	/* out of the epoll set while the number still names the file */
+	tide__ep_fd_reset(loop, fd);
+	if (kind == EP_FD_SOCKET || kind == EP_FD_STREAM)
+		return tide__ep_now(loop, op, close(fd) ? -errno : 0);
+	r = job(loop, op, TIDE__B_CLOSE);
+	if (!r)
+		return -ENOMEM;
+	r->job.fd = fd;
+	return submit(loop, r);
+}
+
+int tide__ep_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd,
+		      const char *path, int flags)
+{
+	struct ep_req *r = job(loop, op, TIDE__B_UNLINKAT);
+
+	if (!r)
+		return -ENOMEM;
+	r->job.fd = dfd;
+	r->job.path = path;
+	r->job.flags = flags;
+	return submit(loop, r);
+}
+
+int tide__ep_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd,
+		     const char *path, mode_t mode)
+{
+	struct ep_req *r = job(loop, op, TIDE__B_MKDIRAT);
+
+	if (!r)
+		return -ENOMEM;
+	r->job.fd = dfd;
+	r->job.path = path;
+	r->job.mode = mode;
+	return submit(loop, r);
+}
+
+int tide__ep_renameat(struct tide_loop *loop, struct tide__op *op,
+		      int olddfd, const char *oldpath, int newdfd,
+		      const char *newpath, unsigned flags)
+{
+	struct ep_req *r = job(loop, op, TIDE__B_RENAMEAT);
+
+	if (!r)
+		return -ENOMEM;
+	r->job.fd = olddfd;
+	r->job.path = oldpath;
+	r->job.fd2 = newdfd;
+	r->job.path2 = newpath;
+	r->job.flags = (int)flags;
+	return submit(loop, r);
+}

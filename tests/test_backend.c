@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_backend.c - the backend-neutral pieces under the epoll backend: the
+ * timer heap (engine/core/timer.c) and the blocking-call pool
+ * (engine/core/blocking.c): ordering, removal, batching of wake-ups,
+ * cancellation of queued and running jobs, every system call it carries.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#include "core/blocking.h"
+#include "core/timer.h"
+
+/* ---- timer heap ---- */
+
+static void test_timer_heap_order(void **state)
+{
+	struct tide__timer_heap h = { 0 };
+	struct tide__timer t[200], *p;
+	uint64_t last = 0, seed = 12345;
+	unsigned n = 0;
+
+	(void)state;
+	for (unsigned i = 0; i < 200; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		tide__timer_init(&t[i]);
+		assert_int_equal(tide__timer_add(&h, &t[i], seed >> 40), 0);
+		assert_true(tide__timer_armed(&t[i]));
+	}
+	/* remove every third, from anywhere in the heap */
+	for (unsigned i = 0; i < 200; i += 3) {
+		tide__timer_del(&h, &t[i]);
+		assert_false(tide__timer_armed(&t[i]));
+		tide__timer_del(&h, &t[i]); /* idle: no-op */
+	}
+	assert_int_equal(h.n, 200 - 67);
+	while ((p = tide__timer_pop_due(&h, UINT64_MAX))) {
+		assert_true(p->when >= last);
+		assert_false(tide__timer_armed(p));
+		assert_true((p - t) % 3 != 0);
+		last = p->when;
+		n++;
+	}
+	assert_int_equal(n, 200 - 67);
+	assert_null(tide__timer_first(&h));
+	tide__timer_heap_free(&h);
+}
+
+static void test_timer_heap_not_due(void **state)
+{
+	struct tide__timer_heap h = { 0 };
+	struct tide__timer a, b;
+
+	(void)state;
+	tide__timer_init(&a);
+	tide__timer_init(&b);
+	assert_int_equal(tide__timer_add(&h, &a, 100), 0);
+	assert_int_equal(tide__timer_add(&h, &b, 50), 0);
+	assert_ptr_equal(tide__timer_first(&h), &b);
+	assert_null(tide__timer_pop_due(&h, 49)); /* nothing due yet */
+	assert_ptr_equal(tide__timer_pop_due(&h, 50), &b);
+	assert_null(tide__timer_pop_due(&h, 99));
+	assert_ptr_equal(tide__timer_pop_due(&h, 1000), &a);
+	assert_null(tide__timer_pop_due(&h, UINT64_MAX));
+	tide__timer_heap_free(&h);
+}
+
+/* ---- blocking pool ---- */
+
+struct job {
+	struct tide__bjob j;
+	int done;
+};
+
+static void job_done(struct tide__bjob *j)
+{
+	((struct job *)(void *)j)->done++;
+}
+
+static void job_init(struct job *x, uint8_t op)
+{
+	memset(x, 0, sizeof(*x));
+	x->j.op = op;
+	x->j.fd = x->j.fd2 = -1;
+	x->j.done = job_done;
+}
+
+/* Wait (bounded) until fd is readable. */
+static void wait_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	assert_int_equal(poll(&p, 1, 10000), 1);
+}
+
+static uint64_t read_efd(int efd)
+{
+	uint64_t v = 0;
+
+	if (read(efd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		return 0;
+	return v;
+}
+
+/* Reap until want jobs came back (each wait bounded). */
+static unsigned reap_all(struct tide__blocking *p, int efd, unsigned want)
+{
+	unsigned got = 0;
+
+	while (got < want) {
+		got += tide__blocking_reap(p);
+		if (got < want) {
+			wait_readable(efd);
+			(void)read_efd(efd);
+		}
+	}
+	return got;
+}
+
+enum { N = 100 };
+
+static void test_blocking_batches_wakeups(void **state)
+{
+	struct tide__blocking *p;
+	static struct job jobs[N + 2];
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), gate[2], sig[2];
+	char c = 'x', got = 0;
+
+	(void)state;
+	assert_true(efd >= 0);
+	assert_int_equal(pipe(gate), 0);
+	assert_int_equal(pipe(sig), 0);
+	assert_int_equal(tide__blocking_new(&p, 1, efd), 0);
+	assert_int_equal(tide__blocking_threads(p), 1);
+	/* one worker: the first job holds it, the rest queue behind */
+	job_init(&jobs[0], TIDE__B_READ);
+	jobs[0].j.fd = gate[0];
+	jobs[0].j.buf = &got;
+	jobs[0].j.len = 1;
+	jobs[0].j.off = (uint64_t)-1;
+	assert_int_equal(tide__blocking_submit(p, &jobs[0].j), 0);
+	for (int i = 1; i <= N; i++) {
+		job_init(&jobs[i], TIDE__B_NOP);
+		assert_int_equal(tide__blocking_submit(p, &jobs[i].j), 0);
+	}
+	/* the last tells us everything before it is on the done list */
+	job_init(&jobs[N + 1], TIDE__B_WRITE);
+	jobs[N + 1].j.fd = sig[1];
+	jobs[N + 1].j.buf = &c;
+	jobs[N + 1].j.len = 1;
+	jobs[N + 1].j.off = (uint64_t)-1;
+	assert_int_equal(tide__blocking_submit(p, &jobs[N + 1].j), 0);
+	assert_int_equal(tide__blocking_busy(p), N + 2);
+	assert_int_equal(write(gate[1], &c, 1), 1);
+	wait_readable(sig[0]);
+	/* N + 1 jobs finished while nobody reaped: one wake-up, not N + 1 */
+	assert_int_equal(read_efd(efd), 1);
+	assert_int_equal(reap_all(p, efd, N + 2), N + 2);
+	for (int i = 0; i < N + 2; i++)
+		assert_int_equal(jobs[i].done, 1);
+	assert_int_equal(jobs[0].j.res, 1);
+	assert_int_equal(got, 'x');
+	assert_int_equal(jobs[N + 1].j.res, 1);
+	assert_int_equal(tide__blocking_busy(p), 0);
+	tide__blocking_free(p);
+	close(gate[0]);
+	close(gate[1]);
+	close(sig[0]);
+	close(sig[1]);
+	close(efd);
+}
+
+static void test_blocking_cancel_queued_and_running(void **state)
+{
+	struct tide__blocking *p;
+	struct job a, b;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), gate[2];
+	char c = 'y', got = 0;
+
+	(void)state;
+	assert_true(efd >= 0);
+	assert_int_equal(pipe(gate), 0);
+	assert_int_equal(tide__blocking_new(&p, 1, efd), 0);
+	job_init(&a, TIDE__B_READ);
+	a.j.fd = gate[0];
+	a.j.buf = &got;
+	a.j.len = 1;
+	a.j.off = (uint64_t)-1;
+	job_init(&b, TIDE__B_NOP);
+	assert_int_equal(tide__blocking_submit(p, &a.j), 0);
+	assert_int_equal(tide__blocking_submit(p, &b.j), 0);
+	/* b is queued behind a (one worker): it comes off the queue */
+	assert_true(tide__blocking_cancel(p, &b.j));
+	assert_false(tide__blocking_cancel(p, &b.j)); /* only once */
+	assert_int_equal(tide__blocking_busy(p), 1);
+	/* a may be queued or running; once running, cancel cannot stop it.
+	 * Wait until the worker took it (the queue is empty then). */
+	while (__atomic_load_n(&a.j.state, __ATOMIC_ACQUIRE) == TIDE__BJ_QUEUED)
+		sched_yield();
+	assert_false(tide__blocking_cancel(p, &a.j));
+	assert_int_equal(write(gate[1], &c, 1), 1);
+	assert_int_equal(reap_all(p, efd, 1), 1);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.j.res, 1); /* its own result, not -ECANCELED */
+	assert_int_equal(got, 'y');
+	assert_int_equal(b.done, 0);
+	tide__blocking_free(p);
+	close(gate[0]);
+	close(gate[1]);
+	close(efd);
+}
+
+static void test_blocking_run_calls(void **state)
+{
+	char dir[] = "/tmp/tide_bk.XXXXXX", path[64], path2[64], buf[8] = "abcdefg";
+	struct statx stx;
+	struct iovec iov[2] = { { buf, 3 }, { buf + 3, 4 } };
+	struct job x;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a", dir);
+	snprintf(path2, sizeof(path2), "%s/b", dir);
+	job_init(&x, TIDE__B_OPENAT);
+	x.j.fd = AT_FDCWD;
+	x.j.path = path;
+	x.j.flags = O_RDWR | O_CREAT | O_CLOEXEC;
+	x.j.mode = 0600;
+	fd = tide__blocking_run(&x.j);
+	assert_true(fd >= 0);
+	job_init(&x, TIDE__B_WRITEV);
+	x.j.fd = fd;
+	x.j.buf = iov;
+	x.j.len = 2;
+	x.j.off = 0;
+	assert_int_equal(tide__blocking_run(&x.j), 7);
+	job_init(&x, TIDE__B_FSYNC);
+	x.j.fd = fd;
+	x.j.flags = 1;
+	assert_int_equal(tide__blocking_run(&x.j), 0);
+	job_init(&x, TIDE__B_FALLOCATE);
+	x.j.fd = fd;
+	x.j.len64 = 4096;
+	assert_int_equal(tide__blocking_run(&x.j), 0);
+	job_init(&x, TIDE__B_STATX);
+	x.j.fd = AT_FDCWD;
+	x.j.path = path;
+	x.j.mode = STATX_SIZE;
+	x.j.buf = &stx;
+	assert_int_equal(tide__blocking_run(&x.j), 0);
+	assert_int_equal(stx.stx_size, 4096);
+	memset(buf, 0, sizeof(buf));
+	job_init(&x, TIDE__B_READ);
+	x.j.fd = fd;
+	x.j.buf = buf;
+	x.j.len = 7;
+	x.j.off = 0;
+	assert_int_equal(tide__blocking_run(&x.j), 7);
+	assert_memory_equal(buf, "abcdefg", 7);
+	job_init(&x, TIDE__B_RENAMEAT);
+	x.j.fd = x.j.fd2 = AT_FDCWD;
+	x.j.path = path;
+	x.j.path2 = path2;
+	assert_int_equal(tide__blocking_run(&x.j), 0);
+	/* failure paths: the errno comes back negated */
+	job_init(&x, TIDE__B_UNLINKAT);
+	x.j.fd = AT_FDCWD;
+	x.j.path = path;
+	assert_int_equal(tide__blocking_run(&x.j), -ENOENT);
+	x.j.path = path2;
+	assert_int_equal(tide__blocking_run(&x.j), 0);
+	job_init(&x, TIDE__B_MKDIRAT);
+	x.j.fd = AT_FDCWD;
+	x.j.path = dir;
+	x.j.mode = 0700;
+	assert_int_equal(tide__blocking_run(&x.j), -EEXIST);
+	job_init(&x, TIDE__B_CLOSE);
+	x.j.fd = fd;
+	assert_int_equal(tide__blocking_run(&x.j), 0);
+	assert_int_equal(tide__blocking_run(&x.j), -EBADF);
+	job_init(&x, TIDE__B_READ);
+	x.j.fd = -1;
+	x.j.buf = buf;
+	x.j.len = 1;
+	assert_int_equal(tide__blocking_run(&x.j), -EBADF);
+	x.j.op = 200;
+	assert_int_equal(tide__blocking_run(&x.j), -EINVAL);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_blocking_new_bad_size(void **state)
+{
+	struct tide__blocking *p = (void *)1;
+
+	(void)state;
+	assert_int_equal(tide__blocking_new(&p, 100000, -1), -EINVAL);
+	assert_null(p);
+	tide__blocking_free(NULL); /* accepted */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_timer_heap_order),
+		cmocka_unit_test(test_timer_heap_not_due),
+		cmocka_unit_test(test_blocking_batches_wakeups),
+		cmocka_unit_test(test_blocking_cancel_queued_and_running),
+		cmocka_unit_test(test_blocking_run_calls),
+		cmocka_unit_test(test_blocking_new_bad_size),
+	};
+
+	return cmocka_run_group_tests_name("backend", tests, NULL, NULL);
+}
