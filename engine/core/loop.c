@@ -97,9 +97,11 @@ static uint32_t run_later(struct tide_loop *loop)
 
 		tide__complete(loop, l.op, l.res, l.cflags);
 	}
-	/* keep what the callbacks queued, in order */
-	memmove(loop->later, loop->later + n,
-		(loop->later_n - n) * sizeof(*loop->later));
+	/* keep what the callbacks queued, in order (later is NULL until
+	 * the first deferred completion: memmove(NULL, ...) is undefined) */
+	if (n && loop->later_n > n)
+		memmove(loop->later, loop->later + n,
+			(loop->later_n - n) * sizeof(*loop->later));
 	loop->later_n -= n;
 	return n;
 }
