@@ -482,6 +482,8 @@ static void job_done(struct tide__bjob *j)
 
 	if (j->op == TIDE__B_OPENAT && res >= 0)
 		tide__ep_fd_reset(loop, res);
+	if (r->done) /* bytes done inline before the job (file.c) */
+		res = res >= 0 ? res + (int32_t)r->done : (int32_t)r->done;
 	r->state = EP_S_WAITING;
 	tide__ep_finish(loop, r, res);
 }

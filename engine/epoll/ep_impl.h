@@ -62,7 +62,8 @@ struct ep_req {
 	uint32_t want;              /* EPOLLIN / EPOLLOUT ... */
 	int fd;
 	int flags;
-	unsigned done;              /* bytes moved so far (MSG_WAITALL) */
+	unsigned done;              /* bytes moved so far (MSG_WAITALL,
+				       a file read begun inline) */
 	union {
 		struct {
 			void *buf;
@@ -100,6 +101,7 @@ struct ep_fd {
 	uint32_t reg;    /* events registered with epoll, EP_UNREG if none */
 	uint8_t kind;    /* enum ep_fdkind */
 	bool nonblock;   /* O_NONBLOCK set (or found set) */
+	bool no_nowait;  /* regular file whose fs refuses RWF_NOWAIT */
 };
 
 struct tide__ep {

@@ -67,26 +67,58 @@ int tide__ep_nop(struct tide_loop *loop, struct tide__op *op)
 	return tide__ep_now(loop, op, 0);
 }
 
+/*
+ * A file read or write the page cache can answer at once is done here,
+ * as io_uring does before it hands work to its io-wq threads: preadv2() /
+ * pwritev2() with RWF_NOWAIT never blocks (EAGAIN instead), and what it
+ * could not do goes to the pool.  A short inline transfer is finished by
+ * the pool, so a file read is as complete as on io_uring.
+ */
+static ssize_t try_nowait(struct tide_loop *loop, int fd, bool in,
+			  const struct iovec *iov, unsigned cnt, uint64_t off)
+{
+	struct ep_fd *e = tide__ep_fd(loop, fd);
+	off_t o = off == (uint64_t)-1 ? -1 : (off_t)off;
+	ssize_t n;
+
+	if (!e || e->no_nowait)
+		return -EAGAIN;
+	n = in ? preadv2(fd, iov, (int)cnt, o, RWF_NOWAIT) :
+		 pwritev2(fd, iov, (int)cnt, o, RWF_NOWAIT);
+	if (n >= 0)
+		return n;
+	if (errno == EOPNOTSUPP) {
+		loop->ep->fds[fd].no_nowait = true;
+		return -EAGAIN;
+	}
+	return errno == EINTR ? -EAGAIN : -errno;
+}
+
 static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 	      void *buf, unsigned len, uint64_t off, int buf_index,
 	      unsigned flags)
 {
+	struct iovec one = { .iov_base = buf, .iov_len = len };
 	struct ep_req *r;
+	ssize_t n;
 
 	if (buf_index >= 0 || (flags & TIDE__RW_FIXED_FILE))
 		return -EOPNOTSUPP; /* registered buffers, fixed files */
-	if (classify(loop, fd) != EP_FD_BLOCKING) {
-		struct iovec one = { .iov_base = buf, .iov_len = len };
-
+	if (classify(loop, fd) != EP_FD_BLOCKING)
 		return tide__ep_stream_rw(loop, op, fd, in, &one, 1, true);
-	}
+	n = try_nowait(loop, fd, in, &one, 1, off);
+	if (n != -EAGAIN && (n < 0 || (unsigned)n == len || n == 0))
+		return tide__ep_now(loop, op, (int32_t)(n > INT32_MAX ? INT32_MAX : n));
+	if (n < 0)
+		n = 0;
 	r = job(loop, op, in ? TIDE__B_READ : TIDE__B_WRITE);
 	if (!r)
 		return -ENOMEM;
+	r->done = (unsigned)n; /* added to the pool's result */
 	r->job.fd = fd;
-	r->job.buf = buf;
-	r->job.len = len;
-	r->job.off = off;
+	r->job.buf = (char *)buf + n;
+	r->job.len = len - (unsigned)n;
+	r->job.off = off == (uint64_t)-1 ? off : off + (uint64_t)n;
 	return submit(loop, r);
 }
 
@@ -109,9 +141,26 @@ static int rwv(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 	       const struct iovec *iov, unsigned cnt, uint64_t off)
 {
 	struct ep_req *r;
+	ssize_t n;
 
 	if (classify(loop, fd) != EP_FD_BLOCKING)
 		return tide__ep_stream_rw(loop, op, fd, in, iov, cnt, false);
+	/* all or nothing inline: a vector is not split between the two */
+	n = try_nowait(loop, fd, in, iov, cnt, off);
+	if (n != -EAGAIN) {
+		size_t total = 0;
+
+		for (unsigned i = 0; i < cnt; i++)
+			total += iov[i].iov_len;
+		if (n < 0 || n == 0 || (size_t)n == total)
+			return tide__ep_now(loop, op,
+					    (int32_t)(n > INT32_MAX ? INT32_MAX : n));
+		/* short: the pool does it again from the start (reads are
+		 * idempotent at an offset; a write at the file position is
+		 * not, so only offset writes are redone) */
+		if (!in && off == (uint64_t)-1)
+			return tide__ep_now(loop, op, (int32_t)n);
+	}
 	r = job(loop, op, in ? TIDE__B_READV : TIDE__B_WRITEV);
 	if (!r)
 		return -ENOMEM;
