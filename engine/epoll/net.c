@@ -355,6 +355,11 @@ static bool retry_recv_multi(struct tide_loop *loop, struct ep_req *r)
 			tide__ep_finish(loop, r, -ECANCELED);
 			return true;
 		}
+		/* a short receive drained the socket: the level-triggered
+		 * registration reports more when it comes, so no recv() is
+		 * spent to hear EAGAIN */
+		if ((size_t)n < tide__bufring_size(br))
+			return false;
 	}
 	return false;
 }
