@@ -86,13 +86,33 @@ static void hash_del(struct tide__ep *ep, struct ep_req *r)
 	r->hnext = NULL;
 }
 
+/* An io_uring loop sends an operation its kernel lacks here (ops.c's
+ * LACKS): it gets the pool part of the state on first use, no epoll set. */
+static int lazy_state(struct tide_loop *loop)
+{
+	struct tide__ep *ep = calloc(1, sizeof(*ep));
+
+	if (!ep)
+		return -ENOMEM;
+	ep->epfd = -1;
+	if (hash_grow(ep)) {
+		free(ep);
+		return -ENOMEM;
+	}
+	loop->ep = ep;
+	return 0;
+}
+
 struct ep_req *tide__ep_req_new(struct tide_loop *loop, struct tide__op *op,
 				uint8_t kind)
 {
-	struct tide__ep *ep = loop->ep;
+	struct tide__ep *ep;
 	struct ep_req *r;
 	uint32_t s;
 
+	if (!loop->ep && lazy_state(loop))
+		return NULL;
+	ep = loop->ep;
 	if (ep->hcount >= ep->hmask + 1 && hash_grow(ep))
 		return NULL;
 	r = ep->free_reqs;
@@ -555,7 +575,8 @@ static void ep_fini(struct tide_loop *loop)
 	if (!ep)
 		return;
 	tide__blocking_free(ep->pool);
-	close(ep->epfd);
+	if (ep->epfd >= 0)
+		close(ep->epfd);
 	for (r = ep->free_reqs; r; r = next) {
 		next = r->next;
 		free(r);
@@ -667,6 +688,25 @@ static void ep_config(const struct tide_loop *loop, struct tide_loop_config *cfg
 	cfg->cq_entries = 0;
 	cfg->features = 0;
 	cfg->wake = 0;
+}
+
+unsigned tide__ep_reap(struct tide_loop *loop)
+{
+	struct tide__ep *ep = loop->ep;
+
+	return ep && ep->pool ? tide__blocking_reap(ep->pool) : 0;
+}
+
+bool tide__ep_busy(const struct tide_loop *loop)
+{
+	const struct tide__ep *ep = loop->ep;
+
+	return ep && ep->pool && tide__blocking_busy(ep->pool);
+}
+
+void tide__ep_release(struct tide_loop *loop)
+{
+	ep_fini(loop);
 }
 
 const struct tide__backend tide__epoll_backend = {

@@ -113,6 +113,18 @@ int tide__ep_deadline(struct tide_loop *loop, struct tide__op *op,
 		      struct __kernel_timespec *ts);
 int tide__ep_cancel(struct tide_loop *loop, struct tide__op *op);
 
+/*
+ * An io_uring loop whose kernel lacks an operation hands it to the
+ * tide__ep_*() function (engine/uring/ops.c, LACKS): the blocking pool then
+ * runs it and writes the loop's eventfd.  The io_uring backend calls
+ * tide__ep_reap() when its wake-up read completes (it delivers the finished
+ * jobs), keeps that read armed while tide__ep_busy(), even when closing, and
+ * calls tide__ep_release() from its fini (nothing left in flight then).
+ */
+unsigned tide__ep_reap(struct tide_loop *loop);
+bool tide__ep_busy(const struct tide_loop *loop);
+void tide__ep_release(struct tide_loop *loop);
+
 /* Threads of the loop's blocking pool (0 before the pool exists). */
 unsigned tide__ep_pool_threads(const struct tide_loop *loop);
 
