@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "epoll/epoll.h"
 #include "uring.h"
 
 /* Try the fast setups first, keep the first the kernel accepts. */
@@ -91,7 +92,10 @@ static void wake_done(struct tide_loop *loop, struct tide__op *op,
 	(void)res;
 	(void)cflags;
 	loop->u.wake_armed = false;
-	if (!loop->core.closing && arm_wake(loop))
+	/* per-op fallback jobs (LACKS in ops.c) finish on the blocking pool,
+	 * which writes the eventfd: the read drained it, now take them */
+	tide__ep_reap(loop);
+	if ((!loop->core.closing || tide__ep_busy(loop)) && arm_wake(loop))
 		tide__warn(loop, "cannot re-arm the wake-up read");
 }
 
@@ -150,6 +154,7 @@ static void u_fini(struct tide_loop *loop)
 		while (loop->u.wake_armed && tide__submit(loop, 1) == 0)
 			tide__reap(loop);
 	}
+	tide__ep_release(loop); /* the per-op fallback's pool, if it ran */
 	if (loop->u.probe)
 		io_uring_free_probe(loop->u.probe);
 	io_uring_queue_exit(&loop->u.ring);
