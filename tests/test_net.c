@@ -210,7 +210,7 @@ static void test_tide_net_bad_args(void **state)
 {
 	struct tide_loop *loop = t_loop();
 	struct tide_addr a = { 0 };
-	char b[4];
+	char b[4] = { 0 }; /* the epoll backend makes the call: valgrind checks it */
 
 	(void)state;
 	assert_null(tide_socket(NULL, AF_INET, SOCK_STREAM, 0));

@@ -138,6 +138,8 @@ void tide__ep_req_free(struct tide_loop *loop, struct ep_req *r)
 {
 	struct tide__ep *ep = loop->ep;
 
+	if (ep->running == r)
+		ep->running = NULL;
 	hash_del(ep, r);
 	if (ep->last_req == r)
 		ep->last_req = NULL;
@@ -294,11 +296,27 @@ int tide__ep_wait(struct tide_loop *loop, struct ep_req *r)
 	return ret;
 }
 
+static void end_waiters(struct tide_loop *loop, struct ep_list *l)
+{
+	struct ep_req *r;
+
+	while ((r = l->head)) {
+		tide__ep_list_del(r);
+		/* no memory to defer it: it stays, cancellable, rather than
+		 * lost (a later event or cancel ends it) */
+		if (tide__complete_later(loop, r->op, -ECANCELED, 0)) {
+			list_add(l, r);
+			return;
+		}
+		tide__timer_del(&loop->ep->timers, &r->timer);
+		tide__ep_req_free(loop, r);
+	}
+}
+
 void tide__ep_fd_reset(struct tide_loop *loop, int fd)
 {
 	struct tide__ep *ep = loop->ep;
 	struct ep_fd *e;
-	struct ep_req *r;
 
 	if (fd < 0 || (uint32_t)fd >= ep->nfds)
 		return;
@@ -307,36 +325,30 @@ void tide__ep_fd_reset(struct tide_loop *loop, int fd)
 		(void)ctl(ep, EPOLL_CTL_DEL, fd, 0);
 	e->reg = EP_UNREG;
 	e->kind = EP_FD_UNKNOWN;
-	e->nonblock = false;
-	/* operations still waiting on the old file end now */
-	while ((r = e->waiters.head)) {
-		tide__ep_list_del(r);
-		if (tide__complete_later(loop, r->op, -ECANCELED, 0)) {
-			/* no memory to defer it: deliver at the next event of
-			 * nothing; keep it waiting rather than lose it */
-			list_add(&ep->fds[fd].waiters, r);
-			break;
-		}
-		tide__timer_del(&ep->timers, &r->timer);
-		tide__ep_req_free(loop, r);
+	e->no_nowait = false;
+	/* operations still waiting on the old file end now (those the
+	 * dispatcher is going through for this fd too: never retried on
+	 * whatever file gets the number next) */
+	end_waiters(loop, &e->waiters);
+	if (ep->pend && ep->pend_fd == fd) {
+		end_waiters(loop, ep->pend);
+		if (ep->running)
+			ep->running->cancel = true; /* a multishot stops */
 	}
 }
 
+/* Not cached: a number closed behind tide's back may come back as a
+ * blocking descriptor, and one blocking accept() would stop the loop.  An
+ * fcntl() per accept or connect is cheap next to the connection. */
 int tide__ep_set_nonblock(struct tide_loop *loop, int fd)
 {
-	struct ep_fd *e = tide__ep_fd(loop, fd);
-	int fl;
+	int fl = fcntl(fd, F_GETFL);
 
-	if (!e)
-		return fd < 0 ? -EBADF : -ENOMEM;
-	if (e->nonblock)
-		return 0;
-	fl = fcntl(fd, F_GETFL);
+	(void)loop;
 	if (fl < 0)
 		return -errno;
 	if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
-	loop->ep->fds[fd].nonblock = true;
 	return 0;
 }
 
@@ -360,6 +372,8 @@ static void dispatch_fd(struct tide_loop *loop, int fd, uint32_t events)
 	ep->fds[fd].waiters.head = ep->fds[fd].waiters.tail = NULL;
 	for (r = pend.head; r; r = r->next)
 		r->in = &pend;
+	ep->pend = &pend;
+	ep->pend_fd = fd;
 	while ((r = pend.head)) {
 		tide__ep_list_del(r);
 		if (!(events & (r->want | EPOLLERR | EPOLLHUP))) {
@@ -367,11 +381,16 @@ static void dispatch_fd(struct tide_loop *loop, int fd, uint32_t events)
 			continue;
 		}
 		r->state = EP_S_RUNNING;
-		if (tide__ep_retry(loop, r, events))
+		ep->running = r;
+		if (tide__ep_retry(loop, r, events)) {
+			ep->running = NULL;
 			continue;
+		}
+		ep->running = NULL;
 		r->state = EP_S_WAITING;
 		list_add(&ep->fds[fd].waiters, r);
 	}
+	ep->pend = NULL;
 	if ((uint32_t)fd < ep->nfds && update(loop, fd, false))
 		tide__warn(loop, "epoll_ctl on descriptor %d failed", fd);
 }

@@ -100,8 +100,7 @@ struct ep_fd {
 	struct ep_list waiters;
 	uint32_t reg;    /* events registered with epoll, EP_UNREG if none */
 	uint8_t kind;    /* enum ep_fdkind */
-	bool nonblock;   /* O_NONBLOCK set (or found set) */
-	bool no_nowait;  /* regular file whose fs refuses RWF_NOWAIT */
+	bool no_nowait;  /* RWF_NOWAIT refused (a file's fs, a tty ...) */
 };
 
 struct tide__ep {
@@ -118,6 +117,9 @@ struct tide__ep {
 	struct ep_req *last_req;    /* its record, NULL if it completed */
 	uint64_t live;              /* records in use */
 	uint32_t delivered;         /* completions in this poll() */
+	struct ep_list *pend;       /* the list being dispatched, and its fd */
+	int pend_fd;
+	struct ep_req *running;     /* the one being retried */
 	struct epoll_event ev[256];
 };
 
@@ -160,7 +162,9 @@ static inline void tide__ep_more(struct tide_loop *loop, struct ep_req *r,
 bool tide__ep_retry(struct tide_loop *loop, struct ep_req *r, uint32_t ev);
 /* read/write/readv/writev on a pollable descriptor (kind SOCKET or STREAM,
  * its table entry exists).  single: iov is one buffer on the caller's
- * stack (copied); else the caller's array, valid until completion. */
+ * stack (copied); else the caller's array, valid until completion.
+ * -EAGAIN: nothing done, the cached kind of fd was stale (file.c looks
+ * again and takes the right road). */
 int tide__ep_stream_rw(struct tide_loop *loop, struct tide__op *op, int fd,
 		       bool in, const struct iovec *iov, unsigned cnt,
 		       bool single);

@@ -13,18 +13,23 @@
 #include "ep_impl.h"
 
 /* Which road fd's reads and writes take (cached until the descriptor is
- * closed or its number comes back from accept, socket or openat). */
-static uint8_t classify(struct tide_loop *loop, int fd)
+ * closed or its number comes back from accept, socket or openat; fresh:
+ * look again). */
+static uint8_t classify(struct tide_loop *loop, int fd, bool fresh)
 {
 	struct ep_fd *e = tide__ep_fd(loop, fd);
 	struct stat st;
+	uint8_t was;
 
 	if (!e)
 		return EP_FD_BLOCKING; /* bad fd or no memory: the call says */
-	if (e->kind != EP_FD_UNKNOWN)
+	if (e->kind != EP_FD_UNKNOWN && !fresh)
 		return e->kind;
-	if (fstat(fd, &st) < 0)
+	was = e->kind;
+	if (fstat(fd, &st) < 0) {
+		e->kind = EP_FD_UNKNOWN;
 		return EP_FD_BLOCKING; /* not cached: fd is bad right now */
+	}
 	if (S_ISSOCK(st.st_mode))
 		e->kind = EP_FD_SOCKET;
 	else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
@@ -32,6 +37,8 @@ static uint8_t classify(struct tide_loop *loop, int fd)
 		e->kind = EP_FD_BLOCKING;
 	else
 		e->kind = EP_FD_STREAM;
+	if (e->kind != was)
+		e->no_nowait = false;
 	return e->kind;
 }
 
@@ -94,6 +101,42 @@ static ssize_t try_nowait(struct tide_loop *loop, int fd, bool in,
 	return errno == EINTR ? -EAGAIN : -errno;
 }
 
+/*
+ * Pollable descriptors take readiness, the rest the pool.  The kind is
+ * cached per descriptor number, and a number closed behind tide's back may
+ * come back as another kind of file: a stale guess shows (ENOTSOCK, epoll
+ * refusing a file, EAGAIN from a "file") and the descriptor is looked at
+ * again, so a pipe never lands on the pool, where a read could block a
+ * worker for good.  Returns 1: take the pool; else the operation's return.
+ */
+static int by_readiness(struct tide_loop *loop, struct tide__op *op, int fd,
+			bool in, const struct iovec *iov, unsigned cnt,
+			bool single)
+{
+	int ret;
+
+	if (classify(loop, fd, false) == EP_FD_BLOCKING)
+		return 1;
+	ret = tide__ep_stream_rw(loop, op, fd, in, iov, cnt, single);
+	if (ret != -EAGAIN)
+		return ret;
+	if (loop->ep->fds[fd].kind == EP_FD_BLOCKING ||
+	    classify(loop, fd, true) == EP_FD_BLOCKING)
+		return 1;
+	ret = tide__ep_stream_rw(loop, op, fd, in, iov, cnt, single);
+	return ret == -EAGAIN ? 1 : ret;
+}
+
+/* A "file" said EAGAIN to RWF_NOWAIT: a page-cache miss, or a pipe or
+ * socket that got the number of a file.  Which?  (1: the pool.) */
+static int recheck(struct tide_loop *loop, struct tide__op *op, int fd,
+		   bool in, const struct iovec *iov, unsigned cnt, bool single)
+{
+	if (classify(loop, fd, true) == EP_FD_BLOCKING)
+		return 1;
+	return by_readiness(loop, op, fd, in, iov, cnt, single);
+}
+
 static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 	      void *buf, unsigned len, uint64_t off, int buf_index,
 	      unsigned flags)
@@ -102,11 +145,16 @@ static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 	struct ep_req *r;
 	ssize_t n;
 
+	int ret;
+
 	if (buf_index >= 0 || (flags & TIDE__RW_FIXED_FILE))
 		return -EOPNOTSUPP; /* registered buffers, fixed files */
-	if (classify(loop, fd) != EP_FD_BLOCKING)
-		return tide__ep_stream_rw(loop, op, fd, in, &one, 1, true);
+	ret = by_readiness(loop, op, fd, in, &one, 1, true);
+	if (ret != 1)
+		return ret;
 	n = try_nowait(loop, fd, in, &one, 1, off);
+	if (n == -EAGAIN && (ret = recheck(loop, op, fd, in, &one, 1, true)) != 1)
+		return ret;
 	if (n != -EAGAIN && (n < 0 || (unsigned)n == len || n == 0))
 		return tide__ep_now(loop, op, (int32_t)(n > INT32_MAX ? INT32_MAX : n));
 	if (n < 0)
@@ -142,11 +190,14 @@ static int rwv(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 {
 	struct ep_req *r;
 	ssize_t n;
+	int ret = by_readiness(loop, op, fd, in, iov, cnt, false);
 
-	if (classify(loop, fd) != EP_FD_BLOCKING)
-		return tide__ep_stream_rw(loop, op, fd, in, iov, cnt, false);
+	if (ret != 1)
+		return ret;
 	/* all or nothing inline: a vector is not split between the two */
 	n = try_nowait(loop, fd, in, iov, cnt, off);
+	if (n == -EAGAIN && (ret = recheck(loop, op, fd, in, iov, cnt, false)) != 1)
+		return ret;
 	if (n != -EAGAIN) {
 		size_t total = 0;
 

@@ -419,7 +419,9 @@ static bool retry_poll(struct tide_loop *loop, struct ep_req *r, uint32_t ev)
 /* ---- read/write on pollable descriptors (file.c routes them here) ---- */
 
 /* Without touching the descriptor's flags where the kernel can: pipes
- * take RWF_NOWAIT (Linux 5.8 and later); others get O_NONBLOCK. */
+ * take RWF_NOWAIT (Linux 5.8 and later); others (ttys ...) get O_NONBLOCK,
+ * checked before every call since the number may name another file now
+ * (a blocking read would stop the loop). */
 static ssize_t stream_io(struct tide_loop *loop, int fd, bool in,
 			 const struct iovec *iov, unsigned cnt)
 {
@@ -427,16 +429,17 @@ static ssize_t stream_io(struct tide_loop *loop, int fd, bool in,
 	ssize_t n;
 	int ret;
 
-	if (!e->nonblock) {
+	if (!e->no_nowait) {
 		n = in ? preadv2(fd, iov, (int)cnt, -1, RWF_NOWAIT) :
 			 pwritev2(fd, iov, (int)cnt, -1, RWF_NOWAIT);
 		if (n >= 0 || errno != EOPNOTSUPP)
 			return n;
-		ret = tide__ep_set_nonblock(loop, fd);
-		if (ret) {
-			errno = -ret;
-			return -1;
-		}
+		e->no_nowait = true;
+	}
+	ret = tide__ep_set_nonblock(loop, fd);
+	if (ret) {
+		errno = -ret;
+		return -1;
 	}
 	return in ? readv(fd, iov, (int)cnt) : writev(fd, iov, (int)cnt);
 }
@@ -447,11 +450,19 @@ int tide__ep_stream_rw(struct tide_loop *loop, struct tide__op *op, int fd,
 {
 	struct ep_req *r;
 	ssize_t n;
+	int ret;
 
-	if (loop->ep->fds[fd].kind == EP_FD_SOCKET && single)
-		return sock_io(loop, op, in ? EP_RECV : EP_SEND, fd,
-			       iov->iov_base, (unsigned)iov->iov_len, 0);
-	n = stream_io(loop, fd, in, iov, cnt);
+	if (loop->ep->fds[fd].kind == EP_FD_SOCKET && single) {
+		n = in ? do_recv(fd, iov->iov_base, iov->iov_len, 0) :
+			 do_send(fd, iov->iov_base, iov->iov_len, 0);
+		if (n < 0 && errno == ENOTSOCK) {
+			/* the number was a socket's once: look again */
+			loop->ep->fds[fd].kind = EP_FD_UNKNOWN;
+			return -EAGAIN;
+		}
+	} else {
+		n = stream_io(loop, fd, in, iov, cnt);
+	}
 	if (n >= 0 || !would_block(errno))
 		return tide__ep_now(loop, op, res_of(n));
 	r = req(loop, op, in ? EP_READV : EP_WRITEV, fd,
@@ -461,11 +472,22 @@ int tide__ep_stream_rw(struct tide_loop *loop, struct tide__op *op, int fd,
 	r->u.v.iov = iov;
 	r->u.v.cnt = cnt;
 	if (single) { /* a single buffer: keep it in the record */
-		r->kind = in ? EP_READ : EP_WRITE;
+		r->kind = loop->ep->fds[fd].kind == EP_FD_SOCKET ?
+			(in ? EP_RECV : EP_SEND) : (in ? EP_READ : EP_WRITE);
 		r->u.io.buf = iov->iov_base;
 		r->u.io.len = (unsigned)iov->iov_len;
 	}
-	return park(loop, r);
+	ret = tide__ep_wait(loop, r);
+	if (!ret) {
+		tide__ep_started(loop, op, r);
+		return 0;
+	}
+	tide__ep_req_free(loop, r);
+	if (ret == -EPERM)
+		return -EAGAIN; /* not pollable (kind BLOCKING now): the pool */
+	if (ret == -ENOMEM)
+		return ret;
+	return tide__ep_now(loop, op, ret);
 }
 
 static bool retry_stream(struct tide_loop *loop, struct ep_req *r)
