@@ -49,9 +49,10 @@ static int64_t op_done_slow(struct tide_loop *loop, struct tide_future *f,
 {
 	struct tide__op *op = &f->op;
 
+	/* the deadline fired: not the user, nor the loop being freed */
 	if ((op->eflags & TIDE__OP_DEADLINE) && r == -ECANCELED &&
-	    !(op->fflags & F_CANCEL))
-		r = -ETIMEDOUT; /* the linked timeout fired, not the user */
+	    !(op->fflags & F_CANCEL) && !tide__core(loop)->closing)
+		r = -ETIMEDOUT;
 	if ((op->fflags & F_FILLS) && r > 0)
 		mark_filled(f, (size_t)r);
 	if (op->fflags & F_EXT_SLAB)

@@ -92,6 +92,8 @@ static uint32_t run_later(struct tide_loop *loop)
 {
 	uint32_t n = loop->later_n, i;
 
+	if (!n)
+		return 0;
 	for (i = 0; i < n; i++) {
 		struct tide__later l = loop->later[i];
 

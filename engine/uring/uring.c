@@ -212,8 +212,13 @@ static void u_cancel_all(struct tide_loop *loop)
 	u->bl_head = u->bl_count = 0;
 	if (u->cancel_inflight || u->cancelled_all)
 		return;
+	/* room for the cancel: submit; SQPOLL's thread takes the SQ in its
+	 * own time, so wait for it */
 	if (io_uring_sq_space_left(&u->ring) == 0)
 		(void)tide__submit(loop, 0);
+	while ((u->setup_flags & IORING_SETUP_SQPOLL) &&
+	       io_uring_sq_space_left(&u->ring) == 0)
+		(void)io_uring_sqring_wait(&u->ring);
 	if (u->no_cancel_all)
 		n = io_uring_sq_space_left(&u->ring);
 	u->cancel_op.done = cancel_all_done;
@@ -221,14 +226,14 @@ static void u_cancel_all(struct tide_loop *loop)
 	for (unsigned k = 0; k < n; k++) {
 		sqe = io_uring_get_sqe(&u->ring);
 		if (!sqe)
-			break;
+			break; /* SQPOLL has not consumed the SQ yet: next pass */
 		io_uring_prep_cancel64(sqe, 0,
 				       IORING_ASYNC_CANCEL_ANY |
 					       (u->no_cancel_all ?
 							0 : IORING_ASYNC_CANCEL_ALL));
 		io_uring_sqe_set_data(sqe, u->no_cancel_all ? NULL : &u->cancel_op);
+		u->cancel_inflight = !u->no_cancel_all;
 	}
-	u->cancel_inflight = !u->no_cancel_all;
 }
 
 static void u_config(const struct tide_loop *loop, struct tide_loop_config *cfg)
