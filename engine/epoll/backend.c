@@ -155,6 +155,7 @@ void tide__ep_finish(struct tide_loop *loop, struct ep_req *r, int32_t res)
 	tide__timer_del(&loop->ep->timers, &r->timer);
 	tide__ep_req_free(loop, r);
 	loop->ep->delivered++;
+	loop->stats.completed++;
 	tide__complete(loop, op, res, 0);
 }
 
@@ -162,8 +163,10 @@ int tide__ep_now(struct tide_loop *loop, struct tide__op *op, int32_t res)
 {
 	int ret = tide__complete_later(loop, op, res, 0);
 
-	if (!ret)
+	if (!ret) {
+		loop->stats.completed++;
 		tide__ep_started(loop, op, NULL);
+	}
 	return ret;
 }
 
@@ -480,6 +483,7 @@ static int cancel_req(struct tide_loop *loop, struct ep_req *r, bool now)
 	if (now) {
 		tide__ep_finish(loop, r, -ECANCELED);
 	} else {
+		loop->stats.completed++;
 		tide__timer_del(&ep->timers, &r->timer);
 		tide__ep_req_free(loop, r);
 	}
@@ -651,7 +655,9 @@ static int ep_poll(struct tide_loop *loop, int wait)
 	int64_t ns = 0;
 	int n;
 
-	if (wait) {
+	/* deferred completions (cancel_all() queues them) are work: no
+	 * blocking until the core delivered them */
+	if (wait && !loop->later_n) {
 		struct tide__timer *t = tide__timer_first(&ep->timers);
 
 		ns = -1;
@@ -665,6 +671,7 @@ static int ep_poll(struct tide_loop *loop, int wait)
 	}
 	ep->delivered = 0;
 	n = ep_wait(ep, ns);
+	loop->stats.enter_calls++; /* the backend's one blocking call */
 	if (n == -EINTR)
 		n = 0;
 	if (n < 0)

@@ -133,6 +133,7 @@ void tide__ep_finish(struct tide_loop *loop, struct ep_req *r, int32_t res);
 static inline void tide__ep_started(struct tide_loop *loop,
 				    struct tide__op *op, struct ep_req *r)
 {
+	loop->stats.submitted++; /* tide_loop_stats(): operations started */
 	loop->ep->last_op = op;
 	loop->ep->last_req = r;
 }
@@ -154,6 +155,7 @@ static inline void tide__ep_more(struct tide_loop *loop, struct ep_req *r,
 				 int32_t res, uint32_t cflags)
 {
 	loop->ep->delivered++;
+	loop->stats.completed++;
 	tide__complete(loop, r->op, res, cflags | TIDE__CQ_MORE);
 }
 
