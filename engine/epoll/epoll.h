@@ -36,6 +36,12 @@
  *   it with -ECANCELED.  Closing a descriptor with close(2) while
  *   operations wait on it leaves them waiting until they are cancelled
  *   (streams and servers cancel first).
+ * - Multishot accept and receive: one completion per connection or
+ *   receive (TIDE__CQ_MORE), up to 32 per readiness event; the receive
+ *   takes buffers from the ring in user space (tide__bufring_next/take)
+ *   and ends with -ENOBUFS when none is left, as the kernel does.  A
+ *   multishot poll completes once per epoll report while the descriptor
+ *   is ready (level-triggered), not once per wake-up as on io_uring.
  * - send_zc is a plain send (one completion, no notification; the router
  *   calls tide__ep_send); registered buffers and fixed files are
  *   -EOPNOTSUPP (engine/uring/ops.c answers for them).
