@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -361,6 +363,197 @@ static void test_per_op_fallback_pool(void **state)
 	tide_loop_free(loop);
 }
 
+/* ---- the epoll backend through the public API ---- */
+
+static struct tide_loop *ep_loop(void)
+{
+	struct tide_loop_options o = { .flags = TIDE_LOOP_EPOLL };
+	struct tide_loop_config cfg;
+	struct tide_loop *loop;
+
+	assert_int_equal(tide_loop_new(&loop, &o), 0);
+	tide_loop_config(loop, &cfg);
+	assert_int_equal(cfg.backend, TIDE_BACKEND_EPOLL);
+	assert_int_equal(cfg.backend_why, TIDE_BACKEND_WHY_OPTION);
+	return loop;
+}
+
+/* A wait that must end: a hang would show as -ETIMEDOUT, not as a stuck
+ * test. */
+static int64_t bounded(struct tide_loop *loop, struct tide_future *f)
+{
+	return t_wait(loop, tide_future_timeout(f, 5000000000ull));
+}
+
+static bool blocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	assert_true(fl >= 0);
+	return !(fl & O_NONBLOCK);
+}
+
+/* recv/send use MSG_DONTWAIT and pipes RWF_NOWAIT: the caller's
+ * descriptors keep their blocking mode, and a receive that must wait
+ * does wait. */
+static void test_epoll_keeps_descriptor_modes(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	struct tide_future *f;
+	char buf[8] = { 0 };
+	int sv[2], p[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	f = tide_recv(loop, sv[1], buf, sizeof(buf), 0);
+	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+	assert_false(tide_future_done(f)); /* nothing sent yet: it waits */
+	assert_int_equal(t_wait(loop, tide_send(loop, sv[0], "ping", 4, 0)), 4);
+	assert_int_equal(bounded(loop, f), 4);
+	assert_memory_equal(buf, "ping", 4);
+	assert_true(blocking(sv[0]));
+	assert_true(blocking(sv[1]));
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	f = tide_read(loop, p[0], buf, sizeof(buf), TIDE_OFF_CUR);
+	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+	assert_false(tide_future_done(f));
+	assert_int_equal(t_wait(loop, tide_write(loop, p[1], "pipe", 4,
+						 TIDE_OFF_CUR)), 4);
+	assert_int_equal(bounded(loop, f), 4);
+	assert_memory_equal(buf, "pipe", 4);
+	assert_true(blocking(p[0]));
+	assert_true(blocking(p[1]));
+	close(sv[0]);
+	close(sv[1]);
+	close(p[0]);
+	close(p[1]);
+	tide_loop_free(loop);
+}
+
+/* A descriptor closed with close(2) and its number reused for a new file
+ * (what api/process.c does with pidfds, what users do with sockets): the
+ * new file is waited on, not the stale registration of the old one. */
+static void test_epoll_number_reused_behind_back(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	struct tide_future *f;
+	char buf[4];
+	int p[2], q[2], old;
+
+	(void)state;
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+		f = tide_read(loop, p[0], buf, sizeof(buf), TIDE_OFF_CUR);
+		assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+		assert_int_equal(write(p[1], "a", 1), 1);
+		assert_int_equal(bounded(loop, f), 1);
+		old = p[0];
+		close(p[0]); /* behind the loop's back */
+		close(p[1]);
+		assert_int_equal(pipe2(q, O_CLOEXEC), 0);
+		assert_int_equal(q[0], old); /* the lowest number comes back */
+		f = tide_read(loop, q[0], buf, sizeof(buf), TIDE_OFF_CUR);
+		assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+		assert_false(tide_future_done(f));
+		assert_int_equal(write(q[1], "b", 1), 1);
+		assert_int_equal(bounded(loop, f), 1);
+		assert_int_equal(buf[0], 'b');
+		close(q[0]);
+		close(q[1]);
+	}
+	tide_loop_free(loop);
+}
+
+static int unix_listener(struct sockaddr_un *a, int type_flags)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | type_flags, 0);
+
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	/* abstract: nothing to unlink */
+	snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "tide-bk-%d-%d",
+		 (int)getpid(), fd);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)a, sizeof(*a)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	return fd;
+}
+
+/* accept never blocks the loop, even on a blocking listener whose number
+ * was a non-blocking one's a moment ago. */
+static void test_epoll_accept_blocking_listener(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	struct sockaddr_un a;
+	struct tide_future *f;
+	int l, c, old;
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		l = unix_listener(&a, 0);
+		assert_true(blocking(l));
+		f = tide_accept(loop, l, NULL, SOCK_CLOEXEC);
+		/* no connection yet: it waits instead of blocking here */
+		assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+		assert_false(tide_future_done(f));
+		c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+		old = (int)bounded(loop, f);
+		assert_true(old >= 0);
+		close(old);
+		close(c);
+		close(l); /* behind the loop's back; the next round reuses it */
+	}
+	tide_loop_free(loop);
+}
+
+/* A read waiting for readiness, cancelled: -ECANCELED, and the data that
+ * comes later is still there for the next reader. */
+static void test_epoll_cancel_waiting_read(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	struct tide_future *f;
+	char buf[4], c = 0;
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	f = tide_read(loop, p[0], buf, sizeof(buf), TIDE_OFF_CUR);
+	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+	assert_int_equal(tide_future_cancel(f), 0);
+	assert_int_equal(t_wait(loop, f), -ECANCELED);
+	assert_int_equal(write(p[1], "z", 1), 1);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	assert_int_equal(c, 'z');
+	close(p[0]);
+	close(p[1]);
+	tide_loop_free(loop);
+}
+
+/* Timers in the user-space heap: a sleep never ends early, a timeout
+ * cancels the read it guards (-ETIMEDOUT) and the loop frees cleanly. */
+static void test_epoll_timers(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	struct tide_future *f;
+	uint64_t t0;
+	char buf[4];
+	int p[2];
+
+	(void)state;
+	t0 = tide_now_ns();
+	assert_int_equal(t_wait(loop, tide_sleep(loop, 2000000)), 0);
+	assert_true(tide_now_ns() - t0 >= 2000000);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	f = tide_future_timeout(tide_read(loop, p[0], buf, sizeof(buf),
+					  TIDE_OFF_CUR), 1000000);
+	assert_int_equal(t_wait(loop, f), -ETIMEDOUT);
+	close(p[0]);
+	close(p[1]);
+	tide_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +564,11 @@ int main(void)
 		cmocka_unit_test(test_blocking_run_calls),
 		cmocka_unit_test(test_blocking_new_bad_size),
 		cmocka_unit_test(test_per_op_fallback_pool),
+		cmocka_unit_test(test_epoll_keeps_descriptor_modes),
+		cmocka_unit_test(test_epoll_number_reused_behind_back),
+		cmocka_unit_test(test_epoll_accept_blocking_listener),
+		cmocka_unit_test(test_epoll_cancel_waiting_read),
+		cmocka_unit_test(test_epoll_timers),
 	};
 
 	return cmocka_run_group_tests_name("backend", tests, NULL, NULL);
