@@ -47,7 +47,8 @@ static int finish(struct tide_loop *loop, struct tide__op *op, int res)
 
 /* Off the fast path: the loop is closing (operations complete -ECANCELED
  * unstarted), runs on epoll, or injects faults.  1: go on with io_uring. */
-static int slow_path(struct tide_loop *loop, struct tide__op *op, int fd,
+static __attribute__((noinline, cold)) int
+slow_path(struct tide_loop *loop, struct tide__op *op, int fd,
 		     unsigned *len)
 {
 	if (loop->core.closing)
