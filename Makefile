@@ -292,6 +292,11 @@ run-tests: $(ALL_RESULTS)
 		esac; \
 	done; \
 	echo "$$p passed, $$f failed, $$s skipped"; \
+	for b in io_uring epoll; do \
+		bp=$$(cat $(RES_DIR)/*.log 2>/dev/null | grep -c "^\[ BACKEND  \] $$b .* PASS$$"); \
+		bf=$$(cat $(RES_DIR)/*.log 2>/dev/null | grep -c "^\[ BACKEND  \] $$b .* FAIL$$"); \
+		printf '%s' "$$b: $$bp test groups passed, $$bf failed; "; \
+	done; echo; \
 	[ $$f -eq 0 ]
 
 check-asan:
