@@ -554,6 +554,44 @@ static void test_epoll_timers(void **state)
 	tide_loop_free(loop);
 }
 
+/* The descriptor table grows while operations wait on it (the records
+ * point at their descriptor's list: it must not move). */
+static void test_epoll_table_grows_while_waiting(void **state)
+{
+	enum { NFD = 600 };
+	struct tide_loop *loop = ep_loop();
+	struct tide_future *lo, *hi;
+	static int extra[NFD];
+	char a = 0, b = 0;
+	int p[2], q[2];
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	lo = tide_read(loop, p[0], &a, 1, TIDE_OFF_CUR);
+	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+	for (int i = 0; i < NFD; i++) {
+		extra[i] = fcntl(p[1], F_DUPFD_CLOEXEC, 0);
+		assert_true(extra[i] >= 0);
+	}
+	assert_int_equal(pipe2(q, O_CLOEXEC), 0);
+	assert_true(q[0] > NFD);
+	hi = tide_read(loop, q[0], &b, 1, TIDE_OFF_CUR);
+	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+	assert_int_equal(write(p[1], "l", 1), 1);
+	assert_int_equal(write(q[1], "h", 1), 1);
+	assert_int_equal(bounded(loop, lo), 1);
+	assert_int_equal(bounded(loop, hi), 1);
+	assert_int_equal(a, 'l');
+	assert_int_equal(b, 'h');
+	for (int i = 0; i < NFD; i++)
+		close(extra[i]);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	tide_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -569,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_epoll_accept_blocking_listener),
 		cmocka_unit_test(test_epoll_cancel_waiting_read),
 		cmocka_unit_test(test_epoll_timers),
+		cmocka_unit_test(test_epoll_table_grows_while_waiting),
 	};
 
 	return cmocka_run_group_tests_name("backend", tests, NULL, NULL);

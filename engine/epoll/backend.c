@@ -175,25 +175,31 @@ int tide__ep_now(struct tide_loop *loop, struct tide__op *op, int32_t res)
 struct ep_fd *tide__ep_fd(struct tide_loop *loop, int fd)
 {
 	struct tide__ep *ep = loop->ep;
+	struct ep_fd *e = tide__ep_fd_at(ep, fd);
+	uint32_t c = (uint32_t)fd / EP_FD_CHUNK;
 
-	if (fd < 0)
-		return NULL;
-	if ((uint32_t)fd >= ep->nfds) {
-		uint32_t n = ep->nfds ? ep->nfds : 64;
-		struct ep_fd *v;
+	if (e || fd < 0)
+		return e;
+	if (c >= ep->nfdc) {
+		uint32_t n = ep->nfdc ? ep->nfdc : 4;
+		struct ep_fd **v;
 
-		while (n <= (uint32_t)fd)
+		while (n <= c)
 			n *= 2;
-		v = realloc(ep->fds, (size_t)n * sizeof(*v));
+		v = realloc(ep->fdc, (size_t)n * sizeof(*v));
 		if (!v)
 			return NULL;
-		memset(v + ep->nfds, 0, (size_t)(n - ep->nfds) * sizeof(*v));
-		for (uint32_t i = ep->nfds; i < n; i++)
-			v[i].reg = EP_UNREG;
-		ep->fds = v;
-		ep->nfds = n;
+		memset(v + ep->nfdc, 0, (size_t)(n - ep->nfdc) * sizeof(*v));
+		ep->fdc = v;
+		ep->nfdc = n;
 	}
-	return &ep->fds[fd];
+	e = calloc(EP_FD_CHUNK, sizeof(*e));
+	if (!e)
+		return NULL;
+	for (uint32_t i = 0; i < EP_FD_CHUNK; i++)
+		e[i].reg = EP_UNREG;
+	ep->fdc[c] = e;
+	return &e[(uint32_t)fd % EP_FD_CHUNK];
 }
 
 static void list_add(struct ep_list *l, struct ep_req *r)
@@ -248,7 +254,7 @@ static int ctl(struct tide__ep *ep, int op, int fd, uint32_t events)
 static int update(struct tide_loop *loop, int fd, bool check)
 {
 	struct tide__ep *ep = loop->ep;
-	struct ep_fd *e = &ep->fds[fd];
+	struct ep_fd *e = tide__ep_fd_at(ep, fd);
 	uint32_t want = 0, next;
 	int ret;
 
@@ -294,7 +300,7 @@ int tide__ep_wait(struct tide_loop *loop, struct ep_req *r)
 	if (ret) {
 		tide__ep_list_del(r);
 		if (ret == -EPERM)
-			loop->ep->fds[r->fd].kind = EP_FD_BLOCKING;
+			e->kind = EP_FD_BLOCKING;
 	}
 	return ret;
 }
@@ -321,9 +327,9 @@ void tide__ep_fd_reset(struct tide_loop *loop, int fd)
 	struct tide__ep *ep = loop->ep;
 	struct ep_fd *e;
 
-	if (fd < 0 || (uint32_t)fd >= ep->nfds)
+	e = tide__ep_fd_at(ep, fd);
+	if (!e)
 		return;
-	e = &ep->fds[fd];
 	if (e->reg != EP_UNREG)
 		(void)ctl(ep, EPOLL_CTL_DEL, fd, 0);
 	e->reg = EP_UNREG;
@@ -359,20 +365,21 @@ int tide__ep_set_nonblock(struct tide_loop *loop, int fd)
 static void dispatch_fd(struct tide_loop *loop, int fd, uint32_t events)
 {
 	struct tide__ep *ep = loop->ep;
+	struct ep_fd *e = tide__ep_fd_at(ep, fd); /* chunks never move */
 	struct ep_list pend;
 	struct ep_req *r;
 
-	if ((uint32_t)fd >= ep->nfds)
+	if (!e)
 		return;
-	if (!ep->fds[fd].waiters.head) {
+	if (!e->waiters.head) {
 		/* nobody waits: stop hearing about it until someone does */
 		(void)ctl(ep, EPOLL_CTL_DEL, fd, 0);
-		ep->fds[fd].reg = EP_UNREG;
+		e->reg = EP_UNREG;
 		return;
 	}
 	/* take the list: callbacks may start, cancel or close anything */
-	pend = ep->fds[fd].waiters;
-	ep->fds[fd].waiters.head = ep->fds[fd].waiters.tail = NULL;
+	pend = e->waiters;
+	e->waiters.head = e->waiters.tail = NULL;
 	for (r = pend.head; r; r = r->next)
 		r->in = &pend;
 	ep->pend = &pend;
@@ -380,7 +387,7 @@ static void dispatch_fd(struct tide_loop *loop, int fd, uint32_t events)
 	while ((r = pend.head)) {
 		tide__ep_list_del(r);
 		if (!(events & (r->want | EPOLLERR | EPOLLHUP))) {
-			list_add(&ep->fds[fd].waiters, r);
+			list_add(&e->waiters, r);
 			continue;
 		}
 		r->state = EP_S_RUNNING;
@@ -391,10 +398,10 @@ static void dispatch_fd(struct tide_loop *loop, int fd, uint32_t events)
 		}
 		ep->running = NULL;
 		r->state = EP_S_WAITING;
-		list_add(&ep->fds[fd].waiters, r);
+		list_add(&e->waiters, r);
 	}
 	ep->pend = NULL;
-	if ((uint32_t)fd < ep->nfds && update(loop, fd, false))
+	if (update(loop, fd, false))
 		tide__warn(loop, "epoll_ctl on descriptor %d failed", fd);
 }
 
@@ -487,7 +494,7 @@ static int cancel_req(struct tide_loop *loop, struct ep_req *r, bool now)
 		tide__timer_del(&ep->timers, &r->timer);
 		tide__ep_req_free(loop, r);
 	}
-	if (listed && fd >= 0 && (uint32_t)fd < ep->nfds)
+	if (listed && tide__ep_fd_at(ep, fd))
 		(void)update(loop, fd, false);
 	return 0;
 }
@@ -606,7 +613,9 @@ static void ep_fini(struct tide_loop *loop)
 	}
 	tide__timer_heap_free(&ep->timers);
 	free(ep->hash);
-	free(ep->fds);
+	for (uint32_t i = 0; i < ep->nfdc; i++)
+		free(ep->fdc[i]);
+	free(ep->fdc);
 	free(ep);
 	loop->ep = NULL;
 }

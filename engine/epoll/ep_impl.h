@@ -86,7 +86,7 @@ struct ep_req {
 	struct tide__bjob job;      /* EP_BLOCKING */
 };
 
-/* Per descriptor (loop->ep->fds[fd]). */
+/* Per descriptor (tide__ep_fd_at()). */
 enum ep_fdkind {
 	EP_FD_UNKNOWN,
 	EP_FD_SOCKET,   /* S_ISSOCK */
@@ -106,8 +106,10 @@ struct ep_fd {
 struct tide__ep {
 	int epfd;
 	bool no_pwait2;        /* epoll_pwait2() unavailable: ms waits */
-	struct ep_fd *fds;
-	uint32_t nfds;
+	/* per descriptor, in chunks that never move: waiting records point
+	 * at their descriptor's list */
+	struct ep_fd **fdc;
+	uint32_t nfdc;
 	struct ep_req **hash;  /* op -> req, chained */
 	uint32_t hmask, hcount;
 	struct ep_req *free_reqs;
@@ -122,6 +124,18 @@ struct tide__ep {
 	struct ep_req *running;     /* the one being retried */
 	struct epoll_event ev[256];
 };
+
+#define EP_FD_CHUNK 256u
+
+/* fd's entry, NULL if none was made (tide__ep_fd() makes it). */
+static inline struct ep_fd *tide__ep_fd_at(const struct tide__ep *ep, int fd)
+{
+	uint32_t c = (uint32_t)fd / EP_FD_CHUNK;
+
+	if (fd < 0 || c >= ep->nfdc || !ep->fdc[c])
+		return NULL;
+	return &ep->fdc[c][(uint32_t)fd % EP_FD_CHUNK];
+}
 
 /* backend.c */
 struct ep_req *tide__ep_req_new(struct tide_loop *loop, struct tide__op *op,

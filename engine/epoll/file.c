@@ -95,7 +95,7 @@ static ssize_t try_nowait(struct tide_loop *loop, int fd, bool in,
 	if (n >= 0)
 		return n;
 	if (errno == EOPNOTSUPP) {
-		loop->ep->fds[fd].no_nowait = true;
+		e->no_nowait = true;
 		return -EAGAIN;
 	}
 	return errno == EINTR ? -EAGAIN : -errno;
@@ -120,7 +120,7 @@ static int by_readiness(struct tide_loop *loop, struct tide__op *op, int fd,
 	ret = tide__ep_stream_rw(loop, op, fd, in, iov, cnt, single);
 	if (ret != -EAGAIN)
 		return ret;
-	if (loop->ep->fds[fd].kind == EP_FD_BLOCKING ||
+	if (tide__ep_fd_at(loop->ep, fd)->kind == EP_FD_BLOCKING ||
 	    classify(loop, fd, true) == EP_FD_BLOCKING)
 		return 1;
 	ret = tide__ep_stream_rw(loop, op, fd, in, iov, cnt, single);
@@ -311,8 +311,8 @@ int tide__ep_close(struct tide_loop *loop, struct tide__op *op, int fd)
 	uint8_t kind = EP_FD_UNKNOWN;
 	struct ep_req *r;
 
-	if (fd >= 0 && (uint32_t)fd < ep->nfds)
-		kind = ep->fds[fd].kind;
+	if (tide__ep_fd_at(ep, fd))
+		kind = tide__ep_fd_at(ep, fd)->kind;
 	/* out of the epoll set while the number still names the file */
 	tide__ep_fd_reset(loop, fd);
 	if (kind == EP_FD_SOCKET || kind == EP_FD_STREAM)

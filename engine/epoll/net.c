@@ -425,7 +425,7 @@ static bool retry_poll(struct tide_loop *loop, struct ep_req *r, uint32_t ev)
 static ssize_t stream_io(struct tide_loop *loop, int fd, bool in,
 			 const struct iovec *iov, unsigned cnt)
 {
-	struct ep_fd *e = &loop->ep->fds[fd];
+	struct ep_fd *e = tide__ep_fd_at(loop->ep, fd);
 	ssize_t n;
 	int ret;
 
@@ -448,16 +448,17 @@ int tide__ep_stream_rw(struct tide_loop *loop, struct tide__op *op, int fd,
 		       bool in, const struct iovec *iov, unsigned cnt,
 		       bool single)
 {
+	struct ep_fd *e = tide__ep_fd_at(loop->ep, fd); /* made by file.c */
 	struct ep_req *r;
 	ssize_t n;
 	int ret;
 
-	if (loop->ep->fds[fd].kind == EP_FD_SOCKET && single) {
+	if (e->kind == EP_FD_SOCKET && single) {
 		n = in ? do_recv(fd, iov->iov_base, iov->iov_len, 0) :
 			 do_send(fd, iov->iov_base, iov->iov_len, 0);
 		if (n < 0 && errno == ENOTSOCK) {
 			/* the number was a socket's once: look again */
-			loop->ep->fds[fd].kind = EP_FD_UNKNOWN;
+			e->kind = EP_FD_UNKNOWN;
 			return -EAGAIN;
 		}
 	} else {
@@ -472,7 +473,7 @@ int tide__ep_stream_rw(struct tide_loop *loop, struct tide__op *op, int fd,
 	r->u.v.iov = iov;
 	r->u.v.cnt = cnt;
 	if (single) { /* a single buffer: keep it in the record */
-		r->kind = loop->ep->fds[fd].kind == EP_FD_SOCKET ?
+		r->kind = e->kind == EP_FD_SOCKET ?
 			(in ? EP_RECV : EP_SEND) : (in ? EP_READ : EP_WRITE);
 		r->u.io.buf = iov->iov_base;
 		r->u.io.len = (unsigned)iov->iov_len;
