@@ -481,9 +481,10 @@ static int cancel_req(struct tide_loop *loop, struct ep_req *r, bool now)
 		r->state = EP_S_WAITING;
 	}
 	if (!now && tide__complete_later(loop, r->op, -ECANCELED, 0)) {
-		if (r->kind == EP_BLOCKING &&
-		    tide__ep_pool_submit(loop, r) == 0)
-			return -ENOMEM; /* back in the queue, as it was */
+		/* no memory to defer the result: a job taken off the queue
+		 * goes back (at its end) and runs after all */
+		if (r->kind == EP_BLOCKING && tide__ep_pool_submit(loop, r))
+			tide__warn(loop, "a cancelled job could not be requeued");
 		return -ENOMEM;
 	}
 	tide__ep_list_del(r);
@@ -555,12 +556,6 @@ int tide__ep_pool_submit(struct tide_loop *loop, struct ep_req *r)
 	if (!ret)
 		r->state = EP_S_POOL;
 	return ret;
-}
-
-unsigned tide__ep_pool_threads(const struct tide_loop *loop)
-{
-	return loop->ep && loop->ep->pool ?
-		tide__blocking_threads(loop->ep->pool) : 0;
 }
 
 /* ---- hooks ---- */

@@ -131,7 +131,5 @@ unsigned tide__ep_reap(struct tide_loop *loop);
 bool tide__ep_busy(const struct tide_loop *loop);
 void tide__ep_release(struct tide_loop *loop);
 
-/* Threads of the loop's blocking pool (0 before the pool exists). */
-unsigned tide__ep_pool_threads(const struct tide_loop *loop);
 
 #endif /* TIDE_EPOLL_H */
