@@ -23,6 +23,7 @@
 #include "core/blocking.h"
 #include "core/timer.h"
 #include "epoll/epoll.h"
+#include "ops.h"
 
 /* ---- timer heap ---- */
 
@@ -592,6 +593,72 @@ static void test_epoll_table_grows_while_waiting(void **state)
 	tide_loop_free(loop);
 }
 
+/* Multishot poll on the epoll backend: a completion (TIDE__CQ_MORE) per
+ * report while readable, a final -ECANCELED once cancelled; one-shot poll
+ * on a regular file: ready at once, as poll(2) says. */
+struct mpoll {
+	struct tide__op op;
+	int fd;
+	int more, final;
+	int32_t last;
+};
+
+static void mpoll_done(struct tide_loop *loop, struct tide__op *op,
+		       int32_t res, uint32_t cflags)
+{
+	struct mpoll *m = (struct mpoll *)(void *)op;
+	char c;
+
+	(void)loop;
+	m->last = res;
+	if (cflags & TIDE__CQ_MORE) {
+		m->more++;
+		assert_true(res & POLLIN);
+		assert_int_equal(read(m->fd, &c, 1), 1); /* not readable now */
+	} else {
+		m->final++;
+	}
+}
+
+static void test_epoll_poll_multishot_and_file(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	struct mpoll m = { .op.done = mpoll_done }, f = { .op.done = mpoll_done };
+	char path[] = "/tmp/tide_bk_poll.XXXXXX";
+	int p[2], fd;
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	m.fd = p[0];
+	assert_int_equal(tide__op_poll(loop, &m.op, p[0], POLLIN, true), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(write(p[1], "x", 1), 1);
+		while (m.more == i)
+			assert_true(tide_loop_run_once(loop, 1) >= 0);
+		assert_int_equal(m.more, i + 1);
+	}
+	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+	assert_int_equal(m.more, 3); /* drained: no report until the next */
+	assert_int_equal(tide__op_cancel(loop, &m.op), 0);
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_int_equal(m.final, 1);
+	assert_int_equal(m.last, -ECANCELED);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(tide__op_poll(loop, &f.op, fd, POLLIN | POLLOUT, false),
+			 0);
+	assert_int_equal(f.final, 0); /* never inside the call */
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_int_equal(f.final, 1);
+	assert_int_equal(f.last, POLLIN | POLLOUT);
+	close(fd);
+	close(p[0]);
+	close(p[1]);
+	tide_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -608,6 +675,7 @@ int main(void)
 		cmocka_unit_test(test_epoll_cancel_waiting_read),
 		cmocka_unit_test(test_epoll_timers),
 		cmocka_unit_test(test_epoll_table_grows_while_waiting),
+		cmocka_unit_test(test_epoll_poll_multishot_and_file),
 	};
 
 	return cmocka_run_group_tests_name("backend", tests, NULL, NULL);
