@@ -321,8 +321,7 @@ struct rec {
 	int n;
 };
 
-static void rec_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
-		     uint32_t cflags)
+static void rec_done(struct tide_loop *loop, struct tide__op *op, int32_t res, uint32_t cflags)
 {
 	struct rec *r = (struct rec *)(void *)op;
 
@@ -348,11 +347,10 @@ static void test_per_op_fallback_pool(void **state)
 	assert_int_equal(tide_loop_new(&loop, NULL), 0);
 	/* what the router does for an accepted operation */
 	tide__core(loop)->ops_pending += 2;
-	assert_int_equal(tide__ep_openat(loop, &a.op, AT_FDCWD, "/dev/null",
-					 O_RDONLY | O_CLOEXEC, 0), 0);
-	assert_int_equal(tide__ep_statx(loop, &b.op, AT_FDCWD,
-					"/nonexistent/tide", 0, STATX_SIZE,
-					&stx), 0);
+	assert_int_equal(
+		tide__ep_openat(loop, &a.op, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC, 0), 0);
+	assert_int_equal(
+		tide__ep_statx(loop, &b.op, AT_FDCWD, "/nonexistent/tide", 0, STATX_SIZE, &stx), 0);
 	assert_int_equal(a.n + b.n, 0); /* never inside the call */
 	assert_int_equal(tide_loop_run(loop), 0);
 	assert_int_equal(a.n, 1);
@@ -419,8 +417,7 @@ static void test_epoll_keeps_descriptor_modes(void **state)
 	f = tide_read(loop, p[0], buf, sizeof(buf), TIDE_OFF_CUR);
 	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
 	assert_false(tide_future_done(f));
-	assert_int_equal(t_wait(loop, tide_write(loop, p[1], "pipe", 4,
-						 TIDE_OFF_CUR)), 4);
+	assert_int_equal(t_wait(loop, tide_write(loop, p[1], "pipe", 4, TIDE_OFF_CUR)), 4);
 	assert_int_equal(bounded(loop, f), 4);
 	assert_memory_equal(buf, "pipe", 4);
 	assert_true(blocking(p[0]));
@@ -473,8 +470,7 @@ static int unix_listener(struct sockaddr_un *a, int type_flags)
 	memset(a, 0, sizeof(*a));
 	a->sun_family = AF_UNIX;
 	/* abstract: nothing to unlink */
-	snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "tide-bk-%d-%d",
-		 (int)getpid(), fd);
+	snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "tide-bk-%d-%d", (int)getpid(), fd);
 	assert_true(fd >= 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)a, sizeof(*a)), 0);
 	assert_int_equal(listen(fd, 8), 0);
@@ -547,8 +543,7 @@ static void test_epoll_timers(void **state)
 	assert_int_equal(t_wait(loop, tide_sleep(loop, 2000000)), 0);
 	assert_true(tide_now_ns() - t0 >= 2000000);
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	f = tide_future_timeout(tide_read(loop, p[0], buf, sizeof(buf),
-					  TIDE_OFF_CUR), 1000000);
+	f = tide_future_timeout(tide_read(loop, p[0], buf, sizeof(buf), TIDE_OFF_CUR), 1000000);
 	assert_int_equal(t_wait(loop, f), -ETIMEDOUT);
 	close(p[0]);
 	close(p[1]);
@@ -603,8 +598,7 @@ struct mpoll {
 	int32_t last;
 };
 
-static void mpoll_done(struct tide_loop *loop, struct tide__op *op,
-		       int32_t res, uint32_t cflags)
+static void mpoll_done(struct tide_loop *loop, struct tide__op *op, int32_t res, uint32_t cflags)
 {
 	struct mpoll *m = (struct mpoll *)(void *)op;
 	char c;
@@ -647,8 +641,7 @@ static void test_epoll_poll_multishot_and_file(void **state)
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	unlink(path);
-	assert_int_equal(tide__op_poll(loop, &f.op, fd, POLLIN | POLLOUT, false),
-			 0);
+	assert_int_equal(tide__op_poll(loop, &f.op, fd, POLLIN | POLLOUT, false), 0);
 	assert_int_equal(f.final, 0); /* never inside the call */
 	assert_int_equal(tide_loop_run(loop), 0);
 	assert_int_equal(f.final, 1);

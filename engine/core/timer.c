@@ -47,8 +47,7 @@ static void sift_down(struct tide__timer_heap *h, uint32_t i)
 	place(h, i, t);
 }
 
-int tide__timer_add(struct tide__timer_heap *h, struct tide__timer *t,
-		    uint64_t when)
+int tide__timer_add(struct tide__timer_heap *h, struct tide__timer *t, uint64_t when)
 {
 	if (h->n == h->cap) {
 		uint32_t cap = h->cap ? h->cap * 2 : 64;
@@ -82,8 +81,7 @@ void tide__timer_del(struct tide__timer_heap *h, struct tide__timer *t)
 		sift_down(h, i);
 }
 
-struct tide__timer *tide__timer_pop_due(struct tide__timer_heap *h,
-					uint64_t now)
+struct tide__timer *tide__timer_pop_due(struct tide__timer_heap *h, uint64_t now)
 {
 	struct tide__timer *t = tide__timer_first(h);
 

@@ -19,14 +19,12 @@
 
 static struct ep_req *from_timer(struct tide__timer *t)
 {
-	return (struct ep_req *)(void *)((char *)t -
-					 offsetof(struct ep_req, timer));
+	return (struct ep_req *)(void *)((char *)t - offsetof(struct ep_req, timer));
 }
 
 static struct ep_req *from_job(struct tide__bjob *j)
 {
-	return (struct ep_req *)(void *)((char *)j -
-					 offsetof(struct ep_req, job));
+	return (struct ep_req *)(void *)((char *)j - offsetof(struct ep_req, job));
 }
 
 /* ---- op -> record hash (cancel and deadline find records by op) ---- */
@@ -63,8 +61,7 @@ static int hash_grow(struct tide__ep *ep)
 	return 0;
 }
 
-static struct ep_req *hash_find(const struct tide__ep *ep,
-				const struct tide__op *op)
+static struct ep_req *hash_find(const struct tide__ep *ep, const struct tide__op *op)
 {
 	struct ep_req *r = ep->hash[hslot(ep, op)];
 
@@ -103,8 +100,7 @@ static int lazy_state(struct tide_loop *loop)
 	return 0;
 }
 
-struct ep_req *tide__ep_req_new(struct tide_loop *loop, struct tide__op *op,
-				uint8_t kind)
+struct ep_req *tide__ep_req_new(struct tide_loop *loop, struct tide__op *op, uint8_t kind)
 {
 	struct tide__ep *ep;
 	struct ep_req *r;
@@ -414,8 +410,8 @@ static uint64_t ts_ns(const struct __kernel_timespec *ts)
 	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
 }
 
-int tide__ep_timeout(struct tide_loop *loop, struct tide__op *op,
-		     struct __kernel_timespec *ts, unsigned flags)
+int tide__ep_timeout(struct tide_loop *loop, struct tide__op *op, struct __kernel_timespec *ts,
+		     unsigned flags)
 {
 	struct ep_req *r;
 	uint64_t when;
@@ -438,8 +434,7 @@ int tide__ep_timeout(struct tide_loop *loop, struct tide__op *op,
 	return 0;
 }
 
-int tide__ep_deadline(struct tide_loop *loop, struct tide__op *op,
-		      struct __kernel_timespec *ts)
+int tide__ep_deadline(struct tide_loop *loop, struct tide__op *op, struct __kernel_timespec *ts)
 {
 	struct tide__ep *ep = loop->ep;
 	struct ep_req *r = ep->last_req;
@@ -639,8 +634,7 @@ static int ep_wait(struct tide__ep *ep, int64_t ns)
 			tp = &ts;
 		}
 		n = (int)syscall(SYS_epoll_pwait2, ep->epfd, ep->ev,
-				 (int)(sizeof(ep->ev) / sizeof(ep->ev[0])), tp,
-				 NULL, 0);
+				 (int)(sizeof(ep->ev) / sizeof(ep->ev[0])), tp, NULL, 0);
 		if (n >= 0 || (errno != ENOSYS && errno != EPERM))
 			return n < 0 ? -errno : n;
 		ep->no_pwait2 = true;
@@ -648,8 +642,10 @@ static int ep_wait(struct tide__ep *ep, int64_t ns)
 #endif
 	/* milliseconds, rounded up so a timer is never early */
 	n = epoll_wait(ep->epfd, ep->ev, (int)(sizeof(ep->ev) / sizeof(ep->ev[0])),
-		       ns < 0 ? -1 : (int)((ns + 999999) / 1000000 > 86400000 ?
-				       86400000 : (ns + 999999) / 1000000));
+		       ns < 0 ?
+			       -1 :
+			       (int)((ns + 999999) / 1000000 > 86400000 ? 86400000 :
+									  (ns + 999999) / 1000000));
 	return n < 0 ? -errno : n;
 }
 

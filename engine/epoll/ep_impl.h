@@ -25,20 +25,20 @@ enum ep_kind {
 	EP_SEND,
 	EP_RECVMSG,
 	EP_SENDMSG,
-	EP_READ,   /* read(2) on a pipe, tty ... */
+	EP_READ, /* read(2) on a pipe, tty ... */
 	EP_WRITE,
 	EP_READV,
 	EP_WRITEV,
 	EP_POLL,
-	EP_SPLICE, /* splice with a pipe end not ready */
-	EP_TIMEOUT, /* a timer, no descriptor */
+	EP_SPLICE,   /* splice with a pipe end not ready */
+	EP_TIMEOUT,  /* a timer, no descriptor */
 	EP_BLOCKING, /* a job on the pool */
 };
 
 enum ep_state {
-	EP_S_WAITING,  /* on its descriptor's list (or the heap) */
-	EP_S_RUNNING,  /* being retried by the dispatcher right now */
-	EP_S_POOL,     /* job handed to the pool */
+	EP_S_WAITING, /* on its descriptor's list (or the heap) */
+	EP_S_RUNNING, /* being retried by the dispatcher right now */
+	EP_S_POOL,    /* job handed to the pool */
 };
 
 struct ep_req;
@@ -51,18 +51,18 @@ struct ep_req {
 	struct tide__op *op;
 	struct tide_loop *loop;
 	struct ep_req *next, *prev; /* descriptor list */
-	struct ep_list *in;         /* the list it is on, or NULL */
-	struct ep_req *hnext;       /* op -> req hash chain */
+	struct ep_list *in;	    /* the list it is on, or NULL */
+	struct ep_req *hnext;	    /* op -> req hash chain */
 	struct tide__timer timer;   /* a timeout, or the op's deadline */
-	uint8_t kind;               /* enum ep_kind */
-	uint8_t state;              /* enum ep_state */
-	bool multi;                 /* poll: multishot */
-	bool cancel;                /* cancel asked while RUNNING */
-	bool deadline;              /* timer is op's deadline */
-	uint32_t want;              /* EPOLLIN / EPOLLOUT ... */
+	uint8_t kind;		    /* enum ep_kind */
+	uint8_t state;		    /* enum ep_state */
+	bool multi;		    /* poll: multishot */
+	bool cancel;		    /* cancel asked while RUNNING */
+	bool deadline;		    /* timer is op's deadline */
+	uint32_t want;		    /* EPOLLIN / EPOLLOUT ... */
 	int fd;
 	int flags;
-	unsigned done;              /* bytes moved so far (MSG_WAITALL,
+	unsigned done; /* bytes moved so far (MSG_WAITALL,
 				       a file read begun inline) */
 	union {
 		struct {
@@ -83,14 +83,14 @@ struct ep_req {
 			int64_t off_in, off_out;
 		} sp;
 	} u;
-	struct tide__bjob job;      /* EP_BLOCKING */
+	struct tide__bjob job; /* EP_BLOCKING */
 };
 
 /* Per descriptor (tide__ep_fd_at()). */
 enum ep_fdkind {
 	EP_FD_UNKNOWN,
-	EP_FD_SOCKET,   /* S_ISSOCK */
-	EP_FD_STREAM,   /* pipe, tty, char device, eventfd ...: pollable */
+	EP_FD_SOCKET,	/* S_ISSOCK */
+	EP_FD_STREAM,	/* pipe, tty, char device, eventfd ...: pollable */
 	EP_FD_BLOCKING, /* regular file, block device, or epoll refuses it */
 };
 
@@ -98,30 +98,30 @@ enum ep_fdkind {
 
 struct ep_fd {
 	struct ep_list waiters;
-	uint32_t reg;    /* events registered with epoll, EP_UNREG if none */
-	uint8_t kind;    /* enum ep_fdkind */
-	bool no_nowait;  /* RWF_NOWAIT refused (a file's fs, a tty ...) */
+	uint32_t reg;	/* events registered with epoll, EP_UNREG if none */
+	uint8_t kind;	/* enum ep_fdkind */
+	bool no_nowait; /* RWF_NOWAIT refused (a file's fs, a tty ...) */
 };
 
 struct tide__ep {
 	int epfd;
-	bool no_pwait2;        /* epoll_pwait2() unavailable: ms waits */
+	bool no_pwait2; /* epoll_pwait2() unavailable: ms waits */
 	/* per descriptor, in chunks that never move: waiting records point
 	 * at their descriptor's list */
 	struct ep_fd **fdc;
 	uint32_t nfdc;
-	struct ep_req **hash;  /* op -> req, chained */
+	struct ep_req **hash; /* op -> req, chained */
 	uint32_t hmask, hcount;
 	struct ep_req *free_reqs;
 	struct tide__timer_heap timers;
 	struct tide__blocking *pool;
-	struct tide__op *last_op;   /* the op started last (deadline) */
-	struct ep_req *last_req;    /* its record, NULL if it completed */
-	uint64_t live;              /* records in use */
-	uint32_t delivered;         /* completions in this poll() */
-	struct ep_list *pend;       /* the list being dispatched, and its fd */
+	struct tide__op *last_op; /* the op started last (deadline) */
+	struct ep_req *last_req;  /* its record, NULL if it completed */
+	uint64_t live;		  /* records in use */
+	uint32_t delivered;	  /* completions in this poll() */
+	struct ep_list *pend;	  /* the list being dispatched, and its fd */
 	int pend_fd;
-	struct ep_req *running;     /* the one being retried */
+	struct ep_req *running; /* the one being retried */
 	struct epoll_event ev[256];
 };
 
@@ -138,14 +138,12 @@ static inline struct ep_fd *tide__ep_fd_at(const struct tide__ep *ep, int fd)
 }
 
 /* backend.c */
-struct ep_req *tide__ep_req_new(struct tide_loop *loop, struct tide__op *op,
-				uint8_t kind);
+struct ep_req *tide__ep_req_new(struct tide_loop *loop, struct tide__op *op, uint8_t kind);
 void tide__ep_req_free(struct tide_loop *loop, struct ep_req *r);
 /* A request finished: unhash, drop its deadline, deliver res (final). */
 void tide__ep_finish(struct tide_loop *loop, struct ep_req *r, int32_t res);
 /* Remember op as the last started (r NULL: it already completed). */
-static inline void tide__ep_started(struct tide_loop *loop,
-				    struct tide__op *op, struct ep_req *r)
+static inline void tide__ep_started(struct tide_loop *loop, struct tide__op *op, struct ep_req *r)
 {
 	loop->stats.submitted++; /* tide_loop_stats(): operations started */
 	loop->ep->last_op = op;
@@ -165,8 +163,8 @@ int tide__ep_pool_submit(struct tide_loop *loop, struct ep_req *r);
 int tide__ep_set_nonblock(struct tide_loop *loop, int fd);
 
 /* A completion with more to follow (multishot). */
-static inline void tide__ep_more(struct tide_loop *loop, struct ep_req *r,
-				 int32_t res, uint32_t cflags)
+static inline void tide__ep_more(struct tide_loop *loop, struct ep_req *r, int32_t res,
+				 uint32_t cflags)
 {
 	loop->ep->delivered++;
 	loop->stats.completed++;
@@ -181,8 +179,7 @@ bool tide__ep_retry(struct tide_loop *loop, struct ep_req *r, uint32_t ev);
  * stack (copied); else the caller's array, valid until completion.
  * -EAGAIN: nothing done, the cached kind of fd was stale (file.c looks
  * again and takes the right road). */
-int tide__ep_stream_rw(struct tide_loop *loop, struct tide__op *op, int fd,
-		       bool in, const struct iovec *iov, unsigned cnt,
-		       bool single);
+int tide__ep_stream_rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
+		       const struct iovec *iov, unsigned cnt, bool single);
 
 #endif /* TIDE_EP_IMPL_H */

@@ -11,23 +11,27 @@
  *   epoll instance, and is then tried again.  Several operations may wait
  *   on one descriptor (a reader and a writer, multishot receive and a
  *   poll ...), in the order they started.
- * - Regular files, block devices, directories and paths: the blocking
- *   pool (engine/core/blocking.h).  A file is always "ready", so readiness
- *   would say nothing; a worker thread makes the call.
+ * - Regular files, block devices, directories and paths: at once with
+ *   RWF_NOWAIT when the page cache can answer (as io_uring does before it
+ *   hands work to io-wq), else the blocking pool (engine/core/blocking.h);
+ *   opening, closing, syncing and the other metadata calls always run on
+ *   the pool.  A file is always "ready", so readiness would say nothing.
  * - Timers: a heap in user space (engine/core/timer.h); the loop waits in
  *   epoll_pwait2() (nanoseconds; epoll_wait() with the timeout rounded up
  *   to milliseconds where the kernel or a seccomp filter lacks it).
  *
  * What it does to descriptors it is handed:
  * - recv/send/recvmsg/sendmsg pass MSG_DONTWAIT, so a socket's own mode is
- *   left alone for them.  accept and connect need the socket itself to be
- *   non-blocking, and read/write on a pipe, tty or character device need
- *   the descriptor to be: for those the backend sets O_NONBLOCK on the
- *   open file description (fcntl F_SETFL), once, and leaves it set.  The
- *   flag is shared with every dup() of the descriptor and with other
- *   processes holding the same file (a tty given to a shell, a pipe's other
- *   holders): give the loop its own descriptor (open it again, or a
- *   socket of its own) when that matters.
+ *   left alone for them, and reads and writes on pipes use RWF_NOWAIT.
+ *   accept and connect need the socket itself to be non-blocking, and so
+ *   do reads and writes on ttys and other descriptors that refuse
+ *   RWF_NOWAIT: for those the backend sets O_NONBLOCK on the open file
+ *   description (fcntl F_SETFL, checked before each call, as the number
+ *   may name another file by then) and leaves it set.  The flag is shared
+ *   with every dup() of the descriptor and with other processes holding
+ *   the same file (a tty given to a shell, a pipe's other holders): give
+ *   the loop its own descriptor (open it again, or a socket of its own)
+ *   when that matters.
  * - A pollable descriptor stays registered with the loop's epoll instance
  *   while tide uses it; the first operation to wait on it after an idle
  *   spell renews the registration (one epoll_ctl()), so a descriptor closed
@@ -56,67 +60,56 @@
 #include "backend.h"
 
 int tide__ep_nop(struct tide_loop *loop, struct tide__op *op);
-int tide__ep_read(struct tide_loop *loop, struct tide__op *op, int fd,
-		  void *buf, unsigned len, uint64_t off, int buf_index,
-		  unsigned flags);
-int tide__ep_write(struct tide_loop *loop, struct tide__op *op, int fd,
-		   const void *buf, unsigned len, uint64_t off, int buf_index,
-		   unsigned flags);
-int tide__ep_readv(struct tide_loop *loop, struct tide__op *op, int fd,
-		   const struct iovec *iov, unsigned iovcnt, uint64_t off);
-int tide__ep_writev(struct tide_loop *loop, struct tide__op *op, int fd,
-		    const struct iovec *iov, unsigned iovcnt, uint64_t off);
-int tide__ep_fsync(struct tide_loop *loop, struct tide__op *op, int fd,
-		   unsigned flags);
-int tide__ep_fallocate(struct tide_loop *loop, struct tide__op *op, int fd,
-		       int mode, uint64_t off, uint64_t len);
-int tide__ep_sync_file_range(struct tide_loop *loop, struct tide__op *op,
-			     int fd, uint64_t off, uint32_t len,
-			     unsigned flags);
-int tide__ep_statx(struct tide_loop *loop, struct tide__op *op, int dfd,
-		   const char *path, int flags, unsigned mask,
-		   struct statx *stx);
-int tide__ep_openat(struct tide_loop *loop, struct tide__op *op, int dfd,
-		    const char *path, int flags, mode_t mode);
+int tide__ep_read(struct tide_loop *loop, struct tide__op *op, int fd, void *buf, unsigned len,
+		  uint64_t off, int buf_index, unsigned flags);
+int tide__ep_write(struct tide_loop *loop, struct tide__op *op, int fd, const void *buf,
+		   unsigned len, uint64_t off, int buf_index, unsigned flags);
+int tide__ep_readv(struct tide_loop *loop, struct tide__op *op, int fd, const struct iovec *iov,
+		   unsigned iovcnt, uint64_t off);
+int tide__ep_writev(struct tide_loop *loop, struct tide__op *op, int fd, const struct iovec *iov,
+		    unsigned iovcnt, uint64_t off);
+int tide__ep_fsync(struct tide_loop *loop, struct tide__op *op, int fd, unsigned flags);
+int tide__ep_fallocate(struct tide_loop *loop, struct tide__op *op, int fd, int mode, uint64_t off,
+		       uint64_t len);
+int tide__ep_sync_file_range(struct tide_loop *loop, struct tide__op *op, int fd, uint64_t off,
+			     uint32_t len, unsigned flags);
+int tide__ep_statx(struct tide_loop *loop, struct tide__op *op, int dfd, const char *path,
+		   int flags, unsigned mask, struct statx *stx);
+int tide__ep_openat(struct tide_loop *loop, struct tide__op *op, int dfd, const char *path,
+		    int flags, mode_t mode);
 int tide__ep_close(struct tide_loop *loop, struct tide__op *op, int fd);
-int tide__ep_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd,
-		      const char *path, int flags);
-int tide__ep_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd,
-		     const char *path, mode_t mode);
-int tide__ep_renameat(struct tide_loop *loop, struct tide__op *op,
-		      int olddfd, const char *oldpath, int newdfd,
-		      const char *newpath, unsigned flags);
-int tide__ep_splice(struct tide_loop *loop, struct tide__op *op, int fd_in,
-		    int64_t off_in, int fd_out, int64_t off_out, unsigned len,
-		    unsigned flags);
+int tide__ep_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd, const char *path,
+		      int flags);
+int tide__ep_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd, const char *path,
+		     mode_t mode);
+int tide__ep_renameat(struct tide_loop *loop, struct tide__op *op, int olddfd, const char *oldpath,
+		      int newdfd, const char *newpath, unsigned flags);
+int tide__ep_splice(struct tide_loop *loop, struct tide__op *op, int fd_in, int64_t off_in,
+		    int fd_out, int64_t off_out, unsigned len, unsigned flags);
 
-int tide__ep_socket(struct tide_loop *loop, struct tide__op *op, int domain,
-		    int type, int protocol);
+int tide__ep_socket(struct tide_loop *loop, struct tide__op *op, int domain, int type,
+		    int protocol);
 int tide__ep_connect(struct tide_loop *loop, struct tide__op *op, int fd,
 		     const struct sockaddr *addr, socklen_t len);
-int tide__ep_accept(struct tide_loop *loop, struct tide__op *op, int fd,
-		    struct sockaddr *addr, socklen_t *len, int flags);
-int tide__ep_accept_multi(struct tide_loop *loop, struct tide__op *op,
-			  int fd, int flags);
-int tide__ep_recv(struct tide_loop *loop, struct tide__op *op, int fd,
-		  void *buf, unsigned len, int flags);
+int tide__ep_accept(struct tide_loop *loop, struct tide__op *op, int fd, struct sockaddr *addr,
+		    socklen_t *len, int flags);
+int tide__ep_accept_multi(struct tide_loop *loop, struct tide__op *op, int fd, int flags);
+int tide__ep_recv(struct tide_loop *loop, struct tide__op *op, int fd, void *buf, unsigned len,
+		  int flags);
 int tide__ep_recv_multi(struct tide_loop *loop, struct tide__op *op, int fd,
 			struct tide_bufring *br);
-int tide__ep_send(struct tide_loop *loop, struct tide__op *op, int fd,
-		  const void *buf, unsigned len, int flags);
-int tide__ep_recvmsg(struct tide_loop *loop, struct tide__op *op, int fd,
-		     struct msghdr *msg, int flags);
-int tide__ep_sendmsg(struct tide_loop *loop, struct tide__op *op, int fd,
-		     const struct msghdr *msg, int flags);
-int tide__ep_shutdown(struct tide_loop *loop, struct tide__op *op, int fd,
-		      int how);
-int tide__ep_poll(struct tide_loop *loop, struct tide__op *op, int fd,
-		  unsigned events, bool multi);
+int tide__ep_send(struct tide_loop *loop, struct tide__op *op, int fd, const void *buf,
+		  unsigned len, int flags);
+int tide__ep_recvmsg(struct tide_loop *loop, struct tide__op *op, int fd, struct msghdr *msg,
+		     int flags);
+int tide__ep_sendmsg(struct tide_loop *loop, struct tide__op *op, int fd, const struct msghdr *msg,
+		     int flags);
+int tide__ep_shutdown(struct tide_loop *loop, struct tide__op *op, int fd, int how);
+int tide__ep_poll(struct tide_loop *loop, struct tide__op *op, int fd, unsigned events, bool multi);
 
-int tide__ep_timeout(struct tide_loop *loop, struct tide__op *op,
-		     struct __kernel_timespec *ts, unsigned flags);
-int tide__ep_deadline(struct tide_loop *loop, struct tide__op *op,
-		      struct __kernel_timespec *ts);
+int tide__ep_timeout(struct tide_loop *loop, struct tide__op *op, struct __kernel_timespec *ts,
+		     unsigned flags);
+int tide__ep_deadline(struct tide_loop *loop, struct tide__op *op, struct __kernel_timespec *ts);
 int tide__ep_cancel(struct tide_loop *loop, struct tide__op *op);
 
 /*
@@ -130,6 +123,5 @@ int tide__ep_cancel(struct tide_loop *loop, struct tide__op *op);
 unsigned tide__ep_reap(struct tide_loop *loop);
 bool tide__ep_busy(const struct tide_loop *loop);
 void tide__ep_release(struct tide_loop *loop);
-
 
 #endif /* TIDE_EPOLL_H */

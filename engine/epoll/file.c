@@ -32,8 +32,7 @@ static uint8_t classify(struct tide_loop *loop, int fd, bool fresh)
 	}
 	if (S_ISSOCK(st.st_mode))
 		e->kind = EP_FD_SOCKET;
-	else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
-		 S_ISDIR(st.st_mode))
+	else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode))
 		e->kind = EP_FD_BLOCKING;
 	else
 		e->kind = EP_FD_STREAM;
@@ -42,8 +41,7 @@ static uint8_t classify(struct tide_loop *loop, int fd, bool fresh)
 	return e->kind;
 }
 
-static struct ep_req *job(struct tide_loop *loop, struct tide__op *op,
-			  uint8_t bop)
+static struct ep_req *job(struct tide_loop *loop, struct tide__op *op, uint8_t bop)
 {
 	struct ep_req *r = tide__ep_req_new(loop, op, EP_BLOCKING);
 
@@ -81,8 +79,8 @@ int tide__ep_nop(struct tide_loop *loop, struct tide__op *op)
  * could not do goes to the pool.  A short inline transfer is finished by
  * the pool, so a file read is as complete as on io_uring.
  */
-static ssize_t try_nowait(struct tide_loop *loop, int fd, bool in,
-			  const struct iovec *iov, unsigned cnt, uint64_t off)
+static ssize_t try_nowait(struct tide_loop *loop, int fd, bool in, const struct iovec *iov,
+			  unsigned cnt, uint64_t off)
 {
 	struct ep_fd *e = tide__ep_fd(loop, fd);
 	off_t o = off == (uint64_t)-1 ? -1 : (off_t)off;
@@ -109,9 +107,8 @@ static ssize_t try_nowait(struct tide_loop *loop, int fd, bool in,
  * again, so a pipe never lands on the pool, where a read could block a
  * worker for good.  Returns 1: take the pool; else the operation's return.
  */
-static int by_readiness(struct tide_loop *loop, struct tide__op *op, int fd,
-			bool in, const struct iovec *iov, unsigned cnt,
-			bool single)
+static int by_readiness(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
+			const struct iovec *iov, unsigned cnt, bool single)
 {
 	int ret;
 
@@ -129,17 +126,16 @@ static int by_readiness(struct tide_loop *loop, struct tide__op *op, int fd,
 
 /* A "file" said EAGAIN to RWF_NOWAIT: a page-cache miss, or a pipe or
  * socket that got the number of a file.  Which?  (1: the pool.) */
-static int recheck(struct tide_loop *loop, struct tide__op *op, int fd,
-		   bool in, const struct iovec *iov, unsigned cnt, bool single)
+static int recheck(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
+		   const struct iovec *iov, unsigned cnt, bool single)
 {
 	if (classify(loop, fd, true) == EP_FD_BLOCKING)
 		return 1;
 	return by_readiness(loop, op, fd, in, iov, cnt, single);
 }
 
-static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
-	      void *buf, unsigned len, uint64_t off, int buf_index,
-	      unsigned flags)
+static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in, void *buf, unsigned len,
+	      uint64_t off, int buf_index, unsigned flags)
 {
 	struct iovec one = { .iov_base = buf, .iov_len = len };
 	struct ep_req *r;
@@ -170,19 +166,16 @@ static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 	return submit(loop, r);
 }
 
-int tide__ep_read(struct tide_loop *loop, struct tide__op *op, int fd,
-		  void *buf, unsigned len, uint64_t off, int buf_index,
-		  unsigned flags)
+int tide__ep_read(struct tide_loop *loop, struct tide__op *op, int fd, void *buf, unsigned len,
+		  uint64_t off, int buf_index, unsigned flags)
 {
 	return rw(loop, op, fd, true, buf, len, off, buf_index, flags);
 }
 
-int tide__ep_write(struct tide_loop *loop, struct tide__op *op, int fd,
-		   const void *buf, unsigned len, uint64_t off, int buf_index,
-		   unsigned flags)
+int tide__ep_write(struct tide_loop *loop, struct tide__op *op, int fd, const void *buf,
+		   unsigned len, uint64_t off, int buf_index, unsigned flags)
 {
-	return rw(loop, op, fd, false, (void *)(uintptr_t)buf, len, off,
-		  buf_index, flags);
+	return rw(loop, op, fd, false, (void *)(uintptr_t)buf, len, off, buf_index, flags);
 }
 
 static int rwv(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
@@ -204,8 +197,7 @@ static int rwv(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 		for (unsigned i = 0; i < cnt; i++)
 			total += iov[i].iov_len;
 		if (n < 0 || n == 0 || (size_t)n == total)
-			return tide__ep_now(loop, op,
-					    (int32_t)(n > INT32_MAX ? INT32_MAX : n));
+			return tide__ep_now(loop, op, (int32_t)(n > INT32_MAX ? INT32_MAX : n));
 		/* short: the pool does it again from the start (reads are
 		 * idempotent at an offset; a write at the file position is
 		 * not, so only offset writes are redone) */
@@ -222,20 +214,19 @@ static int rwv(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 	return submit(loop, r);
 }
 
-int tide__ep_readv(struct tide_loop *loop, struct tide__op *op, int fd,
-		   const struct iovec *iov, unsigned iovcnt, uint64_t off)
+int tide__ep_readv(struct tide_loop *loop, struct tide__op *op, int fd, const struct iovec *iov,
+		   unsigned iovcnt, uint64_t off)
 {
 	return rwv(loop, op, fd, true, iov, iovcnt, off);
 }
 
-int tide__ep_writev(struct tide_loop *loop, struct tide__op *op, int fd,
-		    const struct iovec *iov, unsigned iovcnt, uint64_t off)
+int tide__ep_writev(struct tide_loop *loop, struct tide__op *op, int fd, const struct iovec *iov,
+		    unsigned iovcnt, uint64_t off)
 {
 	return rwv(loop, op, fd, false, iov, iovcnt, off);
 }
 
-int tide__ep_fsync(struct tide_loop *loop, struct tide__op *op, int fd,
-		   unsigned flags)
+int tide__ep_fsync(struct tide_loop *loop, struct tide__op *op, int fd, unsigned flags)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_FSYNC);
 
@@ -246,8 +237,8 @@ int tide__ep_fsync(struct tide_loop *loop, struct tide__op *op, int fd,
 	return submit(loop, r);
 }
 
-int tide__ep_fallocate(struct tide_loop *loop, struct tide__op *op, int fd,
-		       int mode, uint64_t off, uint64_t len)
+int tide__ep_fallocate(struct tide_loop *loop, struct tide__op *op, int fd, int mode, uint64_t off,
+		       uint64_t len)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_FALLOCATE);
 
@@ -260,9 +251,8 @@ int tide__ep_fallocate(struct tide_loop *loop, struct tide__op *op, int fd,
 	return submit(loop, r);
 }
 
-int tide__ep_sync_file_range(struct tide_loop *loop, struct tide__op *op,
-			     int fd, uint64_t off, uint32_t len,
-			     unsigned flags)
+int tide__ep_sync_file_range(struct tide_loop *loop, struct tide__op *op, int fd, uint64_t off,
+			     uint32_t len, unsigned flags)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_SYNC_FILE_RANGE);
 
@@ -275,9 +265,8 @@ int tide__ep_sync_file_range(struct tide_loop *loop, struct tide__op *op,
 	return submit(loop, r);
 }
 
-int tide__ep_statx(struct tide_loop *loop, struct tide__op *op, int dfd,
-		   const char *path, int flags, unsigned mask,
-		   struct statx *stx)
+int tide__ep_statx(struct tide_loop *loop, struct tide__op *op, int dfd, const char *path,
+		   int flags, unsigned mask, struct statx *stx)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_STATX);
 
@@ -291,8 +280,8 @@ int tide__ep_statx(struct tide_loop *loop, struct tide__op *op, int dfd,
 	return submit(loop, r);
 }
 
-int tide__ep_openat(struct tide_loop *loop, struct tide__op *op, int dfd,
-		    const char *path, int flags, mode_t mode)
+int tide__ep_openat(struct tide_loop *loop, struct tide__op *op, int dfd, const char *path,
+		    int flags, mode_t mode)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_OPENAT);
 
@@ -324,8 +313,8 @@ int tide__ep_close(struct tide_loop *loop, struct tide__op *op, int fd)
 	return submit(loop, r);
 }
 
-int tide__ep_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd,
-		      const char *path, int flags)
+int tide__ep_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd, const char *path,
+		      int flags)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_UNLINKAT);
 
@@ -337,8 +326,8 @@ int tide__ep_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd,
 	return submit(loop, r);
 }
 
-int tide__ep_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd,
-		     const char *path, mode_t mode)
+int tide__ep_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd, const char *path,
+		     mode_t mode)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_MKDIRAT);
 
@@ -350,9 +339,8 @@ int tide__ep_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd,
 	return submit(loop, r);
 }
 
-int tide__ep_renameat(struct tide_loop *loop, struct tide__op *op,
-		      int olddfd, const char *oldpath, int newdfd,
-		      const char *newpath, unsigned flags)
+int tide__ep_renameat(struct tide_loop *loop, struct tide__op *op, int olddfd, const char *oldpath,
+		      int newdfd, const char *newpath, unsigned flags)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_RENAMEAT);
 
