@@ -151,7 +151,7 @@ void tide__ep_finish(struct tide_loop *loop, struct ep_req *r, int32_t res)
 	tide__timer_del(&loop->ep->timers, &r->timer);
 	tide__ep_req_free(loop, r);
 	loop->ep->delivered++;
-	loop->stats.completed++;
+	tide__ep_count_done(loop);
 	tide__complete(loop, op, res, 0);
 }
 
@@ -160,7 +160,7 @@ int tide__ep_now(struct tide_loop *loop, struct tide__op *op, int32_t res)
 	int ret = tide__complete_later(loop, op, res, 0);
 
 	if (!ret) {
-		loop->stats.completed++;
+		tide__ep_count_done(loop);
 		tide__ep_started(loop, op, NULL);
 	}
 	return ret;
@@ -486,7 +486,7 @@ static int cancel_req(struct tide_loop *loop, struct ep_req *r, bool now)
 	if (now) {
 		tide__ep_finish(loop, r, -ECANCELED);
 	} else {
-		loop->stats.completed++;
+		tide__ep_count_done(loop);
 		tide__timer_del(&ep->timers, &r->timer);
 		tide__ep_req_free(loop, r);
 	}
@@ -552,6 +552,8 @@ int tide__ep_pool_submit(struct tide_loop *loop, struct ep_req *r)
 		r->state = EP_S_POOL;
 	return ret;
 }
+
+static void ep_cancel_all(struct tide_loop *loop);
 
 /* ---- hooks ---- */
 
@@ -714,6 +716,40 @@ static void ep_config(const struct tide_loop *loop, struct tide_loop_config *cfg
 	cfg->cq_entries = 0;
 	cfg->features = 0;
 	cfg->wake = 0;
+}
+
+int64_t tide__ep_timer_wait_ns(const struct tide_loop *loop)
+{
+	const struct tide__ep *ep = loop->ep;
+	struct tide__timer *t;
+	uint64_t now;
+
+	if (!ep || !(t = tide__timer_first(&ep->timers)))
+		return -1;
+	now = tide_now_ns();
+	return t->when > now ? (int64_t)(t->when - now) : 0;
+}
+
+unsigned tide__ep_expire(struct tide_loop *loop)
+{
+	struct tide__ep *ep = loop->ep;
+
+	if (!ep || !tide__timer_first(&ep->timers))
+		return 0;
+	ep->delivered = 0;
+	expire(loop);
+	return ep->delivered;
+}
+
+bool tide__ep_owns(const struct tide_loop *loop, const struct tide__op *op)
+{
+	return loop->ep && hash_find(loop->ep, op) != NULL;
+}
+
+void tide__ep_cancel_own(struct tide_loop *loop)
+{
+	if (loop->ep)
+		ep_cancel_all(loop);
 }
 
 unsigned tide__ep_reap(struct tide_loop *loop)

@@ -145,10 +145,18 @@ void tide__ep_finish(struct tide_loop *loop, struct ep_req *r, int32_t res);
 /* Remember op as the last started (r NULL: it already completed). */
 static inline void tide__ep_started(struct tide_loop *loop, struct tide__op *op, struct ep_req *r)
 {
-	loop->stats.submitted++; /* tide_loop_stats(): operations started */
+	if (!loop->uring) /* io_uring counts SQEs there */
+		loop->stats.submitted++; /* tide_loop_stats(): operations started */
 	loop->ep->last_op = op;
 	loop->ep->last_req = r;
 }
+/* tide_loop_stats(): a completion (io_uring counts its CQEs itself). */
+static inline void tide__ep_count_done(struct tide_loop *loop)
+{
+	if (!loop->uring)
+		loop->stats.completed++;
+}
+
 /* Complete op at the next dispatch (result known at submission). */
 int tide__ep_now(struct tide_loop *loop, struct tide__op *op, int32_t res);
 struct ep_fd *tide__ep_fd(struct tide_loop *loop, int fd);
@@ -167,7 +175,7 @@ static inline void tide__ep_more(struct tide_loop *loop, struct ep_req *r, int32
 				 uint32_t cflags)
 {
 	loop->ep->delivered++;
-	loop->stats.completed++;
+	tide__ep_count_done(loop);
 	tide__complete(loop, r->op, res, cflags | TIDE__CQ_MORE);
 }
 

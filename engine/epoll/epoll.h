@@ -121,6 +121,19 @@ int tide__ep_cancel(struct tide_loop *loop, struct tide__op *op);
  * calls tide__ep_release() from its fini (nothing left in flight then).
  */
 unsigned tide__ep_reap(struct tide_loop *loop);
+/*
+ * Timers of io_uring loops live in the same user-space heap
+ * (tide__ep_timeout()): arming and cancelling costs no system call, and
+ * the ring's wait is bounded by the earliest deadline (EXT_ARG, no SQE).
+ * tide__ep_timer_wait_ns(): nanoseconds to the earliest, 0 if due, -1 if
+ * none.  tide__ep_expire(): deliver the due ones, returns how many.
+ * tide__ep_owns(): op is one of the backend's records (cancel goes here,
+ * not to the kernel).  tide__ep_cancel_own(): free's cancel of them all.
+ */
+int64_t tide__ep_timer_wait_ns(const struct tide_loop *loop);
+unsigned tide__ep_expire(struct tide_loop *loop);
+bool tide__ep_owns(const struct tide_loop *loop, const struct tide__op *op);
+void tide__ep_cancel_own(struct tide_loop *loop);
 bool tide__ep_busy(const struct tide_loop *loop);
 void tide__ep_release(struct tide_loop *loop);
 
