@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <liburing.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -652,6 +653,38 @@ static void test_epoll_poll_multishot_and_file(void **state)
 	tide_loop_free(loop);
 }
 
+/* Timers live in the user-space heap on both backends: on io_uring (with
+ * EXT_ARG) a sleep and its cancellation cost no SQE at all. */
+static void test_timers_cost_no_sqe(void **state)
+{
+	enum { NT = 100 };
+	struct tide_loop_stats st0, st1;
+	struct tide_loop_config cfg;
+	struct tide_future *f[NT], *longf;
+	struct tide_loop *loop;
+	bool count;
+
+	(void)state;
+	assert_int_equal(tide_loop_new(&loop, NULL), 0);
+	tide_loop_config(loop, &cfg);
+	count = cfg.backend == TIDE_BACKEND_URING && (cfg.features & IORING_FEAT_EXT_ARG);
+	assert_int_equal(t_wait(loop, tide_nop(loop)), 0); /* first submit done */
+	tide_loop_stats(loop, &st0);
+	for (int i = 0; i < NT; i++)
+		f[i] = tide_sleep(loop, 1000u * (unsigned)(i % 7));
+	longf = tide_sleep(loop, 10000000000ull);
+	for (int i = 0; i < NT; i++)
+		assert_int_equal(t_wait(loop, f[i]), 0);
+	assert_int_equal(tide_future_cancel(longf), 0);
+	assert_int_equal(t_wait(loop, longf), -ECANCELED);
+	tide_loop_stats(loop, &st1);
+	assert_true(st1.timers - st0.timers >= NT + 1);
+	if (count)
+		assert_int_equal(st1.submitted - st0.submitted, 0);
+	assert_int_equal(tide_loop_pending(loop), 0);
+	tide_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -669,6 +702,7 @@ int main(void)
 		cmocka_unit_test(test_epoll_timers),
 		cmocka_unit_test(test_epoll_table_grows_while_waiting),
 		cmocka_unit_test(test_epoll_poll_multishot_and_file),
+		cmocka_unit_test(test_timers_cost_no_sqe),
 	};
 
 	return cmocka_run_group_tests_name("backend", tests, NULL, NULL);

@@ -364,6 +364,11 @@ int tide__op_timeout(struct tide_loop *loop, struct tide__op *op,
 		     struct __kernel_timespec *ts, unsigned flags)
 {
 	ROUTE(tide__ep_timeout(loop, op, ts, flags));
+	/* the user-space heap (engine/core/timer.c) where the ring's wait can
+	 * take a timeout without an SQE (IORING_FEAT_EXT_ARG, 5.11): arming
+	 * and cancelling a timer then costs no system call */
+	if (__builtin_expect(loop->u.ring.features & IORING_FEAT_EXT_ARG, 1))
+		return accepted(loop, op, tide__ep_timeout(loop, op, ts, flags));
 	loop->stats.timers++;
 	SQE(io_uring_prep_timeout(sqe, ts, 0,
 				  (flags & TIDE__TIMEOUT_ABS) ?
@@ -382,8 +387,8 @@ int tide__op_deadline(struct tide_loop *loop, struct tide__op *op,
 
 int tide__op_cancel(struct tide_loop *loop, struct tide__op *op)
 {
-	if (!loop->uring)
-		return tide__ep_cancel(loop, op);
+	if (!loop->uring || tide__ep_owns(loop, op))
+		return tide__ep_cancel(loop, op); /* a heap timer, a pool job */
 	return tide__uring_cancel(loop, op);
 }
 

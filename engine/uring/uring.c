@@ -167,10 +167,14 @@ static int u_poll(struct tide_loop *loop, int wait)
 	int ret;
 
 	tide__backlog_flush(loop);
-	if (loop->u.bl_head != loop->u.bl_count)
-		wait = 0; /* SQ full: submit, reap, come back for the rest */
-	ret = tide__submit(loop, wait);
-	return ret < 0 ? ret : tide__reap(loop);
+	if (loop->u.bl_head != loop->u.bl_count || loop->later_n)
+		wait = 0; /* SQ full, or completions to deliver: no sleeping */
+	/* heap timers (tide__op_timeout) bound the wait */
+	ret = tide__submit_until(loop, wait, tide__ep_timer_wait_ns(loop));
+	if (ret < 0)
+		return ret;
+	ret = tide__reap(loop);
+	return ret + (int)tide__ep_expire(loop);
 }
 
 /* Completion of the cancel-all request: remember a kernel without
@@ -200,6 +204,7 @@ static void u_cancel_all(struct tide_loop *loop)
 	struct io_uring_sqe *sqe;
 	unsigned n = 1;
 
+	tide__ep_cancel_own(loop); /* heap timers, queued fallback jobs */
 	for (uint32_t i = u->bl_head; i < u->bl_count; i++) {
 		struct tide__op *op =
 			(struct tide__op *)(uintptr_t)u->bl[i].user_data;
