@@ -169,12 +169,15 @@ static int u_poll(struct tide_loop *loop, int wait)
 	tide__backlog_flush(loop);
 	if (loop->u.bl_head != loop->u.bl_count || loop->later_n)
 		wait = 0; /* SQ full, or completions to deliver: no sleeping */
-	/* heap timers (tide__op_timeout) bound the wait */
-	ret = tide__submit_until(loop, wait, tide__ep_timer_wait_ns(loop));
+	/* heap timers (tide__op_timeout) bound the wait; loop->ep exists
+	 * only once a timer or a fallback job was started */
+	ret = tide__submit_until(loop, wait, loop->ep ? tide__ep_timer_wait_ns(loop) : -1);
 	if (ret < 0)
 		return ret;
 	ret = tide__reap(loop);
-	return ret + (int)tide__ep_expire(loop);
+	if (__builtin_expect(loop->ep != NULL, 0))
+		ret += (int)tide__ep_expire(loop);
+	return ret;
 }
 
 /* Completion of the cancel-all request: remember a kernel without
