@@ -300,6 +300,42 @@ int tide__openat2_check(int dfd, const char *path, unsigned resolve)
 	return ret;
 }
 
+/* With BENEATH alone the kernel answers -EXDEV for a way out; the
+ * fallback refuses every symlink, and says so with the same error. */
+static struct tide_future *beneath_error(struct tide_loop *loop, void *arg,
+					 int64_t res, void *payload)
+{
+	(void)arg;
+	(void)payload;
+	if (res == -ELOOP)
+		return tide_future_fail(loop, -EXDEV);
+	return res < 0 ? tide_future_fail(loop, (int)res)
+		       : tide_future_ready(loop, res, NULL);
+}
+
+static struct tide_future *openat2_fallback(struct tide_loop *loop, int dfd,
+					    const char *path, int flags,
+					    mode_t mode, unsigned resolve)
+{
+	bool beneath_only = resolve == TIDE_RESOLVE_BENEATH;
+	struct tide_future *f;
+	int ret;
+
+	/* stricter than the kernel: a symlink could lead out, so none */
+	if (resolve & TIDE_RESOLVE_BENEATH)
+		resolve |= TIDE_RESOLVE_NO_SYMLINKS;
+	ret = tide__openat2_check(dfd, path, resolve);
+	if (ret)
+		return tide_future_fail(loop, beneath_only && ret == -ELOOP ?
+						      -EXDEV : ret);
+	f = tide_openat(loop, dfd, path,
+			flags | (resolve & TIDE_RESOLVE_NO_SYMLINKS ? O_NOFOLLOW
+								    : 0),
+			mode);
+	return beneath_only ? tide_future_then_wrapped(f, beneath_error, NULL)
+			    : f;
+}
+
 struct tide_future *tide_openat2(struct tide_loop *loop, int dfd,
 				 const char *path, int flags, mode_t mode,
 				 unsigned resolve)
@@ -339,14 +375,5 @@ struct tide_future *tide_openat2(struct tide_loop *loop, int dfd,
 	if (ret != -EOPNOTSUPP)
 		return tide__op_started(f, ret);
 	tide__future_free(f);
-	/* stricter than the kernel: a symlink could lead out, so none */
-	if (resolve & TIDE_RESOLVE_BENEATH)
-		resolve |= TIDE_RESOLVE_NO_SYMLINKS;
-	ret = tide__openat2_check(dfd, path, resolve);
-	if (ret)
-		return tide_future_fail(loop, ret);
-	return tide_openat(loop, dfd, path,
-			   flags | (resolve & TIDE_RESOLVE_NO_SYMLINKS ?
-					    O_NOFOLLOW : 0),
-			   mode);
+	return openat2_fallback(loop, dfd, path, flags, mode, resolve);
 }
