@@ -831,8 +831,14 @@ static void gil_svg_bar(FILE *f, const struct gil_report *rep,
 			p, y, SVG_BAR / 2, SVG_BAR / 2, -SVG_BAR / 2);
 		x = fmax(x, p);
 	}
-	fprintf(f, "<text x=\"%.1f\" y=\"%d\">%.3g%s</text>\n",
-		fmax(x, gil_x(ax, s.hi)) + 8, y + SVG_BAR - 3, s.med, convoy ? " us" : " s");
+	fprintf(f, "<text x=\"%.1f\" y=\"%d\">", fmax(x, gil_x(ax, s.hi)) + 8,
+		y + SVG_BAR - 3);
+	if (!convoy)
+		fprintf(f, "%.3g s</text>\n", s.med);
+	else if (s.med < 1000)
+		fprintf(f, "p50 %.1f us</text>\n", s.med);
+	else
+		fprintf(f, "p50 %.2f ms</text>\n", s.med / 1e3);
 }
 
 int gil_write_svg(const struct gil_report *rep, const char *path)
