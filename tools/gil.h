@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <tide.h>
 
@@ -20,6 +21,7 @@ enum { GIL_PIN_NONE, GIL_PIN_SPLIT, GIL_PIN_SAME };
 enum { GIL_TIDE, GIL_PY, GIL_NSIDES };
 
 #define GIL_MAX_ROUNDS 99
+#define GIL_PY_MAX_PEERS 64 /* io-net --python: connections passed on */
 
 struct gil_cfg {
 	int workload;
@@ -97,7 +99,14 @@ double gil_io_rate(const struct gil_cfg *c, double seconds, char *err,
 int gil_run(const struct gil_cfg *c, int way, struct gil_result *r,
 	    char *err, size_t errlen);
 
-/* Echo peers (a C thread per socket pair) shared with the CPython side. */
+/* Pin the calling thread to cpu (-1: leave it). */
+void gil_pin_self(int cpu);
+/* All of len bytes through io (read, gil_write); 0, -errno, -EPIPE at EOF. */
+int gil_full(ssize_t (*io)(int, void *, size_t), int fd, char *b, size_t len);
+/* send(2) without SIGPIPE, shaped like write(2). */
+ssize_t gil_write(int fd, void *b, size_t n);
+
+/* Echo peers (gil_peer.c), shared with the CPython side. */
 struct gil_echo;
 struct gil_peers {
 	struct gil_echo *e;
@@ -128,5 +137,12 @@ void gil_checks(struct gil_report *rep);
 int gil_print_table(const struct gil_report *rep, FILE *f);
 int gil_print_json(const struct gil_report *rep, FILE *f);
 int gil_write_svg(const struct gil_report *rep, const char *path);
+/* For gil_svg.c: the round whose key is the median; the figures of a run
+ * (wall seconds, IO p50 in microseconds); 0 or -errno of a stream. */
+const struct gil_result *gil_median_run(const struct gil_report *rep, int wi,
+					int side);
+double gil_f_wall(const struct gil_result *r);
+double gil_f_p50(const struct gil_result *r);
+int gil_ferr(FILE *f);
 
 #endif /* TOOLS_GIL_H */

@@ -252,20 +252,21 @@ int gil_py_run(const struct gil_report *rep, int way, struct gil_result *r,
 	static const char *const pins[] = { "none", "split", "same" };
 	const struct gil_cfg *c = rep->c;
 	char thr[16], cnt[32], ops[32], iv[32], blk[16], dur[32], wu[32];
-	char fdl[256] = "", ffd[16], fsz[32], hs[16];
+	char fdl[GIL_PY_MAX_PEERS * 12] = "", ffd[16], fsz[32], hs[16];
 	const char *args[40];
 	struct gil_peers peers = { 0 };
 	struct gil_kv kv;
 	uint64_t fsize = 0;
-	int fds[GIL_MAX_ROUNDS + 2], nfds = 0, n = 0, rc, i, npeer;
+	int fds[GIL_PY_MAX_PEERS + 1], nfds = 0, n = 0, rc, i, npeer;
 	size_t used = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->way = way;
 	r->handoffs_per_s = -1;
 	npeer = c->workload == GIL_IO_NET ? c->threads : c->workload == GIL_CONVOY;
-	if (npeer > GIL_MAX_ROUNDS) {
-		snprintf(err, errlen, "CPython: at most %d connections", GIL_MAX_ROUNDS);
+	if (npeer > GIL_PY_MAX_PEERS) {
+		snprintf(err, errlen, "--python: io-net takes at most %d threads",
+			 GIL_PY_MAX_PEERS);
 		return -EINVAL;
 	}
 	rc = gil_peers_start(&peers, npeer, c->block, gil_peer_cpu(c));

@@ -87,7 +87,7 @@ static void gil_fail(struct gil_w *w, int err, const char *what)
 	}
 }
 
-static void gil_pin_self(int cpu)
+void gil_pin_self(int cpu)
 {
 	cpu_set_t set;
 
@@ -126,8 +126,7 @@ static void gil_countdown(struct tide_glock *g, uint64_t n)
 	}
 }
 
-static int gil_full(ssize_t (*io)(int, void *, size_t), int fd, char *b,
-		    size_t len)
+int gil_full(ssize_t (*io)(int, void *, size_t), int fd, char *b, size_t len)
 {
 	size_t done = 0;
 
@@ -145,7 +144,7 @@ static int gil_full(ssize_t (*io)(int, void *, size_t), int fd, char *b,
 	return 0;
 }
 
-static ssize_t gil_write(int fd, void *b, size_t n)
+ssize_t gil_write(int fd, void *b, size_t n)
 {
 	return send(fd, b, n, MSG_NOSIGNAL);
 }
@@ -243,89 +242,6 @@ static int64_t gil_pool_job(void *arg)
 {
 	gil_body(arg);
 	return 0;
-}
-
-/* ---- echo peers for io-net and convoy ---------------------------------- */
-
-struct gil_echo {
-	int fd;
-	int cpu;
-	uint32_t len;
-	pthread_t t;
-};
-
-static void *gil_echo_body(void *arg)
-{
-	struct gil_echo *e = arg;
-	char *buf = malloc(e->len);
-
-	gil_pin_self(e->cpu);
-	while (buf && gil_full(read, e->fd, buf, e->len) == 0 &&
-	       gil_full(gil_write, e->fd, buf, e->len) == 0)
-		;
-	free(buf);
-	return NULL;
-}
-
-/*
- * Where the echo peers run.  The peer stands for a server elsewhere, so it
- * must not serve the IO thread while that waits for the lock: under split
- * it shares the last CPU with the CPU-bound threads (it must be scheduled
- * against them, as a real peer's reply takes time), under same CPU 0.
- * Left to the scheduler (none) the peer lands next to the IO thread or
- * not from run to run, and the convoy's latency swings between
- * microseconds and an interval: pin when comparing.
- */
-int gil_peer_cpu(const struct gil_cfg *c)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (c->pin == GIL_PIN_NONE || n < 1)
-		return -1;
-	return c->pin == GIL_PIN_SAME ? 0 : (int)(n - 1);
-}
-
-/* n socket pairs; client ends in fds[], echo threads serve the others. */
-int gil_peers_start(struct gil_peers *p, int n, uint32_t len, int cpu)
-{
-	int i, sv[2], rc;
-
-	p->n = 0;
-	p->e = calloc((size_t)n + 1, sizeof(*p->e));
-	p->fds = calloc((size_t)n + 1, sizeof(int));
-	if (!p->e || !p->fds)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-			return -errno;
-		p->fds[i] = sv[0];
-		p->e[i].fd = sv[1];
-		p->e[i].len = len;
-		p->e[i].cpu = cpu;
-		rc = pthread_create(&p->e[i].t, NULL, gil_echo_body, &p->e[i]);
-		if (rc) {
-			close(sv[0]);
-			close(sv[1]);
-			return -rc;
-		}
-		p->n++;
-	}
-	return 0;
-}
-
-void gil_peers_stop(struct gil_peers *p)
-{
-	int i;
-
-	for (i = 0; i < p->n; i++) {
-		shutdown(p->fds[i], SHUT_RDWR);
-		pthread_join(p->e[i].t, NULL);
-		close(p->fds[i]);
-		close(p->e[i].fd);
-	}
-	free(p->e);
-	free(p->fds);
-	memset(p, 0, sizeof(*p));
 }
 
 /* ---- setup ------------------------------------------------------------- */

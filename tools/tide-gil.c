@@ -22,27 +22,30 @@
 #include "json.h"
 
 static const char usage[] =
-	"Usage: tide-gil [OPTIONS]\n"
+	"Usage: tide-gil [OPTIONS] [--python [PATH]]\n"
 	"Run one workload sequentially, in threads under an emulated global\n"
 	"lock (CPython's GIL), in a thread pool without a lock, in processes and\n"
-	"on tide's io_uring loop, and compare.  See tide-gil(1).\n"
+	"on tide's io_uring loop, in interleaved rounds, and compare; with\n"
+	"--python, beside CPython running the same workload.  See tide-gil(1).\n"
 	"\n"
 	"  -w, --workload W         cpu (default), io-file, io-net, convoy\n"
 	"  -t, --threads N          worker threads (convoy: CPU-bound threads); 2\n"
-	"  -n, --count N            cpu: countdown per thread; 200000000\n"
-	"  -o, --ops N              io: operations per thread; 20000\n"
+	"  -n, --count N            cpu: countdown per thread; default calibrated\n"
+	"                           so sequential runs min(N, cores) seconds\n"
+	"  -o, --ops N              io: operations per thread; calibrated alike\n"
 	"  -i, --switch-interval T  e.g. 5ms, 100us, 0.005s (bare number: ms); 5ms\n"
 	"  -m, --mode M             gil (default) or fifo\n"
 	"  -p, --pin P              none (default), split (one core each), same\n"
-	"  -r, --repeat R           run each way R times, report the median; 1\n"
-	"  -d, --duration S         convoy: seconds per way; 1\n"
+	"  -r, --repeat R           rounds, ways interleaved; medians; 3\n"
+	"  -d, --duration S         convoy: seconds per way and round; 1\n"
 	"  -W, --ways LIST          comma-separated subset of sequential,glock,\n"
 	"                           pool,processes,uring; default all that apply\n"
 	"  -b, --block N            io-file read size, io-net message size;\n"
 	"                           4096 and 64\n"
 	"  -f, --file PATH          io-file: read this file (default: a temp file)\n"
+	"  -P, --python [PATH]      also run it in CPython (default: python3)\n"
 	"  -j, --json               one JSON object on stdout\n"
-	"  -s, --svg FILE           also write a bar chart as SVG\n"
+	"  -s, --svg FILE           also write the picture as SVG\n"
 	"  -h, --help               this help\n"
 	"\n"
 	"Exit status: 0 ran, 1 a run failed, 2 bad usage.\n";
@@ -158,7 +161,7 @@ static void parse(int argc, char **argv, struct gil_cfg *c, struct gil_opts *o)
 	int opt, block_set = 0;
 	char *end;
 
-	while ((opt = getopt_long(argc, argv, "w:t:n:o:i:m:p:r:d:W:b:f:js:h",
+	while ((opt = getopt_long(argc, argv, "w:t:n:o:i:m:p:r:d:W:b:f:js:Ph",
 				  lo, NULL)) != -1) {
 		switch (opt) {
 		case 'w':
@@ -221,6 +224,8 @@ static void parse(int argc, char **argv, struct gil_cfg *c, struct gil_opts *o)
 		bad("unexpected argument '%s'", argv[optind]);
 	if (!block_set)
 		c->block = c->workload == GIL_IO_FILE ? 4096 : 64;
+	if (o->python && c->workload == GIL_IO_NET && c->threads > GIL_PY_MAX_PEERS)
+		bad("--python: io-net takes at most %d threads", GIL_PY_MAX_PEERS);
 	if (c->file && c->workload != GIL_IO_FILE)
 		bad("--file '%s' applies to the io-file workload only", c->file);
 }
