@@ -66,6 +66,7 @@ struct gil_report {
 	int py_gil;            /* 1: the interpreter has a GIL */
 	char py_note[600];     /* why the CPython side did not run */
 	double tide_rate, py_rate; /* cpu calibration: countdown turns per s */
+	double load[2];        /* 1-minute load average at start and end */
 };
 
 /* A figure over the rounds. */

@@ -143,6 +143,27 @@ static double gil_min_wall(const struct gil_report *rep)
 	return m;
 }
 
+/* cpu: the share of one CPU the sequential run got, lowest over rounds and
+ * sides.  A CPU-bound thread alone should get all of one; less means other
+ * programs took the machine and no ratio is to be trusted. */
+static double gil_seq_share(const struct gil_report *rep)
+{
+	int si = gil_wi(rep, GIL_SEQ), s, k;
+	double m = INFINITY;
+
+	if (rep->c->workload != GIL_CPU || si < 0)
+		return m;
+	for (s = 0; s < GIL_NSIDES; s++)
+		for (k = 0; rep->ran[si][s] && k < rep->rounds; k++) {
+			const struct gil_result *r = &rep->r[si][s][k];
+
+			/* CPython's cpu time ticks in 10 ms */
+			if (r->wall_s >= 0.2)
+				m = fmin(m, r->cpu_s / r->wall_s);
+		}
+	return m;
+}
+
 __attribute__((format(printf, 5, 6)))
 static void gil_add(struct gil_report *rep, const double *v, double lo,
 		    double hi, const char *name, ...)
@@ -169,6 +190,9 @@ static void gil_add(struct gil_report *rep, const double *v, double lo,
 	} else if (gil_min_wall(rep) < floor_s) {
 		k->verdict = GIL_V_NOISY;
 		k->why = "runs too short to measure (under 0.2 s or 20 intervals)";
+	} else if (gil_seq_share(rep) < 0.85) {
+		k->verdict = GIL_V_NOISY;
+		k->why = "the machine is busy: a sequential run got under 85% of a CPU";
 	} else if (!isfinite(k->m.lo) || !isfinite(k->m.hi)) {
 		k->verdict = GIL_V_NOISY;
 		k->why = "no value in some round";
@@ -363,6 +387,8 @@ static void gil_head(const struct gil_report *rep, FILE *f)
 	fprintf(f, "%d round%s, ways interleaved, each run after a warm-up; "
 		   "medians, +- = (max - min) / 2 / median\n",
 		rep->rounds, rep->rounds == 1 ? "" : "s");
+	fprintf(f, "load average %.2f at start, %.2f at end\n", rep->load[0],
+		rep->load[1]);
 	if (rep->python)
 		fprintf(f, "CPython: %s (%s%s), the same rounds\n", rep->py_path,
 			rep->py_version, rep->py_gil ? "" : ", no GIL");
@@ -620,6 +646,11 @@ static void gil_jconfig(struct json_writer *w, const struct gil_report *rep)
 		json_uint(w, c->workload == GIL_CPU ? c->count : c->ops);
 	json_key(w, "calibrated");
 	json_bool(w, c->calibrated);
+	json_key(w, "loadavg");
+	json_array_begin(w);
+	json_double(w, rep->load[0]);
+	json_double(w, rep->load[1]);
+	json_array_end(w);
 	json_key(w, "python");
 	json_object_begin(w);
 	json_key(w, "ran");

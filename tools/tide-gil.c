@@ -311,6 +311,13 @@ static int run_rounds(struct gil_report *rep, const struct gil_opts *o,
 
 static struct gil_report rep;
 
+static double loadavg(void)
+{
+	double l[1];
+
+	return getloadavg(l, 1) == 1 ? l[0] : -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct gil_cfg c = { .workload = GIL_CPU, .threads = 2,
@@ -344,6 +351,7 @@ int main(int argc, char **argv)
 				rep.py_note);
 		rep.python = !rc;
 	}
+	rep.load[0] = loadavg();
 	rc = gil_setup(&c, err, sizeof(err));
 	if (!rc)
 		rc = calibrate(&c, &rep, &o, err, sizeof(err));
@@ -355,6 +363,7 @@ int main(int argc, char **argv)
 		gil_teardown();
 		return 1;
 	}
+	rep.load[1] = loadavg();
 	gil_checks(&rep);
 	rc = o.json ? gil_print_json(&rep, stdout) : gil_print_table(&rep, stdout);
 	if (rc) {
