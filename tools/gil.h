@@ -71,7 +71,7 @@ struct gil_report {
 
 /* A figure over the rounds. */
 struct gil_stat {
-	int n;
+	int n, bad;            /* finite values used, others left out */
 	double med, lo, hi;
 };
 

@@ -39,9 +39,18 @@ static int gil_dcmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Median, min, max of the finite values of v; s->bad counts the others
+ * (a ratio over a round that did no operation). */
 static void gil_stat_arr(double *v, int n, struct gil_stat *s)
 {
+	int i, k = 0;
+
 	memset(s, 0, sizeof(*s));
+	for (i = 0; i < n; i++)
+		if (isfinite(v[i]))
+			v[k++] = v[i];
+	s->bad = n - k;
+	n = k;
 	if (n <= 0)
 		return;
 	qsort(v, (size_t)n, sizeof(*v), gil_dcmp);
@@ -193,7 +202,7 @@ static void gil_add(struct gil_report *rep, const double *v, double lo,
 	} else if (gil_seq_share(rep) < 0.85) {
 		k->verdict = GIL_V_NOISY;
 		k->why = "the machine is busy: a sequential run got under 85% of a CPU";
-	} else if (!isfinite(k->m.lo) || !isfinite(k->m.hi)) {
+	} else if (k->m.bad || !k->m.n) {
 		k->verdict = GIL_V_NOISY;
 		k->why = "no value in some round";
 	} else if (k->m.lo >= lo && k->m.hi <= hi) {

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
  * tide-gil - the contention lab: run one workload every way (sequential,
- * threads under the emulated global lock, a lock-free thread pool,
- * processes, tide's io_uring loop) and compare, including the behaviours
- * a correct CPython-GIL emulation must reproduce.
+ * threads under the emulated global lock, a pool of threads with private
+ * locks, processes, tide's io_uring loop) in interleaved rounds, optionally
+ * beside CPython running the same workload (--python), and check what a
+ * faithful CPython-GIL emulation must reproduce against stated bands.
+ * Workloads: gil_work.c; CPython: gil_py.c and tools/gil/gil_workloads.py;
+ * report: gil_out.c and gil_svg.c.
  *
  * Exit status: 0 ran, 1 a run failed, 2 bad usage.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,6 @@
 #include <tide.h>
 
 #include "gil.h"
-#include "json.h"
 
 static const char usage[] =
 	"Usage: tide-gil [OPTIONS] [--python [PATH]]\n"
