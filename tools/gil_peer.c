@@ -13,23 +13,24 @@
 
 #include "gil.h"
 
+/* The buffer belongs to the peer's record, not to its thread, so that a
+ * forked worker (which has no echo threads) still reaches it. */
 struct gil_echo {
 	int fd;
 	int cpu;
 	uint32_t len;
+	char *buf;
 	pthread_t t;
 };
 
 static void *gil_echo_body(void *arg)
 {
 	struct gil_echo *e = arg;
-	char *buf = malloc(e->len);
 
 	gil_pin_self(e->cpu);
-	while (buf && gil_full(read, e->fd, buf, e->len) == 0 &&
-	       gil_full(gil_write, e->fd, buf, e->len) == 0)
+	while (gil_full(read, e->fd, e->buf, e->len) == 0 &&
+	       gil_full(gil_write, e->fd, e->buf, e->len) == 0)
 		;
-	free(buf);
 	return NULL;
 }
 
@@ -68,8 +69,11 @@ int gil_peers_start(struct gil_peers *p, int n, uint32_t len, int cpu)
 		p->e[i].fd = sv[1];
 		p->e[i].len = len;
 		p->e[i].cpu = cpu;
-		rc = pthread_create(&p->e[i].t, NULL, gil_echo_body, &p->e[i]);
+		p->e[i].buf = malloc(len);
+		rc = p->e[i].buf ? pthread_create(&p->e[i].t, NULL, gil_echo_body,
+						  &p->e[i]) : ENOMEM;
 		if (rc) {
+			free(p->e[i].buf);
 			close(sv[0]);
 			close(sv[1]);
 			return -rc;
@@ -88,6 +92,7 @@ void gil_peers_stop(struct gil_peers *p)
 		pthread_join(p->e[i].t, NULL);
 		close(p->fds[i]);
 		close(p->e[i].fd);
+		free(p->e[i].buf);
 	}
 	free(p->e);
 	free(p->fds);

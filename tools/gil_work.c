@@ -607,6 +607,7 @@ static int gil_processes(struct gil_run *x, int from)
 	for (i = from; i < x->nw && !rc; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0) {
+			free(pids);
 			gil_body(&x->w[i]);
 			_exit(0);
 		}
