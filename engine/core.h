@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "tide.h"
-#include "valgrind_compat.h"
+#include "compat.h"
 
 struct tide__op;
 struct tide_bufring;

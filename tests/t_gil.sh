@@ -210,6 +210,14 @@ bad -r 100
 bad --pin sideways
 bad --mode lifo
 bad --python=
+bad -t nan
+bad -t ' -1'
+bad -n 18014398509481985k
+bad -i nan
+bad -d nan
+bad -d 0
+bad -b 17m
+bad -o -5
 bad extra-arg
 bad --no-such-option
 exit $fail

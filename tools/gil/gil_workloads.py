@@ -4,7 +4,7 @@
 
 tide-gil --python runs this script once per way and round, interleaved
 with its own emulation, and reads one line of key=value pairs from it.
-The bodies mirror tools/gil_work.c: the same countdown (the seed's
+The bodies mirror tools/gil/work.c: the same countdown (the seed's
 busy_wait), the same pread offsets, the same request/response over a
 socket whose echo peer is a C thread inside tide-gil (so both sides talk
 to the identical peer), the same placement of threads on CPUs.
@@ -38,7 +38,7 @@ def ncpu():
 
 
 def cpu_for(pin, i):
-    """The CPU of worker i, as gil_cpu_for() in gil_work.c."""
+    """The CPU of worker i, as gil_cpu_for() in work.c."""
     if pin == "none":
         return None
     if pin == "same":
