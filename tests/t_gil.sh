@@ -116,6 +116,26 @@ grep -q 'python3 not found' "$tmp/nopy.err" || say "no 'python3 not found' messa
 check nopy cpu 0
 grep -q '"note": "python3 not found' "$tmp/nopy.json" || say "JSON lacks the python note"
 
+# A CPython side that fails mid-run, or prints no figures, fails the run.
+mkdir -p "$tmp/fake"
+cat >"$tmp/fake/gil_workloads.py" <<'PY'
+import sys
+if sys.argv[1] == "info":
+    print("version=3.99.0 gil=1 ncpu=2 implementation=cpython")
+elif sys.argv[1] == "calibrate":
+    print("rate=1000000")
+elif sys.argv[2] == "threads":
+    sys.stderr.write("gil_workloads.py: fake failure\n"); sys.exit(1)
+else:
+    print("nothing useful")
+PY
+TIDE_GIL_SCRIPTS="$tmp/fake" "$gil" -n 1000 -r 1 -W glock --python >"$tmp/fake.out" 2>"$tmp/fake.err"
+[ $? -eq 1 ] && grep -q 'fake failure' "$tmp/fake.err" &&
+	grep -q 'CPython cpu glock failed' "$tmp/fake.err" || { say "failing CPython side"; cat "$tmp/fake.err"; }
+TIDE_GIL_SCRIPTS="$tmp/fake" "$gil" -n 1000 -r 1 -W sequential --python >"$tmp/fake.out" 2>"$tmp/fake.err"
+[ $? -eq 1 ] && grep -q 'no figures in its output' "$tmp/fake.err" ||
+	{ say "CPython side without figures"; cat "$tmp/fake.err"; }
+
 # err RC PATTERN ARGS...: exit status RC, PATTERN on stderr, nothing on stdout
 err() {
 	want=$1 pat=$2; shift 2
