@@ -18,6 +18,7 @@ WORKLOAD is cpu, io-file, io-net or convoy; WAY is sequential, threads
 the same body (a tenth of the size), then the timed run.
 """
 import argparse
+import array
 import os
 import signal
 import socket
@@ -138,7 +139,9 @@ def run_threads(fn, args_list):
 
 
 def run_processes(a, n, out):
-    """Fork one child per worker; latencies come back over a pipe."""
+    """Fork one child per worker; latencies come back over a pipe as raw
+    64-bit integers (milliseconds to pass, not the seconds text would
+    take).  Returns when the last child is done, before decoding."""
     kids = []
     for i in range(a.threads):
         r, w = os.pipe()
@@ -149,17 +152,16 @@ def run_processes(a, n, out):
             try:
                 mine = {}
                 BODIES[a.workload](a, i, n, mine)
-                data = ",".join(str(x) for x in mine.get(i, [])).encode()
+                data = memoryview(array.array("q", mine.get(i, [])).tobytes())
                 while data:
-                    k = os.write(w, data[:65536])
-                    data = data[k:]
+                    data = data[os.write(w, data[:1 << 20]):]
             except Exception as e:
                 sys.stderr.write("gil_workloads.py: child %d: %s\n" % (i, e))
                 code = 1
             os._exit(code)
         os.close(w)
         kids.append((pid, r, i))
-    bad = 0
+    bad, raw = 0, {}
     for pid, r, i in kids:
         chunks = []
         while True:
@@ -170,13 +172,19 @@ def run_processes(a, n, out):
         os.close(r)
         _, st = os.waitpid(pid, 0)
         bad |= st != 0
-        text = b"".join(chunks).decode()
-        out[i] = [int(x) for x in text.split(",") if x]
+        raw[i] = b"".join(chunks)
+    done = time.perf_counter_ns()
     if bad:
         raise RuntimeError("a worker process failed")
+    for i, b in raw.items():
+        v = array.array("q")
+        v.frombytes(b)
+        out[i] = list(v)
+    return done
 
 
 def run_way(a, way, n):
+    """Run the way; (latencies per worker, end time or None)."""
     out = {}
     fn = BODIES[a.workload]
     if way == "sequential":
@@ -184,8 +192,8 @@ def run_way(a, way, n):
     elif way == "threads":
         run_threads(fn, [(a, i, n, out) for i in range(a.threads)])
     else:
-        run_processes(a, n, out)
-    return out
+        return out, run_processes(a, n, out)
+    return out, None
 
 
 def convoy(a, way, duration):
@@ -312,12 +320,13 @@ def main():
                 convoy(a, a.way, max(0.02, a.duration * a.warmup))
             c0, t0 = cpu_seconds(), time.perf_counter_ns()
             out = convoy(a, a.way, a.duration)
+            t1 = time.perf_counter_ns()
         else:
             if a.warmup > 0:
                 run_way(a, a.way, int(size * a.warmup) + 1)
             c0, t0 = cpu_seconds(), time.perf_counter_ns()
-            out = run_way(a, a.way, size)
-        t1 = time.perf_counter_ns()
+            out, t1 = run_way(a, a.way, size)
+            t1 = t1 or time.perf_counter_ns()
         res["wall_s"] = "%.6f" % ((t1 - t0) / 1e9)
         res["cpu_s"] = "%.6f" % (cpu_seconds() - c0)
     except (OSError, RuntimeError, ConnectionError) as e:
