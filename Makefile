@@ -348,9 +348,23 @@ INST_LIB := $(DESTDIR)$(LIBDIR)
 INST_INC := $(DESTDIR)$(INCLUDEDIR)
 PUB_HDRS := $(sort $(wildcard api/tide/*.h))
 
+# The directories install needs; those it had to create (parents included)
+# are listed in $(INST_DIRS_LIST), so uninstall removes exactly those, once
+# empty, and never a directory that was there before.
+INST_DIRS = $(INST_LIB)/pkgconfig $(INST_INC)/tide $(DESTDIR)$(BINDIR) \
+	$(DESTDIR)$(DATADIR)/tide \
+	$(addprefix $(DESTDIR)$(MANDIR)/,$(sort $(patsubst %/,%,$(dir $(MAN_PAGES:man/%=%)))))
+INST_DIRS_LIST = $(DESTDIR)$(DATADIR)/tide/installed-dirs
+
 install: all
-	$(call msg,INST,$(DESTDIR)$(PREFIX))install -d $(INST_LIB)/pkgconfig $(INST_INC)/tide \
-		$(DESTDIR)$(BINDIR) $(addprefix $(DESTDIR)$(MANDIR)/,$(sort $(dir $(MAN_PAGES:man/%=%))))
+	$(call msg,INST,$(DESTDIR)$(PREFIX))new=; for d in $(INST_DIRS); do \
+		while [ ! -d "$$d" ]; do new="$$new $$d"; d=$$(dirname "$$d"); done; \
+	done; \
+	install -d $(INST_DIRS) && \
+	{ cat $(INST_DIRS_LIST) 2>/dev/null; \
+	  for d in $$new; do printf '%s\n' "$${d#$(DESTDIR)}"; done; } | \
+		LC_ALL=C sort -r -u >$(INST_DIRS_LIST).tmp && \
+	mv -f $(INST_DIRS_LIST).tmp $(INST_DIRS_LIST)
 	$(Q)install -m 644 $(STATIC_LIB) $(INST_LIB)/
 	$(Q)install -m 755 $(SHARED_LIB) $(INST_LIB)/
 	$(Q)ln -sf $(notdir $(SHARED_LIB)) $(INST_LIB)/$(SONAME)
@@ -370,10 +384,10 @@ uninstall:
 		$(addprefix $(DESTDIR)$(MANDIR)/,$(MAN_PAGES:man/%=%)) \
 		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS))) \
 		$(addprefix $(DESTDIR)$(DATADIR)/tide/,$(notdir $(GIL_SCRIPTS)))
-	$(Q)for d in $(INST_LIB)/pkgconfig $(INST_INC)/tide $(DESTDIR)$(DATADIR)/tide \
-		$(addprefix $(DESTDIR)$(MANDIR)/,$(sort $(patsubst %/,%,$(dir $(MAN_PAGES:man/%=%))))) \
-		$(DESTDIR)$(MANDIR) $(DESTDIR)$(DATADIR) $(INST_LIB) $(INST_INC) $(DESTDIR)$(BINDIR); do \
-		rmdir "$$d" 2>/dev/null || :; done
+	$(Q)if [ -f $(INST_DIRS_LIST) ]; then \
+		dirs=$$(cat $(INST_DIRS_LIST)); rm -f $(INST_DIRS_LIST); \
+		for d in $$dirs; do rmdir "$(DESTDIR)$$d" 2>/dev/null || :; done; \
+	fi
 
 # ------------------------------------------------------------------ misc
 FORMAT_SRCS = $(sort $(wildcard engine/*.[ch] api/*.[ch] api/tide/*.h tools/*/*.[ch] tests/*.[ch]))
