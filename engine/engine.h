@@ -62,6 +62,13 @@ struct tide__task {
 	void *arg;
 };
 
+/* A post that needs no allocation: embedded in whatever it delivers. */
+struct tide__post {
+	struct tide__post *next;
+	tide_post_fn *fn;
+	void *arg;
+};
+
 struct tide__taskq {
 	struct tide__task *v;
 	uint32_t head, tail, mask; /* head/tail free-running; mask = cap - 1 */
@@ -110,6 +117,10 @@ struct tide_loop {
 	bool wake_armed;
 	uint64_t wake_buf;
 	struct tide__op wake_op;
+	struct tide__post *nodes;   /* tide__loop_post_node(), newest first */
+	/* the registry of live loops (engine/registry.c) */
+	uint64_t reg_id;
+	struct tide_loop *reg_next;
 
 	struct io_uring_probe *probe;
 	struct tide_loop_stats stats;
@@ -235,6 +246,29 @@ int tide__defer(struct tide_loop *loop, tide_post_fn *fn, void *arg);
 /* Run a user callback with the bookkeeping debug mode needs. */
 void tide__warn(struct tide_loop *loop, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/*
+ * Post node->fn(node->arg) to the loop whose pointer and id
+ * (tide__loop_id()) are given, from any thread.  Cannot fail for memory:
+ * 0, or -ESHUTDOWN when that loop has been freed (or is being freed and
+ * has run its last posts); then the node is untouched and the caller
+ * still owns it.  Safe to call with a pointer to a freed loop.
+ */
+int tide__loop_post_node(struct tide_loop *loop, uint64_t id,
+			 struct tide__post *node);
+static inline uint64_t tide__loop_id(const struct tide_loop *loop)
+{
+	return loop->reg_id;
+}
+
+/* ---- live loops (engine/registry.c) ---- */
+void tide__reg_add(struct tide_loop *loop);
+void tide__reg_del(struct tide_loop *loop);
+/* true: loop (with that id, unless id is 0) is live, and stays so until
+ * tide__reg_leave(); false: it is not (no lock held).  Never dereferences
+ * a loop that is not live. */
+bool tide__reg_enter(const struct tide_loop *loop, uint64_t id);
+void tide__reg_leave(const struct tide_loop *loop);
+
 static inline void tide__hold(struct tide_loop *loop) { loop->holds++; }
 static inline void tide__unhold(struct tide_loop *loop) { loop->holds--; }
 
