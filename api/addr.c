@@ -170,6 +170,8 @@ struct resolve_job {
 	int socktype;
 	int result;
 	struct tide_addr *addrs;
+	uint64_t loop_id;        /* tide__loop_id(loop) */
+	struct tide__post node;  /* the hand-back: needs no memory */
 };
 
 static int gai_errno(int rc)
@@ -193,20 +195,29 @@ static int gai_errno(int rc)
 	}
 }
 
+static void job_free(struct resolve_job *j)
+{
+	free(j->addrs);
+	free(j->host);
+	free(j);
+}
+
 /* Loop thread: hand the answer over (or drop it after a cancel). */
 static void resolve_deliver(void *arg)
 {
 	struct resolve_job *j = arg;
 
 	if (j->promise) {
+		/* a released promise hands its payload to nobody: keep the
+		 * array here, to be freed below */
+		bool wanted = !(j->promise->op.fflags & F_RELEASED);
+
 		tide_promise_resolve(j->promise, j->result,
-				     j->result > 0 ? j->addrs : NULL);
-		if (j->result > 0)
+				     j->result > 0 && wanted ? j->addrs : NULL);
+		if (j->result > 0 && wanted)
 			j->addrs = NULL;
 	}
-	free(j->addrs);
-	free(j->host);
-	free(j);
+	job_free(j);
 }
 
 static void resolve_cancel(void *arg)
@@ -254,10 +265,11 @@ static void *resolve_thread(void *arg)
 post:
 	if (res)
 		freeaddrinfo(res);
-	/* a post failing for memory leaves the promise pending forever,
-	 * so retry: the loop frees memory as it runs */
-	while (tide_loop_post(j->loop, resolve_deliver, j) != 0)
-		sched_yield();
+	/* fails only when the loop was freed meanwhile, its promise with it */
+	j->node.fn = resolve_deliver;
+	j->node.arg = j;
+	if (tide__loop_post_node(j->loop, j->loop_id, &j->node))
+		job_free(j);
 	return NULL;
 }
 
@@ -343,6 +355,7 @@ struct tide_future *tide_resolve(struct tide_loop *loop, const char *text,
 	j->port = j->host + strlen(j->host) + 1;
 	memmove(j->port, port, strlen(port) + 1);
 	j->loop = loop;
+	j->loop_id = tide__loop_id(loop);
 	j->socktype = socktype;
 	f = start_job(loop, j);
 	if (!f || tide_future_done(f)) {

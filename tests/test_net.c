@@ -3,6 +3,7 @@
  * test_net.c - socket operations, addresses, resolution, buffer rings,
  * multishot accept and receive, EMFILE back-off.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -148,6 +150,56 @@ static void pingpong(const char *text)
 	assert_int_equal(t_wait(loop, tide_close(loop, cfd)), 0);
 	close(lfd);
 	tide_loop_free(loop);
+}
+
+static int count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *c;
+
+		if (e->d_name[0] == '.')
+			continue;
+		/* io_uring's SQPOLL and io-wq threads come and go on their own */
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		c = fopen(path, "r");
+		if (c) {
+			if (!fgets(comm, sizeof(comm), c))
+				comm[0] = 0;
+			fclose(c);
+		}
+		n += strncmp(comm, "iou-", 4) != 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The lookup thread finishes after its loop was freed: it must neither
+ * touch the freed loop nor spin, and it frees its job (LSan checks). */
+static void test_tide_resolve_outlives_loop(void **state)
+{
+	struct timespec ms = { 0, 1000000 };
+	int before = count_threads(), i;
+
+	(void)state;
+	for (int round = 0; round < 8; round++) {
+		struct tide_loop *loop = t_loop();
+		struct tide_future *f = tide_resolve(loop, "localhost:80",
+						     SOCK_STREAM);
+
+		assert_non_null(f);
+		tide_future_release(f);
+		tide_loop_free(loop);
+	}
+	/* bounded wait for the detached lookup threads to end */
+	for (i = 0; i < 20000 && count_threads() > before; i++)
+		nanosleep(&ms, NULL);
+	assert_int_equal(count_threads(), before);
 }
 
 static void test_tide_connect_tcp4(void **state)
@@ -626,6 +678,7 @@ int main(void)
 		cmocka_unit_test(test_tide_addr_parse_forms),
 		cmocka_unit_test(test_tide_addr_parse_bad),
 		cmocka_unit_test(test_tide_resolve_localhost),
+		cmocka_unit_test(test_tide_resolve_outlives_loop),
 		cmocka_unit_test(test_tide_connect_tcp4),
 		cmocka_unit_test(test_tide_connect_tcp6),
 		cmocka_unit_test(test_tide_connect_unix),
