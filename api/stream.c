@@ -71,7 +71,42 @@ static void stream_consume(struct tide_stream *s, size_t n)
 		if (s->qfirst == TIDE__BUFRING_NONE)
 			s->qlast = TIDE__BUFRING_NONE;
 		s->qoff = 0;
+		s->held--;
 		tide_bufring_put(s->br, bid);
+	}
+}
+
+/* ---- input: each connection's bounded share of a shared ring ---- */
+
+/* Writes are backed up when a ring's share of bytes waits to go out. */
+static bool stream_w_backed_up(const struct tide_stream *s)
+{
+	return !s->rd &&
+	       s->wq_bytes >= (size_t)s->share * tide__bufring_size(s->br);
+}
+
+/*
+ * Pause receiving on a stream that holds its share of the ring, or whose
+ * peer does not take what we write while nobody reads (backpressure: the
+ * bytes wait in the socket and TCP slows the sender); resume once the
+ * reader brought it down to half its share.  So one connection that never
+ * reads cannot take every buffer from the others.
+ */
+static void stream_rx_check(struct tide_stream *s)
+{
+	if (!s->br || s->closing || s->in_end)
+		return;
+	if (!s->rx_paused) {
+		if (s->held < s->share && !stream_w_backed_up(s))
+			return;
+		s->rx_paused = true;
+		if (s->multi && !s->rx_cancel) {
+			s->rx_cancel = true;
+			tide_future_cancel(s->multi);
+		}
+	} else if (s->held <= s->share / 2 && !stream_w_backed_up(s)) {
+		s->rx_paused = false;
+		stream_arm(s);
 	}
 }
 
@@ -118,8 +153,10 @@ static bool stream_copy(struct tide_stream *s)
 
 static void stream_pump(struct tide_stream *s)
 {
-	if (!s->rd || stream_copy(s))
+	if (!s->rd || stream_copy(s)) {
+		stream_rx_check(s);
 		return;
+	}
 	if (s->rd_mode == RD_SOME && s->rd_got > 0) {
 		stream_rd_finish(s, (int64_t)s->rd_got);
 		return;
@@ -153,6 +190,7 @@ static void stream_chunk_in(void *arg, void *data, uint32_t len, unsigned bid)
 	else
 		s->links[s->qlast].next = bid;
 	s->qlast = bid;
+	s->held++;
 	stream_pump(s);
 }
 
@@ -166,6 +204,15 @@ static void stream_multi_end(void *arg, int64_t res, void *payload)
 	if (s->closing) {
 		stream_close_step(s);
 		return;
+	}
+	if (s->rx_cancel) {
+		s->rx_cancel = false;
+		if (res == -ECANCELED) {
+			/* paused on purpose; resume may have come meanwhile */
+			if (!s->rx_paused)
+				stream_arm(s);
+			return;
+		}
 	}
 	if (res == -ENOBUFS) {
 		/* the ring ran dry: the bytes wait in the socket; restart
@@ -222,7 +269,7 @@ static void stream_arm(struct tide_stream *s)
 	if (s->in_end || s->closing)
 		return;
 	if (s->br) {
-		if (s->multi || s->waiter.queued)
+		if (s->multi || s->waiter.queued || s->rx_paused)
 			return;
 		f = tide_recv_multishot(s->loop, s->fd, s->br, stream_chunk_in,
 					s);
@@ -329,6 +376,7 @@ static void stream_wpop(struct tide_stream *s, int64_t res)
 	s->wq = w->next;
 	if (!s->wq)
 		s->wq_tail = NULL;
+	s->wq_bytes -= w->len;
 	tide_promise_resolve(w->p, res, NULL);
 	tide__slab_free(s->loop, w);
 }
@@ -359,6 +407,8 @@ static void stream_wdone(void *arg, int64_t res, void *payload)
 		stream_wkick(s);
 	else if (s->closing)
 		stream_close_step(s);
+	else
+		stream_rx_check(s); /* the backlog went out: resume */
 }
 
 static void stream_wkick(struct tide_stream *s)
@@ -403,8 +453,10 @@ static void stream_wcancel(void *arg)
 		for (struct stream_wreq *x = s->wq; x; x = x->next)
 			s->wq_tail = x;
 	}
+	s->wq_bytes -= w->len;
 	tide_promise_resolve(w->p, -ECANCELED, NULL);
 	tide__slab_free(s->loop, w);
+	stream_rx_check(s);
 }
 
 struct tide_future *tide_stream_write(struct tide_stream *s, const void *buf,
@@ -438,8 +490,10 @@ struct tide_future *tide_stream_write(struct tide_stream *s, const void *buf,
 	else
 		s->wq = w;
 	s->wq_tail = w;
+	s->wq_bytes += len;
 	if (!s->wop)
 		stream_wkick(s);
+	stream_rx_check(s);
 	return p;
 }
 
@@ -475,8 +529,15 @@ int tide_stream_new(struct tide_loop *loop, int fd,
 	s->waiter.fn = stream_rewake;
 	s->qfirst = s->qlast = TIDE__BUFRING_NONE;
 	if (s->sock && o.bufring) {
+		uint32_t n = tide__bufring_count(o.bufring);
+
 		s->br = o.bufring;
 		s->links = tide__bufring_links(o.bufring);
+		/* 1/64 of the ring (16 of the server's 1024), at least 4,
+		 * at most half a small ring */
+		s->share = n / 64 < 4 ? 4 : n / 64;
+		if (s->share > n / 2)
+			s->share = n / 2 ? n / 2 : 1;
 	} else {
 		s->rsize = o.read_size ? o.read_size : DEFAULT_READ;
 		s->rbuf = malloc(s->rsize);
