@@ -168,6 +168,8 @@ static void stream_pump(struct tide_stream *s)
 			stream_rd_finish(s, s->rd_got ? -EPIPE : 0);
 		return;
 	}
+	/* a reader waits for input: resume a paused receive */
+	stream_rx_check(s);
 	stream_arm(s);
 }
 
