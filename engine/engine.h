@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "debug.h"
 #include "tide.h"
 
 #if defined(__has_include)
@@ -54,6 +55,7 @@ enum {
 	TIDE__OP_CANCELLED_EARLY = 1u << 0, /* cancelled before submission */
 	TIDE__OP_DEADLINE = 1u << 1,        /* has a linked timeout */
 	TIDE__OP_INTERNAL = 1u << 2,        /* engine's own; not counted */
+	TIDE__OP_INFLIGHT = 1u << 3,        /* debug builds: awaits a CQE */
 };
 
 /* A queued callback: continuation dispatch and call_soon share it. */
@@ -136,6 +138,16 @@ struct tide_loop {
 void *tide__slab_grow(struct tide_loop *loop);
 void tide__slab_destroy(struct tide_loop *loop);
 
+/* Debug builds mark a freed object's second word, so a second free or a
+ * use after free is caught (a live object holding this exact value there
+ * is not a concern for a debug aid). */
+#define TIDE__SLAB_FREED 0xf5eeded5deadf5eeull
+
+static inline bool tide__slab_freed(const void *p)
+{
+	return TIDE_DEBUG && ((const uint64_t *)p)[1] == TIDE__SLAB_FREED;
+}
+
 static inline void *tide__slab_alloc(struct tide_loop *loop)
 {
 	void **o = (void **)loop->slab.free;
@@ -144,6 +156,8 @@ static inline void *tide__slab_alloc(struct tide_loop *loop)
 		return tide__slab_grow(loop);
 	loop->slab.free = *o;
 	loop->slab.live++;
+	if (TIDE_DEBUG)
+		((uint64_t *)o)[1] = 0;
 	return o;
 }
 
@@ -151,6 +165,11 @@ static inline void tide__slab_free(struct tide_loop *loop, void *p)
 {
 	void **o = (void **)p;
 
+	TIDE__ASSERT(!tide__slab_freed(p), "slab object %p freed twice", p);
+	TIDE__ASSERT(loop->slab.live > 0, "slab of loop %p: more frees than "
+		     "allocations", (void *)loop);
+	if (TIDE_DEBUG)
+		((uint64_t *)o)[1] = TIDE__SLAB_FREED;
 	*o = loop->slab.free;
 	loop->slab.free = o;
 	loop->slab.live--;
@@ -190,6 +209,8 @@ static inline void tide__sqe_bind(struct tide_loop *loop,
 				  struct io_uring_sqe *sqe, struct tide__op *op)
 {
 	io_uring_sqe_set_data(sqe, op);
+	if (TIDE_DEBUG)
+		op->eflags |= TIDE__OP_INFLIGHT;
 	if (!(op->eflags & TIDE__OP_INTERNAL))
 		loop->ops_pending++;
 	if (__builtin_expect(loop->closing, 0))

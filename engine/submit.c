@@ -158,9 +158,19 @@ int tide__reap(struct tide_loop *loop)
 		total++;
 		if (!op)
 			continue; /* cancel or linked-timeout CQE */
-		if (!(flags & IORING_CQE_F_MORE) &&
-		    !(op->eflags & TIDE__OP_INTERNAL))
-			loop->ops_pending--;
+		TIDE__ASSERT(op->done && (op->eflags & TIDE__OP_INFLIGHT),
+			     "completion (res %d) for record %p, which is not "
+			     "in flight", res, (void *)op);
+		if (!(flags & IORING_CQE_F_MORE)) {
+			if (TIDE_DEBUG)
+				op->eflags &= (uint8_t)~TIDE__OP_INFLIGHT;
+			if (!(op->eflags & TIDE__OP_INTERNAL)) {
+				TIDE__ASSERT(loop->ops_pending > 0,
+					     "ops_pending would go negative "
+					     "(record %p)", (void *)op);
+				loop->ops_pending--;
+			}
+		}
 		if (__builtin_expect(op->eflags & TIDE__OP_CANCELLED_EARLY, 0))
 			res = -ECANCELED;
 		op->done(loop, op, res, flags);
