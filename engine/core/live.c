@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * registry.c - the live loops of the process, so a thread holding a loop
+ * live.c - the live loops of the process, so a thread holding a loop
  * pointer can post to it without ever dereferencing a freed loop.
  *
  * tide_loop_post() may race tide_loop_free() on another thread.  The poster
@@ -14,7 +14,7 @@
  */
 #include <stdint.h>
 
-#include "engine.h"
+#include "loop_impl.h"
 
 #define REG_SHARDS 16u
 
@@ -35,47 +35,47 @@ static struct reg_shard *shard_of(const struct tide_loop *loop)
 	return &shards[((p >> 6) ^ (p >> 14)) % REG_SHARDS];
 }
 
-void tide__reg_add(struct tide_loop *loop)
+void tide__live_add(struct tide_loop *loop)
 {
 	struct reg_shard *s = shard_of(loop);
 
-	loop->reg_id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+	loop->live_id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
 	pthread_rwlock_wrlock(&s->lock);
-	loop->reg_next = s->head;
+	loop->live_next = s->head;
 	s->head = loop;
 	pthread_rwlock_unlock(&s->lock);
 }
 
-void tide__reg_del(struct tide_loop *loop)
+void tide__live_del(struct tide_loop *loop)
 {
 	struct reg_shard *s = shard_of(loop);
 	struct tide_loop **pp;
 
 	pthread_rwlock_wrlock(&s->lock);
-	for (pp = &s->head; *pp; pp = &(*pp)->reg_next)
+	for (pp = &s->head; *pp; pp = &(*pp)->live_next)
 		if (*pp == loop) {
-			*pp = loop->reg_next;
+			*pp = loop->live_next;
 			break;
 		}
 	pthread_rwlock_unlock(&s->lock);
-	loop->reg_next = NULL;
+	loop->live_next = NULL;
 }
 
-bool tide__reg_enter(const struct tide_loop *loop, uint64_t id)
+bool tide__live_enter(const struct tide_loop *loop, uint64_t id)
 {
 	struct reg_shard *s = shard_of(loop);
 	struct tide_loop *l;
 
 	if (pthread_rwlock_rdlock(&s->lock))
 		return false;
-	for (l = s->head; l; l = l->reg_next)
-		if (l == loop && (!id || l->reg_id == id))
+	for (l = s->head; l; l = l->live_next)
+		if (l == loop && (!id || l->live_id == id))
 			return true;
 	pthread_rwlock_unlock(&s->lock);
 	return false;
 }
 
-void tide__reg_leave(const struct tide_loop *loop)
+void tide__live_leave(const struct tide_loop *loop)
 {
 	pthread_rwlock_unlock(&shard_of(loop)->lock);
 }

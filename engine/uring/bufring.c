@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 
 #include "bufring.h"
+#include "uring/uring.h"
 
 #define MAX_BUFS 32768u
 
@@ -64,12 +65,14 @@ static int reg(struct tide_bufring *br)
 	struct io_uring_buf_reg r;
 	int ret = -EEXIST;
 
+	if (!br->loop->uring)
+		return 0; /* the epoll backend takes buffers in user space */
 	for (int tries = 0; tries < 64 && ret == -EEXIST; tries++) {
 		memset(&r, 0, sizeof(r));
 		r.ring_addr = (uint64_t)(uintptr_t)br->ring;
 		r.ring_entries = br->count;
 		r.bgid = (uint16_t)atomic_fetch_add(&next_bgid, 1);
-		ret = io_uring_register_buf_ring(&br->loop->ring, &r, 0);
+		ret = io_uring_register_buf_ring(&br->loop->u.ring, &r, 0);
 		br->bgid = r.bgid;
 	}
 	if (ret == -EINVAL || ret == -ENOSYS)
@@ -142,7 +145,8 @@ void tide_bufring_free(struct tide_bufring *br)
 {
 	if (!br)
 		return;
-	io_uring_unregister_buf_ring(&br->loop->ring, br->bgid);
+	if (br->loop->uring)
+		io_uring_unregister_buf_ring(&br->loop->u.ring, br->bgid);
 	munmap(br->bufs, br->bufs_bytes);
 	munmap(br->ring, br->ring_bytes);
 	free(br->links);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * sys.c - thin wrappers around the calls tests want to intercept
- * (-Wl,--wrap=tide__sys_setup) to inject ENOSYS, EPERM or ENOMEM.
+ * (a test binary defines its own tide__sys_setup(), which static linking prefers) to inject ENOSYS, EPERM or ENOMEM.
  */
-#include "engine.h"
+#include "uring.h"
 
 int tide__sys_setup(unsigned entries, struct io_uring *ring,
 		    struct io_uring_params *p)

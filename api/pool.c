@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "core.h"
 
 #define POOL_MAX_THREADS 1024u
 #define POOL_DEFAULT_QUEUE 1024u
