@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "tide.h"
-#include "glock_hist.h"
+#include "tide/hist.h"
 
 #define GLOCK_MIN_INTERVAL 1000ull
 #define GLOCK_MAX_THREADS 4096u
@@ -63,7 +63,7 @@ struct tide_glock {
 	uint64_t created_ns;
 	uint64_t acquisitions, releases, handoffs, drop_requests;
 	uint64_t check_drops, blocking, held_ns, forced_drops;
-	struct glock_hist wait_h, hold_h;
+	struct tide_hist wait_h, hold_h;
 	struct glock_slot *slots;     /* max_threads + 1 (overflow) */
 };
 
@@ -286,7 +286,7 @@ static void take(struct tide_glock *g, uintptr_t me, uint32_t slot)
 	atomic_store_explicit(&g->drop_request, 0, memory_order_relaxed);
 	t1 = now_ns();
 	g->acquisitions++;
-	glock_hist_add(&g->wait_h, t1 - t0);
+	tide_hist_record(&g->wait_h, t1 - t0);
 	g->slots[slot].acquisitions++;
 	g->slots[slot].wait_ns += t1 - t0;
 	g->held_since = t1;
@@ -301,7 +301,7 @@ static void drop(struct tide_glock *g, uintptr_t me)
 
 	pthread_mutex_lock(&g->mu);
 	hold = now_ns() - g->held_since;
-	glock_hist_add(&g->hold_h, hold);
+	tide_hist_record(&g->hold_h, hold);
 	g->slots[g->holder_slot].held_ns += hold;
 	g->held_ns += hold;
 	g->releases++;
@@ -408,12 +408,12 @@ TIDE_API uint64_t tide_glock_interval(const struct tide_glock *g)
 	return g ? atomic_load(&((struct tide_glock *)g)->interval_ns) : 0;
 }
 
-static void fill_dist(struct tide_glock_dist *d, const struct glock_hist *h)
+static void fill_dist(struct tide_glock_dist *d, const struct tide_hist *h)
 {
 	d->count = h->count;
-	d->p50 = glock_hist_quantile(h, 0.50);
-	d->p90 = glock_hist_quantile(h, 0.90);
-	d->p99 = glock_hist_quantile(h, 0.99);
+	tide_hist_percentile(h, 50, &d->p50);
+	tide_hist_percentile(h, 90, &d->p90);
+	tide_hist_percentile(h, 99, &d->p99);
 	d->max = h->max;
 	d->mean = h->count ? h->sum / h->count : 0;
 }

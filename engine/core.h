@@ -15,7 +15,7 @@
 
 #include "debug.h"
 #include "tide.h"
-#include "valgrind_compat.h"
+#include "compat.h"
 
 struct tide__op;
 struct tide_bufring;

@@ -12,9 +12,12 @@ static const struct {
 	int err;
 	const char *text;
 } msgs[] = {
-	{ ENOSYS, "io_uring is not available: this kernel was built without "
-		  "CONFIG_IO_URING (or is older than 5.1); use a kernel with "
-		  "io_uring enabled" },
+	{ ENOSYS, "io_uring is not available: the kernel was built without "
+		  "CONFIG_IO_URING (or is older than 5.1), or a seccomp filter "
+		  "answers the io_uring system calls with ENOSYS (Docker's "
+		  "default profile does); run tide-probe to see which, then "
+		  "use a kernel with io_uring enabled or allow "
+		  "io_uring_setup/io_uring_enter/io_uring_register" },
 	{ EPERM, "operation not permitted; from tide_loop_new() it means "
 		 "io_uring is not permitted here: the sysctl "
 		 "kernel.io_uring_disabled is 1 or 2, or a seccomp filter "

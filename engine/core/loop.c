@@ -271,21 +271,11 @@ static int check_opts(const struct tide_loop_options *o)
 	return 0;
 }
 
-/*
- * valgrind 3.19 does not treat io_uring_enter(2) as a blocking system call,
- * so a thread waiting in it keeps valgrind's global lock and other threads
- * (posters, pool workers) never run: under valgrind, waits are capped.
- */
-static bool under_valgrind(void)
-{
-	return TIDE__UNDER_MEMCHECK() || getenv("TIDE_VALGRIND");
-}
-
 static bool env_debug(void)
 {
 	const char *e = getenv("TIDE_DEBUG");
 
-	return e && *e && strcmp(e, "0") != 0;
+	return TIDE_DEBUG || (e && *e && strcmp(e, "0") != 0);
 }
 
 /* Should io_uring's failure send the loop to epoll?  The reasons a
@@ -367,7 +357,11 @@ int tide_loop_new(struct tide_loop **out, const struct tide_loop_options *opts)
 	loop->core.in_user = 1 + loop->core.debug;
 	loop->core.slow_ns = opts->slow_callback_ns ? opts->slow_callback_ns :
 						      100000000u;
-	if (under_valgrind())
+	/* valgrind 3.19 does not treat io_uring_enter(2) as a blocking system
+	 * call, so a thread waiting in it keeps valgrind's global lock and
+	 * other threads (posters, pool workers) never run: under valgrind
+	 * (asked once, here), waits are capped. */
+	if (TIDE__UNDER_MEMCHECK())
 		loop->wait_cap_ns = 10000000u;
 	loop->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (loop->wake_fd < 0) {

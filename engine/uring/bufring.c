@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * bufring.c - provided buffer ring.  liburing 2.3 has no
- * io_uring_setup_buf_ring(), so the ring memory is mmap()ed here and
- * registered with io_uring_register_buf_ring() (kernel 5.19).
+ * bufring.c - provided buffer ring (kernel 5.19).  With liburing 2.4+ the
+ * ring comes from io_uring_setup_buf_ring(); liburing 2.3 has no such
+ * helper, so there the ring memory is mmap()ed here and registered with
+ * io_uring_register_buf_ring() (configure: HAVE_IO_URING_SETUP_BUF_RING).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -11,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "bufring.h"
+#include "compat.h"
 #include "uring/uring.h"
 
 #define MAX_BUFS 32768u
@@ -28,8 +30,7 @@ struct tide_bufring {
 	struct tide__bufring_waiter *waiters;
 };
 
-/* Group ids only need to be unique per ring; a process-wide counter is
- * simplest and registration skips ids in use (-EEXIST). */
+/* A process-wide counter is the simplest source of group ids. */
 static atomic_uint next_bgid;
 
 static void *map(size_t n)
@@ -60,13 +61,55 @@ static int check_opts(const struct tide_bufring_options *o, uint32_t *count,
 	return 0;
 }
 
-static int reg(struct tide_bufring *br)
+/* Group ids only need to be unique per ring: try the next ids while the
+ * kernel answers -EEXIST.  A kernel without buffer rings: -EOPNOTSUPP. */
+/* The epoll backend takes buffers from the ring in user space: the ring
+ * memory exists, nothing is registered. */
+static int ring_map(struct tide_bufring *br)
 {
-	struct io_uring_buf_reg r;
+	br->ring = map(br->ring_bytes);
+	if (!br->ring)
+		return -ENOMEM;
+	io_uring_buf_ring_init(br->ring);
+	return 0;
+}
+
+#if HAVE_IO_URING_SETUP_BUF_RING
+static int ring_setup(struct tide_bufring *br)
+{
+	if (!br->loop->uring)
+		return ring_map(br);
 	int ret = -EEXIST;
 
-	if (!br->loop->uring)
-		return 0; /* the epoll backend takes buffers in user space */
+	for (int tries = 0; tries < 64 && ret == -EEXIST; tries++) {
+		br->bgid = (uint16_t)atomic_fetch_add(&next_bgid, 1);
+		br->ring = io_uring_setup_buf_ring(&br->loop->u.ring, br->count,
+						   br->bgid, 0, &ret);
+		if (br->ring)
+			ret = 0;
+	}
+	if (ret == -EINVAL || ret == -ENOSYS)
+		return -EOPNOTSUPP;
+	return ret;
+}
+
+static void ring_teardown(struct tide_bufring *br)
+{
+	if (!br->loop->uring) {
+		munmap(br->ring, br->ring_bytes);
+		return;
+	}
+	io_uring_free_buf_ring(&br->loop->u.ring, br->ring, br->count, br->bgid);
+}
+#else
+static int ring_setup(struct tide_bufring *br)
+{
+	struct io_uring_buf_reg r;
+	int ret = ring_map(br);
+
+	if (ret || !br->loop->uring)
+		return ret;
+	ret = -EEXIST;
 	for (int tries = 0; tries < 64 && ret == -EEXIST; tries++) {
 		memset(&r, 0, sizeof(r));
 		r.ring_addr = (uint64_t)(uintptr_t)br->ring;
@@ -75,10 +118,22 @@ static int reg(struct tide_bufring *br)
 		ret = io_uring_register_buf_ring(&br->loop->u.ring, &r, 0);
 		br->bgid = r.bgid;
 	}
+	if (ret) {
+		munmap(br->ring, br->ring_bytes);
+		br->ring = NULL;
+	}
 	if (ret == -EINVAL || ret == -ENOSYS)
 		return -EOPNOTSUPP;
 	return ret;
 }
+
+static void ring_teardown(struct tide_bufring *br)
+{
+	if (br->loop->uring)
+		io_uring_unregister_buf_ring(&br->loop->u.ring, br->bgid);
+	munmap(br->ring, br->ring_bytes);
+}
+#endif
 
 int tide_bufring_new(struct tide_loop *loop, struct tide_bufring **out,
 		     const struct tide_bufring_options *opts)
@@ -111,14 +166,10 @@ int tide_bufring_new(struct tide_loop *loop, struct tide_bufring **out,
 	br->links = calloc(count, sizeof(*br->links));
 	if (!br->links)
 		goto err_lent;
-	br->ring = map(br->ring_bytes);
-	if (!br->ring)
-		goto err_lent;
 	br->bufs = map(br->bufs_bytes);
 	if (!br->bufs)
-		goto err_ring;
-	io_uring_buf_ring_init(br->ring);
-	ret = reg(br);
+		goto err_lent;
+	ret = ring_setup(br);
 	if (ret)
 		goto err_bufs;
 	for (uint32_t i = 0; i < count; i++)
@@ -131,8 +182,6 @@ int tide_bufring_new(struct tide_loop *loop, struct tide_bufring **out,
 	return 0;
 err_bufs:
 	munmap(br->bufs, br->bufs_bytes);
-err_ring:
-	munmap(br->ring, br->ring_bytes);
 err_lent:
 	free(br->links);
 	free(br->lent);
@@ -145,10 +194,8 @@ void tide_bufring_free(struct tide_bufring *br)
 {
 	if (!br)
 		return;
-	if (br->loop->uring)
-		io_uring_unregister_buf_ring(&br->loop->u.ring, br->bgid);
+	ring_teardown(br);
 	munmap(br->bufs, br->bufs_bytes);
-	munmap(br->ring, br->ring_bytes);
 	free(br->links);
 	free(br->lent);
 	free(br);

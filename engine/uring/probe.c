@@ -26,48 +26,34 @@
 
 #include <liburing.h>
 
-#if defined(__has_include)
-#if __has_include("config.h")
-#include "config.h"
-#endif
-#endif
-
+#include "compat.h"
 #include "tide.h"
-
-#ifndef TIDE_LIBURING_VERSION
-#if defined(IO_URING_VERSION_MAJOR) && defined(IO_URING_VERSION_MINOR)
-#define TIDE_STR2(x) #x
-#define TIDE_STR(x) TIDE_STR2(x)
-#define TIDE_LIBURING_VERSION \
-	TIDE_STR(IO_URING_VERSION_MAJOR) "." TIDE_STR(IO_URING_VERSION_MINOR)
-#else
-#define TIDE_LIBURING_VERSION "unknown (< 2.4)"
-#endif
-#endif
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- names ------------------------------------------------------------ */
 
-/* Opcode numbers after liburing 2.3's last one (IORING_OP_SENDMSG_ZC = 48). */
+/* Opcodes after liburing 2.3's last one (IORING_OP_SENDMSG_ZC = 48): the
+ * enum's constant when the liburing we build against has it, else the
+ * kernel's number (compat.h). */
 _Static_assert(IORING_OP_SENDMSG_ZC == 48, "liburing's opcode enum moved");
 enum {
-	OP_READ_MULTISHOT = 49,   /* 6.7 */
-	OP_WAITID = 50,           /* 6.7 */
-	OP_FUTEX_WAIT = 51,       /* 6.7 */
-	OP_FUTEX_WAKE = 52,       /* 6.7 */
-	OP_FUTEX_WAITV = 53,      /* 6.7 */
-	OP_FIXED_FD_INSTALL = 54, /* 6.8 */
-	OP_FTRUNCATE = 55,        /* 6.9 */
-	OP_BIND = 56,             /* 6.11 */
-	OP_LISTEN = 57,           /* 6.11 */
-	OP_RECV_ZC = 58,          /* 6.15 */
-	OP_EPOLL_WAIT = 59,       /* 6.15 */
-	OP_READV_FIXED = 60,      /* 6.15 */
-	OP_WRITEV_FIXED = 61,     /* 6.15 */
-	OP_PIPE = 62,             /* 6.16 */
-	OP_NOP128 = 63,           /* 6.19 */
-	OP_URING_CMD128 = 64,     /* 6.19 */
+	OP_READ_MULTISHOT = TIDE__ENUM_OR(IORING_OP_READ_MULTISHOT, 49), /* 6.7 */
+	OP_WAITID = TIDE__ENUM_OR(IORING_OP_WAITID, 50), /* 6.7 */
+	OP_FUTEX_WAIT = TIDE__ENUM_OR(IORING_OP_FUTEX_WAIT, 51), /* 6.7 */
+	OP_FUTEX_WAKE = TIDE__ENUM_OR(IORING_OP_FUTEX_WAKE, 52), /* 6.7 */
+	OP_FUTEX_WAITV = TIDE__ENUM_OR(IORING_OP_FUTEX_WAITV, 53), /* 6.7 */
+	OP_FIXED_FD_INSTALL = TIDE__ENUM_OR(IORING_OP_FIXED_FD_INSTALL, 54), /* 6.8 */
+	OP_FTRUNCATE = TIDE__ENUM_OR(IORING_OP_FTRUNCATE, 55), /* 6.9 */
+	OP_BIND = TIDE__ENUM_OR(IORING_OP_BIND, 56), /* 6.11 */
+	OP_LISTEN = TIDE__ENUM_OR(IORING_OP_LISTEN, 57), /* 6.11 */
+	OP_RECV_ZC = TIDE__ENUM_OR(IORING_OP_RECV_ZC, 58), /* 6.15 */
+	OP_EPOLL_WAIT = TIDE__ENUM_OR(IORING_OP_EPOLL_WAIT, 59), /* 6.15 */
+	OP_READV_FIXED = TIDE__ENUM_OR(IORING_OP_READV_FIXED, 60), /* 6.15 */
+	OP_WRITEV_FIXED = TIDE__ENUM_OR(IORING_OP_WRITEV_FIXED, 61), /* 6.15 */
+	OP_PIPE = TIDE__ENUM_OR(IORING_OP_PIPE, 62), /* 6.16 */
+	OP_NOP128 = TIDE__ENUM_OR(IORING_OP_NOP128, 63), /* 6.19 */
+	OP_URING_CMD128 = TIDE__ENUM_OR(IORING_OP_URING_CMD128, 64), /* 6.19 */
 };
 
 /* Indexed by opcode; the order is the kernel's enum io_uring_op. */

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * sys.c - thin wrappers around the calls tests want to intercept
- * (a test binary defines its own tide__sys_setup(), which static linking prefers) to inject ENOSYS, EPERM or ENOMEM.
+ * sys.c - thin wrappers around the calls tests want to intercept to inject
+ * ENOSYS, EPERM or ENOMEM.  A test replaces one by defining the symbol
+ * itself (tests/test_loop.c defines tide__sys_setup): it links the static
+ * library, so this object is never pulled in.  Keep only such wrappers in
+ * this file, or the test's definition would collide with the others.
  */
 #include "uring.h"
 
