@@ -147,19 +147,30 @@ static void run(int wait)
 		fail("loop iteration failed", 0);
 }
 
+/* Write what the socket takes without blocking (a paused stream with no
+ * read pending takes nothing, and many tiny writes fill a socketpair
+ * long before its byte limit); what does not fit is not sent at all. */
 static void put(int fd, const uint8_t *p, size_t n)
 {
+	int stuck = 0;
+
 	if (n > SENT_MAX - m.sent_len)
 		n = SENT_MAX - m.sent_len;
-	memcpy(m.sent + m.sent_len, p, n);
-	m.sent_len += n;
-	while (n) {
-		ssize_t w = write(fd, p, n);
+	while (n && stuck < 4) {
+		ssize_t w = send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 
+		if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			stuck++;
+			run(0);
+			continue;
+		}
 		if (w <= 0)
 			fail("write to the socketpair failed", w);
+		memcpy(m.sent + m.sent_len, p, (size_t)w);
+		m.sent_len += (size_t)w;
 		p += w;
 		n -= (size_t)w;
+		stuck = 0;
 	}
 }
 
