@@ -55,7 +55,8 @@ enum {
 	TIDE__OP_DEADLINE = 1u << 1,        /* has a deadline (ops.h) */
 	TIDE__OP_INTERNAL = 1u << 2,        /* engine's own; not counted */
 	TIDE__OP_BACKEND = 1u << 3,         /* the backend's own mark */
-	TIDE__OP_INFLIGHT = 1u << 4,        /* debug builds: counted, not done */
+	TIDE__OP_FAULT_LATE = 1u << 4,      /* fault injection: deliver late */
+	TIDE__OP_INFLIGHT = 1u << 5,        /* debug builds: counted, not done */
 };
 
 /* A queued callback: continuation dispatch and call_soon share it. */
@@ -165,15 +166,16 @@ static inline void tide__op_inflight(struct tide__op *op)
 		op->eflags |= TIDE__OP_INFLIGHT;
 }
 
-static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
-				  int32_t res, uint32_t cflags)
+/* The rare completions: refused before they started, or held back by
+ * fault injection (engine/core/fault.c). */
+void tide__complete_odd(struct tide_loop *loop, struct tide__op *op,
+			int32_t res, uint32_t cflags);
+
+/* An op's final completion: it no longer counts as pending. */
+static inline void tide__op_retire(struct tide_loop *loop, struct tide__op *op,
+				   uint32_t cflags)
 {
-	TIDE__ASSERT(op->done && ((op->eflags & TIDE__OP_INTERNAL) ||
-				  (op->eflags & TIDE__OP_INFLIGHT)),
-		     "completion (res %d) for record %p, which is not in "
-		     "flight", res, (void *)op);
-	if (!(cflags & TIDE__CQ_MORE) &&
-	    !(op->eflags & TIDE__OP_INTERNAL)) {
+	if (!(cflags & TIDE__CQ_MORE) && !(op->eflags & TIDE__OP_INTERNAL)) {
 		TIDE__ASSERT(tide__core(loop)->ops_pending > 0,
 			     "ops_pending would go negative (record %p)",
 			     (void *)op);
@@ -181,8 +183,22 @@ static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
 			op->eflags &= (uint8_t)~TIDE__OP_INFLIGHT;
 		tide__core(loop)->ops_pending--;
 	}
-	if (__builtin_expect(op->eflags & TIDE__OP_CANCELLED_EARLY, 0))
-		res = -ECANCELED;
+}
+
+static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
+				  int32_t res, uint32_t cflags)
+{
+	TIDE__ASSERT(op->done && ((op->eflags & TIDE__OP_INTERNAL) ||
+				  (op->eflags & TIDE__OP_INFLIGHT)),
+		     "completion (res %d) for record %p, which is not in "
+		     "flight", res, (void *)op);
+	if (__builtin_expect(op->eflags & (TIDE__OP_CANCELLED_EARLY |
+					   TIDE__OP_FAULT_LATE),
+			     0)) {
+		tide__complete_odd(loop, op, res, cflags);
+		return;
+	}
+	tide__op_retire(loop, op, cflags);
 	op->done(loop, op, res, cflags);
 }
 
