@@ -9,6 +9,7 @@
 #   make check-asan       the same tests, ASan+UBSan build in build-asan/
 #   make check-valgrind   the test binaries under valgrind memcheck
 #   make bench            build and run tests/bench_*.c
+#   make fuzz             libFuzzer (clang) on tests/fuzz/fuzz_*.c, FUZZ_SECONDS each
 #   make demo             configure if needed, build, run tide-probe
 #   make install / uninstall   honour DESTDIR, PREFIX, LIBDIR, INCLUDEDIR, MANDIR, BINDIR, DATADIR
 #   make clean / distclean     remove build dirs / and configure's output
@@ -79,20 +80,25 @@ EXAMPLES := $(sort $(patsubst examples/%/,$(BUILD)/examples/%,$(dir $(EXAMPLE_SR
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/helpers.c))
+# Fuzz harnesses: replayed over their committed corpus by make check.
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%.c=%)
+FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 BENCH_SRCS := $(sort $(wildcard tests/bench_*.c))
 BENCHES := $(BENCH_SRCS:tests/%.c=$(BUILD)/%)
 SHELL_TESTS := $(sort $(wildcard tests/t_*.sh))
 
 ALL_OBJS := $(LIB_OBJS) $(TOOLS_COMMON_OBJS) $(TOOL_OBJS) \
 	$(TEST_HELPER_OBJS) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o) \
-	$(EXAMPLE_SRCS:%.c=$(BUILD)/obj/%.o)
+	$(EXAMPLE_SRCS:%.c=$(BUILD)/obj/%.o) \
+	$(FUZZ_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/fuzz/replay.o
 
 GEN_HDRS := $(BUILD)/include/tide/version.h $(BUILD)/config.h
 STATIC_LIB := $(BUILD)/libtide.a
 SHARED_LIB := $(BUILD)/libtide.so.$(VERSION)
 SHARED_LINKS := $(BUILD)/$(SONAME) $(BUILD)/libtide.so
 
-.PHONY: all lib tools examples tests bench check check-asan check-valgrind check-man check-abi \
+.PHONY: all lib tools examples tests bench check check-asan check-valgrind check-man check-abi fuzz fuzz-merge \
 	install uninstall clean distclean demo format-check format help FORCE
 .SUFFIXES:
 .DELETE_ON_ERROR:
@@ -103,7 +109,7 @@ all: lib tools examples $(BUILD)/tide.pc
 lib: $(STATIC_LIB) $(SHARED_LIB) $(SHARED_LINKS)
 tools: $(TOOLS)
 examples: $(EXAMPLES)
-tests: $(TESTS) $(BENCHES)
+tests: $(TESTS) $(BENCHES) $(FUZZ_REPLAYS)
 
 # ------------------------------------------------------------------ configure
 config.mk: configure
@@ -245,6 +251,10 @@ $(BUILD)/examples/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard examples/$(1)
 endef
 $(foreach e,$(notdir $(EXAMPLES)),$(eval $(call example_rule,$(e))))
 
+$(BUILD)/fuzz/replay_%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)$(call link,$< $(BUILD)/obj/tests/fuzz/replay.o)
+
 $(BUILD)/bench_%: $(BUILD)/obj/tests/bench_%.o $(STATIC_LIB)
 	$(call msg,LD,$@)$(call link,$<)
 
@@ -264,7 +274,7 @@ TEST_ENV = TIDE_BUILD='$(abspath $(BUILD))' TIDE_SRC='$(CURDIR)' TIDE_CC='$(CC)'
 	TIDE_SAN_CFLAGS='$(SAN_CFLAGS)' TIDE_URING_LIBS='$(URING_LIBS)' \
 	UBSAN_OPTIONS=print_stacktrace=1
 
-BIN_RESULTS := $(TESTS:$(BUILD)/tests/%=$(RES_DIR)/%.res)
+BIN_RESULTS := $(TESTS:$(BUILD)/tests/%=$(RES_DIR)/%.res) $(FUZZ_NAMES:%=$(RES_DIR)/%.res)
 SCRIPT_RESULTS := $(SHELL_TESTS:tests/%.sh=$(RES_DIR)/%.res) \
 	$(RES_DIR)/check-man.res $(RES_DIR)/check-abi.res $(RES_DIR)/check-seam.res
 # The stream, server, process and file tests again with faults injected on
@@ -291,6 +301,9 @@ run_test = mkdir -p $(RES_DIR); rc=0; \
 
 $(RES_DIR)/test_%.res: $(BUILD)/tests/test_% FORCE
 	@$(call run_test,test_$*,$(TEST_WRAPPER) $<)
+
+$(RES_DIR)/fuzz_%.res: $(BUILD)/fuzz/replay_fuzz_% FORCE
+	@$(call run_test,fuzz_$*,$(TEST_WRAPPER) $< tests/fuzz/corpus/fuzz_$*)
 
 $(RES_DIR)/fault-%.res: FORCE
 	@t='$*'; t=$${t%-*}; s='$*'; s=$${s##*-}; \
@@ -341,6 +354,46 @@ bench: $(BENCHES)
 demo: all
 	@echo "== $(BUILD)/tide-probe"
 	@$(BUILD)/tide-probe
+
+# ------------------------------------------------------------------ fuzz
+# make fuzz: build every tests/fuzz/fuzz_*.c with clang's libFuzzer (plus
+# ASan and UBSan) in build-fuzz/ and run each for FUZZ_SECONDS, starting
+# from its committed corpus.  New inputs land in build-fuzz/fuzz/corpus-NAME,
+# crashes in build-fuzz/fuzz/ (crash-*); make fuzz-merge minimises the new
+# inputs into tests/fuzz/corpus/NAME/ for committing.  Not part of check:
+# check replays the committed corpus with the ordinary compiler.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_FLAGS ?= -timeout=20 -rss_limit_mb=4096
+FUZZ_SAN := -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+
+fuzz fuzz-merge:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC='$(FUZZ_CC)' \
+		SAN_CFLAGS='$(FUZZ_SAN)' $@-run
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)$(CC) $(TIDE_LDFLAGS) -fsanitize=fuzzer -o $@.tmp $< \
+		$(STATIC_LIB) $(LIBS) -lm && mv -f $@.tmp $@
+
+.PHONY: fuzz-run fuzz-merge-run
+fuzz-run: $(FUZZ_BINS)
+	@for n in $(FUZZ_NAMES); do \
+		mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+		echo "== $$n for $(FUZZ_SECONDS) s"; \
+		$(BUILD)/fuzz/$$n $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
+			$(BUILD)/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+fuzz-merge-run: $(FUZZ_BINS)
+	@for n in $(FUZZ_NAMES); do \
+		mkdir -p tests/fuzz/corpus/$$n $(BUILD)/fuzz/corpus-$$n; \
+		$(BUILD)/fuzz/$$n -merge=1 tests/fuzz/corpus/$$n \
+			$(BUILD)/fuzz/corpus-$$n || exit 1; \
+	done
 
 # ------------------------------------------------------------------ install
 MAN_PAGES := $(sort $(wildcard man/man1/*.1 man/man3/*.3 man/man7/*.7))
@@ -399,12 +452,12 @@ format:
 	clang-format -i $(FORMAT_SRCS)
 
 clean:
-	rm -rf build build-asan $(BUILD)
+	rm -rf build build-asan build-fuzz $(BUILD)
 
 distclean: clean
 	rm -f config.mk config.h config.log
 
 help:
-	@sed -n '3,15s/^# \{0,1\}//p' Makefile
+	@sed -n '3,16s/^# \{0,1\}//p' Makefile
 
 FORCE:

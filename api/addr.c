@@ -17,16 +17,19 @@
 
 #include "future_impl.h"
 
+/* 1 to 5 decimal digits up to 65535, nothing else: no whitespace, no
+ * sign, no base prefix (strtol would take all three). */
 static int parse_port(const char *s, in_port_t *port)
 {
-	char *end;
-	long v;
+	uint32_t v = 0;
+	size_t i;
 
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
-		return -EINVAL;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < 0 || v > 65535)
+	for (i = 0; s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9' || i == 5)
+			return -EINVAL;
+		v = v * 10 + (uint32_t)(s[i] - '0');
+	}
+	if (i == 0 || v > 65535)
 		return -EINVAL;
 	*port = htons((uint16_t)v);
 	return 0;
@@ -127,13 +130,21 @@ int tide_addr_format(const struct tide_addr *a, char *buf, size_t size)
 		return -EINVAL;
 	if (a->len == 0)
 		return -EAFNOSUPPORT;
+	/* the length is the caller's (often the kernel's): never read past
+	 * the record it claims to describe */
+	if (a->len > sizeof(a->u))
+		return -EINVAL;
 	switch (a->u.sa.sa_family) {
 	case AF_INET:
+		if (a->len < sizeof(a->u.in4))
+			return -EINVAL;
 		inet_ntop(AF_INET, &a->u.in4.sin_addr, host, sizeof(host));
 		n = snprintf(buf, size, "%s:%u", host,
 			     ntohs(a->u.in4.sin_port));
 		break;
 	case AF_INET6:
+		if (a->len < sizeof(a->u.in6))
+			return -EINVAL;
 		inet_ntop(AF_INET6, &a->u.in6.sin6_addr, host, sizeof(host));
 		n = snprintf(buf, size, "[%s]:%u", host,
 			     ntohs(a->u.in6.sin6_port));
@@ -142,6 +153,9 @@ int tide_addr_format(const struct tide_addr *a, char *buf, size_t size)
 		size_t off = offsetof(struct sockaddr_un, sun_path);
 		size_t plen = a->len > off ? a->len - off : 0;
 		const char *p = a->u.un.sun_path;
+
+		if (plen > sizeof(a->u.un.sun_path))
+			plen = sizeof(a->u.un.sun_path);
 
 		if (plen > 0 && p[0] == '\0') /* abstract */
 			n = snprintf(buf, size, "unix:@%.*s", (int)plen - 1,
@@ -170,6 +184,8 @@ struct resolve_job {
 	int socktype;
 	int result;
 	struct tide_addr *addrs;
+	uint64_t loop_id;        /* tide__loop_id(loop) */
+	struct tide__post node;  /* the hand-back: needs no memory */
 };
 
 static int gai_errno(int rc)
@@ -193,20 +209,29 @@ static int gai_errno(int rc)
 	}
 }
 
+static void job_free(struct resolve_job *j)
+{
+	free(j->addrs);
+	free(j->host);
+	free(j);
+}
+
 /* Loop thread: hand the answer over (or drop it after a cancel). */
 static void resolve_deliver(void *arg)
 {
 	struct resolve_job *j = arg;
 
 	if (j->promise) {
+		/* a released promise hands its payload to nobody: keep the
+		 * array here, to be freed below */
+		bool wanted = !(j->promise->op.fflags & F_RELEASED);
+
 		tide_promise_resolve(j->promise, j->result,
-				     j->result > 0 ? j->addrs : NULL);
-		if (j->result > 0)
+				     j->result > 0 && wanted ? j->addrs : NULL);
+		if (j->result > 0 && wanted)
 			j->addrs = NULL;
 	}
-	free(j->addrs);
-	free(j->host);
-	free(j);
+	job_free(j);
 }
 
 static void resolve_cancel(void *arg)
@@ -254,10 +279,11 @@ static void *resolve_thread(void *arg)
 post:
 	if (res)
 		freeaddrinfo(res);
-	/* a post failing for memory leaves the promise pending forever,
-	 * so retry: the loop frees memory as it runs */
-	while (tide_loop_post(j->loop, resolve_deliver, j) != 0)
-		sched_yield();
+	/* fails only when the loop was freed meanwhile, its promise with it */
+	j->node.fn = resolve_deliver;
+	j->node.arg = j;
+	if (tide__loop_post_node(j->loop, j->loop_id, &j->node))
+		job_free(j);
 	return NULL;
 }
 
@@ -343,6 +369,7 @@ struct tide_future *tide_resolve(struct tide_loop *loop, const char *text,
 	j->port = j->host + strlen(j->host) + 1;
 	memmove(j->port, port, strlen(port) + 1);
 	j->loop = loop;
+	j->loop_id = tide__loop_id(loop);
 	j->socktype = socktype;
 	f = start_job(loop, j);
 	if (!f || tide_future_done(f)) {

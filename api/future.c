@@ -200,6 +200,10 @@ static void attach(struct tide_future *f, uint8_t cont, void *fn, void *arg,
 
 static bool consumable(struct tide_future *f)
 {
+	TIDE__ASSERT(!tide__slab_freed(f), "future %p used after it was freed "
+		     "(consumed or released twice?)", (void *)f);
+	TIDE__ASSERT(!(f->op.fflags & F_CONSUMED), "future %p consumed twice",
+		     (void *)f);
 	if (!(f->op.fflags & F_CONSUMED))
 		return true;
 	tide__warn(tide__slab_loop(f), "future %p consumed twice", (void *)f);

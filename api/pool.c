@@ -11,6 +11,10 @@
  * runs to its end.  After a job has been posted the pool never touches it
  * again, so the pool may be freed while deliveries wait in a loop.
  *
+ * The hand-back cannot fail for memory: the job carries its own post node
+ * (tide__loop_post_node()).  It fails only when the job's loop has been
+ * freed, and then the promise went with the loop and the job is freed here.
+ *
  * Jobs are malloc'd: one allocation costs far less than the two thread
  * hand-offs every job pays anyway.
  */
@@ -23,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tide.h"
+#include "core.h"
 
 #define POOL_MAX_THREADS 1024u
 #define POOL_DEFAULT_QUEUE 1024u
@@ -36,6 +40,8 @@ struct pool_job {
 	tide_pool_fn *fn;
 	void *arg;
 	struct tide_loop *loop;        /* NULL for tide_pool_post() */
+	uint64_t loop_id;              /* tide__loop_id(loop) */
+	struct tide__post node;        /* the hand-back to loop */
 	struct tide_future *promise;
 	uint64_t t_submit;
 	int64_t result;
@@ -102,26 +108,19 @@ static void deliver(void *arg)
 	free(j);
 }
 
-/*
- * Hand a finished (or cancelled) job to its loop.  tide_loop_post() fails
- * only for lack of memory; retry for a while rather than lose a result.
- */
+/* Hand a finished (or cancelled) job to its loop, or drop it when the loop
+ * is gone (its promise was freed with it).  Never fails otherwise. */
 static void finish(struct pool_job *j, int64_t result)
 {
-	struct timespec ms = { 0, 1000000 };
-	int i;
-
 	if (!j->loop) {
 		free(j);
 		return;
 	}
 	j->result = result;
-	for (i = 0; i < 10000; i++) {
-		if (tide_loop_post(j->loop, deliver, j) == 0)
-			return;
-		nanosleep(&ms, NULL);
-	}
-	/* Out of memory for ten seconds: the future stays pending. */
+	j->node.fn = deliver;
+	j->node.arg = j;
+	if (tide__loop_post_node(j->loop, j->loop_id, &j->node))
+		free(j);
 }
 
 /* Cancellation hook of a job's promise; on the loop thread. */
@@ -353,6 +352,7 @@ TIDE_API struct tide_future *tide_pool_submit(struct tide_pool *pool,
 		return NULL;
 	}
 	j->loop = loop;
+	j->loop_id = tide__loop_id(loop);
 	j->promise = f;
 	/* Nothing can resolve f before we return: delivery runs on this
 	 * thread.  So the hook may be set first and the job queued after. */

@@ -21,6 +21,7 @@ struct tide_server {
 	uint32_t flags;
 	struct tide_addr addr;
 	tide_conn_fn *fn;
+	tide_conn_peer_fn *peer_fn;
 	void *arg;
 	struct tide_bufring *br;
 	struct tide_future *acc;      /* multishot accept */
@@ -89,6 +90,16 @@ static void server_on_accept(void *arg, int fd)
 	srv->conns = s;
 	srv->st.accepted++;
 	srv->st.active++;
+	if (srv->peer_fn) {
+		struct tide_addr peer = { .len = sizeof(peer.u) };
+
+		/* multishot accept cannot return addresses: ask the socket */
+		if (getpeername(s->fd, &peer.u.sa, &peer.len) ||
+		    peer.len > sizeof(peer.u))
+			peer.len = 0;
+		srv->peer_fn(srv->arg, s, &peer);
+		return;
+	}
 	srv->fn(srv->arg, s);
 }
 
@@ -186,11 +197,11 @@ int tide_server_new(struct tide_loop *loop, const struct tide_addr *a,
 	*out = NULL;
 	if (opts)
 		o = *opts;
-	if (!loop || !fn || !a || a->len == 0 || a->len > sizeof(a->u) ||
+	if (!loop || !fn == !o.conn_peer || !a || a->len == 0 ||
+	    a->len > sizeof(a->u) ||
 	    (o.flags & ~(uint32_t)(TIDE_SERVER_REUSEPORT |
 				   TIDE_SERVER_NO_BUFRING)) ||
-	    o.backlog < 0 || o.reserved[0] || o.reserved[1] || o.reserved[2] ||
-	    o.reserved[3])
+	    o.backlog < 0 || o.reserved[0] || o.reserved[1] || o.reserved[2])
 		return -EINVAL;
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
@@ -198,6 +209,7 @@ int tide_server_new(struct tide_loop *loop, const struct tide_addr *a,
 	srv->loop = loop;
 	srv->flags = o.flags;
 	srv->fn = fn;
+	srv->peer_fn = o.conn_peer;
 	srv->arg = arg;
 	if (!(o.flags & TIDE_SERVER_NO_BUFRING)) {
 		struct tide_bufring_options bo = { .count = o.buf_count,

@@ -57,7 +57,42 @@ static void stream_consume(struct tide_stream *s, size_t n)
 		if (s->qfirst == TIDE__BUFRING_NONE)
 			s->qlast = TIDE__BUFRING_NONE;
 		s->qoff = 0;
+		s->held--;
 		tide_bufring_put(s->br, bid);
+	}
+}
+
+/* ---- input: each connection's bounded share of a shared ring ---- */
+
+/* Writes are backed up when a ring's share of bytes waits to go out. */
+static bool stream_w_backed_up(const struct tide_stream *s)
+{
+	return !s->rd &&
+	       s->wq_bytes >= (size_t)s->share * tide__bufring_size(s->br);
+}
+
+/*
+ * Pause receiving on a stream that holds its share of the ring, or whose
+ * peer does not take what we write while nobody reads (backpressure: the
+ * bytes wait in the socket and TCP slows the sender); resume once the
+ * reader brought it down to half its share.  So one connection that never
+ * reads cannot take every buffer from the others.
+ */
+static void stream_rx_check(struct tide_stream *s)
+{
+	if (!s->br || s->closing || s->in_end)
+		return;
+	if (!s->rx_paused) {
+		if (s->held < s->share && !stream_w_backed_up(s))
+			return;
+		s->rx_paused = true;
+		if (s->multi && !s->rx_cancel) {
+			s->rx_cancel = true;
+			tide_future_cancel(s->multi);
+		}
+	} else if (s->held <= s->share / 2 && !stream_w_backed_up(s)) {
+		s->rx_paused = false;
+		stream_arm(s);
 	}
 }
 
@@ -133,8 +168,10 @@ static bool stream_copy(struct tide_stream *s)
 
 static void stream_pump(struct tide_stream *s)
 {
-	if (!s->rd || stream_copy(s))
+	if (!s->rd || stream_copy(s)) {
+		stream_rx_check(s);
 		return;
+	}
 	if (s->rd_mode == RD_SOME && s->rd_got > 0) {
 		stream_rd_finish(s, (int64_t)s->rd_got);
 		return;
@@ -146,6 +183,8 @@ static void stream_pump(struct tide_stream *s)
 			stream_rd_finish(s, s->rd_got ? -EPIPE : 0);
 		return;
 	}
+	/* a reader waits for input: resume a paused receive */
+	stream_rx_check(s);
 	stream_arm(s);
 }
 
@@ -168,6 +207,7 @@ static void stream_chunk_in(void *arg, void *data, uint32_t len, unsigned bid)
 	else
 		s->links[s->qlast].next = bid;
 	s->qlast = bid;
+	s->held++;
 	stream_pump(s);
 }
 
@@ -181,6 +221,15 @@ static void stream_multi_end(void *arg, int64_t res, void *payload)
 	if (s->closing) {
 		stream_close_step(s);
 		return;
+	}
+	if (s->rx_cancel) {
+		s->rx_cancel = false;
+		if (res == -ECANCELED) {
+			/* paused on purpose; resume may have come meanwhile */
+			if (!s->rx_paused)
+				stream_arm(s);
+			return;
+		}
 	}
 	if (res == -ENOBUFS) {
 		/* the ring ran dry: the bytes wait in the socket; restart
@@ -237,7 +286,7 @@ static void stream_arm(struct tide_stream *s)
 	if (s->in_end || s->closing)
 		return;
 	if (s->br) {
-		if (s->multi || s->waiter.queued)
+		if (s->multi || s->waiter.queued || s->rx_paused)
 			return;
 		f = tide_recv_multishot(s->loop, s->fd, s->br, stream_chunk_in,
 					s);
@@ -366,6 +415,7 @@ void tide__stream_wpop(struct tide_stream *s, int64_t res)
 	s->wq = w->next;
 	if (!s->wq)
 		s->wq_tail = NULL;
+	s->wq_bytes -= w->len;
 	tide_promise_resolve(w->p, res, NULL);
 	stream_wfree(s, w);
 }
@@ -400,10 +450,13 @@ static void stream_drained(struct tide_stream *s)
 /* The head write made progress or ended: start the next step. */
 void tide__stream_wnext(struct tide_stream *s)
 {
-	if (s->wq)
+	if (s->wq) {
 		tide__stream_wkick(s);
-	else
-		stream_drained(s);
+		return;
+	}
+	if (!s->closing)
+		stream_rx_check(s); /* the backlog went out: resume */
+	stream_drained(s);      /* may end a closing stream */
 }
 
 static void stream_wdone(void *arg, int64_t res, void *payload)
@@ -472,8 +525,10 @@ static void stream_wcancel(void *arg)
 		for (struct stream_wreq *x = s->wq; x; x = x->next)
 			s->wq_tail = x;
 	}
+	s->wq_bytes -= w->len;
 	tide_promise_resolve(w->p, -ECANCELED, NULL);
 	stream_wfree(s, w);
+	stream_rx_check(s);
 }
 
 /* Queue a write request (w filled by the caller but for s and p). */
@@ -494,8 +549,10 @@ struct tide_future *tide__stream_wqueue(struct tide_stream *s,
 	else
 		s->wq = w;
 	s->wq_tail = w;
+	s->wq_bytes += w->len;
 	if (!s->wop)
 		tide__stream_wkick(s);
+	stream_rx_check(s);
 	return p;
 }
 
@@ -579,8 +636,15 @@ int tide_stream_new(struct tide_loop *loop, int fd,
 	s->pipefd[0] = s->pipefd[1] = -1;
 	s->qfirst = s->qlast = TIDE__BUFRING_NONE;
 	if (s->sock && o.bufring) {
+		uint32_t n = tide__bufring_count(o.bufring);
+
 		s->br = o.bufring;
 		s->links = tide__bufring_links(o.bufring);
+		/* 1/64 of the ring (16 of the server's 1024), at least 4,
+		 * at most half a small ring */
+		s->share = n / 64 < 4 ? 4 : n / 64;
+		if (s->share > n / 2)
+			s->share = n / 2 ? n / 2 : 1;
 	} else {
 		s->rsize = o.read_size ? o.read_size : DEFAULT_READ;
 		s->rbuf = malloc(s->rsize);

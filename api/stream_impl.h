@@ -44,6 +44,12 @@ struct tide_stream {
 	uint32_t qfirst, qlast, qoff;
 	struct tide_future *multi;
 	struct tide__bufring_waiter waiter;
+	/* fairness: at most `share` lent buffers held; receiving pauses at
+	 * the share, or while writes are backed up and nobody reads */
+	uint32_t held, share;
+	bool rx_paused;            /* receiving stopped on purpose */
+	bool rx_cancel;            /* multi cancelled to pause */
+	size_t wq_bytes;           /* bytes of queued write requests */
 
 	/* input without a ring */
 	char *rbuf;

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "debug.h"
 #include "tide.h"
 #include "compat.h"
 
@@ -55,6 +56,7 @@ enum {
 	TIDE__OP_INTERNAL = 1u << 2,        /* engine's own; not counted */
 	TIDE__OP_BACKEND = 1u << 3,         /* the backend's own mark */
 	TIDE__OP_FAULT_LATE = 1u << 4,      /* fault injection: deliver late */
+	TIDE__OP_INFLIGHT = 1u << 5,        /* debug builds: counted, not done */
 };
 
 /* A queued callback: continuation dispatch and call_soon share it. */
@@ -110,6 +112,16 @@ tide__core_c(const struct tide_loop *loop)
 void *tide__slab_grow(struct tide_loop *loop);
 void tide__slab_destroy(struct tide_loop *loop);
 
+/* Debug builds mark a freed object's second word, so a second free or a
+ * use after free is caught (a live object holding this exact value there
+ * is not a concern for a debug aid). */
+#define TIDE__SLAB_FREED 0xf5eeded5deadf5eeull
+
+static inline bool tide__slab_freed(const void *p)
+{
+	return TIDE_DEBUG && ((const uint64_t *)p)[1] == TIDE__SLAB_FREED;
+}
+
 static inline void *tide__slab_alloc(struct tide_loop *loop)
 {
 	struct tide__slab *s = &tide__core(loop)->slab;
@@ -119,6 +131,8 @@ static inline void *tide__slab_alloc(struct tide_loop *loop)
 		return tide__slab_grow(loop);
 	s->free = *o;
 	s->live++;
+	if (TIDE_DEBUG)
+		((uint64_t *)o)[1] = 0;
 	return o;
 }
 
@@ -127,6 +141,11 @@ static inline void tide__slab_free(struct tide_loop *loop, void *p)
 	struct tide__slab *s = &tide__core(loop)->slab;
 	void **o = (void **)p;
 
+	TIDE__ASSERT(!tide__slab_freed(p), "slab object %p freed twice", p);
+	TIDE__ASSERT(s->live > 0, "slab of loop %p: more frees than "
+		     "allocations", (void *)loop);
+	if (TIDE_DEBUG)
+		((uint64_t *)o)[1] = TIDE__SLAB_FREED;
 	*o = s->free;
 	s->free = o;
 	s->live--;
@@ -140,22 +159,46 @@ static inline struct tide_loop *tide__slab_loop(const void *p)
 }
 
 /* ---- completions (both backends deliver through this) ---- */
+/* Debug builds: op is counted in ops_pending until its final completion. */
+static inline void tide__op_inflight(struct tide__op *op)
+{
+	if (TIDE_DEBUG)
+		op->eflags |= TIDE__OP_INFLIGHT;
+}
+
 /* The rare completions: refused before they started, or held back by
  * fault injection (engine/core/fault.c). */
 void tide__complete_odd(struct tide_loop *loop, struct tide__op *op,
 			int32_t res, uint32_t cflags);
 
+/* An op's final completion: it no longer counts as pending. */
+static inline void tide__op_retire(struct tide_loop *loop, struct tide__op *op,
+				   uint32_t cflags)
+{
+	if (!(cflags & TIDE__CQ_MORE) && !(op->eflags & TIDE__OP_INTERNAL)) {
+		TIDE__ASSERT(tide__core(loop)->ops_pending > 0,
+			     "ops_pending would go negative (record %p)",
+			     (void *)op);
+		if (TIDE_DEBUG)
+			op->eflags &= (uint8_t)~TIDE__OP_INFLIGHT;
+		tide__core(loop)->ops_pending--;
+	}
+}
+
 static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
 				  int32_t res, uint32_t cflags)
 {
+	TIDE__ASSERT(op->done && ((op->eflags & TIDE__OP_INTERNAL) ||
+				  (op->eflags & TIDE__OP_INFLIGHT)),
+		     "completion (res %d) for record %p, which is not in "
+		     "flight", res, (void *)op);
 	if (__builtin_expect(op->eflags & (TIDE__OP_CANCELLED_EARLY |
 					   TIDE__OP_FAULT_LATE),
 			     0)) {
 		tide__complete_odd(loop, op, res, cflags);
 		return;
 	}
-	if (!(cflags & TIDE__CQ_MORE) && !(op->eflags & TIDE__OP_INTERNAL))
-		tide__core(loop)->ops_pending--;
+	tide__op_retire(loop, op, cflags);
 	op->done(loop, op, res, cflags);
 }
 
@@ -164,6 +207,25 @@ static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
  * op must already be counted (it is, inside a tide__op_*() call). */
 int tide__complete_later(struct tide_loop *loop, struct tide__op *op,
 			 int32_t res, uint32_t cflags);
+
+/* ---- posts that need no memory (engine/core/loop.c) ---- */
+/* Embedded in whatever it delivers. */
+struct tide__post {
+	struct tide__post *next;
+	tide_post_fn *fn;
+	void *arg;
+};
+
+/*
+ * Post node->fn(node->arg) to the loop whose pointer and id
+ * (tide__loop_id()) are given, from any thread.  Cannot fail for memory:
+ * 0, or -ESHUTDOWN when that loop has been freed or is being freed;
+ * then the node is untouched and the caller still owns it.  Safe to call with a pointer to a freed loop.
+ */
+int tide__loop_post_node(struct tide_loop *loop, uint64_t id,
+			 struct tide__post *node);
+/* The loop's id: never reused within the process. */
+uint64_t tide__loop_id(const struct tide_loop *loop);
 
 /* ---- user callbacks and the dispatcher (engine/core/loop.c) ---- */
 int tide__taskq_push(struct tide__taskq *q, tide_post_fn *fn, void *arg);

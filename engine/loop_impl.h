@@ -52,12 +52,25 @@ struct tide_loop {
 	struct tide__task *posts, *posts_spare;
 	uint32_t posts_n, posts_cap, spare_cap;
 	int wake_fd;
+	struct tide__post *nodes;   /* tide__loop_post_node(), newest first */
+	/* the registry of live loops (engine/core/live.c) */
+	uint64_t live_id;
+	struct tide_loop *live_next;
 
 	struct tide_loop_stats stats;
 
 	struct tide__uring u;   /* the io_uring backend's state */
 	struct tide__ep *ep;    /* the epoll backend's state */
 };
+
+/* ---- live loops (engine/core/live.c) ---- */
+void tide__live_add(struct tide_loop *loop);
+void tide__live_del(struct tide_loop *loop);
+/* true: loop (with that id, unless id is 0) is live, and stays so until
+ * tide__live_leave(); false: it is not (no lock held).  Never dereferences
+ * a loop that is not live. */
+bool tide__live_enter(const struct tide_loop *loop, uint64_t id);
+void tide__live_leave(const struct tide_loop *loop);
 
 /* Queue a completion to deliver after turns more dispatches (0: the next
  * one).  0 or -ENOMEM. */

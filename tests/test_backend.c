@@ -348,6 +348,8 @@ static void test_per_op_fallback_pool(void **state)
 	assert_int_equal(tide_loop_new(&loop, NULL), 0);
 	/* what the router does for an accepted operation */
 	tide__core(loop)->ops_pending += 2;
+	tide__op_inflight(&a.op); /* debug builds check it at completion */
+	tide__op_inflight(&b.op);
 	assert_int_equal(
 		tide__ep_openat(loop, &a.op, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC, 0), 0);
 	assert_int_equal(

@@ -249,6 +249,71 @@ static void test_tide_loop_post_runs_at_free(void **state)
 	assert_int_equal(post_hits, 2);
 }
 
+/* Posters keep posting while the loop thread frees the loop: every post
+ * either runs (before or inside tide_loop_free()) or fails with
+ * -ESHUTDOWN; none touches the freed loop (ASan checks that). */
+struct racer {
+	struct tide_loop *loop;
+	atomic_uint_fast64_t *runs;
+	atomic_int *started;
+	uint64_t accepted;
+	int last;
+};
+
+static void race_run(void *arg)
+{
+	atomic_uint_fast64_t *runs = arg;
+
+	(*runs)++;
+}
+
+static void *race_thread(void *arg)
+{
+	struct racer *r = arg;
+
+	uint64_t t0 = tide_now_ns();
+
+	r->last = 0;
+	/* bounded: a post that wrongly keeps succeeding ends the thread */
+	for (int i = 0; r->last == 0 && (i & 1023 || tide_now_ns() - t0 <
+					 60000000000ull); i++) {
+		r->last = tide_loop_post(r->loop, race_run, r->runs);
+		if (r->last == 0 && r->accepted++ == 64)
+			(*r->started)++;
+	}
+	return NULL;
+}
+
+static void test_tide_loop_post_races_free(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 20; round++) {
+		struct tide_loop *loop = t_loop();
+		atomic_uint_fast64_t runs = 0;
+		atomic_int started = 0;
+		struct racer r[4];
+		pthread_t th[4];
+		uint64_t accepted = 0;
+
+		for (int i = 0; i < 4; i++) {
+			r[i] = (struct racer){ .loop = loop, .runs = &runs,
+					       .started = &started };
+			assert_int_equal(pthread_create(&th[i], NULL,
+							race_thread, &r[i]), 0);
+		}
+		/* free while every poster is in full flow */
+		while (started < 4)
+			tide_loop_run_once(loop, 0);
+		tide_loop_free(loop);
+		for (int i = 0; i < 4; i++) {
+			pthread_join(th[i], NULL);
+			assert_int_equal(r[i].last, -ESHUTDOWN);
+			accepted += r[i].accepted;
+		}
+		assert_int_equal(runs, accepted);
+	}
+}
+
 static int order[8], order_n;
 
 static void record(void *arg, int64_t res, void *payload)
@@ -458,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_cq_overflow_survived),
 		cmocka_unit_test(test_tide_loop_post_threads),
 		cmocka_unit_test(test_tide_loop_post_runs_at_free),
+		cmocka_unit_test(test_tide_loop_post_races_free),
 		cmocka_unit_test(test_timers_fire_in_order),
 		cmocka_unit_test(test_tide_loop_stop_from_continuation),
 		cmocka_unit_test(test_tide_loop_run_once_modes),

@@ -3,13 +3,17 @@
  * test_net.c - socket operations, addresses, resolution, buffer rings,
  * multishot accept and receive, EMFILE back-off.
  */
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -149,6 +153,113 @@ static void pingpong(const char *text)
 	assert_int_equal(t_wait(loop, tide_close(loop, cfd)), 0);
 	close(lfd);
 	tide_loop_free(loop);
+}
+
+/* Ports are 1 to 5 decimal digits, nothing else: strtol's whitespace and
+ * signs are refused (issue 13, defect 9). */
+static void test_tide_addr_parse_port_strict(void **state)
+{
+	static const char *bad[] = { "1.2.3.4:\t-0", ":\r +3", "1.2.3.4: 80",
+				     "1.2.3.4:+80", "1.2.3.4:-0", "1.2.3.4:80 ",
+				     "1.2.3.4:\n80", "[::1]: 1", "[::1]:+1",
+				     "1.2.3.4:0x50", "1.2.3.4:99999999999999999999",
+				     "1.2.3.4:0080x", "1.2.3.4:123456" };
+	struct tide_addr a;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(tide_addr_parse(&a, bad[i]), -EINVAL);
+	assert_int_equal(tide_addr_parse(&a, "1.2.3.4:080"), 0);
+	assert_int_equal(ntohs(a.u.in4.sin_port), 80);
+	assert_int_equal(tide_addr_parse(&a, "[::1]:65535"), 0);
+	assert_int_equal(ntohs(a.u.in6.sin6_port), 65535);
+	assert_int_equal(tide_addr_parse(&a, "*:0"), 0);
+	assert_int_equal(a.u.in4.sin_port, 0);
+}
+
+/* A length beyond the record is never followed (ASan: heap overflow in
+ * strnlen before the fix); a full-length path without NUL formats whole. */
+static void test_tide_addr_format_unix_length(void **state)
+{
+	struct tide_addr *a = malloc(sizeof(*a));
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	size_t max = sizeof(a->u.un.sun_path);
+	char buf[TIDE_ADDR_STRLEN];
+
+	(void)state;
+	assert_non_null(a);
+	memset(a, 'p', sizeof(*a));
+	a->reserved = 0;
+	a->u.un.sun_family = AF_UNIX;
+	a->len = (socklen_t)(off + max);
+	assert_int_equal(tide_addr_format(a, buf, sizeof(buf)), (int)(5 + max));
+	assert_int_equal(strspn(buf + 5, "p"), max);
+	a->len = 4096; /* longer than the structure */
+	assert_int_equal(tide_addr_format(a, buf, sizeof(buf)), -EINVAL);
+	a->len = (socklen_t)sizeof(a->u) + 1;
+	assert_int_equal(tide_addr_format(a, buf, sizeof(buf)), -EINVAL);
+	a->u.un.sun_path[0] = '\0'; /* abstract, full length */
+	a->len = (socklen_t)(off + max);
+	assert_int_equal(tide_addr_format(a, buf, sizeof(buf)), (int)(5 + max));
+	assert_int_equal(buf[5], '@');
+	/* IPv4/IPv6 records shorter than their structure are refused */
+	a->u.in4.sin_family = AF_INET;
+	a->len = sizeof(a->u.in4) - 1;
+	assert_int_equal(tide_addr_format(a, buf, sizeof(buf)), -EINVAL);
+	a->u.in6.sin6_family = AF_INET6;
+	a->len = sizeof(a->u.in6) - 1;
+	assert_int_equal(tide_addr_format(a, buf, sizeof(buf)), -EINVAL);
+	free(a);
+}
+
+static int count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *c;
+
+		if (e->d_name[0] == '.')
+			continue;
+		/* io_uring's SQPOLL and io-wq threads come and go on their own */
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		c = fopen(path, "r");
+		if (c) {
+			if (!fgets(comm, sizeof(comm), c))
+				comm[0] = 0;
+			fclose(c);
+		}
+		n += strncmp(comm, "iou-", 4) != 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The lookup thread finishes after its loop was freed: it must neither
+ * touch the freed loop nor spin, and it frees its job (LSan checks). */
+static void test_tide_resolve_outlives_loop(void **state)
+{
+	struct timespec ms = { 0, 1000000 };
+	int before = count_threads(), i;
+
+	(void)state;
+	for (int round = 0; round < 8; round++) {
+		struct tide_loop *loop = t_loop();
+		struct tide_future *f = tide_resolve(loop, "localhost:80",
+						     SOCK_STREAM);
+
+		assert_non_null(f);
+		tide_future_release(f);
+		tide_loop_free(loop);
+	}
+	/* bounded wait for the detached lookup threads to end */
+	for (i = 0; i < 20000 && count_threads() > before; i++)
+		nanosleep(&ms, NULL);
+	assert_int_equal(count_threads(), before);
 }
 
 static void test_tide_connect_tcp4(void **state)
@@ -646,7 +757,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tide_addr_parse_forms),
 		cmocka_unit_test(test_tide_addr_parse_bad),
+		cmocka_unit_test(test_tide_addr_parse_port_strict),
+		cmocka_unit_test(test_tide_addr_format_unix_length),
 		cmocka_unit_test(test_tide_resolve_localhost),
+		cmocka_unit_test(test_tide_resolve_outlives_loop),
 		cmocka_unit_test(test_tide_connect_tcp4),
 		cmocka_unit_test(test_tide_connect_tcp6),
 		cmocka_unit_test(test_tide_connect_unix),

@@ -13,6 +13,24 @@
 
 #include "helpers.h"
 
+/*
+ * Linked with -Wl,--wrap=realloc (tests/test_pool.ldflags): while
+ * fail_realloc is set, realloc fails on every thread but the test's own,
+ * so pool workers handing results back find no memory.
+ */
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+static atomic_int fail_realloc;
+static pthread_t test_thread;
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	if (atomic_load(&fail_realloc) &&
+	    !pthread_equal(pthread_self(), test_thread))
+		return NULL;
+	return __real_realloc(p, n);
+}
+
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -393,6 +411,48 @@ static void test_tide_pool_post(void **state)
 	(void)st;
 }
 
+/* Workers deliver results even when no memory can be had: a result is
+ * delivered or its loop is gone, never given up on. */
+static void test_tide_pool_submit_no_memory(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_pool *p = new_pool(2, 0);
+	struct tide_future *f[64];
+	uintptr_t i;
+
+	(void)state;
+	test_thread = pthread_self();
+	atomic_store(&fail_realloc, 1);
+	for (i = 0; i < 64; i++)
+		f[i] = tide_pool_submit(p, loop, job_triple, (void *)i);
+	for (i = 0; i < 64; i++)
+		assert_int_equal(t_wait(loop, f[i]), (int64_t)i * 3);
+	atomic_store(&fail_realloc, 0);
+	for (i = 0; i < 64; i++)
+		tide_future_release(f[i]);
+	tide_pool_free(p);
+	tide_loop_free(loop);
+}
+
+/* A job still running when its loop is freed finishes into the void: no
+ * use of the freed loop, no leak, and the pool still drains. */
+static void test_tide_pool_job_outlives_loop(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_pool *p = new_pool(1, 0);
+	struct tide_future *f;
+
+	(void)state;
+	atomic_store(&gate, 0);
+	f = tide_pool_submit(p, loop, job_gate, NULL);
+	assert_non_null(f);
+	wait_running(p, 1);
+	tide_future_release(f);
+	tide_loop_free(loop);
+	atomic_store(&gate, 1);
+	tide_pool_free(p); /* waits for the job, whose loop is gone */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +466,8 @@ int main(void)
 		cmocka_unit_test(test_tide_pool_shutdown_drain),
 		cmocka_unit_test(test_tide_pool_shutdown_errors),
 		cmocka_unit_test(test_tide_pool_post),
+		cmocka_unit_test(test_tide_pool_submit_no_memory),
+		cmocka_unit_test(test_tide_pool_job_outlives_loop),
 	};
 
 	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);

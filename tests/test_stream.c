@@ -1155,6 +1155,230 @@ static void test_tide_stream_copy_bidi_cancel(void **state)
 	tide_loop_free(loop);
 }
 
+/* ---- one client that sends and never reads ---- */
+
+#define PING_LEN 100
+#define PING_ROUNDS 20
+#define PINGERS 50
+
+struct pinger {
+	struct tide_stream *s;
+	char out[PING_LEN], in[PING_LEN];
+	int rounds, err;
+	uint64_t t_sent, max_ns;
+	int *done;
+};
+
+static void ping_send(struct pinger *p);
+
+static void ping_wrote(void *arg, int64_t res, void *payload)
+{
+	struct pinger *p = arg;
+
+	(void)payload;
+	if (res != PING_LEN && !p->err)
+		p->err = res < 0 ? (int)res : -EIO;
+}
+
+static void ping_got(void *arg, int64_t res, void *payload)
+{
+	struct pinger *p = arg;
+	uint64_t ns = tide_now_ns() - p->t_sent;
+
+	(void)payload;
+	if (res != PING_LEN || memcmp(p->in, p->out, PING_LEN)) {
+		if (!p->err)
+			p->err = res < 0 ? (int)res : -EIO;
+		(*p->done)++;
+		return;
+	}
+	if (ns > p->max_ns)
+		p->max_ns = ns;
+	if (++p->rounds == PING_ROUNDS)
+		(*p->done)++;
+	else
+		ping_send(p);
+}
+
+static void ping_send(struct pinger *p)
+{
+	for (int i = 0; i < PING_LEN; i++)
+		p->out[i] = (char)(i ^ p->rounds ^ (int)(uintptr_t)p);
+	p->t_sent = tide_now_ns();
+	assert_int_equal(tide_future_on_done(tide_stream_write(p->s, p->out,
+								PING_LEN),
+					     ping_wrote, p), 0);
+	assert_int_equal(tide_future_on_done(tide_stream_read_exactly(p->s, p->in,
+								      PING_LEN),
+					     ping_got, p), 0);
+}
+
+/* Push what the socket takes without blocking; true on progress. */
+static bool hog_push(int fd, const char *buf, size_t len, uint64_t *total)
+{
+	bool moved = false;
+	ssize_t n;
+
+	while ((n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL)) > 0) {
+		*total += (uint64_t)n;
+		moved = true;
+	}
+	return moved;
+}
+
+/*
+ * One client sends megabytes and never reads; 50 others keep exchanging
+ * short messages with the same server (default buffer ring).  The hog's
+ * stream may hold only its share of the ring and stops receiving, so the
+ * others are served (before the fix the hog took every buffer and the
+ * others waited forever).
+ */
+static void test_tide_server_hog_does_not_stall_others(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_addr a;
+	struct tide_server *srv = echo_server(loop, "127.0.0.1:0", 0, &a);
+	static struct pinger p[PINGERS];
+	static char junk[65536];
+	struct tide_future *tick = NULL;
+	uint64_t pushed = 0, t0, worst = 0;
+	int hog, done = 0, idle = 0;
+
+	(void)state;
+	memset(junk, 'h', sizeof(junk));
+	hog = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(hog >= 0);
+	assert_int_equal(connect(hog, &a.u.sa, a.len), 0);
+	/* until the hog can push no more (or 32 MiB went in) */
+	for (int i = 0; i < 1000000 && idle < 2000 && pushed < (32u << 20);
+	     i++) {
+		idle = hog_push(hog, junk, sizeof(junk), &pushed) ? 0 : idle + 1;
+		assert_true(tide_loop_run_once(loop, 0) >= 0);
+	}
+	assert_true(pushed >= (1u << 20));
+	memset(p, 0, sizeof(p));
+	for (int i = 0; i < PINGERS; i++) {
+		p[i].s = dial(loop, &a);
+		p[i].done = &done;
+		ping_send(&p[i]);
+	}
+	t0 = tide_now_ns();
+	while (done < PINGERS) {
+		/* a tick bounds each wait, so a stall fails the test */
+		if (!tick || tide_future_done(tick)) {
+			tide_future_release(tick);
+			tick = tide_sleep(loop, 50000000ull);
+		}
+		hog_push(hog, junk, sizeof(junk), &pushed);
+		assert_true(tide_loop_run_once(loop, 1) >= 0);
+		/* generous: a stalled server never gets there at all */
+		assert_true(tide_now_ns() - t0 < 30000000000ull);
+	}
+	tide_future_release(tick);
+	for (int i = 0; i < PINGERS; i++) {
+		assert_int_equal(p[i].err, 0);
+		assert_int_equal(p[i].rounds, PING_ROUNDS);
+		if (p[i].max_ns > worst)
+			worst = p[i].max_ns;
+		assert_int_equal(t_wait(loop, tide_stream_close(p[i].s)), 0);
+	}
+	print_message("hog pushed %llu KiB; %d clients x %d round trips in "
+		      "%.1f ms, slowest round trip %.2f ms\n",
+		      (unsigned long long)(pushed >> 10), PINGERS, PING_ROUNDS,
+		      (double)(tide_now_ns() - t0) / 1e6, (double)worst / 1e6);
+	close(hog);
+	stop_server(loop, srv);
+	tide_loop_free(loop);
+}
+
+/* ---- the peer address handed to the connection callback ---- */
+
+struct peer_got {
+	struct tide_addr addr;
+	int calls;
+};
+
+static void peer_conn(void *arg, struct tide_stream *s,
+		      const struct tide_addr *peer)
+{
+	struct peer_got *g = arg;
+
+	g->addr = *peer;
+	g->calls++;
+	tide_future_release(tide_stream_close(s));
+}
+
+static void peer_round(const char *text, int family)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_server_options o = { .conn_peer = peer_conn };
+	struct peer_got got = { .calls = 0 };
+	struct tide_addr a, b, mine = { .len = sizeof(mine.u) };
+	struct tide_server *srv;
+	char want[TIDE_ADDR_STRLEN], have[TIDE_ADDR_STRLEN];
+	int fd;
+
+	assert_int_equal(tide_addr_parse(&a, text), 0);
+	assert_int_equal(tide_server_new(loop, &a, &o, NULL, &got, &srv), 0);
+	assert_int_equal(tide_server_addr(srv, &b), 0);
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	if (family != AF_UNIX) {
+		struct tide_addr any;
+
+		assert_int_equal(tide_addr_parse(&any, family == AF_INET ?
+						 "127.0.0.1:0" : "[::1]:0"), 0);
+		assert_int_equal(bind(fd, &any.u.sa, any.len), 0);
+		assert_int_equal(getsockname(fd, &mine.u.sa, &mine.len), 0);
+	}
+	assert_int_equal(connect(fd, &b.u.sa, b.len), 0);
+	while (got.calls < 1)
+		assert_true(tide_loop_run_once(loop, 1) >= 0);
+	assert_int_equal(got.calls, 1);
+	assert_int_equal(got.addr.u.sa.sa_family, family);
+	if (family != AF_UNIX) {
+		assert_true(tide_addr_format(&mine, want, sizeof(want)) > 0);
+		assert_true(tide_addr_format(&got.addr, have, sizeof(have)) > 0);
+		assert_string_equal(have, want);
+	}
+	close(fd);
+	stop_server(loop, srv);
+	tide_loop_free(loop);
+}
+
+static void test_tide_server_new_conn_peer(void **state)
+{
+	char path[64];
+
+	(void)state;
+	peer_round("127.0.0.1:0", AF_INET);
+	peer_round("[::1]:0", AF_INET6);
+	snprintf(path, sizeof(path), "unix:/tmp/tide-peer-%d.sock", (int)getpid());
+	unlink(path + 5);
+	peer_round(path, AF_UNIX);
+	unlink(path + 5);
+}
+
+static void test_tide_server_new_conn_peer_bad(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_server_options o = { .conn_peer = peer_conn };
+	struct tide_server *srv = (void *)1;
+	struct tide_addr a;
+
+	(void)state;
+	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:0"), 0);
+	/* fn and conn_peer both given */
+	assert_int_equal(tide_server_new(loop, &a, &o, echo_conn, NULL, &srv),
+			 -EINVAL);
+	assert_null(srv);
+	o.conn_peer = NULL;
+	o.reserved[2] = 1;
+	assert_int_equal(tide_server_new(loop, &a, &o, echo_conn, NULL, &srv),
+			 -EINVAL);
+	tide_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1183,6 +1407,9 @@ int main(void)
 		cmocka_unit_test(test_tide_stream_copy_bidi_reset),
 		cmocka_unit_test(test_tide_stream_copy_bidi_cancel),
 		cmocka_unit_test(test_tide_stream_copy_bidi_never_reading_peer),
+		cmocka_unit_test(test_tide_server_hog_does_not_stall_others),
+		cmocka_unit_test(test_tide_server_new_conn_peer),
+		cmocka_unit_test(test_tide_server_new_conn_peer_bad),
 	};
 	const struct CMUnitTest big[] = {
 		cmocka_unit_test(test_tide_stream_many_random),

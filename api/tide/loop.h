@@ -136,10 +136,14 @@ TIDE_API uint64_t tide_loop_pending(const struct tide_loop *loop);
 /*
  * Run fn(arg) on the loop's thread at its next iteration.  Callable from any
  * thread, including the loop's own; wakes a loop blocked in the kernel.
- * Returns 0, -EINVAL (NULL loop or fn) or -ENOMEM.  Every accepted post
- * runs exactly once, also when the loop is freed first (then it runs inside
- * tide_loop_free()).  A post alone does not keep tide_loop_run() running:
- * hold a promise for work that another thread will finish.
+ * Returns 0, -EINVAL (NULL loop or fn), -ENOMEM, or -ESHUTDOWN once
+ * tide_loop_free() has begun.  Every accepted post runs exactly once, also
+ * when the loop is freed first (then it runs inside tide_loop_free()).  A
+ * post racing tide_loop_free() on another thread either is accepted (and
+ * runs) or fails with -ESHUTDOWN; it never touches freed memory.  Once free has
+ * returned the pointer may name a new loop, so a poster stops at the first
+ * -ESHUTDOWN.  A post alone does not keep tide_loop_run() running: hold a
+ * promise for work that another thread will finish.
  */
 TIDE_API int tide_loop_post(struct tide_loop *loop, tide_post_fn *fn, void *arg);
 

@@ -45,7 +45,8 @@ struct tide_addr {
 /*
  * Parse a numeric address: "1.2.3.4:80", "[::1]:80", ":80" or "*:80" (any
  * IPv4 address), "unix:/path", "unix:@name" (Linux abstract namespace).
- * Host names are not looked up here (see tide_resolve()).  Returns 0, or
+ * Host names are not looked up here (see tide_resolve()).  The port is 1
+ * to 5 decimal digits (0 to 65535): no sign, no whitespace.  Returns 0, or
  * -EINVAL for text that is none of these, -ENAMETOOLONG for a Unix path
  * that does not fit.  Any thread.
  */
@@ -55,7 +56,9 @@ TIDE_API int tide_addr_parse(struct tide_addr *out, const char *text);
  * Write a in the form tide_addr_parse() reads into buf (size bytes, at
  * least TIDE_ADDR_STRLEN is always enough).  Returns the length written
  * (without the NUL), -EAFNOSUPPORT for an unknown family, -EINVAL for a
- * NULL argument, -ENOSPC when buf is too small.  Any thread.
+ * NULL argument or a length a->len that does not fit the family (larger
+ * than u, or shorter than sockaddr_in/sockaddr_in6), -ENOSPC when buf is
+ * too small.  Never reads past u, whatever a->len says.  Any thread.
  */
 TIDE_API int tide_addr_format(const struct tide_addr *a, char *buf,
 			      size_t size);

@@ -78,6 +78,8 @@ TIDE_API int tide_pool_new(struct tide_pool **out,
  * when memory is short (-ENOMEM, see tide/future.h).  Cancelling the future
  * removes a still-queued job (it resolves with -ECANCELED and fn never
  * runs); a running job cannot be stopped and resolves with its result.
+ * The hand-back needs no memory, so the future always resolves while loop
+ * lives; a job whose loop was freed runs on and its result is dropped.
  * Loop thread of loop only.
  */
 TIDE_API struct tide_future *tide_pool_submit(struct tide_pool *pool,

@@ -192,6 +192,12 @@ TIDE_API struct tide_future *tide_stream_copy_bidi(struct tide_stream *a,
  * close with tide_stream_close(). */
 typedef void tide_conn_fn(void *arg, struct tide_stream *s);
 
+/* As tide_conn_fn, with the connection's peer address (getpeername(2) at
+ * accept; peer->len is 0 when the peer was already gone).  peer is valid
+ * for the call only. */
+typedef void tide_conn_peer_fn(void *arg, struct tide_stream *s,
+			       const struct tide_addr *peer);
+
 enum {
 	TIDE_SERVER_REUSEPORT = 1u << 0, /* SO_REUSEPORT: one server per loop */
 	TIDE_SERVER_NO_BUFRING = 1u << 1, /* plain recv instead of multishot */
@@ -203,7 +209,10 @@ struct tide_server_options {
 	int32_t backlog;     /* listen backlog; 0 = SOMAXCONN */
 	uint32_t buf_count;  /* bufring buffers; 0 = 1024 */
 	uint32_t buf_size;   /* bufring buffer size; 0 = 4096 */
-	uint64_t reserved[4];
+	/* when set, called for each connection instead of fn (which must
+	 * then be NULL), with the peer's address */
+	tide_conn_peer_fn *conn_peer;
+	uint64_t reserved[3];
 };
 
 struct tide_server_stats {
@@ -215,8 +224,13 @@ struct tide_server_stats {
 
 /*
  * Listen on a (SOCK_STREAM of a's family; an existing Unix socket file is
- * not removed) and call fn(arg, stream) for each connection.  Returns 0,
- * -EADDRINUSE, -EACCES, -EINVAL, -ENOMEM, ...  Loop thread.
+ * not removed) and call fn(arg, stream) for each connection, or
+ * opts->conn_peer(arg, stream, peer) when that is set (fn NULL).  With the
+ * buffer ring, each connection holds at most its share of the ring's
+ * buffers (1/64, at least 4) and stops receiving at it, or while its writes
+ * are backed up and no read is pending, so a client that sends and never
+ * reads cannot stall the others.  Returns 0, -EADDRINUSE, -EACCES,
+ * -EINVAL, -ENOMEM, ...  Loop thread.
  */
 TIDE_API int tide_server_new(struct tide_loop *loop, const struct tide_addr *a,
 			     const struct tide_server_options *opts,

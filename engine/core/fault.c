@@ -124,7 +124,6 @@ void tide__complete_odd(struct tide_loop *loop, struct tide__op *op,
 	}
 	if (op->eflags & TIDE__OP_CANCELLED_EARLY)
 		res = -ECANCELED;
-	if (!(cflags & TIDE__CQ_MORE) && !(op->eflags & TIDE__OP_INTERNAL))
-		loop->core.ops_pending--;
+	tide__op_retire(loop, op, cflags);
 	op->done(loop, op, res, cflags);
 }

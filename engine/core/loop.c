@@ -142,18 +142,47 @@ static uint32_t run_ready(struct tide_loop *loop)
 
 /* ---- cross-thread posts ---- */
 
+/* The allocation-free posts, oldest first. */
+static uint32_t drain_nodes(struct tide_loop *loop)
+{
+	struct tide__post *n, *fifo = NULL;
+	uint32_t count = 0;
+
+	n = __atomic_exchange_n(&loop->nodes, NULL, __ATOMIC_ACQUIRE);
+	while (n) {
+		struct tide__post *next = n->next;
+
+		n->next = fifo;
+		fifo = n;
+		n = next;
+	}
+	while (fifo) {
+		n = fifo;
+		fifo = n->next; /* n may be freed by its fn */
+		n->fn(n->arg);
+		count++;
+	}
+	return count;
+}
+
 static uint32_t drain_posts(struct tide_loop *loop)
 {
 	struct tide__task *v;
-	uint32_t n;
+	uint32_t n = 0;
 
+	loop->core.in_user++;
+	if (__atomic_load_n(&loop->nodes, __ATOMIC_RELAXED))
+		n = drain_nodes(loop);
+	loop->core.in_user--;
 	/* unlocked peek: a post racing with it wrote the eventfd, so the
 	 * wake-up read completes and a later iteration picks it up */
-	if (!__atomic_load_n(&loop->posts_n, __ATOMIC_RELAXED))
-		return 0;
+	if (!__atomic_load_n(&loop->posts_n, __ATOMIC_RELAXED)) {
+		loop->stats.posts += n;
+		return n;
+	}
 	pthread_mutex_lock(&loop->post_lock);
 	v = loop->posts;
-	n = loop->posts_n;
+	uint32_t nv = loop->posts_n;
 	/* swap in the spare vector so posters never wait on us running */
 	loop->posts = loop->posts_spare;
 	loop->posts_spare = v;
@@ -164,19 +193,35 @@ static uint32_t drain_posts(struct tide_loop *loop)
 	pthread_mutex_unlock(&loop->post_lock);
 
 	loop->core.in_user++;
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < nv; i++)
 		v[i].fn(v[i].arg);
 	loop->core.in_user--;
+	n += nv;
 	loop->stats.posts += n;
 	return n;
 }
 
+static void wake(struct tide_loop *loop)
+{
+	uint64_t one = 1;
+	ssize_t w;
+
+	do
+		w = write(loop->wake_fd, &one, sizeof(one));
+	while (w < 0 && errno == EINTR);
+}
+
+/* The registry of live loops (live.c) keeps the loop alive for the whole post: a
+ * post racing tide_loop_free() runs or fails, never touches freed memory. */
 int tide_loop_post(struct tide_loop *loop, tide_post_fn *fn, void *arg)
 {
 	bool was_empty;
+	int ret = 0;
 
 	if (!loop || !fn)
 		return -EINVAL;
+	if (!tide__live_enter(loop, 0))
+		return -ESHUTDOWN;
 	pthread_mutex_lock(&loop->post_lock);
 	if (loop->posts_n == loop->posts_cap) {
 		uint32_t cap = loop->posts_cap ? loop->posts_cap * 2 : 64;
@@ -184,7 +229,8 @@ int tide_loop_post(struct tide_loop *loop, tide_post_fn *fn, void *arg)
 
 		if (!n) {
 			pthread_mutex_unlock(&loop->post_lock);
-			return -ENOMEM;
+			ret = -ENOMEM;
+			goto out;
 		}
 		loop->posts = n;
 		loop->posts_cap = cap;
@@ -194,15 +240,34 @@ int tide_loop_post(struct tide_loop *loop, tide_post_fn *fn, void *arg)
 	__atomic_store_n(&loop->posts_n, loop->posts_n + 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&loop->post_lock);
 	/* one wake-up per batch: later posters find the queue non-empty */
-	if (was_empty) {
-		uint64_t one = 1;
-		ssize_t w;
+	if (was_empty)
+		wake(loop);
+out:
+	tide__live_leave(loop);
+	return ret;
+}
 
-		do
-			w = write(loop->wake_fd, &one, sizeof(one));
-		while (w < 0 && errno == EINTR);
-	}
+int tide__loop_post_node(struct tide_loop *loop, uint64_t id,
+			 struct tide__post *node)
+{
+	struct tide__post *head;
+
+	if (!tide__live_enter(loop, id))
+		return -ESHUTDOWN;
+	head = __atomic_load_n(&loop->nodes, __ATOMIC_RELAXED);
+	do
+		node->next = head;
+	while (!__atomic_compare_exchange_n(&loop->nodes, &head, node, true,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	if (!head)
+		wake(loop);
+	tide__live_leave(loop);
 	return 0;
+}
+
+uint64_t tide__loop_id(const struct tide_loop *loop)
+{
+	return loop->live_id;
 }
 
 /* ---- creation ---- */
@@ -330,6 +395,7 @@ int tide_loop_new(struct tide_loop **out, const struct tide_loop_options *opts)
 	ret = setup_backend(loop, opts);
 	if (ret)
 		goto err_mutex;
+	tide__live_add(loop);
 	*out = loop;
 	return 0;
 
@@ -346,7 +412,8 @@ static bool has_work(struct tide_loop *loop)
 {
 	return loop->core.ops_pending || loop->later_n ||
 	       tide__taskq_len(&loop->core.ready) ||
-	       __atomic_load_n(&loop->posts_n, __ATOMIC_RELAXED);
+	       __atomic_load_n(&loop->posts_n, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&loop->nodes, __ATOMIC_RELAXED);
 }
 
 /*
@@ -383,6 +450,10 @@ void tide_loop_free(struct tide_loop *loop)
 {
 	if (!loop)
 		return;
+	/* posts from now on fail with -ESHUTDOWN (the poster keeps what it
+	 * posted); those that got in run below.  First, so that posters
+	 * cannot keep quiesce() busy for ever. */
+	tide__live_del(loop);
 	quiesce(loop);
 	if (loop->core.debug && loop->core.slab.live)
 		tide__warn(loop, "%llu futures or their argument copies were "

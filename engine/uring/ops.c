@@ -27,8 +27,10 @@ _Static_assert(TIDE__CQ_BUFFER == IORING_CQE_F_BUFFER &&
 static inline int accepted(struct tide_loop *loop, struct tide__op *op,
 			   int ret)
 {
-	if (ret == 0 && !(op->eflags & TIDE__OP_INTERNAL))
+	if (ret == 0 && !(op->eflags & TIDE__OP_INTERNAL)) {
 		loop->core.ops_pending++;
+		tide__op_inflight(op);
+	}
 	return ret;
 }
 
@@ -80,8 +82,10 @@ static inline struct io_uring_sqe *sqe_for(struct tide_loop *loop,
 
 	if (__builtin_expect(sqe != NULL, 1)) {
 		io_uring_sqe_set_data(sqe, op);
-		if (!(op->eflags & TIDE__OP_INTERNAL))
+		if (!(op->eflags & TIDE__OP_INTERNAL)) {
 			loop->core.ops_pending++;
+			tide__op_inflight(op);
+		}
 	}
 	return sqe;
 }

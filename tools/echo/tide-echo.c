@@ -46,9 +46,16 @@ static void echo_usage(FILE *f)
  * one io_uring_enter.  The stream only owns the descriptor: closing it
  * shuts the socket down and closes it.  Kernels without buffer rings get
  * the plain stream read/write loop instead.
+ *
+ * The ring is shared fairly: a connection holds at most ECHO_SHARE
+ * buffers.  At that many its receive is cancelled (backpressure: the bytes
+ * wait in the socket and TCP slows the peer), and it restarts once its
+ * sends brought it down to half, so a client that sends and never reads
+ * cannot take every buffer from the others.
  */
 #define ECHO_BUFS 1024u
 #define ECHO_BUF_SIZE 1024u
+#define ECHO_SHARE 16u
 
 struct echo_chunk {
 	struct echo_chunk *next;
@@ -81,6 +88,9 @@ struct echo_conn {
 	struct echo_chunk *head, *tail;
 	struct echo_conn *next_starved;
 	bool starved;
+	uint32_t held;               /* ring buffers queued here */
+	bool paused;                 /* receive stopped at the share */
+	bool pause_cancel;           /* recv cancelled to pause */
 	char *buf;                   /* the stream path's buffer */
 };
 
@@ -108,7 +118,8 @@ static void echo_chunk_done(struct echo_thread *t, struct echo_chunk *ch)
 
 		t->starved = c->next_starved;
 		c->starved = false;
-		echo_recv_arm(c);
+		if (!c->paused) /* else echo_conn_resume() restarts it */
+			echo_recv_arm(c);
 	}
 }
 
@@ -133,9 +144,20 @@ static void echo_conn_check(struct echo_conn *c)
 		struct echo_chunk *ch = c->head;
 
 		c->head = ch->next;
+		c->held--;
 		echo_chunk_done(c->t, ch);
 	}
 	echo_conn_free(c);
+}
+
+/* A chunk went out: restart a receive paused at the share. */
+static void echo_conn_resume(struct echo_conn *c)
+{
+	if (!c->paused || c->held > ECHO_SHARE / 2 || c->failed || c->ended)
+		return;
+	c->paused = false;
+	if (!c->recv && !c->starved)
+		echo_recv_arm(c);
 }
 
 static void echo_send_head(struct echo_conn *c);
@@ -154,7 +176,9 @@ static void echo_sent(void *arg, int64_t res, void *payload)
 		ch->off += (uint32_t)res;
 		if (ch->off == ch->len) {
 			c->head = ch->next;
+			c->held--;
 			echo_chunk_done(c->t, ch);
+			echo_conn_resume(c);
 		}
 	}
 	c->sending = false;
@@ -207,6 +231,14 @@ static void echo_got(void *arg, void *data, uint32_t len, unsigned bid)
 	else
 		c->head = ch;
 	c->tail = ch;
+	if (++c->held >= ECHO_SHARE && !c->paused) {
+		/* its sends are backed up: stop taking its bytes */
+		c->paused = true;
+		if (c->recv && !c->pause_cancel) {
+			c->pause_cancel = true;
+			tide_future_cancel(c->recv);
+		}
+	}
 	if (!c->sending)
 		echo_send_head(c);
 }
@@ -217,7 +249,17 @@ static void echo_recv_end(void *arg, int64_t res, void *payload)
 
 	(void)payload;
 	c->recv = NULL;
+	if (c->pause_cancel) {
+		c->pause_cancel = false;
+		if (res == -ECANCELED && !c->failed && !c->ended) {
+			if (!c->paused) /* resumed while the cancel ran */
+				echo_recv_arm(c);
+			return;
+		}
+	}
 	if (!c->failed && !c->ended) {
+		if (c->paused && (res == -ENOBUFS || res == -EAGAIN))
+			return; /* echo_conn_resume() restarts it */
 		if (res == -ENOBUFS && !tide_bufring_avail(c->t->br)) {
 			/* the bytes wait in the socket; a sent chunk's
 			 * buffer restarts us */
