@@ -12,6 +12,7 @@
  *   tide/glock.h    global-lock (GIL) emulation
  *   tide/net.h      sockets, addresses, name resolution, buffer rings
  *   tide/stream.h   buffered streams and servers
+ *   tide/task.h     tasks: linear code with tide_await() (start here)
  *
  * tide(7) describes the model; every function has a man page in section 3.
  */
@@ -29,5 +30,6 @@
 #include "tide/net.h"
 #include "tide/stream.h"
 #include "tide/process.h"
+#include "tide/task.h"
 
 #endif /* TIDE_H */

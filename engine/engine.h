@@ -118,6 +118,11 @@ struct tide_loop {
 	/* tide_loop_fix_fd(): a sparse file table of registered_files
 	 * slots, slot i holding fd i; a bit per slot in use (fixfd.c) */
 	uint64_t *fixmap;
+
+	/* api/task.c's per-loop state (stack pool, live tasks), released by
+	 * tasks_free after quiesce, before the slab goes */
+	void *tasks;
+	void (*tasks_free)(struct tide_loop *loop);
 };
 
 /* ---- slab (engine/slab.c) ---- */

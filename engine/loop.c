@@ -379,6 +379,8 @@ void tide_loop_free(struct tide_loop *loop)
 	if (!loop)
 		return;
 	quiesce(loop);
+	if (loop->tasks_free)
+		loop->tasks_free(loop);
 	if (loop->debug && loop->slab.live)
 		tide__warn(loop, "%llu futures or their argument copies were "
 			   "never released",
