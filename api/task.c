@@ -21,6 +21,16 @@
 
 /* ---- per-loop state ---- */
 
+/* The name, made now if it is the default one. */
+static const char *task_name(struct tide_task *t)
+{
+	if (!t->name[0])
+		snprintf(t->name, sizeof(t->name), "task-%llu",
+			 (unsigned long long)t->id);
+	return t->name;
+}
+
+
 static void tasks_free(struct tide_loop *loop)
 {
 	struct task_loop *tl = loop->tasks;
@@ -29,7 +39,7 @@ static void tasks_free(struct tide_loop *loop)
 	for (struct tide_task *t = tl->live; t; t = t->next)
 		tide__warn(loop, "task %s is still suspended as its loop is "
 			   "freed (its stack is freed without unwinding)",
-			   t->name);
+			   task_name(t));
 	loop->tasks = NULL;
 	loop->tasks_free = NULL;
 	tide__stack_pool_free(tl);
@@ -97,7 +107,7 @@ static void task_resume(struct tide_task *t)
 
 		if (ran > loop->slow_ns)
 			tide__warn(loop, "task %s ran %.3f ms without awaiting",
-				   t->name, (double)ran / 1e6);
+				   task_name(t), (double)ran / 1e6);
 	}
 	if (t->flags & T_DONE) {
 		/* back on the resumer's stack: the slot can be reused */
@@ -230,11 +240,14 @@ struct tide_future *tide__task_spawn(struct tide_loop *loop, tide_task_fn *fn,
 	t->arg = arg;
 	t->id = ++tl->next_id;
 	t->flags = T_QUEUED;
-	if (opts->name)
-		snprintf(t->name, sizeof(t->name), "%s", opts->name);
-	else
-		snprintf(t->name, sizeof(t->name), "task-%llu",
-			 (unsigned long long)t->id);
+	/* the default name is made when someone asks (snprintf costs as
+	 * much as the rest of a spawn) */
+	if (opts->name) {
+		size_t n = strnlen(opts->name, sizeof(t->name) - 1);
+
+		memcpy(t->name, opts->name, n);
+		t->name[n] = 0;
+	}
 	tide__ctx_make(&t->ctx, t->lo, t, task_entry, t);
 	live_add(tl, t);
 	*out = t;
@@ -360,7 +373,7 @@ const char *tide_task_name(const struct tide_task *t)
 {
 	if (!t)
 		t = tide__task_cur;
-	return t ? t->name : NULL;
+	return t ? task_name((struct tide_task *)t) : NULL;
 }
 
 struct tide_loop *tide_task_loop(const struct tide_task *t)

@@ -48,7 +48,15 @@ typedef void tide__ctx_entry(void *arg);
 void tide__ctx_make(struct tide__ctx *c, void *lo, void *top,
 		    tide__ctx_entry *entry, void *arg);
 /* Save the current context in from and continue in to. */
+#if TIDE_TASK_UCONTEXT
 void tide__ctx_swap(struct tide__ctx *from, struct tide__ctx *to);
+#else
+void tide__ctx_switch_asm(void **save_sp, void *new_sp);
+static inline void tide__ctx_swap(struct tide__ctx *from, struct tide__ctx *to)
+{
+	tide__ctx_switch_asm(&from->sp, to->sp);
+}
+#endif
 
 /* ---- sanitizers and valgrind ---- */
 #if defined(__has_feature)

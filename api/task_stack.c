@@ -42,8 +42,9 @@
 #define GUARD (16u * 1024u)
 /* Address space per batch; at least one slot. */
 #define BATCH_BYTES (8u * 1024u * 1024u)
-/* Free slots per size class that keep their pages; more give them back. */
-#define HOT_MAX 64u
+/* Free slots per size class that keep their pages (a few pages each:
+ * ~8 MiB at most); more give them back, one madvise() each. */
+#define HOT_MAX 1024u
 
 _Thread_local struct tide_task *tide__task_cur;
 
@@ -261,7 +262,12 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
 		ssize_t w;
 
 		put_str(msg, &n, sizeof(msg), "tide: task ");
-		put_str(msg, &n, sizeof(msg), t->name);
+		if (t->name[0]) {
+			put_str(msg, &n, sizeof(msg), t->name);
+		} else {
+			put_str(msg, &n, sizeof(msg), "task-");
+			put_num(msg, &n, sizeof(msg), t->id);
+		}
 		put_str(msg, &n, sizeof(msg), " overflowed its ");
 		put_num(msg, &n, sizeof(msg), t->size);
 		put_str(msg, &n, sizeof(msg), "-byte stack\n");
