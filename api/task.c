@@ -220,9 +220,11 @@ struct tide_future *tide__task_spawn(struct tide_loop *loop, tide_task_fn *fn,
 	ret = check_opts(opts, &size);
 	if (ret || !fn)
 		return tide_future_fail(loop, -EINVAL);
+	if (loop->closing) /* tide_loop_free() is running */
+		return tide_future_fail(loop, -ECANCELED);
 	tl = task_loop(loop);
-	if (!tl || tl->freeing)
-		return tl ? tide_future_fail(loop, -ECANCELED) : NULL;
+	if (!tl)
+		return NULL;
 	t = tide__stack_get(tl, size);
 	if (!t)
 		return NULL;
@@ -339,7 +341,9 @@ int tide_task_yield(void)
 
 	if (!t)
 		return -EPERM;
-	if (t->flags & T_CANCEL) {
+	/* while the loop is freed, a task that yields in a loop must not
+	 * keep tide_loop_free() from finishing */
+	if ((t->flags & T_CANCEL) || t->loop->closing) {
 		t->flags &= ~(uint32_t)T_CANCEL;
 		return -ECANCELED;
 	}

@@ -1014,6 +1014,39 @@ static void test_tide_task_server_new_bad_args(void **state)
 	tide_loop_free(loop);
 }
 
+/* ---- freeing a loop with tasks in it ---- */
+
+static int64_t spin_yield_seen;
+
+static int64_t spin_yield(void *arg)
+{
+	int64_t r;
+
+	(void)arg;
+	while ((r = tide_task_yield()) == 0)
+		;
+	spin_yield_seen = r;
+	/* an operation started now is refused */
+	return tide_await(tide_nop(tide_task_loop(NULL)));
+}
+
+static void test_task_loop_free_ends_tasks(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_future *f;
+
+	(void)state;
+	spin_yield_seen = 1;
+	f = tide_task_spawn(loop, spin_yield, NULL, NULL);
+	tide_future_release(f);
+	for (int i = 0; i < 3; i++)
+		assert_true(tide_loop_run_once(loop, 0) >= 0);
+	assert_int_equal(spin_yield_seen, 1);
+	/* returns: the yielding task sees -ECANCELED and ends */
+	tide_loop_free(loop);
+	assert_int_equal(spin_yield_seen, -ECANCELED);
+}
+
 /* ---- debug reports ---- */
 
 /* Run fn with stderr captured into buf. */
@@ -1113,6 +1146,7 @@ int main(void)
 		cmocka_unit_test(test_task_error_propagates),
 		cmocka_unit_test(test_tide_task_server_new),
 		cmocka_unit_test(test_tide_task_server_new_bad_args),
+		cmocka_unit_test(test_task_loop_free_ends_tasks),
 		cmocka_unit_test(test_task_debug_reports),
 	};
 
