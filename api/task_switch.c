@@ -7,6 +7,10 @@
  * mask and no system call: the floating-point control state (MXCSR, x87
  * control word, FPCR) is the thread's and is shared by its tasks.  Other
  * architectures, or a build with -DTIDE_TASK_UCONTEXT=1, use ucontext.
+ *
+ * The switch leaves through an indirect jump, not ret, so this object
+ * carries no shadow-stack (CET SHSTK) marking and a program linking it
+ * runs without user shadow stacks.
  */
 #include <stdint.h>
 #include <string.h>
