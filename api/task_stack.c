@@ -80,13 +80,22 @@ static void slot_vg_deregister(struct tide_task *t)
 #endif
 }
 
-/* The task record at the top of slot i of b, for stacks of size bytes. */
+/*
+ * Slots are page multiples, so records (and the hot top of each stack) at
+ * the same place in every slot would all fall into the same cache sets:
+ * a hundred tasks taking turns then miss the cache on every switch.  Each
+ * slot's top is moved down by a different multiple of 64 bytes (its
+ * "colour"), up to COLOURS * 64 bytes.
+ */
+#define COLOURS 64u
+
+/* The task record at the top of slot i of b. */
 static struct tide_task *slot_task(struct task_batch *b, uint32_t i)
 {
 	char *end = (char *)b->base + (size_t)(i + 1) * b->slot;
 	uintptr_t rec = ((uintptr_t)end - sizeof(struct tide_task)) & ~(uintptr_t)63;
 
-	return (struct tide_task *)rec;
+	return (struct tide_task *)(rec - (uintptr_t)(i * 7 % COLOURS) * 64);
 }
 
 static struct task_pool_class *pool_class(struct task_loop *tl, size_t size)
@@ -107,7 +116,7 @@ static int batch_new(struct task_loop *tl, struct task_pool_class *c,
 	/* the record shares the stack's top page(s) */
 	size_t rec = (sizeof(struct tide_task) + 63) & ~(size_t)63;
 	size_t ps = page_size();
-	size_t slot = GUARD + ((size + rec + ps - 1) & ~(ps - 1));
+	size_t slot = GUARD + ((size + rec + COLOURS * 64 + ps - 1) & ~(ps - 1));
 	uint32_t n = slot >= BATCH_BYTES ? 1 : (uint32_t)(BATCH_BYTES / slot);
 	struct task_batch *b = malloc(sizeof(*b));
 

@@ -369,11 +369,12 @@ int main(int argc, char **argv)
 	if (getenv("BENCH_TASK_BATCH"))
 		BATCH = atoi(getenv("BENCH_TASK_BATCH"));
 	if (argc > 4) {
-		/* one figure alone, for profiling: await | cont */
+		/* one figure alone, for profiling: await | cont | spawn */
 		for (int r = 0; r < rounds; r++)
 			printf("%s %.1f ns\n", argv[4],
-			       strcmp(argv[4], "await") ? run_nop_cont() :
-							 run_await_nop());
+			       !strcmp(argv[4], "await") ? run_await_nop() :
+			       !strcmp(argv[4], "spawn") ? run_spawn(1) :
+							   run_nop_cont());
 		return 0;
 	}
 	for (int r = 0; r < rounds; r++) {
