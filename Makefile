@@ -59,13 +59,18 @@ ASAN_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 
 # ------------------------------------------------------------------ sources
 # Wildcards: files appear over time; a new .c is picked up without editing this.
-LIB_SRCS := $(sort $(wildcard engine/*.c api/*.c))
+LIB_SRCS := $(sort $(wildcard engine/*.c engine/*/*.c api/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
-TOOL_MAINS := $(sort $(wildcard tools/tide-*.c))
-TOOL_HELPER_SRCS := $(sort $(filter-out $(TOOL_MAINS),$(wildcard tools/*.c)))
-TOOL_HELPER_OBJS := $(TOOL_HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
-TOOLS := $(TOOL_MAINS:tools/%.c=$(BUILD)/%)
+# One folder per tool: tools/NAME/ holds tide-NAME.c and the objects only
+# that tool links; tools/common/ is a static archive every tool links.
+TOOL_MAINS := $(sort $(wildcard tools/*/tide-*.c))
+TOOL_NAMES := $(patsubst tools/%/,%,$(dir $(TOOL_MAINS)))
+TOOLS := $(TOOL_NAMES:%=$(BUILD)/tide-%)
+tool_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tools/$(1)/*.c)))
+TOOL_OBJS := $(foreach t,$(TOOL_NAMES),$(call tool_objs,$(t)))
+TOOLS_COMMON_OBJS := $(call tool_objs,common)
+TOOLS_COMMON_LIB := $(BUILD)/obj/tools/libtools-common.a
 
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
@@ -74,7 +79,7 @@ BENCH_SRCS := $(sort $(wildcard tests/bench_*.c))
 BENCHES := $(BENCH_SRCS:tests/%.c=$(BUILD)/%)
 SHELL_TESTS := $(sort $(wildcard tests/t_*.sh))
 
-ALL_OBJS := $(LIB_OBJS) $(TOOL_HELPER_OBJS) $(TOOL_MAINS:%.c=$(BUILD)/obj/%.o) \
+ALL_OBJS := $(LIB_OBJS) $(TOOLS_COMMON_OBJS) $(TOOL_OBJS) \
 	$(TEST_HELPER_OBJS) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
 
 GEN_HDRS := $(BUILD)/include/tide/version.h $(BUILD)/config.h
@@ -161,13 +166,15 @@ $(BUILD)/obj/api/%.o: api/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)$(call compile,$(LIB_CFLAGS))
 
+# Tools: a tool's own headers sit beside its sources; -Itools/common finds
+# the shared ones.
 $(BUILD)/obj/tools/%.o: tools/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 	@mkdir -p $(@D)
-	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS))
+	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS) -Itools/common)
 
 $(BUILD)/obj/tests/%.o: tests/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 	@mkdir -p $(@D)
-	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS) $(CMOCKA_CFLAGS))
+	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS) $(CMOCKA_CFLAGS) $(TEST_TOOLS_CPPFLAGS))
 
 -include $(ALL_OBJS:.o=.d)
 
@@ -191,13 +198,26 @@ $(BUILD)/libtide.so: $(BUILD)/$(SONAME)
 # add link flags (e.g. -Wl,--wrap=sym for fault injection) in tests/NAME.ldflags.
 link = $(CC) $(TIDE_LDFLAGS) -o $@.tmp $(1) $(STATIC_LIB) $(2) $(LIBS) -lm && mv -f $@.tmp $@
 
-$(BUILD)/tide-%: $(BUILD)/obj/tools/tide-%.o $(TOOL_HELPER_OBJS) $(STATIC_LIB)
-	$(call msg,LD,$@)$(call link,$< $(TOOL_HELPER_OBJS))
+$(TOOLS_COMMON_LIB): $(TOOLS_COMMON_OBJS)
+	@mkdir -p $(@D)
+	$(call msg,AR,$@)rm -f $@.tmp && $(AR) rcs $@.tmp $^ && mv -f $@.tmp $@
+
+# tide-NAME: the objects of tools/NAME/, then the tools archive, then libtide.
+define tool_rule
+$(BUILD)/tide-$(1): $(call tool_objs,$(1)) $(TOOLS_COMMON_LIB) $(STATIC_LIB)
+	$$(call msg,LD,$$@)$$(call link,$(call tool_objs,$(1)) $(TOOLS_COMMON_LIB))
+endef
+$(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
+
+# test_tools tests tools/common (the option parser): its headers and archive.
+$(BUILD)/obj/tests/test_tools.o: TEST_TOOLS_CPPFLAGS := -Itools/common
+$(BUILD)/tests/test_tools: $(TOOLS_COMMON_LIB)
+$(BUILD)/tests/test_tools: TEST_TOOLS_LIB := $(TOOLS_COMMON_LIB)
 
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(TEST_HELPER_OBJS) $(STATIC_LIB) \
 		$(wildcard tests/*.ldflags)
 	@mkdir -p $(@D)
-	$(call msg,LD,$@)$(call link,$< $(TEST_HELPER_OBJS) \
+	$(call msg,LD,$@)$(call link,$< $(TEST_HELPER_OBJS) $(TEST_TOOLS_LIB) \
 		$$(cat tests/test_$*.ldflags 2>/dev/null),$(CMOCKA_LIBS))
 
 $(BUILD)/bench_%: $(BUILD)/obj/tests/bench_%.o $(STATIC_LIB)
@@ -221,7 +241,7 @@ TEST_ENV = TIDE_BUILD='$(abspath $(BUILD))' TIDE_SRC='$(CURDIR)' TIDE_CC='$(CC)'
 
 BIN_RESULTS := $(TESTS:$(BUILD)/tests/%=$(RES_DIR)/%.res)
 SCRIPT_RESULTS := $(SHELL_TESTS:tests/%.sh=$(RES_DIR)/%.res) \
-	$(RES_DIR)/check-man.res $(RES_DIR)/check-abi.res
+	$(RES_DIR)/check-man.res $(RES_DIR)/check-abi.res $(RES_DIR)/check-seam.res
 ALL_RESULTS := $(BIN_RESULTS) $(if $(filter 1,$(CHECK_SCRIPTS)),$(SCRIPT_RESULTS))
 
 # run_test NAME COMMAND
@@ -268,6 +288,7 @@ check-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN_CFLAGS='$(ASAN_CFLAGS)' check
 
 check-valgrind: all tests
+	@[ '$(CONFIG_VALGRIND)' = 1 ] || { echo "check-valgrind: configured without valgrind support (./configure --enable-valgrind; Debian: valgrind)" >&2; exit 1; }
 	@$(MAKE) --no-print-directory run-tests CHECK_SCRIPTS=0 RES_DIR=$(BUILD)/tests/valgrind \
 		TEST_WRAPPER='env TIDE_VALGRIND=1 $(VALGRIND)'
 
@@ -310,7 +331,7 @@ uninstall:
 	$(Q)rmdir $(INST_INC)/tide 2>/dev/null || true
 
 # ------------------------------------------------------------------ misc
-FORMAT_SRCS = $(sort $(wildcard engine/*.[ch] api/*.[ch] api/tide/*.h tools/*.[ch] tests/*.[ch]))
+FORMAT_SRCS = $(sort $(wildcard engine/*.[ch] api/*.[ch] api/tide/*.h tools/*/*.[ch] tests/*.[ch]))
 
 format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRCS)

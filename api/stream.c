@@ -18,12 +18,6 @@
 
 #include "stream_impl.h"
 
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#define STREAM_DEFINED(p, n) VALGRIND_MAKE_MEM_DEFINED(p, n)
-#else
-#define STREAM_DEFINED(p, n) ((void)(p), (void)(n))
-#endif
 
 #define DEFAULT_READ 16384u
 
@@ -206,7 +200,7 @@ static void stream_read_done(void *arg, int64_t res, void *payload)
 	}
 	if (res > 0) {
 		/* memcheck cannot see the kernel's write through the ring */
-		STREAM_DEFINED(s->rbuf + s->rtail, (size_t)res);
+		TIDE__MEM_DEFINED(s->rbuf + s->rtail, (size_t)res);
 		s->rtail += (uint32_t)res;
 	} else if (res != -EINTR && res != -EAGAIN) {
 		s->in_end = true;

@@ -33,21 +33,21 @@ static const char *task_name(struct tide_task *t)
 
 static void tasks_free(struct tide_loop *loop)
 {
-	struct task_loop *tl = loop->tasks;
+	struct task_loop *tl = tide__core(loop)->tasks;
 
 	tl->freeing = true;
 	for (struct tide_task *t = tl->live; t; t = t->next)
 		tide__warn(loop, "task %s is still suspended as its loop is "
 			   "freed (its stack is freed without unwinding)",
 			   task_name(t));
-	loop->tasks = NULL;
-	loop->tasks_free = NULL;
+	tide__core(loop)->tasks = NULL;
+	tide__core(loop)->tasks_free = NULL;
 	tide__stack_pool_free(tl);
 }
 
 static struct task_loop *task_loop(struct tide_loop *loop)
 {
-	struct task_loop *tl = loop->tasks;
+	struct task_loop *tl = tide__core(loop)->tasks;
 
 	if (__builtin_expect(tl != NULL, 1))
 		return tl;
@@ -55,8 +55,8 @@ static struct task_loop *task_loop(struct tide_loop *loop)
 	if (!tl)
 		return NULL;
 	tide__stack_overflow_init();
-	loop->tasks = tl;
-	loop->tasks_free = tasks_free;
+	tide__core(loop)->tasks = tl;
+	tide__core(loop)->tasks_free = tasks_free;
 	return tl;
 }
 
@@ -92,7 +92,7 @@ static void task_resume(struct tide_task *t)
 
 	t->prev_cur = tide__task_cur;
 	tide__task_cur = t;
-	if (loop->debug)
+	if (tide__core(loop)->debug)
 		t->resumed_ns = tide_now_ns();
 #if TIDE__ASAN
 	__sanitizer_start_switch_fiber(&fake, t->lo, (size_t)((char *)t - t->lo));
@@ -102,10 +102,10 @@ static void task_resume(struct tide_task *t)
 	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #endif
 	tide__task_cur = t->prev_cur;
-	if (loop->debug) {
+	if (tide__core(loop)->debug) {
 		uint64_t ran = tide_now_ns() - t->resumed_ns;
 
-		if (ran > loop->slow_ns)
+		if (ran > tide__core(loop)->slow_ns)
 			tide__warn(loop, "task %s ran %.3f ms without awaiting",
 				   task_name(t), (double)ran / 1e6);
 	}
@@ -220,7 +220,7 @@ struct tide_future *tide__task_spawn(struct tide_loop *loop, tide_task_fn *fn,
 	ret = check_opts(opts, &size);
 	if (ret || !fn)
 		return tide_future_fail(loop, -EINVAL);
-	if (loop->closing) /* tide_loop_free() is running */
+	if (tide__core(loop)->closing) /* tide_loop_free() is running */
 		return tide_future_fail(loop, -ECANCELED);
 	tl = task_loop(loop);
 	if (!tl)
@@ -284,7 +284,7 @@ static int64_t await_outside(struct tide_future *f, void **payload)
 	if (!f)
 		return -ENOMEM;
 	loop = tide__slab_loop(f);
-	if (loop->running) {
+	if (tide__core(loop)->running) {
 		/* a continuation cannot block: say so, keep ownership rules */
 		tide_future_release(f);
 		return -EBUSY;
@@ -343,7 +343,7 @@ int tide_task_yield(void)
 		return -EPERM;
 	/* while the loop is freed, a task that yields in a loop must not
 	 * keep tide_loop_free() from finishing */
-	if ((t->flags & T_CANCEL) || t->loop->closing) {
+	if ((t->flags & T_CANCEL) || tide__core(t->loop)->closing) {
 		t->flags &= ~(uint32_t)T_CANCEL;
 		return -ECANCELED;
 	}
@@ -395,7 +395,7 @@ int64_t tide_run(struct tide_loop *loop, tide_task_fn *fn, void *arg)
 	bool own = false;
 	int64_t r;
 
-	if (tide__task_cur || (loop && loop->running))
+	if (tide__task_cur || (loop && tide__core(loop)->running))
 		return -EBUSY;
 	if (!loop) {
 		int ret = tide_loop_new(&loop, NULL);
@@ -407,7 +407,7 @@ int64_t tide_run(struct tide_loop *loop, tide_task_fn *fn, void *arg)
 	f = tide_task_spawn(loop, fn, arg, NULL);
 	r = tide_await(f);
 	if (own) {
-		struct task_loop *tl = loop->tasks;
+		struct task_loop *tl = tide__core(loop)->tasks;
 
 		/* asyncio.run: cancel what is left and let it finish */
 		if (tl) {

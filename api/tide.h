@@ -12,6 +12,7 @@
  *   tide/glock.h    global-lock (GIL) emulation
  *   tide/net.h      sockets, addresses, name resolution, buffer rings
  *   tide/stream.h   buffered streams and servers
+ *   tide/hist.h     latency histogram (fio's buckets and percentile rule)
  *   tide/task.h     tasks: linear code with tide_await() (start here)
  *
  * tide(7) describes the model; every function has a man page in section 3.
@@ -30,6 +31,7 @@
 #include "tide/net.h"
 #include "tide/stream.h"
 #include "tide/process.h"
+#include "tide/hist.h"
 #include "tide/task.h"
 
 #endif /* TIDE_H */

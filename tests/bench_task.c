@@ -144,7 +144,7 @@ static double run_yield_cont(void)
 	t0 = tide_now_ns();
 	y_deadline = t0 + round_ns;
 	tide_call_soon(c_loop, soon_body, NULL);
-	while (tide__taskq_len(&c_loop->ready))
+	while (tide__taskq_len(&tide__core(c_loop)->ready))
 		tide_loop_run_once(c_loop, 0);
 	ns = (double)(tide_now_ns() - t0) / (double)y_count;
 	tide_promise_resolve(p, 0, NULL);

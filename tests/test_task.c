@@ -44,7 +44,7 @@ static void test_tide_task_spawn_returns_value(void **state)
 	assert_false(tide_future_done(f));
 	assert_int_equal(t_wait(loop, f), 42);
 	tide_future_release(f);
-	assert_int_equal(loop->slab.live, 0);
+	assert_int_equal(tide__core(loop)->slab.live, 0);
 	tide_loop_free(loop);
 }
 
@@ -116,7 +116,7 @@ static void test_tide_await_operations(void **state)
 	tide_future_release(f);
 	close(st.fds[0]);
 	close(st.fds[1]);
-	assert_int_equal(st.loop->slab.live, 0);
+	assert_int_equal(tide__core(st.loop)->slab.live, 0);
 	tide_loop_free(st.loop);
 }
 
@@ -416,8 +416,8 @@ static int64_t gate_task(void *arg)
 	struct tide_future *gate = arg;
 
 	many_g->started++;
-	if (many_g->loop->tasks) {
-		struct task_loop *tl = many_g->loop->tasks;
+	if (tide__core(many_g->loop)->tasks) {
+		struct task_loop *tl = tide__core(many_g->loop)->tasks;
 
 		if (tl->live_n > many_g->peak_live)
 			many_g->peak_live = tl->live_n;
@@ -455,8 +455,8 @@ static void test_tasks_100000_alive(void **state)
 	for (uint64_t i = 0; i < n; i++)
 		assert_int_equal(out[i].result, (int64_t)i);
 	tide_future_release(all);
-	assert_int_equal(((struct task_loop *)loop->tasks)->live_n, 0);
-	assert_int_equal(loop->slab.live, 0);
+	assert_int_equal(((struct task_loop *)tide__core(loop)->tasks)->live_n, 0);
+	assert_int_equal(tide__core(loop)->slab.live, 0);
 	free(m.gates);
 	free(tasks);
 	free(out);
@@ -554,7 +554,7 @@ static void test_task_stacks_pooled(void **state)
 		assert_int_equal(t_wait(loop, f), 0);
 		tide_future_release(f);
 	}
-	tl = loop->tasks;
+	tl = tide__core(loop)->tasks;
 	assert_non_null(tl);
 	/* one batch served them all: the slot came back each time */
 	assert_non_null(tl->batches);
@@ -728,8 +728,8 @@ static void test_task_cancel_runnable(void **state)
 	/* cancelled while queued after a yield: the yield returns it */
 	r = (struct runnable){ .loop = r.loop };
 	f = tide_task_spawn(r.loop, yield_then_nop, &r, NULL);
-	while (!r.loop->tasks ||
-	       !(((struct task_loop *)r.loop->tasks)->live->flags & T_STARTED))
+	while (!tide__core(r.loop)->tasks ||
+	       !(((struct task_loop *)tide__core(r.loop)->tasks)->live->flags & T_STARTED))
 		assert_true(tide_loop_run_once(r.loop, 0) >= 0);
 	assert_int_equal(tide_future_cancel(f), 0);
 	assert_int_equal(t_wait(r.loop, f), -ECANCELED);
@@ -804,7 +804,7 @@ static void test_task_shield(void **state)
 	assert_int_equal(tide_promise_resolve(s.inner, 1, NULL), 0);
 	tide_future_release(f);
 	tide_loop_run(loop);
-	assert_int_equal(loop->slab.live, 0);
+	assert_int_equal(tide__core(loop)->slab.live, 0);
 	tide_loop_free(loop);
 }
 
