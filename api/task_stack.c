@@ -19,13 +19,11 @@
 
 #include "task_impl.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
+/* valgrind is told where each stack lies (engine/compat.h decides) */
+#if TIDE_CONFIG_VALGRIND
 #include <valgrind/valgrind.h>
 #define TASK_VALGRIND 1
-#endif
-#endif
-#ifndef TASK_VALGRIND
+#else
 #define TASK_VALGRIND 0
 #endif
 
