@@ -213,6 +213,43 @@ static void test_tide_await_payload(void **state)
 	tide_loop_free(loop);
 }
 
+struct resolve_st {
+	int64_t n, bad;
+	uint16_t port;
+};
+
+static int64_t resolve_task(void *arg)
+{
+	struct resolve_st *r = arg;
+	struct tide_loop *loop = tide_task_loop(NULL);
+	struct tide_addr *addrs = NULL;
+	char text[TIDE_ADDR_STRLEN];
+
+	r->n = tide_await_payload(tide_resolve(loop, "127.0.0.1:8080", SOCK_STREAM),
+				  (void **)&addrs);
+	if (r->n > 0 && tide_addr_format(&addrs[0], text, sizeof(text)) > 0)
+		r->port = (uint16_t)atoi(strrchr(text, ':') + 1);
+	free(addrs);
+	r->bad = tide_await(tide_resolve(loop, "no port here", 0));
+	return 0;
+}
+
+/* the resolver (a helper thread) from a task: no glue */
+static void test_task_resolver(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct resolve_st r = { 0 };
+	struct tide_future *f = tide_task_spawn(loop, resolve_task, &r, NULL);
+
+	(void)state;
+	assert_int_equal(t_wait(loop, f), 0);
+	tide_future_release(f);
+	assert_true(r.n >= 1);
+	assert_int_equal(r.port, 8080);
+	assert_int_equal(r.bad, -EINVAL);
+	tide_loop_free(loop);
+}
+
 /* ---- tide_await outside a task ---- */
 
 struct cb_await {
@@ -1121,6 +1158,7 @@ int main(void)
 		cmocka_unit_test(test_tide_await_operations),
 		cmocka_unit_test(test_tide_await_bad_futures),
 		cmocka_unit_test(test_tide_await_payload),
+		cmocka_unit_test(test_task_resolver),
 		cmocka_unit_test(test_tide_await_outside_task),
 		cmocka_unit_test(test_tide_task_yield_interleaves),
 		cmocka_unit_test(test_tide_task_sleep),
