@@ -141,8 +141,12 @@ void tide__stack_pool_free(struct task_loop *tl);
 /* Install the overflow reporter (once per process) and this thread's
  * alternate signal stack (once per thread). */
 void tide__stack_overflow_init(void);
-/* The task running on this thread (the overflow reporter reads it). */
-extern _Thread_local struct tide_task *tide__task_cur;
+/* The task running on this thread (the overflow reporter reads it).
+ * initial-exec: one %fs-relative load, not a __tls_get_addr() call per
+ * await in the shared library (libtide is not meant to be dlopen()ed
+ * late into a process whose static TLS is used up). */
+#define TIDE__TLS_IE __attribute__((tls_model("initial-exec")))
+extern _Thread_local struct tide_task *tide__task_cur TIDE__TLS_IE;
 
 /* Per-loop task state (api/task.c owns the list, task_stack.c the pool). */
 struct task_pool_class {

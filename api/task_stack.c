@@ -44,7 +44,7 @@
  * ~8 MiB at most); more give them back, one madvise() each. */
 #define HOT_MAX 1024u
 
-_Thread_local struct tide_task *tide__task_cur;
+_Thread_local struct tide_task *tide__task_cur TIDE__TLS_IE;
 
 static size_t page_size(void)
 {
