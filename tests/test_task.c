@@ -462,6 +462,11 @@ static int64_t gate_task(void *arg)
 	return tide_await(gate);
 }
 
+static int64_t await_gate(void *arg)
+{
+	return tide_await(arg);
+}
+
 static void test_tasks_100000_alive(void **state)
 {
 	uint64_t n = under_valgrind() ? 2000 : 100000;
@@ -599,6 +604,50 @@ static void test_task_stacks_pooled(void **state)
 	first = tl->cls[0].hot;
 	assert_non_null(first);
 	assert_int_equal(tl->cls[0].hot_n, 1);
+	tide_loop_free(loop);
+}
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* Stacks are reserved, not committed: 2000 tasks with 1 MiB stacks, all
+ * suspended, take a few pages each, not 2 GiB. */
+static void test_task_stacks_lazy(void **state)
+{
+	enum { N = 2000 };
+	struct tide_loop *loop = t_loop();
+	struct tide_task_options o = { .stack_size = 1024 * 1024 };
+	struct tide_future *gates[N], *tasks[N], *all;
+	long before, with;
+
+	(void)state;
+	before = rss_kib();
+	for (int i = 0; i < N; i++) {
+		gates[i] = tide_promise_new(loop);
+		tasks[i] = tide_task_spawn(loop, await_gate, gates[i], &o);
+	}
+	all = tide_all(loop, tasks, N, NULL);
+	while (((struct task_loop *)tide__core(loop)->tasks)->live_n < N ||
+	       tide__taskq_len(&tide__core(loop)->ready))
+		assert_true(tide_loop_run_once(loop, 0) >= 0);
+	with = rss_kib();
+	/* committed stacks would be 2 GiB; allow 32 KiB per task */
+	assert_true(with - before < N * 32L);
+	for (int i = 0; i < N; i++)
+		tide_promise_resolve(gates[i], 0, NULL);
+	assert_int_equal(t_wait(loop, all), 0);
+	tide_future_release(all);
 	tide_loop_free(loop);
 }
 
@@ -1168,6 +1217,7 @@ int main(void)
 		cmocka_unit_test(test_task_deep_recursion),
 		cmocka_unit_test(test_task_overflow_reported),
 		cmocka_unit_test(test_task_stacks_pooled),
+		cmocka_unit_test(test_task_stacks_lazy),
 		cmocka_unit_test(test_task_cancel_socket_read),
 		cmocka_unit_test(test_task_cancel_timer),
 		cmocka_unit_test(test_task_cancel_pool_job),
