@@ -30,7 +30,7 @@ static const char *task_name(struct tide_task *t)
 	return t->name;
 }
 
-
+/* tide_loop_free(), after quiesce: what is left is suspended for good. */
 static void tasks_free(struct tide_loop *loop)
 {
 	struct task_loop *tl = tide__core(loop)->tasks;
@@ -256,6 +256,8 @@ struct tide_future *tide__task_spawn(struct tide_loop *loop, tide_task_fn *fn,
 	return p;
 
 err_promise:
+	/* a pending promise would hold the loop for ever */
+	tide_promise_resolve(p, -ENOMEM, NULL);
 	tide_future_release(p);
 err_stack:
 	tide__stack_put(tl, t);
