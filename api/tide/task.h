@@ -121,8 +121,9 @@ TIDE_API struct tide_loop *tide_task_loop(const struct tide_task *t);
  * created for the call; when the main task has finished, the other tasks
  * still alive on it are cancelled and run until they finish, and the loop
  * is freed.  With a loop, other tasks are left as they are.  Returns fn's
- * result, or tide_loop_new()'s error, -ENOMEM, -EBUSY inside a task or a
- * callback, -EDEADLK when the loop went idle with the task suspended.
+ * result, or tide_loop_new()'s error, -ENOMEM, -EINVAL (NULL fn), -EBUSY
+ * inside a task or a callback.  A task waiting for a promise nobody
+ * resolves keeps it waiting, as tide_loop_run_until() does.
  */
 TIDE_API int64_t tide_run(struct tide_loop *loop, tide_task_fn *fn, void *arg);
 
