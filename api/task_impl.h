@@ -92,26 +92,28 @@ enum {
 };
 
 struct tide_task {
+	/* hot: what an await and a wake-up touch, in the first cache line */
 	struct tide__ctx ctx;    /* the task's, while it is suspended */
 	struct tide__ctx caller; /* whoever resumed it, while it runs */
 	struct tide_loop *loop;
-	struct task_loop *tl;
-	struct tide_future *promise;  /* the task's future */
 	struct tide_future *awaiting; /* unresolved future being awaited */
 	int64_t res;
 	void *payload;
+	struct tide_task *prev_cur;   /* current task when this one resumed */
+	uint32_t flags;
+	unsigned vg_id;               /* valgrind stack id */
+	/* the rest */
+	struct task_loop *tl;
+	struct tide_future *promise;  /* the task's future */
 	tide_task_fn *fn;
 	void *arg;
 	void *conn;                   /* task_server.c: the connection */
-	struct tide_task *prev_cur;   /* current task when this one resumed */
 	struct tide_task *next, *prev; /* live tasks of the loop / pool list */
 	struct task_batch *batch;
 	char *lo;                     /* lowest usable stack byte */
 	size_t size;                  /* stack size as requested (rounded) */
 	uint64_t resumed_ns;          /* debug: start of this run */
 	uint64_t id;
-	uint32_t flags;
-	unsigned vg_id;               /* valgrind stack id */
 #if TIDE__ASAN
 	void *fake;                   /* ASan fake stack while suspended */
 	const void *caller_bottom;
@@ -166,6 +168,10 @@ struct task_loop {
 	struct task_pool_class cls[TASK_POOL_CLASSES];
 	uint32_t ncls;
 	bool freeing;
+	/* a task that has just finished: its slot goes back to the pool
+	 * once nothing runs on its stack any more (at the next switch into
+	 * a task, spawn or free) */
+	struct tide_task *zombie;
 };
 
 #endif /* TIDE_TASK_IMPL_H */
