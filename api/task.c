@@ -344,15 +344,22 @@ int64_t tide_await_payload(struct tide_future *f, void **payload)
 		return -ENOMEM;
 	if (tide__slab_loop(f) != t->loop)
 		return -EXDEV;
-	if ((t->flags & T_CANCEL) && !fut_resolved(f))
-		tide_future_cancel(f);
-	ret = tide_future_on_done(f, task_wake, t);
-	if (ret)
-		return ret;
-	if (!fut_resolved(f))
+	if (fut_resolved(f) && !(f->op.fflags & F_CONSUMED)) {
+		/* resolved already: no suspension, as asyncio awaits a done
+		 * future (a pending cancellation stays pending) */
+		t->res = tide_future_result(f);
+		t->payload = tide_future_payload(f);
+		tide_future_release(f);
+	} else {
+		if (t->flags & T_CANCEL)
+			tide_future_cancel(f);
+		ret = tide_future_on_done(f, task_wake, t);
+		if (ret)
+			return ret;
 		t->awaiting = f; /* valid until task_wake() runs */
-	t->flags |= T_AWAITING;
-	task_suspend(t);
+		t->flags |= T_AWAITING;
+		task_suspend(t);
+	}
 	if (t->res == -ECANCELED)
 		t->flags &= ~(uint32_t)T_CANCEL; /* delivered */
 	if (payload)

@@ -104,6 +104,41 @@ static int64_t io_task(void *arg)
 	return total + r;
 }
 
+static int ready_log[8], ready_n;
+
+static int64_t ready_awaiter(void *arg)
+{
+	struct tide_loop *loop = tide_task_loop(NULL);
+
+	for (int i = 0; i < 3; i++) {
+		if (tide_await(tide_future_ready(loop, i, NULL)) != i)
+			return -1;
+		ready_log[ready_n++] = (int)(intptr_t)arg;
+	}
+	return 0;
+}
+
+/* Awaiting a resolved future does not suspend (as in asyncio): the first
+ * task logs its three awaits before the second runs at all. */
+static void test_tide_await_resolved_no_switch(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_future *a, *b;
+	static const int want[] = { 1, 1, 1, 2, 2, 2 };
+
+	(void)state;
+	ready_n = 0;
+	a = tide_task_spawn(loop, ready_awaiter, (void *)1, NULL);
+	b = tide_task_spawn(loop, ready_awaiter, (void *)2, NULL);
+	assert_int_equal(t_wait(loop, a), 0);
+	assert_int_equal(t_wait(loop, b), 0);
+	assert_int_equal(ready_n, 6);
+	assert_memory_equal(ready_log, want, sizeof(want));
+	tide_future_release(a);
+	tide_future_release(b);
+	tide_loop_free(loop);
+}
+
 static void test_tide_await_operations(void **state)
 {
 	struct io_state st = { .loop = t_loop() };
@@ -1210,6 +1245,7 @@ int main(void)
 		cmocka_unit_test(test_tide_task_spawn_returns_value),
 		cmocka_unit_test(test_tide_task_spawn_bad_args),
 		cmocka_unit_test(test_tide_await_operations),
+		cmocka_unit_test(test_tide_await_resolved_no_switch),
 		cmocka_unit_test(test_tide_await_bad_futures),
 		cmocka_unit_test(test_tide_await_payload),
 		cmocka_unit_test(test_task_resolver),

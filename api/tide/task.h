@@ -83,8 +83,9 @@ TIDE_API struct tide_future *tide_task_spawn(struct tide_loop *loop,
 					     const struct tide_task_options *opts);
 
 /*
- * Suspend the calling task until f resolves; return f's result.  Consumes
- * f (NULL gives -ENOMEM).  f must belong to the task's loop (else -EXDEV,
+ * Suspend the calling task until f resolves; return f's result.  A future
+ * that has resolved already is read at once, without suspending (as
+ * asyncio awaits a done future).  Consumes f (NULL gives -ENOMEM).  f must belong to the task's loop (else -EXDEV,
  * f untouched) and not be consumed already (-EINVAL).  Outside a task:
  * see the contract above (run the loop until f resolves; -EBUSY from a
  * callback; the errors of tide_loop_run_until(), f released).
