@@ -158,15 +158,14 @@ struct task_pool_class {
 	uint32_t hot_n;
 };
 
-#define TASK_POOL_CLASSES 8
 
 struct task_loop {
 	struct tide_task *live;    /* started or runnable tasks */
 	uint64_t live_n;
 	uint64_t next_id;
 	struct task_batch *batches;
-	struct task_pool_class cls[TASK_POOL_CLASSES];
-	uint32_t ncls;
+	struct task_pool_class *cls; /* one per stack size in use */
+	uint32_t ncls, cls_cap;
 	bool freeing;
 	/* a task that has just finished: its slot goes back to the pool
 	 * once nothing runs on its stack any more (at the next switch into

@@ -98,13 +98,23 @@ static struct tide_task *slot_task(struct task_batch *b, uint32_t i)
 
 static struct task_pool_class *pool_class(struct task_loop *tl, size_t size)
 {
+	struct task_pool_class *c;
+
 	for (uint32_t i = 0; i < tl->ncls; i++)
 		if (tl->cls[i].size == size)
 			return &tl->cls[i];
-	if (tl->ncls == TASK_POOL_CLASSES)
-		return NULL;
-	tl->cls[tl->ncls].size = size;
-	return &tl->cls[tl->ncls++];
+	if (tl->ncls == tl->cls_cap) {
+		uint32_t cap = tl->cls_cap ? tl->cls_cap * 2 : 4;
+
+		c = realloc(tl->cls, cap * sizeof(*c));
+		if (!c)
+			return NULL;
+		tl->cls = c;
+		tl->cls_cap = cap;
+	}
+	c = &tl->cls[tl->ncls++];
+	*c = (struct task_pool_class){ .size = size };
+	return c;
 }
 
 /* Map a batch of slots for stacks of size bytes and put them in c->cold. */
@@ -166,7 +176,7 @@ struct tide_task *tide__stack_get(struct task_loop *tl, size_t size)
 	struct tide_task *t, keep;
 
 	if (!c)
-		return NULL; /* more distinct sizes than classes: refuse */
+		return NULL;
 	if (c->hot) {
 		t = c->hot;
 		c->hot = t->next;
@@ -228,6 +238,7 @@ void tide__stack_pool_free(struct task_loop *tl)
 		munmap(b->base, b->len);
 		free(b);
 	}
+	free(tl->cls);
 	free(tl);
 }
 

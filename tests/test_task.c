@@ -641,6 +641,17 @@ static void test_task_stacks_pooled(void **state)
 	first = tl->zombie ? tl->zombie : tl->cls[0].hot;
 	assert_non_null(first);
 	assert_int_equal(tl->cls[0].hot_n + (tl->zombie != NULL), 1);
+	/* any number of distinct stack sizes */
+	for (int i = 0; i < 12; i++) {
+		struct tide_task_options o = {
+			.stack_size = TIDE_TASK_STACK_MIN + (size_t)i * 8192 };
+		struct tide_future *f = tide_task_spawn(loop, ret_arg,
+							(void *)(intptr_t)i, &o);
+
+		assert_int_equal(t_wait(loop, f), i);
+		tide_future_release(f);
+	}
+	assert_int_equal(tl->ncls, 13);
 	tide_loop_free(loop);
 }
 
