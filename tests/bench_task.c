@@ -316,10 +316,12 @@ static int run_memory(int n)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 		if (rl.rlim_cur < (rlim_t)n + 64) {
-			fprintf(stderr, "bench_task: RLIMIT_NOFILE %llu is too low "
-				"for %d connections\n",
-				(unsigned long long)rl.rlim_cur, n);
-			return 1;
+			/* the machine's limit, not a failure of tide */
+			printf("mem_conns skipped: RLIMIT_NOFILE %llu is too low "
+			       "for %d connections (pass fewer as 3rd argument)\n",
+			       (unsigned long long)rl.rlim_cur, n);
+			tide_loop_free(loop);
+			return 0;
 		}
 	}
 	tide_addr_parse(&a, "127.0.0.1:0");
