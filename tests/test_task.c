@@ -626,6 +626,62 @@ static void test_task_overflow_reported(void **state)
 	assert_non_null(strstr(buf, "tide: task deep overflowed its 65536-byte stack"));
 }
 
+static void custom_segv(int sig)
+{
+	static const char msg[] = "custom handler ran\n";
+	ssize_t w = write(2, msg, sizeof(msg) - 1);
+
+	(void)sig;
+	(void)w;
+	_exit(3);
+}
+
+/* A fault outside any task's guard reaches the handler installed before
+ * tide's (the overflow reporter chains). */
+static void test_task_segv_handler_chained(void **state)
+{
+	int pfd[2], status;
+	pid_t pid;
+	char buf[256];
+	ssize_t n, got = 0;
+
+	(void)state;
+	/* a deliberate wild write: ASan and memcheck report it themselves,
+	 * as they should; plain builds check the chaining */
+	if (TIDE__ASAN || under_valgrind())
+		skip();
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct tide_loop *loop;
+		volatile int *volatile bad = NULL;
+
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		signal(SIGSEGV, custom_segv);
+		if (tide_loop_new(&loop, NULL))
+			_exit(77);
+		/* the first task of the loop installs the reporter */
+		if (tide_await(tide_task_spawn(loop, ret_arg, (void *)5, NULL)) != 5)
+			_exit(1);
+		*bad = 1;
+		_exit(0);
+	}
+	close(pfd[1]);
+	while ((n = read(pfd[0], buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+		got += n;
+	buf[got] = 0;
+	close(pfd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+		skip();
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 3);
+	assert_non_null(strstr(buf, "custom handler ran"));
+	assert_null(strstr(buf, "overflowed"));
+}
+
 static void test_task_stacks_pooled(void **state)
 {
 	struct tide_loop *loop = t_loop();
@@ -915,6 +971,46 @@ static void test_task_cancel_keeps_real_result(void **state)
 	assert_int_equal(l.second, -ECANCELED);
 	tide_future_release(l.me);
 	tide_loop_free(l.loop);
+}
+
+/* Cancelling a task that awaits another task cancels that one too. */
+struct chain_st {
+	struct tide_loop *loop;
+	struct tide_future *started;
+	int64_t child_saw;
+};
+
+static int64_t chain_child(void *arg)
+{
+	struct chain_st *c = arg;
+
+	tide_promise_resolve(c->started, 0, NULL);
+	c->child_saw = tide_task_sleep(60ull * 1000000000ull);
+	return c->child_saw;
+}
+
+static int64_t chain_parent(void *arg)
+{
+	struct chain_st *c = arg;
+
+	return tide_await(tide_task_spawn(c->loop, chain_child, c, NULL));
+}
+
+static void test_task_cancel_reaches_awaited_task(void **state)
+{
+	struct chain_st c = { .loop = t_loop(), .child_saw = 1 };
+	struct tide_future *f;
+
+	(void)state;
+	c.started = tide_promise_new(c.loop);
+	f = tide_task_spawn(c.loop, chain_parent, &c, NULL);
+	assert_int_equal(t_wait(c.loop, c.started), 0);
+	tide_future_release(c.started);
+	assert_int_equal(tide_future_cancel(f), 0);
+	assert_int_equal(t_wait(c.loop, f), -ECANCELED);
+	assert_int_equal(c.child_saw, -ECANCELED);
+	tide_future_release(f);
+	tide_loop_free(c.loop);
 }
 
 struct shield_st {
@@ -1275,6 +1371,7 @@ int main(void)
 		cmocka_unit_test(test_tide_run),
 		cmocka_unit_test(test_tasks_100000_alive),
 		cmocka_unit_test(test_task_deep_recursion),
+		cmocka_unit_test(test_task_segv_handler_chained),
 		cmocka_unit_test(test_task_stacks_pooled),
 		cmocka_unit_test(test_task_stacks_lazy),
 		cmocka_unit_test(test_task_cancel_socket_read),
@@ -1283,6 +1380,7 @@ int main(void)
 		cmocka_unit_test(test_task_cancel_process_wait),
 		cmocka_unit_test(test_task_cancel_runnable),
 		cmocka_unit_test(test_task_cancel_keeps_real_result),
+		cmocka_unit_test(test_task_cancel_reaches_awaited_task),
 		cmocka_unit_test(test_task_shield),
 		cmocka_unit_test(test_task_all_any),
 		cmocka_unit_test(test_task_nested_spawn),
