@@ -1,15 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # bench_echo.sh - tide-echo server vs --engine epoll on loopback (run by
-# hand; not part of make check).
+# hand; not part of make check), and tide on its epoll backend
+# (TIDE_BACKEND=epoll, "tide-epoll") against the same hand-written engine.
 #
 #   tests/bench_echo.sh [RUNS] [DURATION]      (defaults 3 and 5 s)
 #
 # Environment: TIDE_BUILD (build), CONNS ("100 1000"), SIZE (64),
 # SERVER_CPU (0), CLIENT_CPU (1), IDLE (10000; 0 skips the idle test),
-# ENGINES ("tide epoll": the two servers compared; "tasks" is the tide
-# server with --tasks, e.g. ENGINES="tide tasks").  Ratios are the second
-# engine over the first.
+# ENGINES ("tide epoll tide-epoll": the servers run, interleaved; add
+# "tasks" for tide-echo server --tasks, one task per connection).
 #
 # For each connection count it runs tide, epoll, tide, epoll, ... (RUNS of
 # each, interleaved so slow drifts of a shared machine hit both alike), the
@@ -24,9 +24,10 @@
 #   echo_c100_tide_cpu_per_msg 4.81 us ... echo_c100_cpu_ratio 1.10 x
 # (cpu_ratio = epoll CPU per message / tide CPU per message: the target is
 # >= 1.2; msgs_ratio = tide msgs/s / epoll msgs/s; p99_ratio = tide p99 /
-# epoll p99; with ENGINES="tide tasks", cpu_ratio is the task server's CPU
-# per message over the continuation server's: the target is <= 1.05).
-# Per-run figures go to stderr.
+# epoll p99; fallback_cpu_ratio = tide-epoll CPU per message / epoll CPU
+# per message: the target is <= 1.15; tasks_cpu_ratio = tasks CPU per
+# message / tide CPU per message: the target is <= 1.05).  Each ratio is
+# printed when both of its engines ran.  Per-run figures go to stderr.
 set -u
 RUNS=${1:-3}
 DUR=${2:-5}
@@ -36,9 +37,7 @@ SIZE=${SIZE:-64}
 SCPU=${SERVER_CPU:-0}
 CCPU=${CLIENT_CPU:-1}
 IDLE=${IDLE:-10000}
-ENGINES=${ENGINES:-"tide epoll"}
-E1=${ENGINES%% *}
-E2=${ENGINES##* }
+ENGINES=${ENGINES:-"tide epoll tide-epoll"}
 
 [ -x "$B/tide-echo" ] || { echo "bench_echo: $B/tide-echo not built" >&2; exit 1; }
 command -v taskset >/dev/null || { echo "bench_echo: taskset missing" >&2; exit 1; }
@@ -71,11 +70,12 @@ start_server() { # ENGINE
 	rm -f "$T/err" # the redirection below happens in the child, later
 	ADDR=
 	case $1 in
-	tasks) set -- tide --tasks ;;
-	*) set -- "$1" ;;
+	tide-epoll) set -- tide; be=epoll ;;
+	tasks) set -- tide --tasks; be= ;;
+	*) be= ;;
 	esac
-	taskset -c "$SCPU" "$ECHO" server 127.0.0.1:0 --engine "$@" \
-		>/dev/null 2>"$T/err" &
+	env ${be:+TIDE_BACKEND=$be} taskset -c "$SCPU" "$ECHO" server \
+		127.0.0.1:0 --engine "$@" >/dev/null 2>"$T/err" &
 	SP=$!
 	i=0
 	while [ -z "$ADDR" ]; do
@@ -141,22 +141,32 @@ median() { # FILE COLUMN
 for c in $CONNS; do
 	r=0
 	while [ $r -lt "$RUNS" ]; do
-		one_run "$E1" "$c"
-		one_run "$E2" "$c"
+		for e in $ENGINES; do
+			one_run "$e" "$c"
+		done
 		r=$((r + 1))
 	done
-	for e in $E1 $E2; do
+	for e in $ENGINES; do
 		echo "echo_c${c}_${e}_cpu_per_msg $(median "$T/$e.$c" 1) us"
 		echo "echo_c${c}_${e}_msgs_per_sec $(median "$T/$e.$c" 2) msg/s"
 		echo "echo_c${c}_${e}_p99 $(median "$T/$e.$c" 3) us"
 	done
-	awk -v tc="$(median "$T/$E1.$c" 1)" -v ec="$(median "$T/$E2.$c" 1)" \
-	    -v tm="$(median "$T/$E1.$c" 2)" -v em="$(median "$T/$E2.$c" 2)" \
-	    -v tp="$(median "$T/$E1.$c" 3)" -v ep="$(median "$T/$E2.$c" 3)" \
+	[ -f "$T/tide.$c" ] && [ -f "$T/epoll.$c" ] &&
+	awk -v tc="$(median "$T/tide.$c" 1)" -v ec="$(median "$T/epoll.$c" 1)" \
+	    -v tm="$(median "$T/tide.$c" 2)" -v em="$(median "$T/epoll.$c" 2)" \
+	    -v tp="$(median "$T/tide.$c" 3)" -v ep="$(median "$T/epoll.$c" 3)" \
 	    -v c="$c" 'BEGIN {
 		printf "echo_c%s_cpu_ratio %.3f x\n", c, ec / tc
 		printf "echo_c%s_msgs_ratio %.3f x\n", c, tm / em
 		printf "echo_c%s_p99_ratio %.3f x\n", c, tp / ep }'
+	[ -f "$T/tide-epoll.$c" ] && [ -f "$T/epoll.$c" ] &&
+	awk -v fc="$(median "$T/tide-epoll.$c" 1)" -v ec="$(median "$T/epoll.$c" 1)" \
+	    -v c="$c" 'BEGIN {
+		printf "echo_c%s_fallback_cpu_ratio %.3f x\n", c, fc / ec }'
+	[ -f "$T/tasks.$c" ] && [ -f "$T/tide.$c" ] &&
+	awk -v kc="$(median "$T/tasks.$c" 1)" -v tc="$(median "$T/tide.$c" 1)" \
+	    -v c="$c" 'BEGIN {
+		printf "echo_c%s_tasks_cpu_ratio %.3f x\n", c, kc / tc }'
 done
 
 [ "$IDLE" -gt 0 ] || exit 0
@@ -199,7 +209,7 @@ PY
 	echo "$rss" >"$T/rss"
 }
 
-for e in $E1 $E2; do
+for e in $ENGINES; do
 	idle "$e"
 	awk -v k="$(cat "$T/rss")" -v e="$e" -v n="$IDLE" \
 		'BEGIN { printf "echo_idle%s_%s_rss %.1f MiB\n", n, e, k / 1024 }'
