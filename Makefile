@@ -10,7 +10,7 @@
 #   make check-valgrind   the test binaries under valgrind memcheck
 #   make bench            build and run tests/bench_*.c
 #   make demo             configure if needed, build, run tide-probe
-#   make install / uninstall   honour DESTDIR, PREFIX, LIBDIR, INCLUDEDIR, MANDIR, BINDIR
+#   make install / uninstall   honour DESTDIR, PREFIX, LIBDIR, INCLUDEDIR, MANDIR, BINDIR, DATADIR
 #   make clean / distclean     remove build dirs / and configure's output
 #   make format-check     clang-format --dry-run -Werror (not part of check)
 
@@ -171,6 +171,13 @@ $(BUILD)/obj/api/%.o: api/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 $(BUILD)/obj/tools/%.o: tools/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS) -Itools/common)
+
+# tide-gil --python finds its CPython scripts in the tree or, installed, here.
+DATADIR ?= $(PREFIX)/share
+GIL_SCRIPTS := $(sort $(wildcard tools/gil/*.py))
+$(BUILD)/obj/tools/gil/py.o: TIDE_CFLAGS += -DGIL_SRCDIR='"$(CURDIR)/tools/gil"' \
+	-DGIL_DATADIR='"$(DATADIR)/tide"' -DGIL_BINDIR='"$(BINDIR)"'
+$(BUILD)/obj/tools/gil/py.o: config.mk
 
 $(BUILD)/obj/tests/%.o: tests/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 	@mkdir -p $(@D)
@@ -336,14 +343,16 @@ install: all
 	$(Q)for m in $(MAN_PAGES); do \
 		install -m 644 $$m $(DESTDIR)$(MANDIR)/$${m#man/} || exit 1; done
 	$(Q)$(if $(TOOLS),install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)/,:)
+	$(Q)install -d $(DESTDIR)$(DATADIR)/tide && install -m 644 $(GIL_SCRIPTS) $(DESTDIR)$(DATADIR)/tide/
 
 uninstall:
 	$(call msg,RM,$(DESTDIR)$(PREFIX))rm -f $(INST_LIB)/libtide.a $(INST_LIB)/$(notdir $(SHARED_LIB)) \
 		$(INST_LIB)/$(SONAME) $(INST_LIB)/libtide.so $(INST_LIB)/pkgconfig/tide.pc \
 		$(INST_INC)/tide.h $(addprefix $(INST_INC)/tide/,$(notdir $(PUB_HDRS)) version.h) \
 		$(addprefix $(DESTDIR)$(MANDIR)/,$(MAN_PAGES:man/%=%)) \
-		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS)))
-	$(Q)rmdir $(INST_INC)/tide 2>/dev/null || true
+		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS))) \
+		$(addprefix $(DESTDIR)$(DATADIR)/tide/,$(notdir $(GIL_SCRIPTS)))
+	$(Q)rmdir $(INST_INC)/tide $(DESTDIR)$(DATADIR)/tide 2>/dev/null || true
 
 # ------------------------------------------------------------------ misc
 FORMAT_SRCS = $(sort $(wildcard engine/*.[ch] api/*.[ch] api/tide/*.h tools/*/*.[ch] tests/*.[ch]))
