@@ -14,6 +14,7 @@
  *   tide/stream.h   buffered streams and servers
  *   tide/hist.h     latency histogram (fio's buckets and percentile rule)
  *   tide/services.h readiness, signals, opening beneath a root
+ *   tide/task.h     tasks: linear code with tide_await() (start here)
  *
  * tide(7) describes the model; every function has a man page in section 3.
  */
@@ -33,5 +34,6 @@
 #include "tide/process.h"
 #include "tide/hist.h"
 #include "tide/services.h"
+#include "tide/task.h"
 
 #endif /* TIDE_H */

@@ -95,6 +95,10 @@ struct tide__core {
 	uint64_t holds;       /* promises and other external work */
 	uint64_t slow_ns;     /* debug: a callback slower than this is reported */
 	struct tide__taskq ready;
+	/* api/task.c's per-loop state (stack pool, live tasks), released by
+	 * tasks_free after quiesce, before the slab goes */
+	void *tasks;
+	void (*tasks_free)(struct tide_loop *loop);
 };
 
 static inline struct tide__core *tide__core(struct tide_loop *loop)

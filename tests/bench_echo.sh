@@ -7,7 +7,9 @@
 #   tests/bench_echo.sh [RUNS] [DURATION]      (defaults 3 and 5 s)
 #
 # Environment: TIDE_BUILD (build), CONNS ("100 1000"), SIZE (64),
-# SERVER_CPU (0), CLIENT_CPU (1), IDLE (10000; 0 skips the idle test).
+# SERVER_CPU (0), CLIENT_CPU (1), IDLE (10000; 0 skips the idle test),
+# ENGINES ("tide epoll tide-epoll": the servers run, interleaved; add
+# "tasks" for tide-echo server --tasks, one task per connection).
 #
 # For each connection count it runs tide, epoll, tide, epoll, ... (RUNS of
 # each, interleaved so slow drifts of a shared machine hit both alike), the
@@ -23,7 +25,9 @@
 # (cpu_ratio = epoll CPU per message / tide CPU per message: the target is
 # >= 1.2; msgs_ratio = tide msgs/s / epoll msgs/s; p99_ratio = tide p99 /
 # epoll p99; fallback_cpu_ratio = tide-epoll CPU per message / epoll CPU
-# per message: the target is <= 1.15).  Per-run figures go to stderr.
+# per message: the target is <= 1.15; tasks_cpu_ratio = tasks CPU per
+# message / tide CPU per message: the target is <= 1.05).  Each ratio is
+# printed when both of its engines ran.  Per-run figures go to stderr.
 set -u
 RUNS=${1:-3}
 DUR=${2:-5}
@@ -33,6 +37,7 @@ SIZE=${SIZE:-64}
 SCPU=${SERVER_CPU:-0}
 CCPU=${CLIENT_CPU:-1}
 IDLE=${IDLE:-10000}
+ENGINES=${ENGINES:-"tide epoll tide-epoll"}
 
 [ -x "$B/tide-echo" ] || { echo "bench_echo: $B/tide-echo not built" >&2; exit 1; }
 command -v taskset >/dev/null || { echo "bench_echo: taskset missing" >&2; exit 1; }
@@ -66,10 +71,11 @@ start_server() { # ENGINE
 	ADDR=
 	case $1 in
 	tide-epoll) set -- tide; be=epoll ;;
+	tasks) set -- tide --tasks; be= ;;
 	*) be= ;;
 	esac
 	env ${be:+TIDE_BACKEND=$be} taskset -c "$SCPU" "$ECHO" server \
-		127.0.0.1:0 --engine "$1" >/dev/null 2>"$T/err" &
+		127.0.0.1:0 --engine "$@" >/dev/null 2>"$T/err" &
 	SP=$!
 	i=0
 	while [ -z "$ADDR" ]; do
@@ -135,16 +141,17 @@ median() { # FILE COLUMN
 for c in $CONNS; do
 	r=0
 	while [ $r -lt "$RUNS" ]; do
-		one_run tide "$c"
-		one_run epoll "$c"
-		one_run tide-epoll "$c"
+		for e in $ENGINES; do
+			one_run "$e" "$c"
+		done
 		r=$((r + 1))
 	done
-	for e in tide epoll tide-epoll; do
+	for e in $ENGINES; do
 		echo "echo_c${c}_${e}_cpu_per_msg $(median "$T/$e.$c" 1) us"
 		echo "echo_c${c}_${e}_msgs_per_sec $(median "$T/$e.$c" 2) msg/s"
 		echo "echo_c${c}_${e}_p99 $(median "$T/$e.$c" 3) us"
 	done
+	[ -f "$T/tide.$c" ] && [ -f "$T/epoll.$c" ] &&
 	awk -v tc="$(median "$T/tide.$c" 1)" -v ec="$(median "$T/epoll.$c" 1)" \
 	    -v tm="$(median "$T/tide.$c" 2)" -v em="$(median "$T/epoll.$c" 2)" \
 	    -v tp="$(median "$T/tide.$c" 3)" -v ep="$(median "$T/epoll.$c" 3)" \
@@ -152,9 +159,14 @@ for c in $CONNS; do
 		printf "echo_c%s_cpu_ratio %.3f x\n", c, ec / tc
 		printf "echo_c%s_msgs_ratio %.3f x\n", c, tm / em
 		printf "echo_c%s_p99_ratio %.3f x\n", c, tp / ep }'
+	[ -f "$T/tide-epoll.$c" ] && [ -f "$T/epoll.$c" ] &&
 	awk -v fc="$(median "$T/tide-epoll.$c" 1)" -v ec="$(median "$T/epoll.$c" 1)" \
 	    -v c="$c" 'BEGIN {
 		printf "echo_c%s_fallback_cpu_ratio %.3f x\n", c, fc / ec }'
+	[ -f "$T/tasks.$c" ] && [ -f "$T/tide.$c" ] &&
+	awk -v kc="$(median "$T/tasks.$c" 1)" -v tc="$(median "$T/tide.$c" 1)" \
+	    -v c="$c" 'BEGIN {
+		printf "echo_c%s_tasks_cpu_ratio %.3f x\n", c, kc / tc }'
 done
 
 [ "$IDLE" -gt 0 ] || exit 0
@@ -197,7 +209,7 @@ PY
 	echo "$rss" >"$T/rss"
 }
 
-for e in tide epoll tide-epoll; do
+for e in $ENGINES; do
 	idle "$e"
 	awk -v k="$(cat "$T/rss")" -v e="$e" -v n="$IDLE" \
 		'BEGIN { printf "echo_idle%s_%s_rss %.1f MiB\n", n, e, k / 1024 }'

@@ -62,8 +62,13 @@ print("python ok")
 PY
 }
 
-for engine in tide epoll; do
-	start_server 127.0.0.1:0 --engine "$engine" --stats
+# tasks: the tide server with --tasks (one task per connection)
+for engine in tide epoll tasks; do
+	case $engine in
+	tasks) set -- --engine tide --tasks ;;
+	*) set -- --engine "$engine" ;;
+	esac
+	start_server 127.0.0.1:0 "$@" --stats
 	HOST=${ADDR%:*}; PORT=${ADDR##*:}
 	pyclient "$HOST" "$PORT" | grep -q "python ok" || fail "asyncio client vs $engine"
 	if command -v socat >/dev/null; then
@@ -87,6 +92,12 @@ PY
 	conns=$(sed -n 's/^connections *//p' "$T/out")
 	[ "$conns" -ge 29 ] || fail "served $conns connections, want >= 29"
 done
+
+# --tasks belongs to the tide server only
+"$ECHO" client 127.0.0.1:1 --tasks 2>"$T/err"
+[ $? -eq 2 ] && grep -q -- "--tasks" "$T/err" || fail "client --tasks not refused"
+"$ECHO" server 127.0.0.1:0 --engine epoll --tasks 2>"$T/err"
+[ $? -eq 2 ] || fail "--engine epoll --tasks not refused"
 
 # several loops sharing one port, and a Unix socket; SIGINT exits 0 too
 start_server 127.0.0.1:0 --threads 1

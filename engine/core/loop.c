@@ -455,6 +455,8 @@ void tide_loop_free(struct tide_loop *loop)
 	 * cannot keep quiesce() busy for ever. */
 	tide__live_del(loop);
 	quiesce(loop);
+	if (loop->core.tasks_free)
+		loop->core.tasks_free(loop);
 	if (loop->core.debug && loop->core.slab.live)
 		tide__warn(loop, "%llu futures or their argument copies were "
 			   "never released",

@@ -9,7 +9,7 @@
 
 struct echo_opts {
 	const char *addr;
-	int threads, conns, json, stats, epoll;
+	int threads, conns, json, stats, epoll, tasks;
 	size_t size;
 	double duration;
 };

@@ -3,7 +3,8 @@
  * tide-echo - an RFC 862 echo server on tide's stream/server API (or on
  * plain epoll, for comparison) and a verifying load-generating client.
  *
- *   tide-echo server ADDR [--threads N] [--engine tide|epoll] [--stats] [--json]
+ *   tide-echo server ADDR [--threads N] [--engine tide|epoll] [--tasks]
+ *                    [--stats] [--json]
  *   tide-echo client ADDR [--conns C] [--size S] [--duration T] [--json]
  */
 #include <errno.h>
@@ -23,11 +24,12 @@
 #include "epoll.h"
 #include "json.h"
 #include "opt.h"
+#include "tasks.h"
 
 static void echo_usage(FILE *f)
 {
 	fputs("usage: tide-echo server ADDR [--threads N] [--engine tide|epoll] "
-	      "[--stats] [--json]\n"
+	      "[--tasks] [--stats] [--json]\n"
 	      "       tide-echo client ADDR [--conns C] [--size S] "
 	      "[--duration SECONDS] [--json]\n"
 	      "ADDR: HOST:PORT, [V6]:PORT or unix:/PATH (unix:@NAME abstract)\n",
@@ -77,6 +79,8 @@ struct echo_thread {
 	int err;
 	sem_t *ready;
 	struct echo_counts cnt;
+	bool tasks;                  /* --tasks: a task per connection */
+	struct tide_task_handler handler; /* its handler, alive with srv */
 };
 
 struct echo_conn {
@@ -368,6 +372,11 @@ static void *echo_tide_thread(void *arg)
 					  .buf_count = 1, .buf_size = 64 };
 
 	t->err = tide_loop_new(&t->loop, NULL);
+	if (!t->err && t->tasks) {
+		t->err = echo_tasks_server(t->loop, &t->addr, t->flags, &t->cnt,
+					   &t->handler, &t->srv);
+		goto ready;
+	}
 	if (!t->err) {
 		t->err = tide_bufring_new(t->loop, &t->br, &bo);
 		if (t->err == -EOPNOTSUPP)
@@ -378,6 +387,7 @@ static void *echo_tide_thread(void *arg)
 					 &t->srv);
 	if (!t->err)
 		tide_server_addr(t->srv, &t->addr);
+ready:
 	sem_post(t->ready);
 	if (!t->err)
 		t->err = tide_loop_run(t->loop);
@@ -481,6 +491,7 @@ static int echo_server_main(const struct echo_opts *o)
 		t[i].addr = a;
 		t[i].ready = &ready;
 		t[i].flags = o->threads > 1 ? TIDE_SERVER_REUSEPORT : 0;
+		t[i].tasks = o->tasks;
 		ret = o->epoll ? echo_epoll_start(&t[i].th, &t[i].addr,
 						  o->threads > 1, &t[i].err,
 						  &ready, &t[i].cnt)
@@ -502,7 +513,8 @@ static int echo_server_main(const struct echo_opts *o)
 	if (!bad) {
 		tide_addr_format(&a, text, sizeof(text));
 		fprintf(stderr, "tide-echo: listening on %s (%s, %d thread%s)\n",
-			text, o->epoll ? "epoll" : "tide", o->threads,
+			text, o->epoll ? "epoll" : o->tasks ? "tide tasks" : "tide",
+			o->threads,
 			o->threads > 1 ? "s" : "");
 		(void)srv_signal_wait(&ss);
 	}
@@ -549,6 +561,7 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "engine", required_argument, NULL, 'e' },
 		{ "stats", no_argument, NULL, 's' },
+		{ "tasks", no_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "conns", required_argument, NULL, 'c' },
 		{ "size", required_argument, NULL, 'z' },
@@ -576,6 +589,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			o.stats = 1;
+			break;
+		case 'T':
+			o.tasks = 1;
 			break;
 		case 'j':
 			o.json = 1;
@@ -611,6 +627,11 @@ int main(int argc, char **argv)
 	server = !strcmp(argv[optind], "server");
 	if (!server && strcmp(argv[optind], "client"))
 		goto usage;
+	if (o.tasks && (!server || o.epoll)) {
+		fprintf(stderr, "tide-echo: --tasks is an option of the tide "
+			"server (not of the client nor of --engine epoll)\n");
+		return 2;
+	}
 	o.addr = argv[optind + 1];
 	return server ? echo_server_main(&o) : echo_client_main(&o);
 bad:

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: MIT
+/*
+ * task.c - tasks: spawn, await, yield, sleep, cancellation, tide_run.
+ *
+ * A task's future is a promise with a cancel handler.  tide_await(f) gives f
+ * an on_done callback that resumes the task with f's outcome and switches
+ * back to whoever runs the loop; the callback runs in the loop's dispatch
+ * like any continuation, so an await costs one continuation and two
+ * context switches.  Resuming saves the resumer's context in the task, so
+ * a task resumed from anywhere returns there when it suspends again.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "task_impl.h"
+
+#if TIDE__ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+/* ---- per-loop state ---- */
+
+/* The name, made now if it is the default one. */
+static const char *task_name(struct tide_task *t)
+{
+	if (!t->name[0])
+		snprintf(t->name, sizeof(t->name), "task-%llu",
+			 (unsigned long long)t->id);
+	return t->name;
+}
+
+/* tide_loop_free(), after quiesce: what is left is suspended for good. */
+static void tasks_free(struct tide_loop *loop)
+{
+	struct task_loop *tl = tide__core(loop)->tasks;
+
+	tl->freeing = true;
+	for (struct tide_task *t = tl->live; t; t = t->next)
+		tide__warn(loop, "task %s is still suspended as its loop is "
+			   "freed (its stack is freed without unwinding)",
+			   task_name(t));
+	tide__core(loop)->tasks = NULL;
+	tide__core(loop)->tasks_free = NULL;
+	tide__stack_pool_free(tl);
+}
+
+static struct task_loop *task_loop(struct tide_loop *loop)
+{
+	struct task_loop *tl = tide__core(loop)->tasks;
+
+	if (__builtin_expect(tl != NULL, 1))
+		return tl;
+	tl = tide__stack_pool_new();
+	if (!tl)
+		return NULL;
+	tide__stack_overflow_init();
+	tide__core(loop)->tasks = tl;
+	tide__core(loop)->tasks_free = tasks_free;
+	return tl;
+}
+
+static void live_add(struct task_loop *tl, struct tide_task *t)
+{
+	t->prev = NULL;
+	t->next = tl->live;
+	if (tl->live)
+		tl->live->prev = t;
+	tl->live = t;
+	tl->live_n++;
+}
+
+static void live_del(struct task_loop *tl, struct tide_task *t)
+{
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		tl->live = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	tl->live_n--;
+}
+
+/* ---- switching ---- */
+
+/*
+ * The switch into a task is the last thing its resumer does (a tail call
+ * in optimised builds without ASan), and the bookkeeping of the way back
+ * happens on the task's side before it switches out.  Every call frame
+ * between a switch and the code that continues after it costs a
+ * mispredicted return (the return-stack predictor holds the other
+ * context's frames), so there are as few as can be.
+ */
+
+/* The slot of a finished task goes back to the pool (not on its stack). */
+static void bury(struct task_loop *tl)
+{
+	struct tide_task *z = tl->zombie;
+
+	tl->zombie = NULL;
+	tide__stack_put(tl, z);
+}
+
+static void task_resume(struct tide_task *t)
+{
+#if TIDE__ASAN
+	void *fake = NULL;
+#endif
+
+	if (__builtin_expect(t->tl->zombie != NULL, 0))
+		bury(t->tl);
+	t->prev_cur = tide__task_cur;
+	tide__task_cur = t;
+	if (tide__core(t->loop)->debug)
+		t->resumed_ns = tide_now_ns();
+#if TIDE__ASAN
+	__sanitizer_start_switch_fiber(&fake, t->lo, (size_t)((char *)t - t->lo));
+	tide__ctx_swap(&t->caller, &t->ctx);
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#else
+	tide__ctx_swap(&t->caller, &t->ctx);
+#endif
+}
+
+/* On the task's side, before it gives the thread back. */
+static void task_leave(struct tide_task *t)
+{
+	struct tide_loop *loop = t->loop;
+
+	tide__task_cur = t->prev_cur;
+	if (tide__core(loop)->debug) {
+		uint64_t ran = tide_now_ns() - t->resumed_ns;
+
+		if (ran > tide__core(loop)->slow_ns)
+			tide__warn(loop, "task %s ran %.3f ms without awaiting",
+				   task_name(t), (double)ran / 1e6);
+	}
+}
+
+/* Give the thread back to whoever resumed t. */
+static void task_suspend(struct tide_task *t)
+{
+	task_leave(t);
+#if TIDE__ASAN
+	__sanitizer_start_switch_fiber(&t->fake, t->caller_bottom, t->caller_size);
+#endif
+	tide__ctx_swap(&t->ctx, &t->caller);
+#if TIDE__ASAN
+	__sanitizer_finish_switch_fiber(t->fake, &t->caller_bottom,
+					&t->caller_size);
+#endif
+}
+
+static void task_entry(void *arg)
+{
+	struct tide_task *t = arg;
+	int64_t r;
+
+#if TIDE__ASAN
+	__sanitizer_finish_switch_fiber(NULL, &t->caller_bottom, &t->caller_size);
+#endif
+	t->flags |= T_STARTED;
+	r = t->fn(t->arg);
+	t->flags |= T_DONE;
+	t->flags &= ~(uint32_t)T_CANCEL;
+	tide_promise_resolve(t->promise, r, NULL);
+	t->promise = NULL;
+	live_del(t->tl, t);
+	task_leave(t);
+	/* still on this stack: the slot is put back after the switch */
+	t->tl->zombie = t;
+#if TIDE__ASAN
+	/* NULL: this fiber is gone, ASan frees its fake stack */
+	__sanitizer_start_switch_fiber(NULL, t->caller_bottom, t->caller_size);
+#endif
+	tide__ctx_swap(&t->ctx, &t->caller);
+	__builtin_unreachable();
+}
+
+/* Queued wake-ups: first start and tide_task_yield(). */
+static void task_run_queued(void *arg)
+{
+	struct tide_task *t = arg;
+
+	t->flags &= ~(uint32_t)T_QUEUED;
+	task_resume(t);
+}
+
+/* ---- cancellation ---- */
+
+static void task_cancel(void *arg)
+{
+	struct tide_task *t = arg;
+
+	if (t->flags & T_DONE)
+		return;
+	t->flags |= T_CANCEL;
+	/* an unresolved awaited future: cancel it; the await returns when
+	 * it resolves, i.e. once the kernel has let go */
+	if (t->awaiting)
+		tide_future_cancel(t->awaiting);
+}
+
+/* ---- spawn ---- */
+
+static int check_opts(const struct tide_task_options *o, size_t *size)
+{
+	size_t ps = 4096, s;
+
+	for (size_t i = 0; i < sizeof(o->reserved) / sizeof(o->reserved[0]); i++)
+		if (o->reserved[i])
+			return -EINVAL;
+	s = o->stack_size ? o->stack_size : TIDE_TASK_STACK_DEFAULT;
+	if (s < TIDE_TASK_STACK_MIN || s > TIDE_TASK_STACK_MAX)
+		return -EINVAL;
+	*size = (s + ps - 1) & ~(ps - 1);
+	return 0;
+}
+
+struct tide_future *tide_task_spawn(struct tide_loop *loop, tide_task_fn *fn,
+				    void *arg,
+				    const struct tide_task_options *opts)
+{
+	struct tide_task *t;
+
+	return tide__task_spawn(loop, fn, arg, opts, &t);
+}
+
+struct tide_future *tide__task_spawn(struct tide_loop *loop, tide_task_fn *fn,
+				     void *arg,
+				     const struct tide_task_options *opts,
+				     struct tide_task **out)
+{
+	static const struct tide_task_options defaults;
+	struct task_loop *tl;
+	struct tide_task *t;
+	struct tide_future *p;
+	size_t size;
+	int ret;
+
+	*out = NULL;
+	if (!loop)
+		return NULL;
+	if (!opts)
+		opts = &defaults;
+	ret = check_opts(opts, &size);
+	if (ret || !fn)
+		return tide_future_fail(loop, -EINVAL);
+	if (tide__core(loop)->closing) /* tide_loop_free() is running */
+		return tide_future_fail(loop, -ECANCELED);
+	tl = task_loop(loop);
+	if (!tl)
+		return NULL;
+	if (tl->zombie)
+		bury(tl);
+	t = tide__stack_get(tl, size);
+	if (!t)
+		return NULL;
+	p = tide_promise_new(loop);
+	if (!p)
+		goto err_stack;
+	if (tide_promise_on_cancel(p, task_cancel, t))
+		goto err_promise;
+	if (tide__defer(loop, task_run_queued, t))
+		goto err_promise;
+	t->loop = loop;
+	t->tl = tl;
+	t->promise = p;
+	t->fn = fn;
+	t->arg = arg;
+	t->id = ++tl->next_id;
+	t->flags = T_QUEUED;
+	/* the default name is made when someone asks (snprintf costs as
+	 * much as the rest of a spawn) */
+	if (opts->name) {
+		size_t n = strnlen(opts->name, sizeof(t->name) - 1);
+
+		memcpy(t->name, opts->name, n);
+		t->name[n] = 0;
+	}
+	tide__ctx_make(&t->ctx, t->lo, t, task_entry, t);
+	live_add(tl, t);
+	*out = t;
+	return p;
+
+err_promise:
+	/* a pending promise would hold the loop for ever */
+	tide_promise_resolve(p, -ENOMEM, NULL);
+	tide_future_release(p);
+err_stack:
+	tide__stack_put(tl, t);
+	return NULL;
+}
+
+/* ---- await ---- */
+
+static void task_wake(void *arg, int64_t res, void *payload)
+{
+	struct tide_task *t = arg;
+
+	t->awaiting = NULL;
+	t->flags &= ~(uint32_t)T_AWAITING;
+	t->res = res;
+	t->payload = payload;
+	task_resume(t);
+}
+
+static int64_t await_outside(struct tide_future *f, void **payload)
+{
+	struct tide_loop *loop;
+	int64_t r;
+	int ret;
+
+	if (!f)
+		return -ENOMEM;
+	loop = tide__slab_loop(f);
+	if (tide__core(loop)->running) {
+		/* a continuation cannot block: say so, keep ownership rules */
+		tide_future_release(f);
+		return -EBUSY;
+	}
+	ret = tide_loop_run_until(loop, f);
+	if (ret < 0) {
+		tide_future_release(f);
+		return ret;
+	}
+	r = tide_future_result(f);
+	if (payload)
+		*payload = tide_future_payload(f);
+	tide_future_release(f);
+	return r;
+}
+
+int64_t tide_await_payload(struct tide_future *f, void **payload)
+{
+	struct tide_task *t = tide__task_cur;
+	int ret;
+
+	if (payload)
+		*payload = NULL;
+	if (!t)
+		return await_outside(f, payload);
+	if (!f)
+		return -ENOMEM;
+	if (tide__slab_loop(f) != t->loop)
+		return -EXDEV;
+	if (fut_resolved(f) && !(f->op.fflags & F_CONSUMED)) {
+		/* resolved already: no suspension, as asyncio awaits a done
+		 * future (a pending cancellation stays pending) */
+		t->res = tide_future_result(f);
+		t->payload = tide_future_payload(f);
+		tide_future_release(f);
+	} else {
+		if (t->flags & T_CANCEL)
+			tide_future_cancel(f);
+		ret = tide_future_on_done(f, task_wake, t);
+		if (ret)
+			return ret;
+		t->awaiting = f; /* valid until task_wake() runs */
+		t->flags |= T_AWAITING;
+		task_suspend(t);
+	}
+	if (t->res == -ECANCELED)
+		t->flags &= ~(uint32_t)T_CANCEL; /* delivered */
+	if (payload)
+		*payload = t->res < 0 ? NULL : t->payload;
+	return t->res;
+}
+
+int64_t tide_await(struct tide_future *f)
+{
+	return tide_await_payload(f, NULL);
+}
+
+int tide_task_yield(void)
+{
+	struct tide_task *t = tide__task_cur;
+
+	if (!t)
+		return -EPERM;
+	/* while the loop is freed, a task that yields in a loop must not
+	 * keep tide_loop_free() from finishing */
+	if ((t->flags & T_CANCEL) || tide__core(t->loop)->closing) {
+		t->flags &= ~(uint32_t)T_CANCEL;
+		return -ECANCELED;
+	}
+	if (tide__defer(t->loop, task_run_queued, t))
+		return -ENOMEM;
+	t->flags |= T_QUEUED;
+	task_suspend(t);
+	if (t->flags & T_CANCEL) {
+		/* cancelled while runnable */
+		t->flags &= ~(uint32_t)T_CANCEL;
+		return -ECANCELED;
+	}
+	return 0;
+}
+
+int tide_task_sleep(uint64_t ns)
+{
+	struct tide_task *t = tide__task_cur;
+
+	if (!t)
+		return -EPERM;
+	return (int)tide_await(tide_sleep(t->loop, ns));
+}
+
+struct tide_task *tide_task_current(void)
+{
+	return tide__task_cur;
+}
+
+const char *tide_task_name(const struct tide_task *t)
+{
+	if (!t)
+		t = tide__task_cur;
+	return t ? task_name((struct tide_task *)t) : NULL;
+}
+
+struct tide_loop *tide_task_loop(const struct tide_task *t)
+{
+	if (!t)
+		t = tide__task_cur;
+	return t ? t->loop : NULL;
+}
+
+/* ---- run ---- */
+
+int64_t tide_run(struct tide_loop *loop, tide_task_fn *fn, void *arg)
+{
+	struct tide_future *f;
+	bool own = false;
+	int64_t r;
+
+	if (tide__task_cur || (loop && tide__core(loop)->running))
+		return -EBUSY;
+	if (!loop) {
+		int ret = tide_loop_new(&loop, NULL);
+
+		if (ret)
+			return ret;
+		own = true;
+	}
+	f = tide_task_spawn(loop, fn, arg, NULL);
+	r = tide_await(f);
+	if (own) {
+		struct task_loop *tl = tide__core(loop)->tasks;
+
+		/* asyncio.run: cancel what is left and let it finish */
+		if (tl) {
+			for (struct tide_task *t = tl->live; t; t = t->next)
+				task_cancel(t);
+			while (tl->live_n && tide_loop_pending(loop) &&
+			       tide_loop_run_once(loop, 1) >= 0)
+				;
+		}
+		tide_loop_free(loop);
+	}
+	return r;
+}
