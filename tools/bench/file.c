@@ -77,11 +77,15 @@ static int bf_check_direct(struct job *j, const char *path)
 	return 0;
 }
 
+/* Opened with O_NONBLOCK, so a FIFO that slipped past the stat() check
+ * cannot block open(2); cleared before any IO. */
 static int bf_open(struct job *j, const char *path, int flags,
 		   mode_t mode)
 {
-	int fd = open(path, flags | O_CLOEXEC | (j->direct ? O_DIRECT : 0),
-		      mode);
+	int fd, fl;
+
+	flags |= O_NONBLOCK | O_NOCTTY;
+	fd = open(path, flags | O_CLOEXEC | (j->direct ? O_DIRECT : 0), mode);
 
 	if (fd < 0 && j->direct && errno == EINVAL) {
 		/* the file is fine; the filesystem refuses O_DIRECT */
@@ -95,7 +99,15 @@ static int bf_open(struct job *j, const char *path, int flags,
 	if (fd < 0)
 		return bf_err(path, "cannot open", errno);
 	j->fd = fd;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return bf_err(path, "cannot clear O_NONBLOCK", errno);
 	return 0;
+}
+
+static int bf_not_file(const struct stat *st)
+{
+	return S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode);
 }
 
 int file_open(struct job *j, const char *path)
@@ -123,11 +135,17 @@ int file_open(struct job *j, const char *path)
 			return bf_err(path, "cannot open", errno);
 	} else if (S_ISDIR(st.st_mode)) {
 		return bf_err(path, "is a directory, not a file", 0);
+	} else if (bf_not_file(&st)) {
+		return bf_err(path, "is a FIFO or socket, not a file or device",
+			      0);
 	}
 	if (bf_open(j, path, wr ? O_WRONLY | O_CREAT : O_RDONLY, 0644) < 0)
 		return -1;
 	if (fstat(j->fd, &st) < 0)
 		return bf_err(path, "cannot stat", errno);
+	if (bf_not_file(&st))
+		return bf_err(path, "is a FIFO or socket, not a file or device",
+			      0);
 	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
 		uint64_t have = (uint64_t)st.st_size;
 

@@ -14,6 +14,7 @@
 
 #include "bench.h"
 #include "json.h"
+#include "out.h"
 
 static const char *mode_name(int m)
 {
@@ -226,14 +227,53 @@ int output(const struct job *j, struct result *res,
 		return json_finish(&w);
 	}
 	out_table(j, res, n, ratio);
-	return fflush(stdout) ? -EIO : 0;
+	errno = 0;
+	if (fflush(stdout))
+		return errno ? -errno : -EIO;
+	return ferror(stdout) ? -EIO : 0;
+}
+
+/* The copy's destination: refused when it is the source (through hard
+ * links and symlinks: truncating it would destroy the source), a FIFO or a
+ * socket (never blocks in open); created or truncated otherwise. */
+static int copy_open_dst(const char *dst, const struct stat *src)
+{
+	struct stat ds;
+	int fd, fl;
+
+	if (copy_same_file(src, dst)) {
+		fprintf(stderr, "tide-bench: copy: the source and %s are the "
+			"same file\n", dst);
+		return -1;
+	}
+	if (stat(dst, &ds) == 0 && !S_ISREG(ds.st_mode) &&
+	    !S_ISCHR(ds.st_mode) && !S_ISBLK(ds.st_mode)) {
+		fprintf(stderr, "tide-bench: %s: %s\n", dst,
+			S_ISDIR(ds.st_mode) ? "is a directory"
+					    : "is a FIFO or socket, not a file");
+		return -1;
+	}
+	fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK |
+		  O_NOCTTY, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "tide-bench: %s: cannot create: %s\n", dst,
+			strerror(errno));
+		return -1;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		fprintf(stderr, "tide-bench: %s: %s\n", dst, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* tide-bench copy SRC DST */
 int copy_main(struct job *j, const char *src, const char *dst,
-		    int json);
+	      int json);
 int copy_main(struct job *j, const char *src, const char *dst,
-		    int json)
+	      int json)
 {
 	struct result r;
 	struct copy_stats st;
@@ -243,26 +283,23 @@ int copy_main(struct job *j, const char *src, const char *dst,
 
 	memset(&r, 0, sizeof(r));
 	memset(&st, 0, sizeof(st));
-	tide_hist_init(&st.lat);
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0 || fstat(in, &sb) < 0) {
-		fprintf(stderr, "tide-bench: %s: cannot open: %s\n", src,
-			strerror(errno));
+	in = copy_open_src(src, &sb, &what);
+	if (in < 0) {
+		if (in == -EISDIR || in == -EINVAL)
+			fprintf(stderr, "tide-bench: %s: %s\n", src, what);
+		else
+			fprintf(stderr, "tide-bench: %s: %s: %s\n", src, what,
+				strerror(-in));
 		return 1;
 	}
-	if (!S_ISREG(sb.st_mode)) {
-		fprintf(stderr, "tide-bench: %s: not a regular file\n", src);
-		return 1;
-	}
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	out = copy_open_dst(dst, &sb);
 	if (out < 0) {
-		fprintf(stderr, "tide-bench: %s: cannot create: %s\n", dst,
-			strerror(errno));
+		close(in);
 		return 1;
 	}
 	usage_begin(&r);
 	ret = copy_run(in, out, (uint64_t)sb.st_size, j->bs, j->qd, &st,
-			&what);
+		       &what);
 	usage_end(&r);
 	close(in);
 	if (close(out) < 0 && !ret) {
@@ -271,7 +308,9 @@ int copy_main(struct job *j, const char *src, const char *dst,
 	}
 	if (ret < 0) {
 		fprintf(stderr, "tide-bench: copy %s to %s: %s: %s\n", src, dst,
-			what ? what : "copying", strerror(-ret));
+			what ? what : "copying",
+			what && strstr(what, "loop") ? tide_strerror(ret)
+						     : strerror(-ret));
 		return 1;
 	}
 	r.engine = "tide";
@@ -279,7 +318,7 @@ int copy_main(struct job *j, const char *src, const char *dst,
 	r.bytes = st.bytes;
 	r.ns = st.ns;
 	r.lat = st.lat;
-	j->size = (uint64_t)sb.st_size;
+	j->size = st.bytes;
 	j->path = dst;
-	return output(j, &r, 1, json) < 0 ? 1 : 0;
+	return out_finish(output(j, &r, 1, json));
 }

@@ -14,15 +14,6 @@
 
 #include "bench.h"
 
-/*
- * The pool lands in libtide separately: weak references keep every tool
- * linking before it does, and the engine reports -ENOTSUP until then.
- */
-#pragma weak tide_pool_new
-#pragma weak tide_pool_submit
-#pragma weak tide_pool_shutdown
-#pragma weak tide_pool_free
-
 struct bp_ctx;
 
 struct bp_slot {
@@ -103,10 +94,6 @@ int run_pool(const struct job *j, struct result *r)
 	struct bp_slot *slots;
 	int ret;
 
-	if (!tide_pool_new || !tide_pool_submit) {
-		r->err_what = "this libtide has no thread pool";
-		return -ENOTSUP;
-	}
 	if (j->fsync_n) {
 		r->err_what = "the pool engine does not do --fsync";
 		return -ENOTSUP;

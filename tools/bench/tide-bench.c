@@ -26,6 +26,7 @@
 
 #include "bench.h"
 #include "opt.h"
+#include "out.h"
 
 #define QD_MAX 4096u
 
@@ -282,6 +283,10 @@ static void report_err(const struct job *j, const struct result *r,
 		fprintf(stderr, "tide-bench: %s: %s: %s (O_DIRECT needs "
 			"sector-aligned block size and offsets)\n",
 			j->path ? j->path : "-", what, strerror(-err));
+	else if (err == -EPERM || err == -ENOSYS)
+		/* io_uring denied or missing: the one explanation */
+		fprintf(stderr, "tide-bench: %s engine: %s: %s\n", r->engine,
+			what, tide_strerror(err));
 	else
 		fprintf(stderr, "tide-bench: %s engine: %s: %s\n", r->engine,
 			what, strerror(-err));
@@ -297,6 +302,7 @@ int main(int argc, char **argv)
 	unsigned n = 0;
 	int ret, status = 0;
 
+	out_check_at_exit("tide-bench");
 	memset(&c, 0, sizeof(c));
 	c.j.fd = -1;
 	ret = parse_args(argc, argv, &c);
@@ -315,22 +321,17 @@ int main(int argc, char **argv)
 		if (!(c.engines & (1u << e)))
 			continue;
 		ret = run_one(&c.j, e, &res[n]);
-		if (ret == -ENOTSUP && e == BENCH_E_POOL &&
-		    c.engines != (1u << e)) {
-			/* pool is optional in "all" when the library lacks it */
-			fprintf(stderr, "tide-bench: pool engine unavailable, "
-				"skipped\n");
-			continue;
-		}
 		if (ret < 0) {
+			/* the other engines still run: psync and pool need
+			 * no io_uring when a filter denies it */
 			report_err(&c.j, &res[n], ret);
 			status = 1;
-			break;
+			continue;
 		}
 		n++;
 	}
 	file_close(&c.j);
-	if (n && !status && output(&c.j, res, n, c.json) < 0)
+	if (n && out_finish(output(&c.j, res, n, c.json)))
 		status = 1;
 	return status;
 }

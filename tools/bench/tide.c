@@ -137,7 +137,7 @@ static int tb_loop_new(struct tide_loop **loop, uint32_t qd,
 	o.entries = qd > 256 ? qd : 0;
 	ret = tide_loop_new(loop, &o);
 	if (ret < 0) {
-		r->err_what = tide_strerror(ret);
+		r->err_what = "creating the loop";
 		return ret;
 	}
 	note_config(*loop, r);
