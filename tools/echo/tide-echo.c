@@ -23,6 +23,7 @@
 #include "epoll.h"
 #include "json.h"
 #include "opt.h"
+#include "out.h"
 
 static void echo_usage(FILE *f)
 {
@@ -351,8 +352,8 @@ static void *echo_tide_thread(void *arg)
 	return NULL;
 }
 
-static void echo_print_stats(const struct echo_opts *o,
-			     const struct echo_counts *c)
+static int echo_print_stats(const struct echo_opts *o,
+			    const struct echo_counts *c)
 {
 	if (o->json) {
 		struct json_writer w;
@@ -366,12 +367,12 @@ static void echo_print_stats(const struct echo_opts *o,
 		json_key(&w, "bytes");
 		json_uint(&w, c->bytes);
 		json_object_end(&w);
-		json_finish(&w);
-		return;
+		return json_finish(&w);
 	}
 	printf("connections %llu\nmessages    %llu\nbytes       %llu\n",
 	       (unsigned long long)c->conns, (unsigned long long)c->msgs,
 	       (unsigned long long)c->bytes);
+	return 0;
 }
 
 static volatile sig_atomic_t srv_signal;
@@ -478,8 +479,8 @@ static int echo_server_main(const struct echo_opts *o)
 		sum.msgs += t[i].cnt.msgs;
 		sum.bytes += t[i].cnt.bytes;
 	}
-	if (!bad && o->stats)
-		echo_print_stats(o, &sum);
+	if (!bad && o->stats && out_finish(echo_print_stats(o, &sum)))
+		bad = 1;
 	free(t);
 	return bad ? 1 : 0;
 }
@@ -519,6 +520,7 @@ int main(int argc, char **argv)
 	int c, server, err;
 	uint64_t v;
 
+	out_check_at_exit("tide-echo");
 	while ((c = getopt_long(argc, argv, "t:e:sjc:z:d:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 't':
