@@ -59,7 +59,7 @@ ASAN_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 
 # ------------------------------------------------------------------ sources
 # Wildcards: files appear over time; a new .c is picked up without editing this.
-LIB_SRCS := $(sort $(wildcard engine/*.c api/*.c))
+LIB_SRCS := $(sort $(wildcard engine/*.c engine/*/*.c api/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
 # One folder per tool: tools/NAME/ holds tide-NAME.c and the objects only
@@ -241,7 +241,7 @@ TEST_ENV = TIDE_BUILD='$(abspath $(BUILD))' TIDE_SRC='$(CURDIR)' TIDE_CC='$(CC)'
 
 BIN_RESULTS := $(TESTS:$(BUILD)/tests/%=$(RES_DIR)/%.res)
 SCRIPT_RESULTS := $(SHELL_TESTS:tests/%.sh=$(RES_DIR)/%.res) \
-	$(RES_DIR)/check-man.res $(RES_DIR)/check-abi.res
+	$(RES_DIR)/check-man.res $(RES_DIR)/check-abi.res $(RES_DIR)/check-seam.res
 ALL_RESULTS := $(BIN_RESULTS) $(if $(filter 1,$(CHECK_SCRIPTS)),$(SCRIPT_RESULTS))
 
 # run_test NAME COMMAND

@@ -26,9 +26,9 @@ static void timer_done(struct tide_loop *loop, struct tide__op *op,
 	if (res == -ETIME)
 		res = 0; /* expired: the normal way for a timer to end */
 	if (res == 0 && l) {
-		loop->in_user++;
+		tide__user_enter(loop);
 		l->fn(l->arg);
-		loop->in_user--;
+		tide__user_leave(loop);
 	}
 	if (l) {
 		tide__slab_free(loop, l);
@@ -41,7 +41,6 @@ static void timer_done(struct tide_loop *loop, struct tide__op *op,
 static struct tide_future *timer(struct tide_loop *loop, uint64_t ns, int abs,
 				 tide_post_fn *fn, void *arg)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
@@ -60,14 +59,10 @@ static struct tide_future *timer(struct tide_loop *loop, uint64_t ns, int abs,
 		f->ext = l;
 		f->op.fflags |= F_EXT_SLAB;
 	}
-	sqe = tide__sqe(loop);
-	if (!sqe)
-		goto err;
 	f->ts.tv_sec = (int64_t)(ns / 1000000000u);
 	f->ts.tv_nsec = (long long)(ns % 1000000000u);
-	io_uring_prep_timeout(sqe, &f->ts, 0, abs ? IORING_TIMEOUT_ABS : 0);
-	tide__sqe_bind(loop, sqe, &f->op);
-	loop->stats.timers++;
+	if (tide__op_timeout(loop, &f->op, &f->ts, abs ? TIDE__TIMEOUT_ABS : 0))
+		goto err;
 	return f;
 err:
 	tide__future_free(f);
@@ -303,7 +298,7 @@ static struct tide_future *timeout_linked(struct tide_loop *loop,
 		return NULL;
 	d->ts.tv_sec = (int64_t)(ns / 1000000000u);
 	d->ts.tv_nsec = (long long)(ns % 1000000000u);
-	if (tide__link_timeout(loop, &f->op, &d->ts)) {
+	if (tide__op_deadline(loop, &f->op, &d->ts)) {
 		tide__future_free(d);
 		return NULL;
 	}

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * file.c - file operations as futures: each is a prepare step that fills an
- * SQE and the shared completion hook tide__op_done().  Arguments the kernel
- * reads at submission (paths, iovec arrays) are copied, because an SQE may
- * wait in the backlog after the caller's call returned.
+ * file.c - file operations as futures: each starts one operation of the
+ * engine's vocabulary and completes through the shared hook tide__op_done().
+ * Arguments read at submission (paths, iovec arrays) are copied, because an
+ * operation may wait in a backlog or a pool queue after the call returned.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,9 +49,10 @@ static int64_t op_done_slow(struct tide_loop *loop, struct tide_future *f,
 {
 	struct tide__op *op = &f->op;
 
+	/* the deadline fired: not the user, nor the loop being freed */
 	if ((op->eflags & TIDE__OP_DEADLINE) && r == -ECANCELED &&
-	    !(op->fflags & F_CANCEL))
-		r = -ETIMEDOUT; /* the linked timeout fired, not the user */
+	    !(op->fflags & F_CANCEL) && !tide__core(loop)->closing)
+		r = -ETIMEDOUT;
 	if ((op->fflags & F_FILLS) && r > 0)
 		mark_filled(f, (size_t)r);
 	if (op->fflags & F_EXT_SLAB)
@@ -83,16 +84,12 @@ void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 
 struct tide_future *tide_nop(struct tide_loop *loop)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
-	f = tide__op_start(loop, &sqe, NULL);
-	if (!f)
-		return NULL;
-	io_uring_prep_nop(sqe);
-	return tide__op_commit(loop, sqe, f);
+	f = tide__op_new(loop, NULL);
+	return f ? tide__op_started(f, tide__op_nop(loop, &f->op)) : NULL;
 }
 
 /* Copy a path into f->ext. */
@@ -118,102 +115,82 @@ static int keep_path(struct tide_loop *loop, struct tide_future *f,
 }
 
 /*
- * Start an op that takes one path: allocation happens before the SQE.
- * *sqe is NULL unless the op is to be prepared; the future returned then is
- * NULL (no loop, no memory) or already failed (-EFAULT for a NULL path).
+ * A future for an op that takes one path, with the path copied (*path then
+ * points at the copy).  *ready is the future to return instead when the op
+ * must not start: NULL (no loop, no memory) or failed (-EFAULT: NULL path).
  */
 static struct tide_future *path_op(struct tide_loop *loop, const char **path,
-				   struct io_uring_sqe **sqe)
+				   struct tide_future **ready)
 {
 	struct tide_future *f;
 
-	*sqe = NULL;
+	*ready = NULL;
 	if (!loop)
 		return NULL;
-	if (!*path)
-		return tide_future_fail(loop, -EFAULT);
-	f = tide__future_new(loop, K_OP);
-	if (!f)
+	if (!*path) {
+		*ready = tide_future_fail(loop, -EFAULT);
 		return NULL;
-	f->op.done = tide__op_done;
-	if (keep_path(loop, f, path))
-		goto err;
-	*sqe = tide__sqe(loop);
-	if (!*sqe)
-		goto err;
+	}
+	f = tide__op_new(loop, NULL);
+	if (f && keep_path(loop, f, path)) {
+		tide__future_free(f);
+		f = NULL;
+	}
 	return f;
-err:
-	*sqe = NULL;
-	tide__future_free(f);
-	return NULL;
 }
 
 struct tide_future *tide_openat(struct tide_loop *loop, int dfd,
 				const char *path, int flags, mode_t mode)
 {
-	struct io_uring_sqe *sqe;
-	struct tide_future *f;
+	struct tide_future *ready, *f = path_op(loop, &path, &ready);
 
-	f = path_op(loop, &path, &sqe);
-	if (!sqe)
-		return f;
-	io_uring_prep_openat(sqe, dfd, path, flags | O_CLOEXEC, mode);
-	return tide__op_commit(loop, sqe, f);
+	if (!f)
+		return ready;
+	return tide__op_started(f, tide__op_openat(loop, &f->op, dfd, path,
+						   flags | O_CLOEXEC, mode));
 }
 
 struct tide_future *tide_close(struct tide_loop *loop, int fd)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
-	f = tide__op_start(loop, &sqe, NULL);
+	f = tide__op_new(loop, NULL);
 	if (!f)
 		return NULL;
 	/* a fixed fd's table slot would keep the file open past the close;
 	 * -ENOENT (not fixed) is the common case */
 	(void)tide_loop_unfix_fd(loop, fd);
-	io_uring_prep_close(sqe, fd);
-	return tide__op_commit(loop, sqe, f);
+	return tide__op_started(f, tide__op_close(loop, &f->op, fd));
 }
 
 static struct tide_future *rw(struct tide_loop *loop, int write, int fd,
 			      void *buf, size_t len, uint64_t off,
 			      int buf_index, unsigned flags)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
+	unsigned eflags = (flags & TIDE_FIXED_FILE) ? TIDE__RW_FIXED_FILE : 0;
+	int ret;
 
 	if (!loop)
 		return NULL;
 	if (!buf && len)
 		return tide_future_fail(loop, -EFAULT);
-	f = tide__op_start(loop, &sqe, NULL);
+	f = tide__op_new(loop, NULL);
 	if (!f)
 		return NULL;
-	if (buf_index < 0) {
-		if (write)
-			io_uring_prep_write(sqe, fd, buf, tide__clamp_len(len), off);
-		else
-			io_uring_prep_read(sqe, fd, buf, tide__clamp_len(len), off);
-	} else if (write) {
-		io_uring_prep_write_fixed(sqe, fd, buf, tide__clamp_len(len), off,
-					  buf_index);
+	if (write) {
+		ret = tide__op_write(loop, &f->op, fd, buf, tide__clamp_len(len),
+				     off, buf_index, eflags);
 	} else {
-		io_uring_prep_read_fixed(sqe, fd, buf, tide__clamp_len(len), off,
-					 buf_index);
-	}
-	if (flags & TIDE_FIXED_FILE)
-		sqe->flags |= IOSQE_FIXED_FILE;
-	else
-		tide__sqe_fd(loop, sqe);
-	if (!write) {
 		f->payload = buf; /* the result's payload is the buffer */
 		if (TIDE__UNDER_MEMCHECK())
 			f->op.fflags |= F_FILLS;
+		ret = tide__op_read(loop, &f->op, fd, buf, tide__clamp_len(len),
+				    off, buf_index, eflags);
 	}
-	return tide__op_commit(loop, sqe, f);
+	return tide__op_started(f, ret);
 }
 
 struct tide_future *tide_read(struct tide_loop *loop, int fd, void *buf,
@@ -250,10 +227,10 @@ static struct tide_future *rwv(struct tide_loop *loop, int write, int fd,
 			       const struct iovec *iov, int iovcnt,
 			       uint64_t off)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 	size_t sz = (size_t)iovcnt * sizeof(*iov);
 	struct iovec *copy;
+	int ret;
 
 	if (!loop)
 		return NULL;
@@ -261,10 +238,9 @@ static struct tide_future *rwv(struct tide_loop *loop, int write, int fd,
 		return tide_future_fail(loop, -EINVAL);
 	if (!iov)
 		return tide_future_fail(loop, -EFAULT);
-	f = tide__future_new(loop, K_OP);
+	f = tide__op_new(loop, NULL);
 	if (!f)
 		return NULL;
-	f->op.done = tide__op_done;
 	if (sz <= TIDE__SLAB_OBJ) {
 		copy = tide__slab_alloc(loop);
 		f->op.fflags |= F_EXT_SLAB;
@@ -276,17 +252,14 @@ static struct tide_future *rwv(struct tide_loop *loop, int write, int fd,
 		goto err;
 	f->ext = copy;
 	memcpy(copy, iov, sz);
-	sqe = tide__sqe(loop);
-	if (!sqe)
-		goto err;
-	if (write)
-		io_uring_prep_writev(sqe, fd, copy, (unsigned)iovcnt, off);
-	else {
-		io_uring_prep_readv(sqe, fd, copy, (unsigned)iovcnt, off);
+	if (write) {
+		ret = tide__op_writev(loop, &f->op, fd, copy, (unsigned)iovcnt, off);
+	} else {
 		if (TIDE__UNDER_MEMCHECK())
 			f->op.fflags |= F_FILLS;
+		ret = tide__op_readv(loop, &f->op, fd, copy, (unsigned)iovcnt, off);
 	}
-	return tide__op_commit(loop, sqe, f);
+	return tide__op_started(f, ret);
 err:
 	tide__future_free(f);
 	return NULL;
@@ -308,15 +281,17 @@ struct tide_future *tide_writev(struct tide_loop *loop, int fd,
 
 /* ---- read/write the full length ---- */
 
-static void full_prep(struct io_uring_sqe *sqe, const struct full *s)
+/* Start the next read or write of the remainder. */
+static int full_next(struct tide_loop *loop, struct tide__op *op,
+		     const struct full *s)
 {
 	uint64_t off = s->off == TIDE_OFF_CUR ? s->off : s->off + s->done;
 	unsigned len = tide__clamp_len(s->len - s->done);
 
 	if (s->dir == FULL_WRITE)
-		io_uring_prep_write(sqe, s->fd, s->buf + s->done, len, off);
-	else
-		io_uring_prep_read(sqe, s->fd, s->buf + s->done, len, off);
+		return tide__op_write(loop, op, s->fd, s->buf + s->done, len,
+				      off, -1, 0);
+	return tide__op_read(loop, op, s->fd, s->buf + s->done, len, off, -1, 0);
 }
 
 static void full_done(struct tide_loop *loop, struct tide__op *op,
@@ -324,7 +299,6 @@ static void full_done(struct tide_loop *loop, struct tide__op *op,
 {
 	struct tide_future *f = (struct tide_future *)op;
 	struct full *s = f->ext;
-	struct io_uring_sqe *sqe;
 	int64_t r;
 
 	(void)cflags;
@@ -343,12 +317,8 @@ static void full_done(struct tide_loop *loop, struct tide__op *op,
 		r = (int64_t)s->done;
 	else if (op->fflags & F_CANCEL)
 		r = -ECANCELED;
-	else if ((sqe = tide__sqe(loop)) != NULL) {
-		full_prep(sqe, s);
-		tide__sqe_bind(loop, sqe, op);
+	else if ((r = full_next(loop, op, s)) == 0)
 		return;
-	} else
-		r = -ENOMEM;
 	tide__slab_free(loop, s);
 	f->ext = NULL;
 	op->fflags &= (uint8_t)~F_EXT_SLAB;
@@ -358,7 +328,6 @@ static void full_done(struct tide_loop *loop, struct tide__op *op,
 static struct tide_future *full(struct tide_loop *loop, int dir, int fd,
 				void *buf, size_t len, uint64_t off)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 	struct full *s;
 
@@ -368,25 +337,19 @@ static struct tide_future *full(struct tide_loop *loop, int dir, int fd,
 		return tide_future_fail(loop, -EFAULT);
 	if (len == 0)
 		return tide_future_ready(loop, 0, NULL);
-	f = tide__future_new(loop, K_OP);
+	f = tide__op_new(loop, full_done);
 	if (!f)
 		return NULL;
 	s = tide__slab_alloc(loop);
-	if (!s)
-		goto err;
+	if (!s) {
+		tide__future_free(f);
+		return NULL;
+	}
 	f->ext = s;
 	f->op.fflags |= F_EXT_SLAB;
-	f->op.done = full_done;
 	*s = (struct full){ .buf = buf, .len = len, .off = off, .fd = fd,
 			    .dir = dir };
-	sqe = tide__sqe(loop);
-	if (!sqe)
-		goto err;
-	full_prep(sqe, s);
-	return tide__op_commit(loop, sqe, f);
-err:
-	tide__future_free(f);
-	return NULL;
+	return tide__op_started(f, full_next(loop, &f->op, s));
 }
 
 struct tide_future *tide_read_full(struct tide_loop *loop, int fd, void *buf,
@@ -405,63 +368,48 @@ struct tide_future *tide_write_full(struct tide_loop *loop, int fd,
 
 struct tide_future *tide_fsync(struct tide_loop *loop, int fd)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
-	f = tide__op_start(loop, &sqe, NULL);
-	if (!f)
-		return NULL;
-	io_uring_prep_fsync(sqe, fd, 0);
-	return tide__op_commit(loop, sqe, f);
+	f = tide__op_new(loop, NULL);
+	return f ? tide__op_started(f, tide__op_fsync(loop, &f->op, fd, 0)) : NULL;
 }
 
 struct tide_future *tide_fdatasync(struct tide_loop *loop, int fd)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
-	f = tide__op_start(loop, &sqe, NULL);
-	if (!f)
-		return NULL;
-	io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
-	return tide__op_commit(loop, sqe, f);
+	f = tide__op_new(loop, NULL);
+	return f ? tide__op_started(f, tide__op_fsync(loop, &f->op, fd, TIDE__FSYNC_DATASYNC)) : NULL;
 }
 
 struct tide_future *tide_fallocate(struct tide_loop *loop, int fd, int mode,
 				   uint64_t off, uint64_t len)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
-	f = tide__op_start(loop, &sqe, NULL);
-	if (!f)
-		return NULL;
-	io_uring_prep_fallocate(sqe, fd, mode, off, len);
-	return tide__op_commit(loop, sqe, f);
+	f = tide__op_new(loop, NULL);
+	return f ? tide__op_started(f, tide__op_fallocate(loop, &f->op, fd, mode, off, len)) : NULL;
 }
 
 struct tide_future *tide_sync_file_range(struct tide_loop *loop, int fd,
 					 uint64_t off, uint64_t len,
 					 unsigned int flags)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
 	if (len > UINT32_MAX)
 		return tide_future_fail(loop, -EINVAL);
-	f = tide__op_start(loop, &sqe, NULL);
-	if (!f)
-		return NULL;
-	io_uring_prep_sync_file_range(sqe, fd, (unsigned)len, off, (int)flags);
-	return tide__op_commit(loop, sqe, f);
+	f = tide__op_new(loop, NULL);
+	return f ? tide__op_started(f, tide__op_sync_file_range(loop, &f->op, fd, off, (uint32_t)len,
+							    flags)) : NULL;
 }
 
 static void statx_done(struct tide_loop *loop, struct tide__op *op,
@@ -477,51 +425,45 @@ struct tide_future *tide_statx(struct tide_loop *loop, int dfd,
 			       const char *path, int flags, unsigned int mask,
 			       struct statx *stx)
 {
-	struct io_uring_sqe *sqe;
-	struct tide_future *f;
+	struct tide_future *ready, *f;
 
 	if (loop && !stx)
 		return tide_future_fail(loop, -EFAULT);
-	f = path_op(loop, &path, &sqe);
-	if (!sqe)
-		return f;
-	io_uring_prep_statx(sqe, dfd, path, flags, mask, stx);
+	f = path_op(loop, &path, &ready);
+	if (!f)
+		return ready;
 	f->payload = stx;
 	f->op.done = statx_done;
-	return tide__op_commit(loop, sqe, f);
+	return tide__op_started(f, tide__op_statx(loop, &f->op, dfd, path,
+						  flags, mask, stx));
 }
 
 struct tide_future *tide_unlinkat(struct tide_loop *loop, int dfd,
 				  const char *path, int flags)
 {
-	struct io_uring_sqe *sqe;
-	struct tide_future *f;
+	struct tide_future *ready, *f = path_op(loop, &path, &ready);
 
-	f = path_op(loop, &path, &sqe);
-	if (!sqe)
-		return f;
-	io_uring_prep_unlinkat(sqe, dfd, path, flags);
-	return tide__op_commit(loop, sqe, f);
+	if (!f)
+		return ready;
+	return tide__op_started(f, tide__op_unlinkat(loop, &f->op, dfd, path,
+						     flags));
 }
 
 struct tide_future *tide_mkdirat(struct tide_loop *loop, int dfd,
 				 const char *path, mode_t mode)
 {
-	struct io_uring_sqe *sqe;
-	struct tide_future *f;
+	struct tide_future *ready, *f = path_op(loop, &path, &ready);
 
-	f = path_op(loop, &path, &sqe);
-	if (!sqe)
-		return f;
-	io_uring_prep_mkdirat(sqe, dfd, path, mode);
-	return tide__op_commit(loop, sqe, f);
+	if (!f)
+		return ready;
+	return tide__op_started(f, tide__op_mkdirat(loop, &f->op, dfd, path,
+						    mode));
 }
 
 struct tide_future *tide_renameat(struct tide_loop *loop, int olddfd,
 				  const char *oldpath, int newdfd,
 				  const char *newpath, unsigned int flags)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 	size_t a, b;
 	char *c;
@@ -532,96 +474,56 @@ struct tide_future *tide_renameat(struct tide_loop *loop, int olddfd,
 		return tide_future_fail(loop, -EFAULT);
 	a = strlen(oldpath) + 1;
 	b = strlen(newpath) + 1;
-	f = tide__future_new(loop, K_OP);
+	f = tide__op_new(loop, NULL);
 	if (!f)
 		return NULL;
-	f->op.done = tide__op_done;
 	c = malloc(a + b);
-	if (!c)
-		goto err;
+	if (!c) {
+		tide__future_free(f);
+		return NULL;
+	}
 	f->ext = c;
 	f->op.fflags |= F_EXT_MALLOC;
 	memcpy(c, oldpath, a);
 	memcpy(c + a, newpath, b);
-	sqe = tide__sqe(loop);
-	if (!sqe)
-		goto err;
-	io_uring_prep_renameat(sqe, olddfd, c, newdfd, c + a, (int)flags);
-	return tide__op_commit(loop, sqe, f);
-err:
-	tide__future_free(f);
-	return NULL;
+	return tide__op_started(f, tide__op_renameat(loop, &f->op, olddfd, c,
+						     newdfd, c + a, flags));
 }
 
 struct tide_future *tide_splice(struct tide_loop *loop, int fd_in,
 				uint64_t off_in, int fd_out, uint64_t off_out,
 				size_t len, unsigned int flags)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
-	f = tide__op_start(loop, &sqe, NULL);
-	if (!f)
-		return NULL;
-	io_uring_prep_splice(sqe, fd_in, (int64_t)off_in, fd_out,
-			     (int64_t)off_out, tide__clamp_len(len), flags);
-	return tide__op_commit(loop, sqe, f);
+	f = tide__op_new(loop, NULL);
+	return f ? tide__op_started(f, tide__op_splice(loop, &f->op, fd_in, (int64_t)off_in,
+						   fd_out, (int64_t)off_out,
+						   tide__clamp_len(len), flags)) : NULL;
 }
 
 /* ---- registered resources ---- */
 
-/* One table of each kind per loop: *count records whether it exists. */
-static int reg_table(struct tide_loop *loop, unsigned *count, const void *v,
-		     unsigned n, int buffers)
-{
-	int ret;
-
-	if (!loop || !v || n == 0)
-		return -EINVAL;
-	if (*count)
-		return -EBUSY;
-	ret = buffers ? io_uring_register_buffers(&loop->ring, v, n) :
-			io_uring_register_files(&loop->ring, v, n);
-	if (ret == 0)
-		*count = n;
-	return ret;
-}
-
-static int unreg_table(struct tide_loop *loop, unsigned *count, int buffers)
-{
-	int ret;
-
-	if (!*count)
-		return -ENXIO;
-	ret = buffers ? io_uring_unregister_buffers(&loop->ring) :
-			io_uring_unregister_files(&loop->ring);
-	if (ret == 0)
-		*count = 0;
-	return ret;
-}
-
 int tide_loop_register_buffers(struct tide_loop *loop, const struct iovec *iov,
 			       unsigned int n)
 {
-	return reg_table(loop, loop ? &loop->registered_bufs : NULL, iov, n, 1);
+	return loop ? tide__reg_buffers(loop, iov, n) : -EINVAL;
 }
 
 int tide_loop_unregister_buffers(struct tide_loop *loop)
 {
-	return loop ? unreg_table(loop, &loop->registered_bufs, 1) : -EINVAL;
+	return loop ? tide__unreg_buffers(loop) : -EINVAL;
 }
 
 int tide_loop_register_files(struct tide_loop *loop, const int *fds,
 			     unsigned int n)
 {
-	return reg_table(loop, loop ? &loop->registered_files : NULL, fds, n, 0);
+	return loop ? tide__reg_files(loop, fds, n) : -EINVAL;
 }
 
 int tide_loop_unregister_files(struct tide_loop *loop)
 {
-	if (loop && loop->fixmap)
-		return -EBUSY; /* the table of tide_loop_fix_fd() */
-	return loop ? unreg_table(loop, &loop->registered_files, 0) : -EINVAL;
+	return loop ? tide__unreg_files(loop) : -EINVAL;
 }

@@ -49,14 +49,16 @@ static void run_cont_task(void *arg)
 	struct tide_loop *loop = tide__slab_loop(arg);
 
 	/* the dispatcher's own task: not user code (see run_ready()) */
-	loop->in_user--;
+	tide__user_leave(loop);
 	run_cont(arg);
-	loop->in_user++;
+	tide__user_enter(loop);
 }
 
 static void schedule(struct tide_loop *loop, struct tide_future *f)
 {
-	if (!loop->in_user && loop->cb_nest < MAX_NEST) {
+	const struct tide__core *c = tide__core(loop);
+
+	if (!c->in_user && c->cb_nest < MAX_NEST) {
 		run_cont(f);
 		return;
 	}
@@ -87,12 +89,13 @@ static struct tide_future *call_then(struct tide_loop *loop, tide_then_fn *fn,
 				     void *arg, int64_t res, void *payload)
 {
 	struct tide_future *g;
-	uint64_t t0 = loop->debug ? tide_now_ns() : 0;
+	const struct tide__core *c = tide__core(loop);
+	uint64_t t0 = c->debug ? tide_now_ns() : 0;
 
-	loop->in_user++;
+	tide__user_enter(loop);
 	g = fn(loop, arg, res, payload);
-	loop->in_user--;
-	if (loop->debug && tide_now_ns() - t0 > loop->slow_ns)
+	tide__user_leave(loop);
+	if (c->debug && tide_now_ns() - t0 > c->slow_ns)
 		tide__warn(loop, "continuation %p took %.3f ms", (void *)fn,
 			   (double)(tide_now_ns() - t0) / 1e6);
 	return g;
@@ -101,12 +104,13 @@ static struct tide_future *call_then(struct tide_loop *loop, tide_then_fn *fn,
 static void call_done(struct tide_loop *loop, tide_done_fn *fn, void *arg,
 		      int64_t res, void *payload)
 {
-	uint64_t t0 = loop->debug ? tide_now_ns() : 0;
+	const struct tide__core *c = tide__core(loop);
+	uint64_t t0 = c->debug ? tide_now_ns() : 0;
 
-	loop->in_user++;
+	tide__user_enter(loop);
 	fn(arg, res, payload);
-	loop->in_user--;
-	if (loop->debug && tide_now_ns() - t0 > loop->slow_ns)
+	tide__user_leave(loop);
+	if (c->debug && tide_now_ns() - t0 > c->slow_ns)
 		tide__warn(loop, "callback %p took %.3f ms", (void *)fn,
 			   (double)(tide_now_ns() - t0) / 1e6);
 }
@@ -143,7 +147,7 @@ static void run_cont(struct tide_future *f)
 	uint8_t cont = f->op.cont;
 	uint32_t aux = f->op.aux;
 
-	loop->cb_nest++;
+	tide__core(loop)->cb_nest++;
 	tide__future_free(f);
 	switch (cont) {
 	case C_DONE:
@@ -170,7 +174,7 @@ static void run_cont(struct tide_future *f)
 	default: /* C_DISCARD */
 		break;
 	}
-	loop->cb_nest--;
+	tide__core(loop)->cb_nest--;
 }
 
 /* Give f a continuation; returns with f consumed.  Never runs it inline. */
@@ -331,7 +335,7 @@ static int cancel_leaf(struct tide_loop *loop, struct tide_future *f)
 	case K_TIMER:
 		if (f->op.fflags & F_CANCEL)
 			return 0;
-		ret = tide__cancel(loop, &f->op);
+		ret = tide__op_cancel(loop, &f->op);
 		if (ret == 0)
 			f->op.fflags |= F_CANCEL;
 		return ret;
@@ -342,9 +346,9 @@ static int cancel_leaf(struct tide_loop *loop, struct tide_future *f)
 			tide__future_resolve(f, -ECANCELED, NULL);
 			return 0;
 		}
-		loop->in_user++;
+		tide__user_enter(loop);
 		h->fn(h->arg);
-		loop->in_user--;
+		tide__user_leave(loop);
 		return 0;
 	case K_SHIELD:
 		if (f->ext) {
@@ -459,15 +463,18 @@ int tide_promise_on_cancel(struct tide_future *p, tide_post_fn *fn, void *arg)
 
 int tide_loop_run_until(struct tide_loop *loop, struct tide_future *f)
 {
+	struct tide__core *c;
+
 	if (!loop || !f)
 		return -EINVAL;
-	if (loop->running)
+	c = tide__core(loop);
+	if (c->running)
 		return -EBUSY;
-	loop->stop = false;
+	c->stop = false;
 	while (!fut_resolved(f)) {
 		int ret;
 
-		if (loop->stop)
+		if (c->stop)
 			return -EINTR;
 		if (tide_loop_pending(loop) == 0)
 			return -EDEADLK;

@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "engine.h"
+#include "ops.h"
 
 struct tide_future {
 	struct tide__op op; /* engine record; kind/cont/fflags/aux are ours */
@@ -20,7 +20,7 @@ struct tide_future {
 			int64_t result;
 			void *payload;
 		};
-		/* timers keep their timespec here until the kernel read it */
+		/* timers keep their timespec here until the backend read it */
 		struct __kernel_timespec ts;
 	};
 	void *fn;                 /* continuation */
@@ -34,7 +34,7 @@ _Static_assert(sizeof(struct tide_future) == TIDE__SLAB_OBJ,
 
 enum fut_kind {
 	K_OP = 1,   /* an engine operation; ext = copied arguments */
-	K_TIMER,    /* IORING_OP_TIMEOUT; ext = call_later callback or NULL */
+	K_TIMER,    /* tide__op_timeout(); ext = call_later callback or NULL */
 	K_PROMISE,  /* ext = cancel handler (slab) or NULL */
 	K_DERIVED,  /* then/forward result; ext = the future it waits on */
 	K_SHIELD,   /* ext = the shielded future */
@@ -116,16 +116,17 @@ static inline void tide__op_resolve(struct tide_loop *loop,
 				    struct tide_future *f, int64_t res,
 				    void *payload)
 {
-	if (f->op.cont == C_DONE && !loop->in_user &&
-	    loop->cb_nest < TIDE__MAX_NEST &&
+	struct tide__core *c = tide__core(loop);
+
+	if (f->op.cont == C_DONE && !c->in_user && c->cb_nest < TIDE__MAX_NEST &&
 	    !(f->op.fflags & (F_EXT_SLAB | F_EXT_MALLOC))) {
 		tide_done_fn *fn = (tide_done_fn *)f->fn;
 		void *arg = f->arg;
 
 		tide__slab_free(loop, f);
-		loop->in_user++;
+		c->in_user++;
 		fn(arg, res, payload);
-		loop->in_user--;
+		c->in_user--;
 		return;
 	}
 	tide__future_resolve(f, res, payload);
@@ -140,33 +141,27 @@ static inline unsigned tide__clamp_len(size_t len)
 	return len > TIDE__MAX_RW ? TIDE__MAX_RW : (unsigned)len;
 }
 
-/*
- * A new operation future and its SQE, completing through done (NULL: the
- * plain tide__op_done).  On NULL nothing was queued.  Prepare the SQE, then
- * tide__op_commit() it.
- */
-static inline struct tide_future *tide__op_start(struct tide_loop *loop,
-						 struct io_uring_sqe **sqe,
-						 tide__op_fn *done)
+/* A new operation future completing through done (NULL: the plain
+ * tide__op_done); start its operation, then pass the result of the
+ * tide__op_*() call to tide__op_started(). */
+static inline struct tide_future *tide__op_new(struct tide_loop *loop,
+					       tide__op_fn *done)
 {
 	struct tide_future *f = tide__future_new(loop, K_OP);
 
-	if (!f)
-		return NULL;
-	*sqe = tide__sqe(loop);
-	if (!*sqe) {
-		tide__future_free(f);
-		return NULL;
-	}
-	f->op.done = done ? done : tide__op_done;
+	if (__builtin_expect(f != NULL, 1))
+		f->op.done = done ? done : tide__op_done;
 	return f;
 }
 
-static inline struct tide_future *tide__op_commit(struct tide_loop *loop,
-						  struct io_uring_sqe *sqe,
-						  struct tide_future *f)
+/* f, or NULL (and f freed) when its operation could not start. */
+static inline struct tide_future *tide__op_started(struct tide_future *f,
+						   int ret)
 {
-	tide__sqe_bind(loop, sqe, &f->op);
+	if (__builtin_expect(ret != 0, 0)) {
+		tide__future_free(f);
+		return NULL;
+	}
 	return f;
 }
 

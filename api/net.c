@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * net.c - socket operations as futures: each fills one SQE; most complete
- * through tide__op_done(), the multishot ones and zero-copy send have their
- * own completion hooks.
+ * net.c - socket operations as futures: each starts one operation of the
+ * engine's vocabulary; most complete through tide__op_done(), the multishot
+ * ones and zero-copy send have their own completion hooks.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 
 #include "future_impl.h"
 #include "bufring.h"
+
 
 /* recv completion: payload carries the buffer so memcheck can be told */
 static void recv_done(struct tide_loop *loop, struct tide__op *op,
@@ -61,22 +62,15 @@ static bool addr_ok(const struct tide_addr *a)
 struct tide_future *tide_socket(struct tide_loop *loop, int domain, int type,
 				int protocol)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
-	if (!tide__has_op(loop, IORING_OP_SOCKET)) {
-		int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
-
-		return fd < 0 ? tide_future_fail(loop, -errno)
-			      : tide_future_ready(loop, fd, NULL);
-	}
-	f = tide__op_start(loop, &sqe, NULL);
-	if (!f)
-		return NULL;
-	io_uring_prep_socket(sqe, domain, type | SOCK_CLOEXEC, protocol, 0);
-	return tide__op_commit(loop, sqe, f);
+	f = tide__op_new(loop, NULL);
+	return f ? tide__op_started(f, tide__op_socket(loop, &f->op, domain,
+						       type | SOCK_CLOEXEC,
+						       protocol))
+		 : NULL;
 }
 
 int tide_bind(int fd, const struct tide_addr *a)
@@ -94,7 +88,6 @@ int tide_listen(int fd, int backlog)
 struct tide_future *tide_connect(struct tide_loop *loop, int fd,
 				 const struct tide_addr *a)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 	void *copy;
 
@@ -102,10 +95,9 @@ struct tide_future *tide_connect(struct tide_loop *loop, int fd,
 		return NULL;
 	if (!addr_ok(a))
 		return tide_future_fail(loop, -EINVAL);
-	f = tide__future_new(loop, K_OP);
+	f = tide__op_new(loop, NULL);
 	if (!f)
 		return NULL;
-	f->op.done = tide__op_done;
 	/* the kernel reads the address at submission, which may be later */
 	if (a->len <= TIDE__SLAB_OBJ) {
 		copy = tide__slab_alloc(loop);
@@ -118,11 +110,8 @@ struct tide_future *tide_connect(struct tide_loop *loop, int fd,
 		goto err;
 	memcpy(copy, &a->u, a->len);
 	f->ext = copy;
-	sqe = tide__sqe(loop);
-	if (!sqe)
-		goto err;
-	io_uring_prep_connect(sqe, fd, copy, a->len);
-	return tide__op_commit(loop, sqe, f);
+	return tide__op_started(f, tide__op_connect(loop, &f->op, fd, copy,
+						    a->len));
 err:
 	tide__future_free(f);
 	return NULL;
@@ -131,24 +120,23 @@ err:
 struct tide_future *tide_accept(struct tide_loop *loop, int fd,
 				struct tide_addr *peer, int flags)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return tide_future_fail(loop, -EINVAL);
-	f = tide__op_start(loop, &sqe, NULL);
+	f = tide__op_new(loop, NULL);
 	if (!f)
 		return NULL;
 	if (peer) {
 		memset(peer, 0, sizeof(*peer));
 		peer->len = sizeof(peer->u);
 	}
-	io_uring_prep_accept(sqe, fd, peer ? &peer->u.sa : NULL,
-			     peer ? &peer->len : NULL, flags | SOCK_CLOEXEC);
-	tide__sqe_fd(loop, sqe);
-	return tide__op_commit(loop, sqe, f);
+	return tide__op_started(f, tide__op_accept(loop, &f->op, fd,
+						   peer ? &peer->u.sa : NULL,
+						   peer ? &peer->len : NULL,
+						   flags | SOCK_CLOEXEC));
 }
 
 /* Callback and argument of a multishot op, in a slab object at f->ext. */
@@ -171,63 +159,61 @@ static void accept_done(struct tide_loop *loop, struct tide__op *op,
 {
 	struct tide_future *f = (struct tide_future *)op;
 	struct multi *m = f->ext;
-	bool more = cflags & IORING_CQE_F_MORE;
+	bool more = cflags & TIDE__CQ_MORE;
 
 	if (res >= 0 || more) {
-		loop->in_user++;
+		tide__user_enter(loop);
 		((tide_accept_fn *)m->fn)(m->arg, res);
-		loop->in_user--;
+		tide__user_leave(loop);
 	}
 	if (!more)
 		multi_end(loop, f, res >= 0 ? -EAGAIN : res);
 }
 
-static struct tide_future *multi_start(struct tide_loop *loop,
-				       struct io_uring_sqe **sqe,
-				       tide__op_fn *done, void *fn, void *arg)
+/* A multishot op's future with its callback state; start the op, then
+ * multi_started(). */
+static struct tide_future *multi_new(struct tide_loop *loop, tide__op_fn *done,
+				     void *fn, void *arg,
+				     struct tide_bufring *br)
 {
-	struct tide_future *f = tide__future_new(loop, K_OP);
+	struct tide_future *f = tide__op_new(loop, done);
 	struct multi *m;
 
 	if (!f)
 		return NULL;
-	f->op.done = done;
 	m = tide__slab_alloc(loop);
-	if (!m)
-		goto err;
-	m->fn = fn;
-	m->arg = arg;
-	m->br = NULL;
-	f->ext = m;
-	*sqe = tide__sqe(loop);
-	if (!*sqe) {
-		tide__slab_free(loop, m);
-		goto err;
+	if (!m) {
+		tide__future_free(f);
+		return NULL;
 	}
+	*m = (struct multi){ .fn = fn, .arg = arg, .br = br };
+	f->ext = m;
 	return f;
-err:
-	tide__future_free(f);
-	return NULL;
+}
+
+static struct tide_future *multi_started(struct tide_loop *loop,
+					 struct tide_future *f, int ret)
+{
+	if (ret) {
+		tide__slab_free(loop, f->ext);
+		f->ext = NULL;
+	}
+	return tide__op_started(f, ret);
 }
 
 struct tide_future *tide_accept_multishot(struct tide_loop *loop, int fd,
 					  tide_accept_fn *fn, void *arg)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
 	if (!fn)
 		return tide_future_fail(loop, -EINVAL);
-	if (!tide__has_op(loop, IORING_OP_ACCEPT))
-		return tide_future_fail(loop, -EOPNOTSUPP);
-	f = multi_start(loop, &sqe, accept_done, (void *)fn, arg);
-	if (!f)
-		return NULL;
-	io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, SOCK_CLOEXEC);
-	tide__sqe_fd(loop, sqe);
-	return tide__op_commit(loop, sqe, f);
+	f = multi_new(loop, accept_done, (void *)fn, arg, NULL);
+	return f ? multi_started(loop, f, tide__op_accept_multi(loop, &f->op, fd,
+								 SOCK_CLOEXEC))
+		 : NULL;
 }
 
 static void recv_multi_done(struct tide_loop *loop, struct tide__op *op,
@@ -235,17 +221,17 @@ static void recv_multi_done(struct tide_loop *loop, struct tide__op *op,
 {
 	struct tide_future *f = (struct tide_future *)op;
 	struct multi *m = f->ext;
-	bool more = cflags & IORING_CQE_F_MORE;
+	bool more = cflags & TIDE__CQ_MORE;
 
-	if (res > 0 && (cflags & IORING_CQE_F_BUFFER)) {
-		unsigned bid = cflags >> IORING_CQE_BUFFER_SHIFT;
+	if (res > 0 && (cflags & TIDE__CQ_BUFFER)) {
+		unsigned bid = tide__cq_bid(cflags);
 
 		tide__bufring_took(m->br, bid);
 		TIDE__MEM_DEFINED(tide__bufring_ptr(m->br, bid), (size_t)res);
-		loop->in_user++;
+		tide__user_enter(loop);
 		((tide_recv_fn *)m->fn)(m->arg, tide__bufring_ptr(m->br, bid),
 					(uint32_t)res, bid);
-		loop->in_user--;
+		tide__user_leave(loop);
 	} else if (res > 0) {
 		res = -EIO; /* data without a buffer: cannot happen */
 	}
@@ -257,96 +243,80 @@ struct tide_future *tide_recv_multishot(struct tide_loop *loop, int fd,
 					struct tide_bufring *br,
 					tide_recv_fn *fn, void *arg)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
 	if (!fn || !br || tide__bufring_loop(br) != loop)
 		return tide_future_fail(loop, -EINVAL);
-	f = multi_start(loop, &sqe, recv_multi_done, (void *)fn, arg);
-	if (!f)
-		return NULL;
-	((struct multi *)f->ext)->br = br;
-	io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = tide__bufring_bgid(br);
-	tide__sqe_fd(loop, sqe);
-	return tide__op_commit(loop, sqe, f);
+	f = multi_new(loop, recv_multi_done, (void *)fn, arg, br);
+	return f ? multi_started(loop, f,
+				 tide__op_recv_multi(loop, &f->op, fd, br))
+		 : NULL;
 }
 
 struct tide_future *tide_recv(struct tide_loop *loop, int fd, void *buf,
 			      size_t len, int flags)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
 	if (!buf && len)
 		return tide_future_fail(loop, -EFAULT);
-	f = tide__op_start(loop, &sqe, recv_done);
+	f = tide__op_new(loop, recv_done);
 	if (!f)
 		return NULL;
 	f->payload = buf;
-	io_uring_prep_recv(sqe, fd, buf, tide__clamp_len(len), flags);
-	tide__sqe_fd(loop, sqe);
-	return tide__op_commit(loop, sqe, f);
+	return tide__op_started(f, tide__op_recv(loop, &f->op, fd, buf,
+						 tide__clamp_len(len), flags));
 }
 
 struct tide_future *tide_send(struct tide_loop *loop, int fd, const void *buf,
 			      size_t len, int flags)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
 	if (!buf && len)
 		return tide_future_fail(loop, -EFAULT);
-	f = tide__op_start(loop, &sqe, NULL);
-	if (!f)
-		return NULL;
-	io_uring_prep_send(sqe, fd, buf, tide__clamp_len(len), flags | MSG_NOSIGNAL);
-	tide__sqe_fd(loop, sqe);
-	return tide__op_commit(loop, sqe, f);
+	f = tide__op_new(loop, NULL);
+	return f ? tide__op_started(f, tide__op_send(loop, &f->op, fd, buf,
+						     tide__clamp_len(len),
+						     flags | MSG_NOSIGNAL))
+		 : NULL;
 }
 
 struct tide_future *tide_recvmsg(struct tide_loop *loop, int fd,
 				 struct msghdr *msg, int flags)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
 	if (!msg)
 		return tide_future_fail(loop, -EFAULT);
-	f = tide__op_start(loop, &sqe, recvmsg_done);
+	f = tide__op_new(loop, recvmsg_done);
 	if (!f)
 		return NULL;
 	f->payload = msg;
-	io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags);
-	tide__sqe_fd(loop, sqe);
-	return tide__op_commit(loop, sqe, f);
+	return tide__op_started(f, tide__op_recvmsg(loop, &f->op, fd, msg, flags));
 }
 
 struct tide_future *tide_sendmsg(struct tide_loop *loop, int fd,
 				 const struct msghdr *msg, int flags)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
 	if (!msg)
 		return tide_future_fail(loop, -EFAULT);
-	f = tide__op_start(loop, &sqe, NULL);
-	if (!f)
-		return NULL;
-	io_uring_prep_sendmsg(sqe, fd, msg, (unsigned)(flags | MSG_NOSIGNAL));
-	tide__sqe_fd(loop, sqe);
-	return tide__op_commit(loop, sqe, f);
+	f = tide__op_new(loop, NULL);
+	return f ? tide__op_started(f, tide__op_sendmsg(loop, &f->op, fd, msg,
+							flags | MSG_NOSIGNAL))
+		 : NULL;
 }
 
 /*
@@ -360,48 +330,39 @@ static void send_zc_done(struct tide_loop *loop, struct tide__op *op,
 	struct tide_future *f = (struct tide_future *)op;
 
 	(void)loop;
-	if (!(cflags & IORING_CQE_F_NOTIF))
+	if (!(cflags & TIDE__CQ_NOTIF))
 		op->aux = (uint32_t)res;
-	if (!(cflags & IORING_CQE_F_MORE))
+	if (!(cflags & TIDE__CQ_MORE))
 		tide__future_resolve(f, (int32_t)op->aux, NULL);
 }
 
 struct tide_future *tide_send_zc(struct tide_loop *loop, int fd,
 				 const void *buf, size_t len, int flags)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
-	if (!tide__has_op(loop, IORING_OP_SEND_ZC))
-		return tide_send(loop, fd, buf, len, flags);
 	if (!buf && len)
 		return tide_future_fail(loop, -EFAULT);
-	f = tide__op_start(loop, &sqe, send_zc_done);
-	if (!f)
-		return NULL;
-	io_uring_prep_send_zc(sqe, fd, buf, tide__clamp_len(len),
-			      flags | MSG_NOSIGNAL, 0);
-	tide__sqe_fd(loop, sqe);
-	return tide__op_commit(loop, sqe, f);
+	f = tide__op_new(loop, send_zc_done);
+	return f ? tide__op_started(f, tide__op_send_zc(loop, &f->op, fd, buf,
+							tide__clamp_len(len),
+							flags | MSG_NOSIGNAL))
+		 : NULL;
 }
 
 struct tide_future *tide_shutdown(struct tide_loop *loop, int fd, int how)
 {
-	struct io_uring_sqe *sqe;
 	struct tide_future *f;
 
 	if (!loop)
 		return NULL;
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return tide_future_fail(loop, -EINVAL);
-	f = tide__op_start(loop, &sqe, NULL);
-	if (!f)
-		return NULL;
-	io_uring_prep_shutdown(sqe, fd, how);
-	tide__sqe_fd(loop, sqe);
-	return tide__op_commit(loop, sqe, f);
+	f = tide__op_new(loop, NULL);
+	return f ? tide__op_started(f, tide__op_shutdown(loop, &f->op, fd, how))
+		 : NULL;
 }
 
 /* ---- client helper ---- */

@@ -80,19 +80,13 @@ static struct __kernel_timespec backoff[] = {
  * the next backoff timer; op->aux counts the steps).  0 or -ENOMEM. */
 static int poll_arm(struct tide_process *p, struct tide__op *op)
 {
-	struct io_uring_sqe *sqe = tide__sqe(p->loop);
+	struct __kernel_timespec *ts = &backoff[op->aux];
 
-	if (!sqe)
-		return -ENOMEM;
-	if (p->pidfd >= 0) {
-		io_uring_prep_poll_add(sqe, p->pidfd, POLLIN);
-	} else {
-		io_uring_prep_timeout(sqe, &backoff[op->aux], 0, 0);
-		if (op->aux < BACKOFF_N - 1)
-			op->aux++;
-	}
-	tide__sqe_bind(p->loop, sqe, op);
-	return 0;
+	if (p->pidfd >= 0)
+		return tide__op_poll(p->loop, op, p->pidfd, POLLIN, false);
+	if (op->aux < BACKOFF_N - 1)
+		op->aux++;
+	return tide__op_timeout(p->loop, op, ts, 0);
 }
 
 /* Did the poll (or backoff timer) of a wait complete normally? */

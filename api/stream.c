@@ -18,6 +18,7 @@
 
 #include "stream_impl.h"
 
+
 #define DEFAULT_READ 16384u
 
 struct stream_wreq {

@@ -10,7 +10,7 @@
 #ifndef TIDE_BUFRING_H
 #define TIDE_BUFRING_H
 
-#include "engine.h"
+#include "core.h"
 
 /* Queue link of a lent buffer: a buffer is lent to one consumer at a time,
  * so one slot per buffer lets every consumer chain the buffers it holds

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "uring/uring.h"
 
 static uint64_t round_ns;
 static unsigned batch = 32;
@@ -31,6 +31,8 @@ static double run_raw(unsigned flags, unsigned entries)
 	p.flags = flags;
 	if (io_uring_queue_init_params(entries, &ring, &p) < 0)
 		return -1;
+	/* the peer tide is held to registers its ring fd, as tide does */
+	(void)io_uring_register_ring_fd(&ring);
 	for (unsigned i = 0; i < batch; i++) {
 		io_uring_prep_nop(io_uring_get_sqe(&ring));
 		inflight++;
@@ -66,14 +68,12 @@ static struct eng eng;
 static void eng_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 		     uint32_t cflags)
 {
-	struct io_uring_sqe *sqe = tide__sqe(loop);
-
 	(void)cflags;
 	if (res < 0)
 		return; /* cancelled by tide_loop_free() */
 	eng.ops++;
-	io_uring_prep_nop(sqe);
-	tide__sqe_bind(loop, sqe, op);
+	if (tide__op_nop(loop, op))
+		abort();
 }
 
 static double run_engine(void)
@@ -85,11 +85,9 @@ static double run_engine(void)
 		return -1;
 	ops = calloc(batch, sizeof(*ops));
 	for (unsigned i = 0; i < batch; i++) {
-		struct io_uring_sqe *sqe = tide__sqe(eng.loop);
-
 		ops[i].done = eng_done;
-		io_uring_prep_nop(sqe);
-		tide__sqe_bind(eng.loop, sqe, &ops[i]);
+		if (tide__op_nop(eng.loop, &ops[i]))
+			abort();
 	}
 	eng.ops = 0;
 	t0 = now = tide_now_ns();
@@ -173,8 +171,8 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	/* the raw loop gets exactly the ring tide chose */
-	flags = probe->setup_flags & ~(unsigned)IORING_SETUP_CQSIZE;
-	entries = probe->ring.sq.ring_entries;
+	flags = probe->u.setup_flags & ~(unsigned)IORING_SETUP_CQSIZE;
+	entries = probe->u.ring.sq.ring_entries;
 	tide_loop_free(probe);
 
 	/* warm-up: page in the slab, rings and code */

@@ -12,6 +12,7 @@
 #include "helpers.h"
 
 #include "future_impl.h"
+#include "loop_impl.h"
 
 /* ---- chains ---- */
 
@@ -32,7 +33,7 @@ static void run_chain(long n)
 		f = tide_future_then(f, add_one, NULL);
 	assert_int_equal(t_wait(loop, f), n);
 	tide_future_release(f);
-	assert_int_equal(loop->slab.live, 0);
+	assert_int_equal(tide__core(loop)->slab.live, 0);
 	tide_loop_free(loop);
 }
 
@@ -327,7 +328,7 @@ static void test_tide_future_shield(void **state)
 	/* the shielded work runs on to its end */
 	assert_int_equal(tide_loop_pending(loop), 1);
 	assert_int_equal(tide_loop_run(loop), 0);
-	assert_int_equal(loop->slab.live, 0);
+	assert_int_equal(tide__core(loop)->slab.live, 0);
 	tide_loop_free(loop);
 }
 
@@ -349,7 +350,7 @@ static void test_tide_future_cancel_states(void **state)
 	/* 20 reads on an 8-entry ring: the last ones wait in the backlog */
 	for (int i = 0; i < 20; i++)
 		f[i] = tide_read(loop, p[0], buf, sizeof(buf), TIDE_OFF_CUR);
-	assert_true(loop->bl_count > loop->bl_head);
+	assert_true(loop->u.bl_count > loop->u.bl_head);
 	assert_int_equal(tide_future_cancel(f[19]), 0); /* backlog */
 	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
 	assert_int_equal(tide_future_cancel(f[0]), 0);  /* in flight */
@@ -534,11 +535,11 @@ static void test_million_futures_flat(void **state)
 			tide_promise_resolve(f, 1, NULL);
 		tide_future_release(f);
 		if (i == 1000)
-			chunks_after_warmup = loop->slab.chunks_n;
+			chunks_after_warmup = tide__core(loop)->slab.chunks_n;
 	}
-	assert_int_equal(loop->slab.live, 0);
-	assert_int_equal(loop->slab.chunks_n, chunks_after_warmup);
-	assert_true(loop->slab.chunks_n <= 1);
+	assert_int_equal(tide__core(loop)->slab.live, 0);
+	assert_int_equal(tide__core(loop)->slab.chunks_n, chunks_after_warmup);
+	assert_true(tide__core(loop)->slab.chunks_n <= 1);
 	tide_loop_free(loop);
 }
 

@@ -9,12 +9,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
-#include "engine.h"
+#include "uring/uring.h"
 
 static int inject_err;      /* returned for every setup attempt */
 static unsigned reject_mask; /* IORING_SETUP_* bits answered with -EINVAL */
@@ -51,10 +53,11 @@ static void test_tide_loop_new_bad_options(void **state)
 
 static void check_fails_with(int err, const char *word)
 {
+	struct tide_loop_options o = { .flags = TIDE_LOOP_REQUIRE_URING };
 	struct tide_loop *loop = (void *)1;
 
 	inject_err = err;
-	assert_int_equal(tide_loop_new(&loop, NULL), err);
+	assert_int_equal(tide_loop_new(&loop, &o), err);
 	inject_err = 0;
 	assert_null(loop);
 	assert_non_null(strstr(tide_strerror(err), word));
@@ -124,7 +127,8 @@ static void test_backlog_tiny_ring(void **state)
 	assert_int_equal(tide_loop_run(loop), 0);
 	assert_int_equal(done, 10000);
 	tide_loop_stats(loop, &st);
-	assert_true(st.backlog_peak >= 10000 - 8);
+	if (!(t_opts.flags & TIDE_LOOP_EPOLL)) /* an SQ of 8 overflowed */
+		assert_true(st.backlog_peak >= 10000 - 8);
 	assert_true(st.submitted >= 10000);
 	assert_true(st.completed >= 10000);
 	assert_int_equal(tide_loop_pending(loop), 0);
@@ -140,6 +144,8 @@ static void test_cq_overflow_survived(void **state)
 	int ret;
 
 	(void)state;
+	if (t_opts.flags & TIDE_LOOP_EPOLL)
+		skip(); /* the io_uring completion queue's own case */
 	o.entries = 8;
 	o.cq_entries = 16;
 	ret = tide_loop_new(&loop, &o);
@@ -351,6 +357,86 @@ static void test_stats_count_enters(void **state)
 	tide_loop_free(loop);
 }
 
+/* Every read's callback has run, with -ECANCELED, when free returns. */
+static void count_cancelled(void *arg, int64_t res, void *payload)
+{
+	(void)payload;
+	assert_int_equal(res, -ECANCELED);
+	(*(uint64_t *)arg)++;
+}
+
+/*
+ * More reads on an idle pipe than the SQ holds, one non-waiting turn, then
+ * free: the backlog filled the SQ, so a cancel found no SQE and free used
+ * to wait forever for a completion that never came.  alarm() turns a hang
+ * into a failure.
+ */
+static void test_tide_loop_free_backlog_idle_pipe(void **state)
+{
+	struct tide_loop_options o = t_opts;
+	struct tide_loop *loop;
+	uint64_t done = 0;
+	char buf[16][8];
+	int p[2];
+
+	(void)state;
+	o.entries = 8;
+	assert_int_equal(tide_loop_new(&loop, &o), 0);
+	assert_int_equal(pipe(p), 0);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(tide_future_on_done(tide_read(loop, p[0], buf[i],
+							       sizeof(buf[i]),
+							       TIDE_OFF_CUR),
+						     count_cancelled, &done),
+				 0);
+	assert_true(tide_loop_run_once(loop, 0) >= 0);
+	alarm(20);
+	tide_loop_free(loop);
+	alarm(0);
+	assert_int_equal(done, 16);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * 10 000 reads with deadlines pending: free cancels them all promptly (one
+ * cancel-all, not a pass per operation), runs every callback and frees
+ * every deadline's state (ASan's leak check would see it otherwise).
+ */
+static void test_tide_loop_free_many_pending(void **state)
+{
+	enum { N = 10000 };
+	struct tide_loop_options o = t_opts;
+	struct tide_loop *loop;
+	uint64_t done = 0, t0;
+	static char buf[N][4];
+	int p[2];
+
+	(void)state;
+	o.cq_entries = 4096;
+	o.entries = 1024;
+	assert_int_equal(tide_loop_new(&loop, &o), 0);
+	assert_int_equal(pipe(p), 0);
+	for (int i = 0; i < N; i++) {
+		struct tide_future *f = tide_read(loop, p[0], buf[i],
+						  sizeof(buf[i]), TIDE_OFF_CUR);
+
+		f = tide_future_timeout(f, 60ull * 1000000000u);
+		assert_int_equal(tide_future_on_done(f, count_cancelled, &done),
+				 0);
+	}
+	assert_true(tide_loop_run_once(loop, 0) >= 0);
+	t0 = tide_now_ns();
+	alarm(60);
+	tide_loop_free(loop);
+	alarm(0);
+	printf("[ INFO     ] freeing with %d reads pending took %.3f s\n", N,
+	       (double)(tide_now_ns() - t0) / 1e9);
+	assert_int_equal(done, N);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest once[] = {
@@ -368,6 +454,8 @@ int main(void)
 		cmocka_unit_test(test_tide_loop_run_once_modes),
 		cmocka_unit_test(test_tide_loop_run_nested_is_busy),
 		cmocka_unit_test(test_stats_count_enters),
+		cmocka_unit_test(test_tide_loop_free_backlog_idle_pipe),
+		cmocka_unit_test(test_tide_loop_free_many_pending),
 	};
 	int fails = cmocka_run_group_tests_name("loop", once, NULL, NULL);
 

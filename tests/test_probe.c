@@ -18,7 +18,7 @@
 
 #include "helpers.h"
 
-#include "engine.h"
+#include "uring/uring.h"
 
 static int inject_err;
 

@@ -184,7 +184,7 @@ TIDE_API struct tide_future *tide_any(struct tide_loop *loop,
 
 /* ---- time ------------------------------------------------------------- */
 
-/* Resolve with 0 after ns nanoseconds (IORING_OP_TIMEOUT). */
+/* Resolve with 0 after ns nanoseconds. */
 TIDE_API struct tide_future *tide_sleep(struct tide_loop *loop, uint64_t ns);
 
 /* Resolve with 0 at the CLOCK_MONOTONIC time abs_ns (see tide_now_ns()). */

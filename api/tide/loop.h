@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tide/loop.h - the event loop: one io_uring per loop, one loop per thread.
+ * tide/loop.h - the event loop: one per thread, on io_uring or, where
+ * io_uring is blocked, on epoll and a thread pool (tide(7), BACKENDS).
  * Include <tide.h> rather than this file.
  */
 #ifndef TIDE_LOOP_H
@@ -22,6 +23,11 @@ enum {
 	TIDE_LOOP_NO_DEFER_TASKRUN = 1u << 2,
 	/* Debug checks and warnings (also enabled by TIDE_DEBUG=1). */
 	TIDE_LOOP_DEBUG = 1u << 3,
+	/* Use the epoll + thread-pool backend even where io_uring works. */
+	TIDE_LOOP_EPOLL = 1u << 4,
+	/* Fail (as tide_loop_new() did before the fallback existed) rather
+	 * than fall back to epoll when io_uring cannot be used. */
+	TIDE_LOOP_REQUIRE_URING = 1u << 5,
 };
 
 /*
@@ -45,20 +51,37 @@ enum {
 	TIDE_SETUP_SUBMIT_ALL = 1u << 3,
 };
 
+/* Backends (tide_loop_config().backend). */
+enum {
+	TIDE_BACKEND_URING = 0, /* io_uring */
+	TIDE_BACKEND_EPOLL = 1, /* epoll + a thread pool for blocking calls */
+};
+
+/* Why the loop uses its backend (tide_loop_config().backend_why). */
+enum {
+	TIDE_BACKEND_WHY_DEFAULT = 0,  /* io_uring works: the fast path */
+	TIDE_BACKEND_WHY_OPTION = 1,   /* TIDE_LOOP_EPOLL was given */
+	TIDE_BACKEND_WHY_ENV = 2,      /* TIDE_BACKEND=uring|epoll */
+	TIDE_BACKEND_WHY_NO_URING = 3, /* io_uring_setup failed: uring_error */
+	TIDE_BACKEND_WHY_OLD_KERNEL = 4, /* io_uring lacks what tide needs */
+};
+
 struct tide_loop_config {
-	uint32_t setup;       /* TIDE_SETUP_* actually in use */
-	uint32_t sq_entries;  /* as granted by the kernel */
+	uint32_t setup;       /* TIDE_SETUP_* actually in use (io_uring) */
+	uint32_t sq_entries;  /* as granted by the kernel (io_uring) */
 	uint32_t cq_entries;
-	uint32_t features;    /* the kernel's IORING_FEAT_* bits */
-	uint32_t wake;        /* cross-thread wake: 0 = eventfd read on the ring */
-	uint32_t reserved[3];
+	uint32_t features;    /* io_uring feature bits the kernel reported */
+	uint32_t wake;        /* cross-thread wake: 0 = eventfd */
+	uint32_t backend;     /* TIDE_BACKEND_* */
+	uint32_t backend_why; /* TIDE_BACKEND_WHY_* */
+	int32_t uring_error;  /* WHY_NO_URING: io_uring_setup's -errno */
 };
 
 /* Counters since tide_loop_new(); see tide_loop_stats(3). */
 struct tide_loop_stats {
 	uint64_t submitted;     /* SQEs handed to the kernel */
 	uint64_t completed;     /* CQEs reaped */
-	uint64_t enter_calls;   /* io_uring_enter(2) system calls */
+	uint64_t enter_calls;   /* system calls that waited or submitted */
 	uint64_t backlog_peak;  /* most SQEs ever waiting for SQ space */
 	uint64_t cq_overflows;  /* times the kernel reported CQ overflow (nothing lost) */
 	uint64_t timers;        /* timers armed */
@@ -68,11 +91,18 @@ struct tide_loop_stats {
 };
 
 /*
- * Create a loop with its own io_uring.  opts may be NULL for defaults.
+ * Create a loop.  opts may be NULL for defaults.  The loop runs on io_uring
+ * when it can be used; otherwise (ENOSYS, EPERM from seccomp or the
+ * kernel.io_uring_disabled sysctl, ENOMEM from RLIMIT_MEMLOCK, a kernel
+ * without what tide needs) on epoll and a thread pool, with the same API.
+ * TIDE_BACKEND=uring|epoll in the environment or TIDE_LOOP_EPOLL force one;
+ * tide_loop_config() says which was chosen and why.
  * Returns 0 and stores the loop in *out, or a negative errno: -EINVAL (bad
- * options), -ENOSYS (no io_uring in this kernel), -EPERM (io_uring disabled
- * by sysctl kernel.io_uring_disabled or denied by seccomp), -ENOMEM (memory,
- * often RLIMIT_MEMLOCK on old kernels).  tide_strerror() explains each.
+ * options or TIDE_BACKEND value), -ENOMEM, -EMFILE; with
+ * TIDE_LOOP_REQUIRE_URING (or TIDE_BACKEND=uring) the errors of io_uring's
+ * setup: -ENOSYS (no io_uring in this kernel), -EPERM (io_uring disabled by
+ * sysctl kernel.io_uring_disabled or denied by seccomp), -ENOMEM (often
+ * RLIMIT_MEMLOCK on old kernels).  tide_strerror() explains each.
  * The loop belongs to the calling thread from then on.
  */
 TIDE_API int tide_loop_new(struct tide_loop **out,

@@ -77,8 +77,8 @@ TIDE_API struct tide_future *tide_resolve(struct tide_loop *loop,
 /* ---- socket setup: plain system calls, none of them blocks ---------- */
 
 /*
- * socket(2) as an operation (IORING_OP_SOCKET, or the system call where the
- * kernel lacks it); result is the descriptor.  SOCK_CLOEXEC is added.
+ * socket(2) as an operation (an io_uring request, or the system call where the
+ * kernel or backend lacks it); result is the descriptor.  SOCK_CLOEXEC is added.
  */
 TIDE_API struct tide_future *tide_socket(struct tide_loop *loop, int domain,
 					 int type, int protocol);
@@ -133,7 +133,7 @@ TIDE_API struct tide_future *tide_sendmsg(struct tide_loop *loop, int fd,
 					  const struct msghdr *msg, int flags);
 
 /*
- * Zero-copy send (IORING_OP_SEND_ZC) where the kernel has it, else a plain
+ * Zero-copy send where the kernel and backend have it (io_uring), else a plain
  * send.  The future resolves only once the kernel no longer reads buf (its
  * notification arrived), with the byte count.
  */

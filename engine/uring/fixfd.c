@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
-#include "engine.h"
+#include "uring.h"
 
 /* The kernel takes up to 1 << 20 slots (IORING_MAX_FIXED_FILES), 8 bytes
  * or more each; a process allowed a million descriptors (containers often
@@ -26,26 +26,26 @@ static int fix_table(struct tide_loop *loop)
 	uint64_t *map;
 	int ret;
 
-	if (loop->registered_files)
+	if (loop->u.registered_files)
 		return -EBUSY; /* the ring has one file table */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
 		n = rl.rlim_cur > MAX_SLOTS ? MAX_SLOTS : (uint32_t)rl.rlim_cur;
 	map = calloc((n + 63) / 64, sizeof(*map));
 	if (!map)
 		return -ENOMEM;
-	ret = io_uring_register_files_sparse(&loop->ring, n);
+	ret = io_uring_register_files_sparse(&loop->u.ring, n);
 	if (ret) {
 		free(map);
 		return ret == -EINVAL ? -EOPNOTSUPP : ret;
 	}
-	loop->fixmap = map;
-	loop->registered_files = n;
+	loop->u.fixmap = map;
+	loop->u.registered_files = n;
 	return 0;
 }
 
 static int set_slot(struct tide_loop *loop, int fd, int file)
 {
-	int ret = io_uring_register_files_update(&loop->ring, (unsigned)fd,
+	int ret = io_uring_register_files_update(&loop->u.ring, (unsigned)fd,
 						 &file, 1);
 
 	return ret == 1 ? 0 : ret < 0 ? ret : -EIO;
@@ -59,19 +59,21 @@ int tide_loop_fix_fd(struct tide_loop *loop, int fd)
 		return -EINVAL;
 	if (fcntl(fd, F_GETFD) < 0)
 		return -EBADF;
-	if (!loop->fixmap) {
+	if (!loop->uring)
+		return 0; /* an optimisation io_uring alone has: nothing to do */
+	if (!loop->u.fixmap) {
 		ret = fix_table(loop);
 		if (ret)
 			return ret;
 	}
-	if ((uint32_t)fd >= loop->registered_files)
+	if ((uint32_t)fd >= loop->u.registered_files)
 		return -ENOSPC;
 	if (tide__fd_fixed(loop, fd))
 		return -EEXIST;
 	ret = set_slot(loop, fd, fd);
 	if (ret)
 		return ret;
-	loop->fixmap[(uint32_t)fd / 64] |= 1ull << ((uint32_t)fd % 64);
+	loop->u.fixmap[(uint32_t)fd / 64] |= 1ull << ((uint32_t)fd % 64);
 	return 0;
 }
 
@@ -87,12 +89,12 @@ int tide_loop_unfix_fd(struct tide_loop *loop, int fd)
 	ret = set_slot(loop, fd, -1);
 	if (ret)
 		return ret;
-	loop->fixmap[(uint32_t)fd / 64] &= ~(1ull << ((uint32_t)fd % 64));
+	loop->u.fixmap[(uint32_t)fd / 64] &= ~(1ull << ((uint32_t)fd % 64));
 	return 0;
 }
 
 void tide__fixfd_free(struct tide_loop *loop)
 {
-	free(loop->fixmap);
-	loop->fixmap = NULL;
+	free(loop->u.fixmap);
+	loop->u.fixmap = NULL;
 }

@@ -695,8 +695,9 @@ static void probe_ops(struct tide_probe *out, int fd)
 
 static void probe_loop(struct tide_probe *out)
 {
+	struct tide_loop_options o = { .flags = TIDE_LOOP_REQUIRE_URING };
 	struct tide_loop *loop = NULL;
-	int ret = tide_loop_new(&loop, NULL);
+	int ret = tide_loop_new(&loop, &o);
 
 	if (ret < 0) {
 		out->loop_errno = -ret;

@@ -13,6 +13,7 @@
 
 #include "bufring.h"
 #include "compat.h"
+#include "uring/uring.h"
 
 #define MAX_BUFS 32768u
 
@@ -62,14 +63,27 @@ static int check_opts(const struct tide_bufring_options *o, uint32_t *count,
 
 /* Group ids only need to be unique per ring: try the next ids while the
  * kernel answers -EEXIST.  A kernel without buffer rings: -EOPNOTSUPP. */
+/* The epoll backend takes buffers from the ring in user space: the ring
+ * memory exists, nothing is registered. */
+static int ring_map(struct tide_bufring *br)
+{
+	br->ring = map(br->ring_bytes);
+	if (!br->ring)
+		return -ENOMEM;
+	io_uring_buf_ring_init(br->ring);
+	return 0;
+}
+
 #if HAVE_IO_URING_SETUP_BUF_RING
 static int ring_setup(struct tide_bufring *br)
 {
+	if (!br->loop->uring)
+		return ring_map(br);
 	int ret = -EEXIST;
 
 	for (int tries = 0; tries < 64 && ret == -EEXIST; tries++) {
 		br->bgid = (uint16_t)atomic_fetch_add(&next_bgid, 1);
-		br->ring = io_uring_setup_buf_ring(&br->loop->ring, br->count,
+		br->ring = io_uring_setup_buf_ring(&br->loop->u.ring, br->count,
 						   br->bgid, 0, &ret);
 		if (br->ring)
 			ret = 0;
@@ -81,24 +95,27 @@ static int ring_setup(struct tide_bufring *br)
 
 static void ring_teardown(struct tide_bufring *br)
 {
-	io_uring_free_buf_ring(&br->loop->ring, br->ring, br->count, br->bgid);
+	if (!br->loop->uring) {
+		munmap(br->ring, br->ring_bytes);
+		return;
+	}
+	io_uring_free_buf_ring(&br->loop->u.ring, br->ring, br->count, br->bgid);
 }
 #else
 static int ring_setup(struct tide_bufring *br)
 {
 	struct io_uring_buf_reg r;
-	int ret = -EEXIST;
+	int ret = ring_map(br);
 
-	br->ring = map(br->ring_bytes);
-	if (!br->ring)
-		return -ENOMEM;
-	io_uring_buf_ring_init(br->ring);
+	if (ret || !br->loop->uring)
+		return ret;
+	ret = -EEXIST;
 	for (int tries = 0; tries < 64 && ret == -EEXIST; tries++) {
 		memset(&r, 0, sizeof(r));
 		r.ring_addr = (uint64_t)(uintptr_t)br->ring;
 		r.ring_entries = br->count;
 		r.bgid = (uint16_t)atomic_fetch_add(&next_bgid, 1);
-		ret = io_uring_register_buf_ring(&br->loop->ring, &r, 0);
+		ret = io_uring_register_buf_ring(&br->loop->u.ring, &r, 0);
 		br->bgid = r.bgid;
 	}
 	if (ret) {
@@ -112,7 +129,8 @@ static int ring_setup(struct tide_bufring *br)
 
 static void ring_teardown(struct tide_bufring *br)
 {
-	io_uring_unregister_buf_ring(&br->loop->ring, br->bgid);
+	if (br->loop->uring)
+		io_uring_unregister_buf_ring(&br->loop->u.ring, br->bgid);
 	munmap(br->ring, br->ring_bytes);
 }
 #endif

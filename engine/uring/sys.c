@@ -6,7 +6,7 @@
  * library, so this object is never pulled in.  Keep only such wrappers in
  * this file, or the test's definition would collide with the others.
  */
-#include "engine.h"
+#include "uring.h"
 
 int tide__sys_setup(unsigned entries, struct io_uring *ring,
 		    struct io_uring_params *p)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * loop.c - loop creation (ring setup with fallbacks), the run loop, the
- * task queue, cross-thread posts and the loop's counters.
+ * loop.c - the backend-neutral loop core: creation (choosing the backend),
+ * the run loop, the ready queue, deferred completions, cross-thread posts,
+ * freeing, and the loop's counters.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -12,11 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "loop_impl.h"
 
 #define KNOWN_FLAGS                                                      \
 	(TIDE_LOOP_SQPOLL | TIDE_LOOP_NO_FAST_FLAGS |                    \
-	 TIDE_LOOP_NO_DEFER_TASKRUN | TIDE_LOOP_DEBUG)
+	 TIDE_LOOP_NO_DEFER_TASKRUN | TIDE_LOOP_DEBUG | TIDE_LOOP_EPOLL | \
+	 TIDE_LOOP_REQUIRE_URING)
 
 uint64_t tide_now_ns(void)
 {
@@ -30,7 +32,7 @@ void tide__warn(struct tide_loop *loop, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!loop->debug)
+	if (!loop->core.debug)
 		return;
 	fputs("tide: warning: ", stderr);
 	va_start(ap, fmt);
@@ -64,42 +66,66 @@ int tide__taskq_push(struct tide__taskq *q, tide_post_fn *fn, void *arg)
 
 int tide__defer(struct tide_loop *loop, tide_post_fn *fn, void *arg)
 {
-	return tide__taskq_push(&loop->ready, fn, arg);
+	return tide__taskq_push(&loop->core.ready, fn, arg);
+}
+
+/* ---- deferred completions ---- */
+
+int tide__complete_later(struct tide_loop *loop, struct tide__op *op,
+			 int32_t res, uint32_t cflags)
+{
+	if (loop->later_n == loop->later_cap) {
+		uint32_t cap = loop->later_cap ? loop->later_cap * 2 : 64;
+		struct tide__later *n = realloc(loop->later, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		loop->later = n;
+		loop->later_cap = cap;
+	}
+	loop->later[loop->later_n++] = (struct tide__later){ op, res, cflags };
+	return 0;
+}
+
+/* Deliver the completions queued so far; ones queued meanwhile wait. */
+static uint32_t run_later(struct tide_loop *loop)
+{
+	uint32_t n = loop->later_n, i;
+
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		struct tide__later l = loop->later[i];
+
+		tide__complete(loop, l.op, l.res, l.cflags);
+	}
+	/* keep what the callbacks queued, in order */
+	memmove(loop->later, loop->later + n,
+		(loop->later_n - n) * sizeof(*loop->later));
+	loop->later_n -= n;
+	return n;
 }
 
 /* Run the tasks queued before this call; later ones wait a turn so IO is
  * not starved by a continuation that keeps re-queueing itself. */
 static uint32_t run_ready(struct tide_loop *loop)
 {
-	struct tide__taskq *q = &loop->ready;
+	struct tide__taskq *q = &loop->core.ready;
 	uint32_t n = tide__taskq_len(q);
 
-	for (uint32_t i = 0; i < n && !loop->stop; i++) {
+	for (uint32_t i = 0; i < n && !loop->core.stop; i++) {
 		struct tide__task t = q->v[q->head++ & q->mask];
 
 		/* tasks are user code (call_soon); the dispatcher's own
 		 * continuation task lowers defer again for its duration */
-		loop->in_user++;
+		loop->core.in_user++;
 		t.fn(t.arg);
-		loop->in_user--;
+		loop->core.in_user--;
 	}
 	return n;
 }
 
 /* ---- cross-thread posts ---- */
-
-static int arm_wake(struct tide_loop *loop)
-{
-	struct io_uring_sqe *sqe = tide__sqe(loop);
-
-	if (!sqe)
-		return -ENOMEM;
-	io_uring_prep_read(sqe, loop->wake_fd, &loop->wake_buf,
-			   sizeof(loop->wake_buf), 0);
-	tide__sqe_bind(loop, sqe, &loop->wake_op);
-	loop->wake_armed = true;
-	return 0;
-}
 
 static uint32_t drain_posts(struct tide_loop *loop)
 {
@@ -122,23 +148,12 @@ static uint32_t drain_posts(struct tide_loop *loop)
 	__atomic_store_n(&loop->posts_n, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&loop->post_lock);
 
-	loop->in_user++;
+	loop->core.in_user++;
 	for (uint32_t i = 0; i < n; i++)
 		v[i].fn(v[i].arg);
-	loop->in_user--;
+	loop->core.in_user--;
 	loop->stats.posts += n;
 	return n;
-}
-
-static void wake_done(struct tide_loop *loop, struct tide__op *op,
-		      int32_t res, uint32_t cflags)
-{
-	(void)op;
-	(void)res;
-	(void)cflags;
-	loop->wake_armed = false;
-	if (!loop->closing && arm_wake(loop))
-		tide__warn(loop, "cannot re-arm the wake-up read");
 }
 
 int tide_loop_post(struct tide_loop *loop, tide_post_fn *fn, void *arg)
@@ -191,70 +206,67 @@ static int check_opts(const struct tide_loop_options *o)
 	return 0;
 }
 
-/* Try the fast setups first, keep the first the kernel accepts. */
-static int setup_ring(struct tide_loop *loop, const struct tide_loop_options *o)
-{
-	static const struct {
-		unsigned flags;
-		uint32_t tide;
-	} tries[] = {
-		{ IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-			  IORING_SETUP_TASKRUN_FLAG,
-		  TIDE_SETUP_DEFER_TASKRUN },
-		{ IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
-		  TIDE_SETUP_COOP_TASKRUN },
-		{ 0, 0 },
-	};
-	unsigned entries = o->entries ? o->entries : 256;
-	int ret = -EINVAL;
-
-	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
-		struct io_uring_params p;
-
-		if (tries[i].flags && (o->flags & TIDE_LOOP_NO_FAST_FLAGS))
-			continue;
-		if ((tries[i].flags & IORING_SETUP_DEFER_TASKRUN) &&
-		    (o->flags & (TIDE_LOOP_NO_DEFER_TASKRUN | TIDE_LOOP_SQPOLL)))
-			continue;
-		for (int submit_all = 1; submit_all >= 0; submit_all--) {
-			memset(&p, 0, sizeof(p));
-			p.flags = tries[i].flags;
-			if (submit_all)
-				p.flags |= IORING_SETUP_SUBMIT_ALL;
-			if (o->cq_entries) {
-				p.flags |= IORING_SETUP_CQSIZE;
-				p.cq_entries = o->cq_entries;
-			}
-			if (o->flags & TIDE_LOOP_SQPOLL) {
-				p.flags |= IORING_SETUP_SQPOLL;
-				p.sq_thread_idle = o->sqpoll_idle_ms ?
-					o->sqpoll_idle_ms : 1000;
-			}
-			ret = tide__sys_setup(entries, &loop->ring, &p);
-			if (ret == 0) {
-				loop->setup_flags = p.flags;
-				loop->tide_setup = tries[i].tide;
-				if (submit_all)
-					loop->tide_setup |= TIDE_SETUP_SUBMIT_ALL;
-				if (p.flags & IORING_SETUP_SQPOLL)
-					loop->tide_setup |= TIDE_SETUP_SQPOLL;
-				return 0;
-			}
-			/* only "this combination is unsupported" falls back */
-			if (ret != -EINVAL)
-				return ret;
-		}
-	}
-	return ret;
-}
-
-/* Debug checks: TIDE_LOOP_DEBUG, TIDE_DEBUG=1 in the environment, or a
- * build configured with --enable-debug. */
 static bool env_debug(void)
 {
 	const char *e = getenv("TIDE_DEBUG");
 
 	return TIDE_DEBUG || (e && *e && strcmp(e, "0") != 0);
+}
+
+/* Should io_uring's failure send the loop to epoll?  The reasons a
+ * container, a sysctl or an old kernel give; anything else is an error. */
+static bool falls_back(int err)
+{
+	return err == -ENOSYS || err == -EPERM || err == -ENOMEM ||
+	       err == -EOPNOTSUPP || err == -EACCES;
+}
+
+/* Which backends to try, from the options and TIDE_BACKEND. */
+static int choose(struct tide_loop *loop, const struct tide_loop_options *o,
+		  bool *try_uring, bool *may_fall)
+{
+	const char *e = getenv("TIDE_BACKEND");
+
+	*try_uring = true;
+	*may_fall = !(o->flags & TIDE_LOOP_REQUIRE_URING);
+	if (o->flags & TIDE_LOOP_EPOLL) {
+		if (o->flags & TIDE_LOOP_REQUIRE_URING)
+			return -EINVAL;
+		*try_uring = false;
+		loop->backend_why = TIDE_BACKEND_WHY_OPTION;
+	} else if (e && *e && !(o->flags & TIDE_LOOP_REQUIRE_URING)) {
+		if (strcmp(e, "epoll") == 0)
+			*try_uring = false;
+		else if (strcmp(e, "uring") == 0 || strcmp(e, "io_uring") == 0)
+			*may_fall = false;
+		else
+			return -EINVAL;
+		loop->backend_why = TIDE_BACKEND_WHY_ENV;
+	}
+	return 0;
+}
+
+static int setup_backend(struct tide_loop *loop,
+			 const struct tide_loop_options *o)
+{
+	bool try_uring, may_fall;
+	int ret = choose(loop, o, &try_uring, &may_fall);
+
+	if (ret)
+		return ret;
+	if (try_uring) {
+		loop->be = &tide__uring_backend;
+		loop->uring = true;
+		ret = loop->be->init(loop, o);
+		if (ret == 0 || !may_fall || !falls_back(ret))
+			return ret;
+		loop->uring_err = ret;
+		loop->backend_why = ret == -EOPNOTSUPP ?
+			TIDE_BACKEND_WHY_OLD_KERNEL : TIDE_BACKEND_WHY_NO_URING;
+	}
+	loop->be = &tide__epoll_backend;
+	loop->uring = false;
+	return loop->be->init(loop, o);
 }
 
 int tide_loop_new(struct tide_loop **out, const struct tide_loop_options *opts)
@@ -275,34 +287,28 @@ int tide_loop_new(struct tide_loop **out, const struct tide_loop_options *opts)
 	if (!loop)
 		return -ENOMEM;
 	loop->opts_flags = opts->flags;
-	loop->debug = (opts->flags & TIDE_LOOP_DEBUG) || env_debug();
+	loop->core.debug = (opts->flags & TIDE_LOOP_DEBUG) || env_debug();
 	/* outside dispatch; debug mode always queues, so it can time them */
-	loop->in_user = 1 + loop->debug;
-	loop->slow_ns = opts->slow_callback_ns ? opts->slow_callback_ns :
-						 100000000u;
+	loop->core.in_user = 1 + loop->core.debug;
+	loop->core.slow_ns = opts->slow_callback_ns ? opts->slow_callback_ns :
+						      100000000u;
 	/* valgrind 3.19 does not treat io_uring_enter(2) as a blocking system
 	 * call, so a thread waiting in it keeps valgrind's global lock and
 	 * other threads (posters, pool workers) never run: under valgrind
 	 * (asked once, here), waits are capped. */
 	if (TIDE__UNDER_MEMCHECK())
 		loop->wait_cap_ns = 10000000u;
-	ret = setup_ring(loop, opts);
-	if (ret)
-		goto err_free;
-	loop->probe = io_uring_get_probe_ring(&loop->ring);
 	loop->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (loop->wake_fd < 0) {
 		ret = -errno;
-		goto err_ring;
+		goto err_free;
 	}
 	ret = pthread_mutex_init(&loop->post_lock, NULL);
 	if (ret) {
 		ret = -ret;
 		goto err_fd;
 	}
-	loop->wake_op.done = wake_done;
-	loop->wake_op.eflags = TIDE__OP_INTERNAL;
-	ret = arm_wake(loop);
+	ret = setup_backend(loop, opts);
 	if (ret)
 		goto err_mutex;
 	*out = loop;
@@ -312,10 +318,6 @@ err_mutex:
 	pthread_mutex_destroy(&loop->post_lock);
 err_fd:
 	close(loop->wake_fd);
-err_ring:
-	if (loop->probe)
-		io_uring_free_probe(loop->probe);
-	io_uring_queue_exit(&loop->ring);
 err_free:
 	free(loop);
 	return ret;
@@ -323,49 +325,38 @@ err_free:
 
 static bool has_work(struct tide_loop *loop)
 {
-	return loop->ops_pending || loop->wake_armed ||
-	       tide__taskq_len(&loop->ready) ||
+	return loop->core.ops_pending || loop->later_n ||
+	       tide__taskq_len(&loop->core.ready) ||
 	       __atomic_load_n(&loop->posts_n, __ATOMIC_RELAXED);
 }
 
-/* Cancel everything in flight and reap until the kernel has let go of
- * every buffer, so freeing the loop never leaves the kernel writing into
+/*
+ * Cancel everything in flight and wait until no thread and no kernel object
+ * can touch a buffer, so freeing the loop never leaves anyone writing into
  * freed memory.  Queued tasks and posts still run (they may own memory);
- * operations they start are refused with -ECANCELED (see tide__sqe_bind). */
+ * operations they start are refused with -ECANCELED.  Finishes by
+ * construction: every operation ends once cancelled, so there is no
+ * deadline and no giving up.
+ */
 static void quiesce(struct tide_loop *loop)
 {
-	uint64_t deadline = tide_now_ns() + 5000000000ull;
-
-	loop->closing = true;
-	loop->stop = false;
-	loop->running = true; /* continuations may run inline */
-	loop->in_user--;
+	loop->core.closing = true;
+	loop->core.stop = false;
+	loop->core.running = true; /* continuations may run inline */
+	loop->core.in_user--;
 	while (has_work(loop)) {
-		struct io_uring_sqe *sqe;
-
 		drain_posts(loop);
-		while (tide__taskq_len(&loop->ready))
+		while (tide__taskq_len(&loop->core.ready))
 			run_ready(loop);
-		if (!loop->ops_pending && !loop->wake_armed)
+		run_later(loop);
+		if (!loop->core.ops_pending)
 			continue;
-		if (tide_now_ns() > deadline) {
-			fprintf(stderr, "tide: %llu operations did not finish "
-				"while freeing the loop\n",
-				(unsigned long long)loop->ops_pending);
-			break;
-		}
-		tide__backlog_flush(loop);
-		sqe = io_uring_get_sqe(&loop->ring);
-		if (sqe) {
-			io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-			io_uring_sqe_set_data(sqe, NULL);
-		}
-		if (tide__submit(loop, 1) < 0)
-			break;
-		tide__reap(loop);
+		loop->be->cancel_all(loop);
+		if (loop->be->poll(loop, 1) < 0)
+			loop->be->poll(loop, 0); /* a signal: go round again */
 	}
-	loop->running = false;
-	loop->in_user++;
+	loop->core.running = false;
+	loop->core.in_user++;
 }
 
 void tide_loop_free(struct tide_loop *loop)
@@ -373,21 +364,18 @@ void tide_loop_free(struct tide_loop *loop)
 	if (!loop)
 		return;
 	quiesce(loop);
-	if (loop->debug && loop->slab.live)
+	if (loop->core.debug && loop->core.slab.live)
 		tide__warn(loop, "%llu futures or their argument copies were "
 			   "never released",
-			   (unsigned long long)loop->slab.live);
+			   (unsigned long long)loop->core.slab.live);
+	loop->be->fini(loop);
 	close(loop->wake_fd);
-	if (loop->probe)
-		io_uring_free_probe(loop->probe);
-	io_uring_queue_exit(&loop->ring);
-	tide__fixfd_free(loop);
 	pthread_mutex_destroy(&loop->post_lock);
 	tide__slab_destroy(loop);
-	free(loop->ready.v);
+	free(loop->core.ready.v);
+	free(loop->later);
 	free(loop->posts);
 	free(loop->posts_spare);
-	free(loop->bl);
 	free(loop);
 }
 
@@ -395,29 +383,29 @@ void tide_loop_free(struct tide_loop *loop)
 
 uint64_t tide_loop_pending(const struct tide_loop *loop)
 {
-	return loop->ops_pending + loop->holds + tide__taskq_len(&loop->ready);
+	return loop->core.ops_pending + loop->core.holds +
+	       tide__taskq_len(&loop->core.ready);
 }
 
 int tide__iterate(struct tide_loop *loop, int wait)
 {
 	int ret, n;
 
-	if (loop->running)
+	if (loop->core.running)
 		return -EBUSY; /* called from inside a continuation */
-	loop->running = true;
-	loop->in_user--;
+	loop->core.running = true;
+	loop->core.in_user--;
 	loop->stats.iterations++;
 	n = (int)drain_posts(loop);
 	n += (int)run_ready(loop);
-	tide__backlog_flush(loop);
-	wait = wait && !loop->stop && !tide__taskq_len(&loop->ready) &&
-	       n == 0 && tide_loop_pending(loop) > 0 &&
-	       loop->bl_head == loop->bl_count;
-	ret = tide__submit(loop, wait);
-	if (ret == 0)
-		n += tide__reap(loop);
-	loop->running = false;
-	loop->in_user++;
+	n += (int)run_later(loop);
+	wait = wait && !loop->core.stop && !tide__taskq_len(&loop->core.ready) &&
+	       !loop->later_n && n == 0 && tide_loop_pending(loop) > 0;
+	ret = loop->be->poll(loop, wait);
+	if (ret > 0)
+		n += ret;
+	loop->core.running = false;
+	loop->core.in_user++;
 	return ret < 0 ? ret : n;
 }
 
@@ -425,8 +413,8 @@ int tide_loop_run_once(struct tide_loop *loop, int wait)
 {
 	if (!loop)
 		return -EINVAL;
-	if (!loop->running)
-		loop->stop = false; /* a stop ends a run, not the next call */
+	if (!loop->core.running)
+		loop->core.stop = false; /* a stop ends a run, not the next call */
 	return tide__iterate(loop, wait);
 }
 
@@ -434,17 +422,17 @@ int tide_loop_run(struct tide_loop *loop)
 {
 	if (!loop)
 		return -EINVAL;
-	if (loop->running)
+	if (loop->core.running)
 		return -EBUSY;
-	loop->stop = false;
-	while (!loop->stop && tide_loop_pending(loop) > 0) {
+	loop->core.stop = false;
+	while (!loop->core.stop && tide_loop_pending(loop) > 0) {
 		int ret = tide__iterate(loop, 1);
 
 		if (ret < 0)
 			return ret;
 	}
 	/* posts that arrived while idle still run before we return */
-	if (!loop->stop)
+	if (!loop->core.stop)
 		drain_posts(loop);
 	return 0;
 }
@@ -452,20 +440,24 @@ int tide_loop_run(struct tide_loop *loop)
 void tide_loop_stop(struct tide_loop *loop)
 {
 	if (loop)
-		loop->stop = true;
+		loop->core.stop = true;
 }
 
 void tide_loop_config(const struct tide_loop *loop, struct tide_loop_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->setup = loop->tide_setup;
-	cfg->sq_entries = loop->ring.sq.ring_entries;
-	cfg->cq_entries = loop->ring.cq.ring_entries;
-	cfg->features = loop->ring.features;
-	cfg->wake = 0;
+	cfg->backend = loop->uring ? TIDE_BACKEND_URING : TIDE_BACKEND_EPOLL;
+	cfg->backend_why = loop->backend_why;
+	cfg->uring_error = loop->uring_err;
+	loop->be->config(loop, cfg);
 }
 
 void tide_loop_stats(const struct tide_loop *loop, struct tide_loop_stats *st)
 {
 	*st = loop->stats;
+}
+
+void tide__count_timer(struct tide_loop *loop)
+{
+	loop->stats.timers++;
 }

@@ -9,33 +9,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "uring.h"
 
 static struct io_uring_sqe *backlog_push(struct tide_loop *loop)
 {
-	if (loop->bl_count == loop->bl_cap) {
-		if (loop->bl_head > 0) {
+	if (loop->u.bl_count == loop->u.bl_cap) {
+		if (loop->u.bl_head > 0) {
 			/* slide the live part down before growing */
-			uint32_t live = loop->bl_count - loop->bl_head;
+			uint32_t live = loop->u.bl_count - loop->u.bl_head;
 
-			memmove(loop->bl, loop->bl + loop->bl_head,
-				live * sizeof(*loop->bl));
-			loop->bl_head = 0;
-			loop->bl_count = live;
+			memmove(loop->u.bl, loop->u.bl + loop->u.bl_head,
+				live * sizeof(*loop->u.bl));
+			loop->u.bl_head = 0;
+			loop->u.bl_count = live;
 		}
-		if (loop->bl_count == loop->bl_cap) {
-			uint32_t cap = loop->bl_cap ? loop->bl_cap * 2 : 64;
+		if (loop->u.bl_count == loop->u.bl_cap) {
+			uint32_t cap = loop->u.bl_cap ? loop->u.bl_cap * 2 : 64;
 			struct io_uring_sqe *n;
 
-			n = realloc(loop->bl, (size_t)cap * sizeof(*n));
+			n = realloc(loop->u.bl, (size_t)cap * sizeof(*n));
 			if (!n)
 				return NULL;
-			loop->bl = n;
-			loop->bl_cap = cap;
+			loop->u.bl = n;
+			loop->u.bl_cap = cap;
 		}
 	}
-	struct io_uring_sqe *sqe = &loop->bl[loop->bl_count++];
-	uint64_t depth = loop->bl_count - loop->bl_head;
+	struct io_uring_sqe *sqe = &loop->u.bl[loop->u.bl_count++];
+	uint64_t depth = loop->u.bl_count - loop->u.bl_head;
 
 	memset(sqe, 0, sizeof(*sqe));
 	if (depth > loop->stats.backlog_peak)
@@ -64,28 +64,28 @@ static uint32_t chain_len(const struct tide_loop *loop, uint32_t i)
 {
 	uint32_t n = 1;
 
-	while (i + n - 1 < loop->bl_count &&
-	       (loop->bl[i + n - 1].flags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK)))
+	while (i + n - 1 < loop->u.bl_count &&
+	       (loop->u.bl[i + n - 1].flags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK)))
 		n++;
 	return n;
 }
 
 void tide__backlog_flush(struct tide_loop *loop)
 {
-	while (loop->bl_head < loop->bl_count) {
-		uint32_t n = chain_len(loop, loop->bl_head);
+	while (loop->u.bl_head < loop->u.bl_count) {
+		uint32_t n = chain_len(loop, loop->u.bl_head);
 
 		/* never split a link chain across two submissions */
-		if (io_uring_sq_space_left(&loop->ring) < n)
+		if (io_uring_sq_space_left(&loop->u.ring) < n)
 			break;
 		for (uint32_t k = 0; k < n; k++) {
-			struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->ring);
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->u.ring);
 
-			memcpy(sqe, &loop->bl[loop->bl_head++], sizeof(*sqe));
+			memcpy(sqe, &loop->u.bl[loop->u.bl_head++], sizeof(*sqe));
 		}
 	}
-	if (loop->bl_head == loop->bl_count)
-		loop->bl_head = loop->bl_count = 0;
+	if (loop->u.bl_head == loop->u.bl_count)
+		loop->u.bl_head = loop->u.bl_count = 0;
 }
 
 static bool needs_enter(const struct io_uring *ring, unsigned queued, int wait)
@@ -103,14 +103,14 @@ static bool needs_enter(const struct io_uring *ring, unsigned queued, int wait)
 
 int tide__submit(struct tide_loop *loop, int wait)
 {
-	struct io_uring *ring = &loop->ring;
+	struct io_uring *ring = &loop->u.ring;
 	unsigned queued = io_uring_sq_ready(ring);
 	int ret;
 
 	if (IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_CQ_OVERFLOW)
 		loop->stats.cq_overflows++;
 	if (needs_enter(ring, queued, wait) ||
-	    (loop->setup_flags & IORING_SETUP_DEFER_TASKRUN))
+	    (loop->u.setup_flags & IORING_SETUP_DEFER_TASKRUN))
 		loop->stats.enter_calls++;
 	if (wait && loop->wait_cap_ns) {
 		struct __kernel_timespec ts = {
@@ -126,7 +126,7 @@ int tide__submit(struct tide_loop *loop, int wait)
 		sched_yield();
 	} else if (wait)
 		ret = io_uring_submit_and_wait(ring, 1);
-	else if (loop->setup_flags & IORING_SETUP_DEFER_TASKRUN)
+	else if (loop->u.setup_flags & IORING_SETUP_DEFER_TASKRUN)
 		ret = io_uring_submit_and_get_events(ring);
 	else
 		ret = io_uring_submit(ring);
@@ -143,7 +143,7 @@ int tide__submit(struct tide_loop *loop, int wait)
 
 int tide__reap(struct tide_loop *loop)
 {
-	struct io_uring *ring = &loop->ring;
+	struct io_uring *ring = &loop->u.ring;
 	struct io_uring_cqe *cqe;
 	int total = 0;
 	unsigned head;
@@ -152,30 +152,23 @@ int tide__reap(struct tide_loop *loop)
 	 * there), so walking the CQ in place and advancing once is safe. */
 	io_uring_for_each_cqe(ring, head, cqe) {
 		struct tide__op *op = (struct tide__op *)(uintptr_t)cqe->user_data;
-		int32_t res = cqe->res;
-		uint32_t flags = cqe->flags;
 
 		total++;
-		if (!op)
-			continue; /* cancel or linked-timeout CQE */
-		if (!(flags & IORING_CQE_F_MORE) &&
-		    !(op->eflags & TIDE__OP_INTERNAL))
-			loop->ops_pending--;
-		if (__builtin_expect(op->eflags & TIDE__OP_CANCELLED_EARLY, 0))
-			res = -ECANCELED;
-		op->done(loop, op, res, flags);
+		if (op)
+			tide__complete(loop, op, cqe->res, cqe->flags);
+		/* else: a cancel or linked-timeout CQE */
 	}
 	io_uring_cq_advance(ring, (unsigned)total);
 	loop->stats.completed += (uint64_t)total;
 	return total;
 }
 
-int tide__cancel(struct tide_loop *loop, struct tide__op *op)
+int tide__uring_cancel(struct tide_loop *loop, struct tide__op *op)
 {
 	struct io_uring_sqe *sqe;
 
-	for (uint32_t i = loop->bl_head; i < loop->bl_count; i++) {
-		sqe = &loop->bl[i];
+	for (uint32_t i = loop->u.bl_head; i < loop->u.bl_count; i++) {
+		sqe = &loop->u.bl[i];
 		if (sqe->user_data != (uint64_t)(uintptr_t)op)
 			continue;
 		/* never reached the kernel */
@@ -187,26 +180,26 @@ int tide__cancel(struct tide_loop *loop, struct tide__op *op)
 		return -ENOMEM;
 	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
 	io_uring_sqe_set_data(sqe, NULL);
-	if (loop->ring.features & IORING_FEAT_CQE_SKIP)
+	if (loop->u.ring.features & IORING_FEAT_CQE_SKIP)
 		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 	return 0;
 }
 
-int tide__link_timeout(struct tide_loop *loop, struct tide__op *op,
-		       struct __kernel_timespec *ts)
+int tide__uring_deadline(struct tide_loop *loop, struct tide__op *op,
+			 struct __kernel_timespec *ts)
 {
-	struct io_uring *ring = &loop->ring;
+	struct io_uring *ring = &loop->u.ring;
 	struct io_uring_sqe *last, *sqe;
 	uint64_t ud = (uint64_t)(uintptr_t)op;
 
-	if (loop->bl_count > loop->bl_head) {
-		last = &loop->bl[loop->bl_count - 1];
+	if (loop->u.bl_count > loop->u.bl_head) {
+		last = &loop->u.bl[loop->u.bl_count - 1];
 		if (last->user_data != ud || (last->flags & IOSQE_IO_LINK))
 			return -EAGAIN;
 		sqe = backlog_push(loop);
 		if (!sqe)
 			return -ENOMEM;
-		last = &loop->bl[loop->bl_count - 2]; /* push may move it */
+		last = &loop->u.bl[loop->u.bl_count - 2]; /* push may move it */
 	} else {
 		if (ring->sq.sqe_tail == ring->sq.sqe_head ||
 		    !io_uring_sq_space_left(ring))
@@ -221,9 +214,4 @@ int tide__link_timeout(struct tide_loop *loop, struct tide__op *op,
 	io_uring_sqe_set_data(sqe, NULL);
 	op->eflags |= TIDE__OP_DEADLINE;
 	return 0;
-}
-
-bool tide__has_op(const struct tide_loop *loop, int op)
-{
-	return loop->probe && io_uring_opcode_supported(loop->probe, op);
 }

@@ -10,7 +10,7 @@
  */
 #include <stdlib.h>
 
-#include "engine.h"
+#include "loop_impl.h"
 
 struct chunk_head {
 	struct tide_loop *loop;
@@ -27,29 +27,29 @@ void *tide__slab_grow(struct tide_loop *loop)
 	if (!c)
 		return NULL;
 	h->loop = loop;
-	h->next = loop->slab.chunks;
-	loop->slab.chunks = c;
-	loop->slab.chunks_n++;
+	h->next = loop->core.slab.chunks;
+	loop->core.slab.chunks = c;
+	loop->core.slab.chunks_n++;
 	/* push in reverse so allocation walks the chunk upwards */
 	for (size_t off = TIDE__SLAB_CHUNK - TIDE__SLAB_OBJ; off > 0;
 	     off -= TIDE__SLAB_OBJ) {
 		void **o = (void **)(c + off);
-		*o = loop->slab.free;
-		loop->slab.free = o;
+		*o = loop->core.slab.free;
+		loop->core.slab.free = o;
 	}
 	return tide__slab_alloc(loop);
 }
 
 void tide__slab_destroy(struct tide_loop *loop)
 {
-	void *c = loop->slab.chunks;
+	void *c = loop->core.slab.chunks;
 
 	while (c) {
 		void *next = ((struct chunk_head *)c)->next;
 		free(c);
 		c = next;
 	}
-	loop->slab.chunks = NULL;
-	loop->slab.free = NULL;
-	loop->slab.chunks_n = 0;
+	loop->core.slab.chunks = NULL;
+	loop->core.slab.free = NULL;
+	loop->core.slab.chunks_n = 0;
 }

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "engine.h"
+#include "loop_impl.h"
 
 static const struct {
 	int err;

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core.h - what api/ may know of the loop: the operation record, the slab,
+ * the dispatcher's counters and the completion path shared by the backends.
+ *
+ * struct tide_loop itself is private to engine/ (engine/loop_impl.h); it
+ * begins with a struct tide__core, which api/ reaches through tide__core().
+ */
+#ifndef TIDE_ENGINE_CORE_H
+#define TIDE_ENGINE_CORE_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tide.h"
+#include "compat.h"
+
+struct tide__op;
+struct tide_bufring;
+
+/* ---- completion flags (the cflags of a completion) ---- */
+#define TIDE__CQ_BUFFER (1u << 0) /* data is in ring buffer tide__cq_bid() */
+#define TIDE__CQ_MORE (1u << 1)   /* more completions follow for this op */
+#define TIDE__CQ_NOTIF (1u << 3)  /* zero-copy notification: buffer free */
+#define TIDE__CQ_BID_SHIFT 16
+
+static inline unsigned tide__cq_bid(uint32_t cflags)
+{
+	return cflags >> TIDE__CQ_BID_SHIFT;
+}
+
+
+/* Called once per completion of op; cflags holds TIDE__CQ_*. */
+typedef void tide__op_fn(struct tide_loop *loop, struct tide__op *op,
+			 int32_t res, uint32_t cflags);
+
+/*
+ * An operation record: 16 bytes, embedded first in whatever owns the
+ * operation (a future).  The engine owns eflags; kind/cont/fflags/aux belong
+ * to the owner.
+ */
+struct tide__op {
+	tide__op_fn *done;
+	uint8_t eflags; /* TIDE__OP_* */
+	uint8_t kind;   /* owner's */
+	uint8_t cont;   /* owner's */
+	uint8_t fflags; /* owner's */
+	uint32_t aux;   /* owner's */
+};
+
+enum {
+	TIDE__OP_CANCELLED_EARLY = 1u << 0, /* refused before it started */
+	TIDE__OP_DEADLINE = 1u << 1,        /* has a deadline (ops.h) */
+	TIDE__OP_INTERNAL = 1u << 2,        /* engine's own; not counted */
+	TIDE__OP_BACKEND = 1u << 3,         /* the backend's own mark */
+};
+
+/* A queued callback: continuation dispatch and call_soon share it. */
+struct tide__task {
+	tide_post_fn *fn;
+	void *arg;
+};
+
+struct tide__taskq {
+	struct tide__task *v;
+	uint32_t head, tail, mask; /* head/tail free-running; mask = cap - 1 */
+};
+
+#define TIDE__SLAB_OBJ 64u
+#define TIDE__SLAB_CHUNK (64u * 1024u)
+
+struct tide__slab {
+	void *free;   /* singly linked free objects */
+	void *chunks; /* chunk list (first word of each chunk's header) */
+	uint64_t chunks_n;
+	uint64_t live;
+};
+
+/* The part of the loop the future layer works with. */
+struct tide__core {
+	struct tide__slab slab;
+	/* >0 forbids running continuations inline: counts user callbacks on
+	 * the stack, +1 outside dispatch, +1 in debug mode */
+	uint32_t in_user;
+	uint32_t cb_nest; /* nesting of inline dispatch */
+	bool debug;
+	bool stop;
+	bool running;
+	bool closing;
+	uint64_t ops_pending; /* user ops awaiting their final completion */
+	uint64_t holds;       /* promises and other external work */
+	uint64_t slow_ns;     /* debug: a callback slower than this is reported */
+	struct tide__taskq ready;
+};
+
+static inline struct tide__core *tide__core(struct tide_loop *loop)
+{
+	return (struct tide__core *)(void *)loop;
+}
+
+static inline const struct tide__core *
+tide__core_c(const struct tide_loop *loop)
+{
+	return (const struct tide__core *)(const void *)loop;
+}
+
+/* ---- slab (engine/core/slab.c) ---- */
+void *tide__slab_grow(struct tide_loop *loop);
+void tide__slab_destroy(struct tide_loop *loop);
+
+static inline void *tide__slab_alloc(struct tide_loop *loop)
+{
+	struct tide__slab *s = &tide__core(loop)->slab;
+	void **o = (void **)s->free;
+
+	if (__builtin_expect(!o, 0))
+		return tide__slab_grow(loop);
+	s->free = *o;
+	s->live++;
+	return o;
+}
+
+static inline void tide__slab_free(struct tide_loop *loop, void *p)
+{
+	struct tide__slab *s = &tide__core(loop)->slab;
+	void **o = (void **)p;
+
+	*o = s->free;
+	s->free = o;
+	s->live--;
+}
+
+/* The loop that owns a slab object (chunks are aligned to their size). */
+static inline struct tide_loop *tide__slab_loop(const void *p)
+{
+	uintptr_t c = (uintptr_t)p & ~(uintptr_t)(TIDE__SLAB_CHUNK - 1);
+	return *(struct tide_loop **)c;
+}
+
+/* ---- completions (both backends deliver through this) ---- */
+static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
+				  int32_t res, uint32_t cflags)
+{
+	if (!(cflags & TIDE__CQ_MORE) &&
+	    !(op->eflags & TIDE__OP_INTERNAL))
+		tide__core(loop)->ops_pending--;
+	if (__builtin_expect(op->eflags & TIDE__OP_CANCELLED_EARLY, 0))
+		res = -ECANCELED;
+	op->done(loop, op, res, cflags);
+}
+
+/* Deliver a completion on the next dispatch instead of now (results known
+ * at submission, refusals while closing, per-op fallbacks).  0 or -ENOMEM;
+ * op must already be counted (it is, inside a tide__op_*() call). */
+int tide__complete_later(struct tide_loop *loop, struct tide__op *op,
+			 int32_t res, uint32_t cflags);
+
+/* ---- user callbacks and the dispatcher (engine/core/loop.c) ---- */
+int tide__taskq_push(struct tide__taskq *q, tide_post_fn *fn, void *arg);
+static inline uint32_t tide__taskq_len(const struct tide__taskq *q)
+{
+	return q->tail - q->head;
+}
+/* Queue fn(arg) for this loop's dispatch (loop thread only). */
+int tide__defer(struct tide_loop *loop, tide_post_fn *fn, void *arg);
+/* Print a warning (debug mode only). */
+void tide__warn(struct tide_loop *loop, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static inline void tide__hold(struct tide_loop *loop)
+{
+	tide__core(loop)->holds++;
+}
+static inline void tide__unhold(struct tide_loop *loop)
+{
+	tide__core(loop)->holds--;
+}
+/* Bracket a call into user code: continuations it triggers are queued,
+ * not run on top of it. */
+static inline void tide__user_enter(struct tide_loop *loop)
+{
+	tide__core(loop)->in_user++;
+}
+static inline void tide__user_leave(struct tide_loop *loop)
+{
+	tide__core(loop)->in_user--;
+}
+/* One loop iteration (tide_loop_run_once() without resetting stop). */
+int tide__iterate(struct tide_loop *loop, int wait);
+/* Count a timer armed (tide_loop_stats). */
+void tide__count_timer(struct tide_loop *loop);
+
+#endif /* TIDE_ENGINE_CORE_H */

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loop_impl.h - struct tide_loop, private to engine/.  api/ sees only its
+ * first member, the core (core.h).
+ */
+#ifndef TIDE_ENGINE_LOOP_IMPL_H
+#define TIDE_ENGINE_LOOP_IMPL_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "backend.h"
+#include "uring/state.h"
+
+struct tide__ep;
+
+/* A completion waiting for the next dispatch (tide__complete_later()). */
+struct tide__later {
+	struct tide__op *op;
+	int32_t res;
+	uint32_t cflags;
+};
+
+struct tide_loop {
+	struct tide__core core; /* first: see tide__core() */
+	const struct tide__backend *be;
+	bool uring;             /* be is the io_uring backend (fast path) */
+	uint32_t backend_why;   /* TIDE_BACKEND_WHY_* */
+	int uring_err;          /* io_uring_setup's -errno when it fell back */
+	uint32_t opts_flags;
+	uint64_t wait_cap_ns;   /* 0, or the longest single blocking wait */
+
+	/* completions to deliver on the next dispatch */
+	struct tide__later *later;
+	uint32_t later_n, later_cap;
+
+	/* cross-thread posts */
+	pthread_mutex_t post_lock;
+	struct tide__task *posts, *posts_spare;
+	uint32_t posts_n, posts_cap, spare_cap;
+	int wake_fd;
+
+	struct tide_loop_stats stats;
+
+	struct tide__uring u;   /* the io_uring backend's state */
+	struct tide__ep *ep;    /* the epoll backend's state */
+};
+
+_Static_assert(offsetof(struct tide_loop, core) == 0,
+	       "tide__core() relies on the core coming first");
+
+#endif /* TIDE_ENGINE_LOOP_IMPL_H */

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ops.c - the operation vocabulary (ops.h), routed to the loop's backend.
+ *
+ * On io_uring each operation is one SQE filled in place: no copy, no
+ * indirect call.  The epoll backend gets the same arguments through its
+ * tide__ep_*() function.  An operation the running kernel lacks is carried
+ * out the fallback's way for that one operation (the syscall at once, or
+ * the blocking pool), as libuv does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "bufring.h"
+#include "epoll/epoll.h"
+#include "uring.h"
+
+_Static_assert(TIDE__CQ_BUFFER == IORING_CQE_F_BUFFER &&
+		       TIDE__CQ_MORE == IORING_CQE_F_MORE &&
+		       TIDE__CQ_NOTIF == IORING_CQE_F_NOTIF &&
+		       TIDE__CQ_BID_SHIFT == IORING_CQE_BUFFER_SHIFT,
+	       "the engine's completion flags are the kernel's, untranslated");
+
+/* Count op as in flight when the backend took it. */
+static inline int accepted(struct tide_loop *loop, struct tide__op *op,
+			   int ret)
+{
+	if (ret == 0 && !(op->eflags & TIDE__OP_INTERNAL))
+		loop->core.ops_pending++;
+	return ret;
+}
+
+/* While the loop is being freed, operations complete -ECANCELED unstarted. */
+static int refuse(struct tide_loop *loop, struct tide__op *op)
+{
+	op->eflags |= TIDE__OP_CANCELLED_EARLY;
+	return accepted(loop, op, tide__complete_later(loop, op, -ECANCELED, 0));
+}
+
+/* A result known now (a syscall done inline): delivered next dispatch. */
+static int finish(struct tide_loop *loop, struct tide__op *op, int res)
+{
+	return accepted(loop, op, tide__complete_later(loop, op, res, 0));
+}
+
+/* The prologue of every operation: the closing loop refuses, the epoll
+ * backend takes its own road.  ep is evaluated only on that road. */
+#define ROUTE(ep)                                                      \
+	do {                                                           \
+		if (__builtin_expect(loop->core.closing, 0))           \
+			return refuse(loop, op);                       \
+		if (__builtin_expect(!loop->uring, 0))                 \
+			return accepted(loop, op, (ep));               \
+	} while (0)
+
+/* An SQE bound to op, or NULL (-ENOMEM: the backlog cannot grow). */
+static inline struct io_uring_sqe *sqe_for(struct tide_loop *loop,
+					   struct tide__op *op)
+{
+	struct io_uring_sqe *sqe = tide__sqe(loop);
+
+	if (__builtin_expect(sqe != NULL, 1)) {
+		io_uring_sqe_set_data(sqe, op);
+		if (!(op->eflags & TIDE__OP_INTERNAL))
+			loop->core.ops_pending++;
+	}
+	return sqe;
+}
+
+/* Fill one SQE for op with prep; -ENOMEM when there is none. */
+#define SQE(prep)                                                      \
+	do {                                                           \
+		struct io_uring_sqe *sqe = sqe_for(loop, op);          \
+		if (__builtin_expect(!sqe, 0))                         \
+			return -ENOMEM;                                \
+		prep;                                                  \
+		return 0;                                              \
+	} while (0)
+
+/* The same, for an op on a descriptor that may be fixed in the ring. */
+#define SQE_FD(prep)                                                   \
+	SQE({                                                          \
+		prep;                                                  \
+		tide__sqe_fd(loop, sqe);                               \
+	})
+
+/* The kernel lacks opcode: the epoll backend's way for this one op. */
+#define LACKS(opcode, ep)                                              \
+	do {                                                           \
+		if (__builtin_expect(!tide__has_op(loop, opcode), 0))  \
+			return accepted(loop, op, (ep));               \
+	} while (0)
+
+int tide__op_nop(struct tide_loop *loop, struct tide__op *op)
+{
+	ROUTE(tide__ep_nop(loop, op));
+	SQE(io_uring_prep_nop(sqe));
+}
+
+static void rw_prep(struct tide_loop *loop, struct io_uring_sqe *sqe,
+		    int opcode, int fd, const void *buf, unsigned len,
+		    uint64_t off, int buf_index, unsigned flags)
+{
+	io_uring_prep_rw(opcode, sqe, fd, buf, len, off);
+	if (buf_index >= 0)
+		sqe->buf_index = (uint16_t)buf_index;
+	if (flags & TIDE__RW_FIXED_FILE)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	else
+		tide__sqe_fd(loop, sqe);
+}
+
+int tide__op_read(struct tide_loop *loop, struct tide__op *op, int fd,
+		  void *buf, unsigned len, uint64_t off, int buf_index,
+		  unsigned flags)
+{
+	ROUTE(tide__ep_read(loop, op, fd, buf, len, off, buf_index, flags));
+	SQE(rw_prep(loop, sqe,
+		    buf_index < 0 ? IORING_OP_READ : IORING_OP_READ_FIXED, fd,
+		    buf, len, off, buf_index, flags));
+}
+
+int tide__op_write(struct tide_loop *loop, struct tide__op *op, int fd,
+		   const void *buf, unsigned len, uint64_t off, int buf_index,
+		   unsigned flags)
+{
+	ROUTE(tide__ep_write(loop, op, fd, buf, len, off, buf_index, flags));
+	SQE(rw_prep(loop, sqe,
+		    buf_index < 0 ? IORING_OP_WRITE : IORING_OP_WRITE_FIXED, fd,
+		    buf, len, off, buf_index, flags));
+}
+
+int tide__op_readv(struct tide_loop *loop, struct tide__op *op, int fd,
+		   const struct iovec *iov, unsigned iovcnt, uint64_t off)
+{
+	ROUTE(tide__ep_readv(loop, op, fd, iov, iovcnt, off));
+	SQE_FD(io_uring_prep_readv(sqe, fd, iov, iovcnt, off));
+}
+
+int tide__op_writev(struct tide_loop *loop, struct tide__op *op, int fd,
+		    const struct iovec *iov, unsigned iovcnt, uint64_t off)
+{
+	ROUTE(tide__ep_writev(loop, op, fd, iov, iovcnt, off));
+	SQE_FD(io_uring_prep_writev(sqe, fd, iov, iovcnt, off));
+}
+
+int tide__op_fsync(struct tide_loop *loop, struct tide__op *op, int fd,
+		   unsigned flags)
+{
+	ROUTE(tide__ep_fsync(loop, op, fd, flags));
+	SQE_FD(io_uring_prep_fsync(sqe, fd,
+				   (flags & TIDE__FSYNC_DATASYNC) ?
+					   IORING_FSYNC_DATASYNC : 0));
+}
+
+int tide__op_fallocate(struct tide_loop *loop, struct tide__op *op, int fd,
+		       int mode, uint64_t off, uint64_t len)
+{
+	ROUTE(tide__ep_fallocate(loop, op, fd, mode, off, len));
+	LACKS(IORING_OP_FALLOCATE, tide__ep_fallocate(loop, op, fd, mode, off, len));
+	SQE_FD(io_uring_prep_fallocate(sqe, fd, mode, off, len));
+}
+
+int tide__op_sync_file_range(struct tide_loop *loop, struct tide__op *op,
+			     int fd, uint64_t off, uint32_t len,
+			     unsigned flags)
+{
+	ROUTE(tide__ep_sync_file_range(loop, op, fd, off, len, flags));
+	SQE_FD(io_uring_prep_sync_file_range(sqe, fd, len, off, (int)flags));
+}
+
+int tide__op_statx(struct tide_loop *loop, struct tide__op *op, int dfd,
+		   const char *path, int flags, unsigned mask,
+		   struct statx *stx)
+{
+	ROUTE(tide__ep_statx(loop, op, dfd, path, flags, mask, stx));
+	LACKS(IORING_OP_STATX,
+	      tide__ep_statx(loop, op, dfd, path, flags, mask, stx));
+	SQE(io_uring_prep_statx(sqe, dfd, path, flags, mask, stx));
+}
+
+int tide__op_openat(struct tide_loop *loop, struct tide__op *op, int dfd,
+		    const char *path, int flags, mode_t mode)
+{
+	ROUTE(tide__ep_openat(loop, op, dfd, path, flags, mode));
+	LACKS(IORING_OP_OPENAT, tide__ep_openat(loop, op, dfd, path, flags, mode));
+	SQE(io_uring_prep_openat(sqe, dfd, path, flags, mode));
+}
+
+int tide__op_close(struct tide_loop *loop, struct tide__op *op, int fd)
+{
+	ROUTE(tide__ep_close(loop, op, fd));
+	LACKS(IORING_OP_CLOSE, finish(loop, op, close(fd) ? -errno : 0));
+	SQE(io_uring_prep_close(sqe, fd));
+}
+
+int tide__op_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd,
+		      const char *path, int flags)
+{
+	ROUTE(tide__ep_unlinkat(loop, op, dfd, path, flags));
+	LACKS(IORING_OP_UNLINKAT, tide__ep_unlinkat(loop, op, dfd, path, flags));
+	SQE(io_uring_prep_unlinkat(sqe, dfd, path, flags));
+}
+
+int tide__op_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd,
+		     const char *path, mode_t mode)
+{
+	ROUTE(tide__ep_mkdirat(loop, op, dfd, path, mode));
+	LACKS(IORING_OP_MKDIRAT, tide__ep_mkdirat(loop, op, dfd, path, mode));
+	SQE(io_uring_prep_mkdirat(sqe, dfd, path, mode));
+}
+
+int tide__op_renameat(struct tide_loop *loop, struct tide__op *op,
+		      int olddfd, const char *oldpath, int newdfd,
+		      const char *newpath, unsigned flags)
+{
+	ROUTE(tide__ep_renameat(loop, op, olddfd, oldpath, newdfd, newpath,
+				flags));
+	LACKS(IORING_OP_RENAMEAT,
+	      tide__ep_renameat(loop, op, olddfd, oldpath, newdfd, newpath,
+				flags));
+	SQE(io_uring_prep_renameat(sqe, olddfd, oldpath, newdfd, newpath,
+				   (int)flags));
+}
+
+int tide__op_splice(struct tide_loop *loop, struct tide__op *op, int fd_in,
+		    int64_t off_in, int fd_out, int64_t off_out, unsigned len,
+		    unsigned flags)
+{
+	ROUTE(tide__ep_splice(loop, op, fd_in, off_in, fd_out, off_out, len,
+			      flags));
+	SQE(io_uring_prep_splice(sqe, fd_in, off_in, fd_out, off_out, len,
+				 flags));
+}
+
+/* ---- sockets ---- */
+
+int tide__op_socket(struct tide_loop *loop, struct tide__op *op, int domain,
+		    int type, int protocol)
+{
+	ROUTE(tide__ep_socket(loop, op, domain, type, protocol));
+	if (!tide__has_op(loop, IORING_OP_SOCKET)) {
+		/* Linux < 5.19: socket(2) never blocks, so call it here */
+		int fd = socket(domain, type, protocol);
+
+		return finish(loop, op, fd < 0 ? -errno : fd);
+	}
+	SQE(io_uring_prep_socket(sqe, domain, type, protocol, 0));
+}
+
+int tide__op_connect(struct tide_loop *loop, struct tide__op *op, int fd,
+		     const struct sockaddr *addr, socklen_t len)
+{
+	ROUTE(tide__ep_connect(loop, op, fd, addr, len));
+	SQE_FD(io_uring_prep_connect(sqe, fd, addr, len));
+}
+
+int tide__op_accept(struct tide_loop *loop, struct tide__op *op, int fd,
+		    struct sockaddr *addr, socklen_t *len, int flags)
+{
+	ROUTE(tide__ep_accept(loop, op, fd, addr, len, flags));
+	SQE_FD(io_uring_prep_accept(sqe, fd, addr, len, flags));
+}
+
+int tide__op_accept_multi(struct tide_loop *loop, struct tide__op *op,
+			  int fd, int flags)
+{
+	ROUTE(tide__ep_accept_multi(loop, op, fd, flags));
+	SQE_FD(io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, flags));
+}
+
+int tide__op_recv(struct tide_loop *loop, struct tide__op *op, int fd,
+		  void *buf, unsigned len, int flags)
+{
+	ROUTE(tide__ep_recv(loop, op, fd, buf, len, flags));
+	SQE_FD(io_uring_prep_recv(sqe, fd, buf, len, flags));
+}
+
+int tide__op_recv_multi(struct tide_loop *loop, struct tide__op *op, int fd,
+			struct tide_bufring *br)
+{
+	ROUTE(tide__ep_recv_multi(loop, op, fd, br));
+	SQE_FD({
+		io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = tide__bufring_bgid(br);
+	});
+}
+
+int tide__op_send(struct tide_loop *loop, struct tide__op *op, int fd,
+		  const void *buf, unsigned len, int flags)
+{
+	ROUTE(tide__ep_send(loop, op, fd, buf, len, flags));
+	SQE_FD(io_uring_prep_send(sqe, fd, buf, len, flags));
+}
+
+int tide__op_send_zc(struct tide_loop *loop, struct tide__op *op, int fd,
+		     const void *buf, unsigned len, int flags)
+{
+	ROUTE(tide__ep_send(loop, op, fd, buf, len, flags));
+	if (!tide__has_op(loop, IORING_OP_SEND_ZC))
+		return tide__op_send(loop, op, fd, buf, len, flags);
+	SQE_FD(io_uring_prep_send_zc(sqe, fd, buf, len, flags, 0));
+}
+
+int tide__op_recvmsg(struct tide_loop *loop, struct tide__op *op, int fd,
+		     struct msghdr *msg, int flags)
+{
+	ROUTE(tide__ep_recvmsg(loop, op, fd, msg, flags));
+	SQE_FD(io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags));
+}
+
+int tide__op_sendmsg(struct tide_loop *loop, struct tide__op *op, int fd,
+		     const struct msghdr *msg, int flags)
+{
+	ROUTE(tide__ep_sendmsg(loop, op, fd, msg, flags));
+	SQE_FD(io_uring_prep_sendmsg(sqe, fd, msg, (unsigned)flags));
+}
+
+int tide__op_shutdown(struct tide_loop *loop, struct tide__op *op, int fd,
+		      int how)
+{
+	ROUTE(tide__ep_shutdown(loop, op, fd, how));
+	LACKS(IORING_OP_SHUTDOWN, finish(loop, op, shutdown(fd, how) ? -errno : 0));
+	SQE_FD(io_uring_prep_shutdown(sqe, fd, how));
+}
+
+int tide__op_poll(struct tide_loop *loop, struct tide__op *op, int fd,
+		  unsigned events, bool multi)
+{
+	ROUTE(tide__ep_poll(loop, op, fd, events, multi));
+	SQE_FD({
+		if (multi)
+			io_uring_prep_poll_multishot(sqe, fd, events);
+		else
+			io_uring_prep_poll_add(sqe, fd, events);
+	});
+}
+
+/* ---- time and control ---- */
+
+int tide__op_timeout(struct tide_loop *loop, struct tide__op *op,
+		     struct __kernel_timespec *ts, unsigned flags)
+{
+	ROUTE(tide__ep_timeout(loop, op, ts, flags));
+	loop->stats.timers++;
+	SQE(io_uring_prep_timeout(sqe, ts, 0,
+				  (flags & TIDE__TIMEOUT_ABS) ?
+					  IORING_TIMEOUT_ABS : 0));
+}
+
+int tide__op_deadline(struct tide_loop *loop, struct tide__op *op,
+		      struct __kernel_timespec *ts)
+{
+	if (loop->core.closing)
+		return -EAGAIN; /* op was refused; it needs no deadline */
+	if (!loop->uring)
+		return tide__ep_deadline(loop, op, ts);
+	return tide__uring_deadline(loop, op, ts);
+}
+
+int tide__op_cancel(struct tide_loop *loop, struct tide__op *op)
+{
+	if (!loop->uring)
+		return tide__ep_cancel(loop, op);
+	return tide__uring_cancel(loop, op);
+}
+
+/* ---- registered resources ---- */
+
+/* One table of each kind per loop: *count records whether it exists. */
+static int reg_table(struct tide_loop *loop, unsigned *count, const void *v,
+		     unsigned n, int buffers)
+{
+	int ret;
+
+	if (!v || n == 0)
+		return -EINVAL;
+	if (!loop->uring)
+		return -EOPNOTSUPP;
+	if (*count)
+		return -EBUSY;
+	ret = buffers ? io_uring_register_buffers(&loop->u.ring, v, n) :
+			io_uring_register_files(&loop->u.ring, v, n);
+	if (ret == 0)
+		*count = n;
+	return ret;
+}
+
+static int unreg_table(struct tide_loop *loop, unsigned *count, int buffers)
+{
+	int ret;
+
+	if (!loop->uring)
+		return -EOPNOTSUPP;
+	if (!*count)
+		return -ENXIO;
+	ret = buffers ? io_uring_unregister_buffers(&loop->u.ring) :
+			io_uring_unregister_files(&loop->u.ring);
+	if (ret == 0)
+		*count = 0;
+	return ret;
+}
+
+int tide__reg_buffers(struct tide_loop *loop, const struct iovec *iov,
+		      unsigned n)
+{
+	return reg_table(loop, &loop->u.registered_bufs, iov, n, 1);
+}
+
+int tide__unreg_buffers(struct tide_loop *loop)
+{
+	return unreg_table(loop, &loop->u.registered_bufs, 1);
+}
+
+int tide__reg_files(struct tide_loop *loop, const int *fds, unsigned n)
+{
+	return reg_table(loop, &loop->u.registered_files, fds, n, 0);
+}
+
+int tide__unreg_files(struct tide_loop *loop)
+{
+	if (loop->u.fixmap)
+		return -EBUSY; /* the table of tide_loop_fix_fd() */
+	return unreg_table(loop, &loop->u.registered_files, 0);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* state.h - the io_uring backend's part of struct tide_loop. */
+#ifndef TIDE_URING_STATE_H
+#define TIDE_URING_STATE_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core.h"
+
+struct tide__uring {
+	struct io_uring ring;
+	unsigned int setup_flags; /* IORING_SETUP_* in use */
+	uint32_t tide_setup;      /* TIDE_SETUP_* */
+	bool ring_fd_registered;  /* io_uring_register_ring_fd() worked */
+
+	/* SQEs that found the SQ full, submitted in order next iteration */
+	struct io_uring_sqe *bl;
+	uint32_t bl_head, bl_count, bl_cap;
+
+	struct io_uring_probe *probe;
+	/* the wake-up read on the loop's eventfd */
+	struct tide__op wake_op;
+	bool wake_armed;
+	uint64_t wake_buf;
+
+	/* freeing: the cancel-all request (uring.c) */
+	struct tide__op cancel_op;
+	bool cancel_inflight;
+	bool cancelled_all;
+	bool no_cancel_all; /* kernel before 5.19: one CANCEL_ANY per SQE */
+
+	unsigned registered_bufs, registered_files;
+	/* tide_loop_fix_fd(): a sparse file table of registered_files
+	 * slots, slot i holding fd i; a bit per slot in use (fixfd.c) */
+	uint64_t *fixmap;
+};
+
+#endif /* TIDE_URING_STATE_H */

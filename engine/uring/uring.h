@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uring.h - the io_uring backend's private helpers: SQE acquisition with
+ * backlog, binding an SQE to an operation record, fixed descriptors.
+ */
+#ifndef TIDE_URING_H
+#define TIDE_URING_H
+
+#include "loop_impl.h"
+
+/* Slow path of tide__sqe(): the SQ is full or a backlog exists. */
+struct io_uring_sqe *tide__sqe_backlog(struct tide_loop *loop);
+
+/* An SQE to fill: from the SQ ring, or the backlog when the ring is full.
+ * NULL only when the backlog cannot grow (-ENOMEM). */
+static inline struct io_uring_sqe *tide__sqe(struct tide_loop *loop)
+{
+	struct tide__uring *u = &loop->u;
+
+	if (__builtin_expect(u->bl_count == u->bl_head, 1)) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+		if (__builtin_expect(sqe != NULL, 1))
+			return sqe;
+	}
+	/* keep submission order: once anything is backlogged, all is */
+	return tide__sqe_backlog(loop);
+}
+
+/* Turn a bound SQE into a NOP that completes op with -ECANCELED. */
+void tide__sqe_refuse(struct io_uring_sqe *sqe, struct tide__op *op);
+
+/* Is fd in the loop's fixed table (tide_loop_fix_fd())? */
+static inline bool tide__fd_fixed(const struct tide_loop *loop, int fd)
+{
+	const struct tide__uring *u = &loop->u;
+
+	return __builtin_expect(u->fixmap != NULL, 0) && fd >= 0 &&
+	       (uint32_t)fd < u->registered_files &&
+	       (u->fixmap[(uint32_t)fd / 64] >> ((uint32_t)fd % 64) & 1);
+}
+
+/* For an op whose sqe->fd may be fixed: use the registered file (no
+ * fget/fput per operation) when it is. */
+static inline void tide__sqe_fd(const struct tide_loop *loop,
+				struct io_uring_sqe *sqe)
+{
+	if (tide__fd_fixed(loop, sqe->fd))
+		sqe->flags |= IOSQE_FIXED_FILE;
+}
+
+void tide__fixfd_free(struct tide_loop *loop);
+
+/* Submit what is queued; wait for at least one CQE when wait != 0. */
+int tide__submit(struct tide_loop *loop, int wait);
+/* Reap every available CQE, dispatching each to its op.  Returns count. */
+int tide__reap(struct tide_loop *loop);
+/* Flush backlogged SQEs into the SQ ring as far as there is room. */
+void tide__backlog_flush(struct tide_loop *loop);
+/* tide__op_cancel() and tide__op_deadline() on io_uring (submit.c). */
+int tide__uring_cancel(struct tide_loop *loop, struct tide__op *op);
+int tide__uring_deadline(struct tide_loop *loop, struct tide__op *op,
+			 struct __kernel_timespec *ts);
+/* Has the kernel this opcode? */
+static inline bool tide__has_op(const struct tide_loop *loop, int op)
+{
+	return loop->u.probe && io_uring_opcode_supported(loop->u.probe, op);
+}
+
+/* ---- thin syscall wrappers (engine/uring/sys.c) ---- */
+/* The ring's setup; a test binary may define its own (static linking
+ * picks the test's definition over the archive's). */
+int tide__sys_setup(unsigned entries, struct io_uring *ring,
+		    struct io_uring_params *p);
+
+#endif /* TIDE_URING_H */
