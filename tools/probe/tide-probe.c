@@ -522,15 +522,8 @@ int main(int argc, char **argv)
 	}
 	check_submit(&p);
 	ret = json ? print_json(&p) : (print_table(&p), 0);
-	/* closed either way, so the exit check stays quiet; the first
-	 * error is the one with the right errno */
-	if (out_close_stdout() < 0 && !ret)
-		ret = out_close_stdout();
-	if (ret < 0) {
-		fprintf(stderr, "tide-probe: writing standard output: %s\n",
-			strerror(-ret));
+	if (out_finish(ret))
 		return 1;
-	}
 	if (!p.usable)
 		fprintf(stderr, "tide-probe: io_uring is not usable: %s\n",
 			reason(&p));
