@@ -19,10 +19,14 @@
 static const char *mode_name(int m)
 {
 	switch (m) {
-	case BENCH_NOP: return "nop";
-	case BENCH_READ: return "read";
-	case BENCH_WRITE: return "write";
-	default: return "copy";
+	case BENCH_NOP:
+		return "nop";
+	case BENCH_READ:
+		return "read";
+	case BENCH_WRITE:
+		return "write";
+	default:
+		return "copy";
 	}
 }
 
@@ -83,9 +87,9 @@ static void out_json_one(struct json_writer *w, const struct job *j,
 		json_key(w, "bs");
 		json_uint(w, j->bs);
 		json_key(w, "qd");
-		json_uint(w, j->mode == BENCH_WRITE || j->mode == BENCH_READ
-				     ? (strcmp(r->engine, "psync") ? j->qd : 1)
-				     : j->qd);
+		json_uint(w, j->mode == BENCH_WRITE || j->mode == BENCH_READ ?
+				     (strcmp(r->engine, "psync") ? j->qd : 1) :
+				     j->qd);
 		json_key(w, "rand");
 		json_bool(w, j->rand);
 		json_key(w, "direct");
@@ -142,8 +146,8 @@ static double us(uint64_t ns)
 	return (double)ns / 1000.0;
 }
 
-static void out_table(const struct job *j, struct result *res,
-		      unsigned n, const double *ratio)
+static void out_table(const struct job *j, struct result *res, unsigned n,
+		      const double *ratio)
 {
 	if (j->mode == BENCH_NOP) {
 		printf("%-10s %14s %10s %9s %10s %8s\n", "engine", "ops/s",
@@ -153,7 +157,8 @@ static void out_table(const struct job *j, struct result *res,
 
 			printf("%-10s %14.0f %10.1f %9llu ", r->engine,
 			       per_sec(r->ops, r->ns),
-			       r->ops ? (double)r->cpu_ns / (double)r->ops : 0.0,
+			       r->ops ? (double)r->cpu_ns / (double)r->ops :
+					0.0,
 			       (unsigned long long)(r->vcsw + r->ivcsw));
 			if (r->bytes_per_future > 0)
 				printf("%10.1f ", r->bytes_per_future);
@@ -166,8 +171,9 @@ static void out_table(const struct job *j, struct result *res,
 		}
 		return;
 	}
-	printf("%s %s, bs %u, qd %u, size %llu%s%s: %s\n", j->rand ? "random" : "sequential",
-	       mode_name(j->mode), j->bs, j->qd, (unsigned long long)j->size,
+	printf("%s %s, bs %u, qd %u, size %llu%s%s: %s\n",
+	       j->rand ? "random" : "sequential", mode_name(j->mode), j->bs,
+	       j->qd, (unsigned long long)j->size,
 	       j->direct ? ", O_DIRECT" : "", j->fsync_n ? ", fsync" : "",
 	       j->path ? j->path : "");
 	printf("%-10s %10s %9s %9s %9s %9s %9s %10s %9s %7s %7s\n", "engine",
@@ -180,10 +186,8 @@ static void out_table(const struct job *j, struct result *res,
 		       "%9.2f %7llu ",
 		       r->engine, per_sec(r->ops, r->ns),
 		       per_sec(r->bytes, r->ns) / 1e6,
-		       us(hist_pct(&r->lat, 50.0)),
-		       us(hist_pct(&r->lat, 90.0)),
-		       us(hist_pct(&r->lat, 99.0)),
-		       us(hist_pct(&r->lat, 99.9)),
+		       us(hist_pct(&r->lat, 50.0)), us(hist_pct(&r->lat, 90.0)),
+		       us(hist_pct(&r->lat, 99.0)), us(hist_pct(&r->lat, 99.9)),
 		       us(r->lat.max),
 		       r->ops ? us(r->cpu_ns) / (double)r->ops : 0.0,
 		       (unsigned long long)(r->vcsw + r->ivcsw));
@@ -194,10 +198,8 @@ static void out_table(const struct job *j, struct result *res,
 	}
 }
 
-int output(const struct job *j, struct result *res,
-		 unsigned n, int json);
-int output(const struct job *j, struct result *res,
-		 unsigned n, int json)
+int output(const struct job *j, struct result *res, unsigned n, int json);
+int output(const struct job *j, struct result *res, unsigned n, int json)
 {
 	double ratio[BENCH_E_N] = { 0 };
 	double floor = 0;
@@ -242,19 +244,24 @@ static int copy_open_dst(const char *dst, const struct stat *src)
 	int fd, fl;
 
 	if (copy_same_file(src, dst)) {
-		fprintf(stderr, "tide-bench: copy: the source and %s are the "
-			"same file\n", dst);
+		fprintf(stderr,
+			"tide-bench: copy: the source and %s are the "
+			"same file\n",
+			dst);
 		return -1;
 	}
 	if (stat(dst, &ds) == 0 && !S_ISREG(ds.st_mode) &&
 	    !S_ISCHR(ds.st_mode) && !S_ISBLK(ds.st_mode)) {
 		fprintf(stderr, "tide-bench: %s: %s\n", dst,
-			S_ISDIR(ds.st_mode) ? "is a directory"
-					    : "is a FIFO or socket, not a file");
+			S_ISDIR(ds.st_mode) ?
+				"is a directory" :
+				"is a FIFO or socket, not a file");
 		return -1;
 	}
-	fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK |
-		  O_NOCTTY, 0600);
+	fd = open(dst,
+		  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK |
+			  O_NOCTTY,
+		  0600);
 	if (fd < 0) {
 		fprintf(stderr, "tide-bench: %s: cannot create: %s\n", dst,
 			strerror(errno));
@@ -270,10 +277,8 @@ static int copy_open_dst(const char *dst, const struct stat *src)
 }
 
 /* tide-bench copy SRC DST */
-int copy_main(struct job *j, const char *src, const char *dst,
-	      int json);
-int copy_main(struct job *j, const char *src, const char *dst,
-	      int json)
+int copy_main(struct job *j, const char *src, const char *dst, int json);
+int copy_main(struct job *j, const char *src, const char *dst, int json)
 {
 	struct result r;
 	struct copy_stats st;
@@ -298,8 +303,7 @@ int copy_main(struct job *j, const char *src, const char *dst,
 		return 1;
 	}
 	usage_begin(&r);
-	ret = copy_run(in, out, (uint64_t)sb.st_size, j->bs, j->qd, &st,
-		       &what);
+	ret = copy_run(in, out, (uint64_t)sb.st_size, j->bs, j->qd, &st, &what);
 	usage_end(&r);
 	close(in);
 	if (close(out) < 0 && !ret) {
@@ -309,8 +313,8 @@ int copy_main(struct job *j, const char *src, const char *dst,
 	if (ret < 0) {
 		fprintf(stderr, "tide-bench: copy %s to %s: %s: %s\n", src, dst,
 			what ? what : "copying",
-			what && strstr(what, "loop") ? tide_strerror(ret)
-						     : strerror(-ret));
+			what && strstr(what, "loop") ? tide_strerror(ret) :
+						       strerror(-ret));
 		return 1;
 	}
 	r.engine = "tide";

@@ -37,9 +37,9 @@ static int64_t bp_job(void *arg)
 {
 	struct bp_slot *s = arg;
 	const struct job *j = s->c->j;
-	ssize_t n = j->mode == BENCH_WRITE
-			    ? pwrite(j->fd, s->buf, j->bs, (off_t)s->off)
-			    : pread(j->fd, s->buf, j->bs, (off_t)s->off);
+	ssize_t n = j->mode == BENCH_WRITE ?
+			    pwrite(j->fd, s->buf, j->bs, (off_t)s->off) :
+			    pread(j->fd, s->buf, j->bs, (off_t)s->off);
 
 	return n < 0 ? -errno : n;
 }
@@ -56,7 +56,8 @@ static void bp_issue(struct bp_slot *s, uint64_t now)
 	s->off = offs_next(&c->offs);
 	s->t_sub = now;
 	if (tide_future_on_done(tide_pool_submit(c->pool, c->loop, bp_job, s),
-				bp_done, s) && !c->r->err) {
+				bp_done, s) &&
+	    !c->r->err) {
 		c->r->err = -ENOMEM;
 		c->r->err_what = "creating a future";
 		c->stop = 1;
@@ -74,8 +75,9 @@ static void bp_done(void *arg, int64_t res, void *payload)
 	if (res < 0 || (uint64_t)res != c->j->bs) {
 		if (!c->r->err) {
 			c->r->err = res < 0 ? (int)res : -EIO;
-			c->r->err_what = res < 0 ? (wr ? "write" : "read")
-						 : (wr ? "short write" : "short read");
+			c->r->err_what =
+				res < 0 ? (wr ? "write" : "read") :
+					  (wr ? "short write" : "short read");
 		}
 		c->stop = 1;
 		return;

@@ -37,24 +37,24 @@ struct echo_cli;
 
 struct echo_run {
 	struct tide_loop *loop;
-	struct tide_bufring *br;     /* NULL: the stream path */
+	struct tide_bufring *br; /* NULL: the stream path */
 	struct echo_cli *c;
 	const struct echo_opts *o;
 	uint64_t deadline, msgs, bytes, errors;
 	int live;
-	int first_err;               /* the first error's -errno, or 0 */
-	const char *first_what;      /* ... and what failed */
+	int first_err;		/* the first error's -errno, or 0 */
+	const char *first_what; /* ... and what failed */
 	struct tide_hist hist;
 };
 
 struct echo_cli {
 	struct echo_run *r;
-	struct tide_stream *s;       /* stream path */
-	struct tide_future *recv;    /* ring path: the multishot, while on */
+	struct tide_stream *s;	  /* stream path */
+	struct tide_future *recv; /* ring path: the multishot, while on */
 	int fd;
 	unsigned char *out, *in;
 	uint32_t id, seq;
-	size_t sent, got;            /* ring path: progress of this message */
+	size_t sent, got; /* ring path: progress of this message */
 	uint64_t t0;
 	int parts;
 	int64_t res[2];
@@ -244,8 +244,9 @@ static void cli_part(void *arg, int64_t res, void *payload)
 	if (c->res[0] != (int64_t)n || c->res[1] != (int64_t)n) {
 		int64_t e = c->res[0] < 0 ? c->res[0] : c->res[1];
 
-		cli_fail(c, e < 0 ? e : 0, e < 0 ? "exchanging a message"
-						 : "the server closed early");
+		cli_fail(c, e < 0 ? e : 0,
+			 e < 0 ? "exchanging a message" :
+				 "the server closed early");
 		return;
 	}
 	cli_reply(c);
@@ -264,8 +265,8 @@ static void cli_next(struct echo_cli *c)
 		return;
 	}
 	c->parts = 0;
-	if (tide_future_on_done(tide_stream_write(c->s, c->out, n),
-				cli_part, c) ||
+	if (tide_future_on_done(tide_stream_write(c->s, c->out, n), cli_part,
+				c) ||
 	    tide_future_on_done(tide_stream_read_exactly(c->s, c->in, n),
 				cli_part, c))
 		cli_fail(c, -ENOMEM, "exchanging a message");
@@ -307,8 +308,11 @@ static int echo_report(const struct echo_run *r, double secs)
 	static const struct {
 		const char *key;
 		double pct;
-	} p[] = { { "p50", 50 }, { "p90", 90 }, { "p99", 99 },
-		  { "p999", 99.9 }, { "max", 100 } };
+	} p[] = { { "p50", 50 },
+		  { "p90", 90 },
+		  { "p99", 99 },
+		  { "p999", 99.9 },
+		  { "max", 100 } };
 
 	if (r->o->json) {
 		struct json_writer w;
@@ -333,8 +337,10 @@ static int echo_report(const struct echo_run *r, double secs)
 		json_object_begin(&w);
 		for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
 			json_key(&w, p[i].key);
-			json_uint(&w, h->count ? (i == 4 ? h->max
-					  : hist_pct(h, p[i].pct)) : 0);
+			json_uint(&w, h->count ?
+					      (i == 4 ? h->max :
+							hist_pct(h, p[i].pct)) :
+					      0);
 		}
 		json_object_end(&w);
 		json_object_end(&w);
@@ -342,7 +348,8 @@ static int echo_report(const struct echo_run *r, double secs)
 	}
 	printf("conns %d  size %zu  duration %.2f s  errors %llu\n",
 	       r->o->conns, r->o->size, secs, (unsigned long long)r->errors);
-	printf("messages/s %.0f  MB/s %.2f (both directions)\n", mps, bps / 1e6);
+	printf("messages/s %.0f  MB/s %.2f (both directions)\n", mps,
+	       bps / 1e6);
 	printf("latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
 	       h->count ? hist_pct(h, 50) / 1e3 : 0,
 	       h->count ? hist_pct(h, 90) / 1e3 : 0,
@@ -362,7 +369,8 @@ static void echo_errors(const struct echo_run *r, int loop_err)
 	}
 	if (!r->errors)
 		return;
-	fprintf(stderr, "tide-echo: %llu error%s against %s (%llu messages "
+	fprintf(stderr,
+		"tide-echo: %llu error%s against %s (%llu messages "
 		"exchanged); the first: %s%s%s\n",
 		(unsigned long long)r->errors, r->errors == 1 ? "" : "s",
 		r->o->addr, (unsigned long long)r->msgs,
@@ -448,8 +456,9 @@ int echo_client_main(const struct echo_opts *o)
 	else
 		tide_loop_run(r.loop); /* let the closes finish */
 	/* no figures from a loop that could not run: they would be zeros */
-	out_err = loop_err ? 0
-			   : echo_report(&r, (double)(tide_now_ns() - t0) / 1e9);
+	out_err = loop_err ?
+			  0 :
+			  echo_report(&r, (double)(tide_now_ns() - t0) / 1e9);
 	echo_errors(&r, loop_err);
 	for (int i = 0; i < o->conns; i++) {
 		free(r.c[i].out);

@@ -64,8 +64,8 @@ struct echo_thread {
 	struct tide_loop *loop;
 	struct tide_server *srv;
 	struct tide_bufring *br;
-	struct echo_chunk *spare;    /* free chunk records */
-	struct echo_conn *starved;   /* receives stopped on an empty ring */
+	struct echo_chunk *spare;  /* free chunk records */
+	struct echo_conn *starved; /* receives stopped on an empty ring */
 	struct tide_addr addr;
 	uint32_t flags;
 	int err;
@@ -78,11 +78,11 @@ struct echo_conn {
 	struct echo_thread *t;
 	int fd;
 	bool sending, ended, failed;
-	struct tide_future *recv;    /* the multishot receive, while on */
+	struct tide_future *recv; /* the multishot receive, while on */
 	struct echo_chunk *head, *tail;
 	struct echo_conn *next_starved;
 	bool starved;
-	char *buf;                   /* the stream path's buffer */
+	char *buf; /* the stream path's buffer */
 };
 
 static void echo_conn_read(struct echo_conn *c);
@@ -324,7 +324,8 @@ static void *echo_tide_thread(void *arg)
 					   .size = ECHO_BUF_SIZE };
 	/* connections are read through t->br, never through their stream */
 	struct tide_server_options so = { .flags = t->flags,
-					  .buf_count = 1, .buf_size = 64 };
+					  .buf_count = 1,
+					  .buf_size = 64 };
 
 	t->err = tide_loop_new(&t->loop, NULL);
 	if (!t->err) {
@@ -333,8 +334,8 @@ static void *echo_tide_thread(void *arg)
 			t->err = 0; /* the stream path then */
 	}
 	if (!t->err)
-		t->err = tide_server_new(t->loop, &t->addr, &so, echo_on_conn, t,
-					 &t->srv);
+		t->err = tide_server_new(t->loop, &t->addr, &so, echo_on_conn,
+					 t, &t->srv);
 	if (!t->err)
 		tide_server_addr(t->srv, &t->addr);
 	sem_post(t->ready);
@@ -442,9 +443,9 @@ static int echo_server_main(const struct echo_opts *o)
 		t[i].flags = o->threads > 1 ? TIDE_SERVER_REUSEPORT : 0;
 		ret = o->epoll ? echo_epoll_start(&t[i].th, &t[i].addr,
 						  o->threads > 1, &t[i].err,
-						  &ready, &t[i].cnt)
-			       : pthread_create(&t[i].th, NULL, echo_tide_thread,
-						&t[i]);
+						  &ready, &t[i].cnt) :
+				 pthread_create(&t[i].th, NULL,
+						echo_tide_thread, &t[i]);
 		if (ret) {
 			t[i].err = -ret;
 			bad = 1;
@@ -460,8 +461,9 @@ static int echo_server_main(const struct echo_opts *o)
 	}
 	if (!bad) {
 		tide_addr_format(&a, text, sizeof(text));
-		fprintf(stderr, "tide-echo: listening on %s (%s, %d thread%s)\n",
-			text, o->epoll ? "epoll" : "tide", o->threads,
+		fprintf(stderr,
+			"tide-echo: listening on %s (%s, %d thread%s)\n", text,
+			o->epoll ? "epoll" : "tide", o->threads,
 			o->threads > 1 ? "s" : "");
 		(void)srv_signal_wait(&ss);
 	}
@@ -472,7 +474,8 @@ static int echo_server_main(const struct echo_opts *o)
 			if (o->epoll)
 				echo_epoll_stop(i);
 			else
-				tide_loop_post(t[i].loop, echo_stop_post, &t[i]);
+				tide_loop_post(t[i].loop, echo_stop_post,
+					       &t[i]);
 		}
 		pthread_join(t[i].th, NULL);
 		sum.conns += t[i].cnt.conns;
@@ -489,8 +492,8 @@ static int echo_server_main(const struct echo_opts *o)
 
 /* A strict count (tools/common/opt.h) in [lo, hi]; on a bad one, one line
  * on stderr and the usage status. */
-static int echo_count(const char *opt, const char *s, uint64_t lo,
-		      uint64_t hi, uint64_t *v)
+static int echo_count(const char *opt, const char *s, uint64_t lo, uint64_t hi,
+		      uint64_t *v)
 {
 	char want[64];
 	int err = opt_count(s, lo, hi, v);
@@ -515,8 +518,9 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct echo_opts o = { .threads = 1, .conns = 10, .size = 64,
-			       .duration = 5 };
+	struct echo_opts o = {
+		.threads = 1, .conns = 10, .size = 64, .duration = 5
+	};
 	int c, server, err;
 	uint64_t v;
 
@@ -547,15 +551,16 @@ int main(int argc, char **argv)
 			break;
 		case 'z':
 			if ((err = opt_size(optarg, 1, 64u << 20, &v)))
-				return opt_bad("tide-echo", "--size", optarg, err,
-					       "1 to 64m bytes");
+				return opt_bad("tide-echo", "--size", optarg,
+					       err, "1 to 64m bytes");
 			o.size = (size_t)v;
 			break;
 		case 'd':
 			if ((err = opt_duration(optarg, 1000000000ull, 0,
 						1000000 * 1000000000ull, &v)))
-				return opt_bad("tide-echo", "--duration", optarg,
-					       err, "seconds, e.g. 5, 0.5, 500ms");
+				return opt_bad("tide-echo", "--duration",
+					       optarg, err,
+					       "seconds, e.g. 5, 0.5, 500ms");
 			o.duration = (double)v / 1e9;
 			break;
 		case 'h':
@@ -575,8 +580,11 @@ int main(int argc, char **argv)
 	return server ? echo_server_main(&o) : echo_client_main(&o);
 bad:
 	fprintf(stderr, "tide-echo: bad value '%s' for --%s\n", optarg,
-		c == 't' ? "threads" : c == 'e' ? "engine" : c == 'c' ? "conns"
-		: c == 'z' ? "size" : "duration");
+		c == 't' ? "threads" :
+		c == 'e' ? "engine" :
+		c == 'c' ? "conns" :
+		c == 'z' ? "size" :
+			   "duration");
 	return 2;
 usage:
 	echo_usage(stderr);
