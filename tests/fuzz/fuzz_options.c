@@ -56,7 +56,7 @@ static int only(const char *s, const char *allowed)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint64_t units[] = { 1, 1000, 1000000, 1000000000 };
+	static const uint64_t defaults[] = { 1, 1000, 1000000, 1000000000 };
 	uint64_t min, max, v, p;
 	char *s;
 	int r;
@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	v = SENTINEL;
-	r = opt_duration(s, units[(data[0] >> 2) & 3], min, max, &v);
+	r = opt_duration(s, defaults[(data[0] >> 2) & 3], min, max, &v);
 	check(r, v, min, max);
 	if (r == 0 && !only(s, "0123456789.nsumh"))
 		abort();
