@@ -242,7 +242,13 @@ TEST_ENV = TIDE_BUILD='$(abspath $(BUILD))' TIDE_SRC='$(CURDIR)' TIDE_CC='$(CC)'
 BIN_RESULTS := $(TESTS:$(BUILD)/tests/%=$(RES_DIR)/%.res)
 SCRIPT_RESULTS := $(SHELL_TESTS:tests/%.sh=$(RES_DIR)/%.res) \
 	$(RES_DIR)/check-man.res $(RES_DIR)/check-abi.res $(RES_DIR)/check-seam.res
-ALL_RESULTS := $(BIN_RESULTS) $(if $(filter 1,$(CHECK_SCRIPTS)),$(SCRIPT_RESULTS))
+# The stream, server, process and file tests again with faults injected on
+# the seam (engine/core/fault.c): short transfers and late, reordered
+# completions, three seeds each, every backend.
+FAULT_TESTS := test_stream test_process test_file
+FAULT_SEEDS := 1 2 3
+FAULT_RESULTS := $(foreach t,$(FAULT_TESTS),$(foreach s,$(FAULT_SEEDS),$(RES_DIR)/fault-$(t)-$(s).res))
+ALL_RESULTS := $(BIN_RESULTS) $(if $(filter 1,$(CHECK_SCRIPTS)),$(SCRIPT_RESULTS) $(FAULT_RESULTS))
 
 # run_test NAME COMMAND
 run_test = mkdir -p $(RES_DIR); rc=0; \
@@ -260,6 +266,10 @@ run_test = mkdir -p $(RES_DIR); rc=0; \
 
 $(RES_DIR)/test_%.res: $(BUILD)/tests/test_% FORCE
 	@$(call run_test,test_$*,$(TEST_WRAPPER) $<)
+
+$(RES_DIR)/fault-%.res: FORCE
+	@t='$*'; t=$${t%-*}; s='$*'; s=$${s##*-}; \
+	$(call run_test,fault-$*,env TIDE_FAULT=seed=$$s $(TEST_WRAPPER) $(BUILD)/tests/$$t)
 
 $(RES_DIR)/t_%.res: tests/t_%.sh all FORCE
 	@$(call run_test,t_$*,$(SHELL) $<)
@@ -282,6 +292,11 @@ run-tests: $(ALL_RESULTS)
 		esac; \
 	done; \
 	echo "$$p passed, $$f failed, $$s skipped"; \
+	for b in io_uring epoll; do \
+		bp=$$(cat $(RES_DIR)/*.log 2>/dev/null | grep -c "^\[ BACKEND  \] $$b .* PASS$$"); \
+		bf=$$(cat $(RES_DIR)/*.log 2>/dev/null | grep -c "^\[ BACKEND  \] $$b .* FAIL$$"); \
+		printf '%s' "$$b: $$bp test groups passed, $$bf failed; "; \
+	done; echo; \
 	[ $$f -eq 0 ]
 
 check-asan:

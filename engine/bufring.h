@@ -37,6 +37,12 @@ void *tide__bufring_ptr(const struct tide_bufring *br, unsigned bid);
 struct tide__bufring_link *tide__bufring_links(const struct tide_bufring *br);
 /* The kernel handed out bid (a CQE named it). */
 void tide__bufring_took(struct tide_bufring *br, unsigned bid);
+/* Loops without io_uring (the epoll backend) consume the ring in user
+ * space, as the kernel would: the next buffer (its id in *bid), or NULL
+ * when the ring is empty; tide__bufring_take() then consumes it (the
+ * receiver still reports it with tide__bufring_took()). */
+void *tide__bufring_next(const struct tide_bufring *br, unsigned *bid);
+void tide__bufring_take(struct tide_bufring *br);
 /* Call w->fn once buffers are available again (at once if they are). */
 void tide__bufring_wait(struct tide_bufring *br,
 			struct tide__bufring_waiter *w);

@@ -54,6 +54,7 @@ enum {
 	TIDE__OP_DEADLINE = 1u << 1,        /* has a deadline (ops.h) */
 	TIDE__OP_INTERNAL = 1u << 2,        /* engine's own; not counted */
 	TIDE__OP_BACKEND = 1u << 3,         /* the backend's own mark */
+	TIDE__OP_FAULT_LATE = 1u << 4,      /* fault injection: deliver late */
 };
 
 /* A queued callback: continuation dispatch and call_soon share it. */
@@ -139,14 +140,22 @@ static inline struct tide_loop *tide__slab_loop(const void *p)
 }
 
 /* ---- completions (both backends deliver through this) ---- */
+/* The rare completions: refused before they started, or held back by
+ * fault injection (engine/core/fault.c). */
+void tide__complete_odd(struct tide_loop *loop, struct tide__op *op,
+			int32_t res, uint32_t cflags);
+
 static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
 				  int32_t res, uint32_t cflags)
 {
-	if (!(cflags & TIDE__CQ_MORE) &&
-	    !(op->eflags & TIDE__OP_INTERNAL))
+	if (__builtin_expect(op->eflags & (TIDE__OP_CANCELLED_EARLY |
+					   TIDE__OP_FAULT_LATE),
+			     0)) {
+		tide__complete_odd(loop, op, res, cflags);
+		return;
+	}
+	if (!(cflags & TIDE__CQ_MORE) && !(op->eflags & TIDE__OP_INTERNAL))
 		tide__core(loop)->ops_pending--;
-	if (__builtin_expect(op->eflags & TIDE__OP_CANCELLED_EARLY, 0))
-		res = -ECANCELED;
 	op->done(loop, op, res, cflags);
 }
 

@@ -19,6 +19,15 @@ struct tide__later {
 	struct tide__op *op;
 	int32_t res;
 	uint32_t cflags;
+	uint32_t turns; /* dispatches to wait first (fault injection) */
+};
+
+/* Fault injection (engine/core/fault.c), from TIDE_FAULT at creation. */
+struct tide__fault {
+	uint64_t rng;        /* xorshift state; 0 = off */
+	uint32_t short_pct;  /* socket/pipe transfers cut short, percent */
+	uint32_t late_pct;   /* completions delivered 1-4 dispatches late */
+	uint64_t shortened, delayed;
 };
 
 struct tide_loop {
@@ -28,6 +37,10 @@ struct tide_loop {
 	uint32_t backend_why;   /* TIDE_BACKEND_WHY_* */
 	int uring_err;          /* io_uring_setup's -errno when it fell back */
 	uint32_t opts_flags;
+	/* closing, the epoll backend or fault injection: operations leave
+	 * the io_uring fast path (one test instead of three) */
+	bool slow;
+	struct tide__fault fault;
 	uint64_t wait_cap_ns;   /* 0, or the longest single blocking wait */
 
 	/* completions to deliver on the next dispatch */
@@ -45,6 +58,17 @@ struct tide_loop {
 	struct tide__uring u;   /* the io_uring backend's state */
 	struct tide__ep *ep;    /* the epoll backend's state */
 };
+
+/* Queue a completion to deliver after turns more dispatches (0: the next
+ * one).  0 or -ENOMEM. */
+int tide__later_push(struct tide_loop *loop, struct tide__op *op, int32_t res,
+		     uint32_t cflags, uint32_t turns);
+/* Fault injection: read TIDE_FAULT (0, or -EINVAL for a bad value). */
+int tide__fault_init(struct tide_loop *loop);
+/* Fault injection for an operation being started on fd: may shorten *len
+ * (len may be NULL) and mark op to complete late. */
+void tide__fault_op(struct tide_loop *loop, struct tide__op *op, int fd,
+		    unsigned *len);
 
 _Static_assert(offsetof(struct tide_loop, core) == 0,
 	       "tide__core() relies on the core coming first");

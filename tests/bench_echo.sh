@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # bench_echo.sh - tide-echo server vs --engine epoll on loopback (run by
-# hand; not part of make check).
+# hand; not part of make check), and tide on its epoll backend
+# (TIDE_BACKEND=epoll, "tide-epoll") against the same hand-written engine.
 #
 #   tests/bench_echo.sh [RUNS] [DURATION]      (defaults 3 and 5 s)
 #
@@ -21,7 +22,8 @@
 #   echo_c100_tide_cpu_per_msg 4.81 us ... echo_c100_cpu_ratio 1.10 x
 # (cpu_ratio = epoll CPU per message / tide CPU per message: the target is
 # >= 1.2; msgs_ratio = tide msgs/s / epoll msgs/s; p99_ratio = tide p99 /
-# epoll p99).  Per-run figures go to stderr.
+# epoll p99; fallback_cpu_ratio = tide-epoll CPU per message / epoll CPU
+# per message: the target is <= 1.15).  Per-run figures go to stderr.
 set -u
 RUNS=${1:-3}
 DUR=${2:-5}
@@ -62,8 +64,12 @@ fi
 start_server() { # ENGINE
 	rm -f "$T/err" # the redirection below happens in the child, later
 	ADDR=
-	taskset -c "$SCPU" "$ECHO" server 127.0.0.1:0 --engine "$1" \
-		>/dev/null 2>"$T/err" &
+	case $1 in
+	tide-epoll) set -- tide; be=epoll ;;
+	*) be= ;;
+	esac
+	env ${be:+TIDE_BACKEND=$be} taskset -c "$SCPU" "$ECHO" server \
+		127.0.0.1:0 --engine "$1" >/dev/null 2>"$T/err" &
 	SP=$!
 	i=0
 	while [ -z "$ADDR" ]; do
@@ -131,9 +137,10 @@ for c in $CONNS; do
 	while [ $r -lt "$RUNS" ]; do
 		one_run tide "$c"
 		one_run epoll "$c"
+		one_run tide-epoll "$c"
 		r=$((r + 1))
 	done
-	for e in tide epoll; do
+	for e in tide epoll tide-epoll; do
 		echo "echo_c${c}_${e}_cpu_per_msg $(median "$T/$e.$c" 1) us"
 		echo "echo_c${c}_${e}_msgs_per_sec $(median "$T/$e.$c" 2) msg/s"
 		echo "echo_c${c}_${e}_p99 $(median "$T/$e.$c" 3) us"
@@ -145,6 +152,9 @@ for c in $CONNS; do
 		printf "echo_c%s_cpu_ratio %.3f x\n", c, ec / tc
 		printf "echo_c%s_msgs_ratio %.3f x\n", c, tm / em
 		printf "echo_c%s_p99_ratio %.3f x\n", c, tp / ep }'
+	awk -v fc="$(median "$T/tide-epoll.$c" 1)" -v ec="$(median "$T/epoll.$c" 1)" \
+	    -v c="$c" 'BEGIN {
+		printf "echo_c%s_fallback_cpu_ratio %.3f x\n", c, fc / ec }'
 done
 
 [ "$IDLE" -gt 0 ] || exit 0
@@ -187,7 +197,7 @@ PY
 	echo "$rss" >"$T/rss"
 }
 
-for e in tide epoll; do
+for e in tide epoll tide-epoll; do
 	idle "$e"
 	awk -v k="$(cat "$T/rss")" -v e="$e" -v n="$IDLE" \
 		'BEGIN { printf "echo_idle%s_%s_rss %.1f MiB\n", n, e, k / 1024 }'

@@ -108,6 +108,14 @@ int t_run_configs(const char *name, const struct CMUnitTest *tests, size_t n)
 	return fails;
 }
 
+bool t_loop_epoll(struct tide_loop *loop)
+{
+	struct tide_loop_config cfg;
+
+	tide_loop_config(loop, &cfg);
+	return cfg.backend == TIDE_BACKEND_EPOLL;
+}
+
 int t_count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");

@@ -4,6 +4,7 @@
 #define TIDE_TEST_HELPERS_H
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +26,10 @@ int t_run_configs(const char *name, const struct CMUnitTest *tests, size_t n);
 
 /* Run the loop until f resolves; fail the test on error or a hang. */
 int64_t t_wait(struct tide_loop *loop, struct tide_future *f);
+
+/* Does loop run on the epoll backend (where io_uring-only machinery,
+ * registered resources and fixed descriptors, behaves differently)? */
+bool t_loop_epoll(struct tide_loop *loop);
 
 /* Number of open file descriptors of this process. */
 int t_count_fds(void);

@@ -128,12 +128,19 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
 	chmod 0600 "$T/src1"; chmod 0755 "$T"
 	expect 1 setpriv --reuid=65534 --regid=65534 --clear-groups "$CP" "$T/src1" /tmp/tide-cp-$$
 fi
-# io_uring denied by a seccomp filter: tide_strerror()'s sentence
+# io_uring denied by a seccomp filter (EPERM, and Docker's ENOSYS): the
+# copy runs on the epoll backend and is exact; if it fails instead, the
+# message is tide_strerror()'s sentence and no DST appears
 if ${TIDE_CC:-cc} -o "$T/deny" "${TIDE_SRC:-.}/tests/seccomp_deny.c" 2>/dev/null; then
 	for e in 1 38; do
-		"$T/deny" setup $e "$CP" "$T/src1" "$T/denied" 2>"$T/err"
+		rm -f "$T/denied"
+		"$T/deny" setup $e "$CP" "$T/src1048577" "$T/denied" 2>"$T/err"
 		rc=$?
 		[ $rc = 77 ] && continue
+		if [ $rc = 0 ]; then
+			cmp "$T/src1048577" "$T/denied" || fail "seccomp errno $e: copy differs"
+			continue
+		fi
 		[ $rc = 1 ] || fail "seccomp errno $e: exit $rc"
 		grep -q "seccomp" "$T/err" || fail "seccomp errno $e: $(cat "$T/err")"
 		[ ! -e "$T/denied" ] || fail "seccomp errno $e: DST created"

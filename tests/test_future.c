@@ -350,7 +350,8 @@ static void test_tide_future_cancel_states(void **state)
 	/* 20 reads on an 8-entry ring: the last ones wait in the backlog */
 	for (int i = 0; i < 20; i++)
 		f[i] = tide_read(loop, p[0], buf, sizeof(buf), TIDE_OFF_CUR);
-	assert_true(loop->u.bl_count > loop->u.bl_head);
+	if (!t_loop_epoll(loop)) /* epoll: all 20 wait for readiness */
+		assert_true(loop->u.bl_count > loop->u.bl_head);
 	assert_int_equal(tide_future_cancel(f[19]), 0); /* backlog */
 	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
 	assert_int_equal(tide_future_cancel(f[0]), 0);  /* in flight */

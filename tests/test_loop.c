@@ -84,6 +84,13 @@ static void test_tide_loop_new_fallback(void **state)
 	reject_mask = IORING_SETUP_DEFER_TASKRUN;
 	loop = t_loop();
 	tide_loop_config(loop, &cfg);
+	if (t_loop_epoll(loop)) { /* no ring, no setup flags to fall back */
+		reject_mask = 0;
+		assert_int_equal(cfg.setup, 0);
+		assert_int_equal(t_wait(loop, tide_nop(loop)), 0);
+		tide_loop_free(loop);
+		return;
+	}
 	assert_false(cfg.setup & TIDE_SETUP_DEFER_TASKRUN);
 	assert_true(cfg.setup & TIDE_SETUP_COOP_TASKRUN);
 	tide_loop_free(loop);
@@ -158,6 +165,8 @@ static void test_cq_overflow_survived(void **state)
 			assert_int_equal(tide_future_on_done(tide_nop(loop),
 							     count_done, &done),
 					 0);
+		if (t_loop_epoll(loop))
+			continue; /* no CQ: the 400 just complete below */
 		tide__backlog_flush(loop);
 		assert_int_equal(tide__submit(loop, 0), 0);
 	}
@@ -166,7 +175,7 @@ static void test_cq_overflow_survived(void **state)
 	tide_loop_stats(loop, &st);
 	/* with SQPOLL the kernel thread submits at its own pace, so the CQ
 	 * need not overflow; nothing may be lost either way */
-	if (!(t_opts.flags & TIDE_LOOP_SQPOLL))
+	if (!(t_opts.flags & TIDE_LOOP_SQPOLL) && !t_loop_epoll(loop))
 		assert_true(st.cq_overflows >= 1);
 	tide_loop_free(loop);
 }

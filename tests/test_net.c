@@ -132,7 +132,8 @@ static void pingpong(const char *text)
 	assert_int_equal(t_wait(loop, tide_send(loop, cfd, "ping", 4, 0)), 4);
 	assert_int_equal(t_wait(loop, tide_recv(loop, afd, buf, sizeof(buf), 0)), 4);
 	assert_memory_equal(buf, "ping", 4);
-	if (a.u.sa.sa_family == AF_UNIX) /* no zero-copy for Unix sockets */
+	/* no zero-copy for Unix sockets (epoll: send_zc is a plain send) */
+	if (a.u.sa.sa_family == AF_UNIX && !t_loop_epoll(loop))
 		assert_int_equal(t_wait(loop, tide_send_zc(loop, afd, "pong", 4, 0)),
 				 -EOPNOTSUPP);
 	assert_int_equal(t_wait(loop, a.u.sa.sa_family == AF_UNIX
@@ -209,7 +210,7 @@ static void test_tide_net_bad_args(void **state)
 {
 	struct tide_loop *loop = t_loop();
 	struct tide_addr a = { 0 };
-	char b[4];
+	char b[4] = { 0 }; /* the epoll backend makes the call: valgrind checks it */
 
 	(void)state;
 	assert_null(tide_socket(NULL, AF_INET, SOCK_STREAM, 0));
@@ -516,7 +517,9 @@ static void test_tide_loop_fix_fd_ops(void **state)
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	assert_int_equal(tide_loop_fix_fd(loop, sv[0]), 0);
-	assert_int_equal(tide_loop_fix_fd(loop, sv[0]), -EEXIST);
+	/* epoll: fixing is a no-op, so there is nothing to find twice */
+	assert_int_equal(tide_loop_fix_fd(loop, sv[0]),
+			 t_loop_epoll(loop) ? 0 : -EEXIST);
 	/* send, recv, multishot recv and shutdown on the fixed descriptor */
 	assert_int_equal(t_wait(loop, tide_send(loop, sv[0], "hello", 5, 0)), 5);
 	assert_int_equal(t_wait(loop, tide_recv(loop, sv[1], buf, sizeof(buf), 0)), 5);
@@ -538,7 +541,8 @@ static void test_tide_loop_fix_fd_ops(void **state)
 	assert_int_equal(t_wait(loop, tide_shutdown(loop, sv[0], SHUT_WR)), 0);
 	assert_int_equal(t_wait(loop, tide_recv(loop, sv[1], buf, 1, 0)), 0);
 	/* unfix, then close(2): the ring no longer holds the socket open */
-	assert_int_equal(tide_loop_unfix_fd(loop, sv[0]), 0);
+	assert_int_equal(tide_loop_unfix_fd(loop, sv[0]),
+			 t_loop_epoll(loop) ? -ENOENT : 0);
 	assert_int_equal(tide_loop_unfix_fd(loop, sv[0]), -ENOENT);
 	close(sv[0]);
 	assert_int_equal(t_wait(loop, tide_send(loop, sv[1], "x", 1, 0)), -EPIPE);
@@ -572,12 +576,20 @@ static void test_tide_loop_fix_fd_close_paths(void **state)
 	assert_int_equal(tide_loop_unfix_fd(loop, b[0]), -ENOENT);
 	assert_int_equal(tide_loop_fix_fd(loop, d[0]), 0);
 	close(d[0]); /* wrong order on purpose: the table keeps it open */
-	/* and ops on the number still reach it: proof they use the table */
-	assert_int_equal(t_wait(loop, tide_send(loop, d[0], "z", 1, 0)), 1);
-	assert_int_equal(read(d[1], &c, 1), 1);
-	assert_int_equal(c, 'z');
-	tide_loop_free(loop);
-	assert_int_equal(read(d[1], &c, 1), 0);
+	if (t_loop_epoll(loop)) { /* no table: the number is gone */
+		assert_int_equal(t_wait(loop, tide_send(loop, d[0], "z", 1, 0)),
+				 -EBADF);
+		assert_int_equal(read(d[1], &c, 1), 0);
+		tide_loop_free(loop);
+	} else {
+		/* ops on the number still reach it: proof they use the table */
+		assert_int_equal(t_wait(loop, tide_send(loop, d[0], "z", 1, 0)),
+				 1);
+		assert_int_equal(read(d[1], &c, 1), 1);
+		assert_int_equal(c, 'z');
+		tide_loop_free(loop);
+		assert_int_equal(read(d[1], &c, 1), 0);
+	}
 	close(a[1]);
 	close(b[1]);
 	close(d[1]);
@@ -598,6 +610,15 @@ static void test_tide_loop_fix_fd_bad(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	close(sv[1]);
 	assert_int_equal(tide_loop_fix_fd(loop, sv[1]), -EBADF);
+	if (t_loop_epoll(loop)) { /* no file table: a no-op success */
+		assert_int_equal(tide_loop_register_files(loop, &sv[0], 1),
+				 -EOPNOTSUPP);
+		assert_int_equal(tide_loop_fix_fd(loop, sv[0]), 0);
+		assert_int_equal(tide_loop_unfix_fd(loop, sv[0]), -ENOENT);
+		close(sv[0]);
+		tide_loop_free(loop);
+		return;
+	}
 	/* one file table per ring */
 	assert_int_equal(tide_loop_register_files(loop, &sv[0], 1), 0);
 	assert_int_equal(tide_loop_fix_fd(loop, sv[0]), -EBUSY);

@@ -66,7 +66,9 @@ static void test_tide_probe_run_bad_args(void **state)
 
 static void test_tide_probe_run_success(void **state)
 {
-	struct tide_probe *p = calloc(1, sizeof(*p));
+	/* static: a skip (io_uring blocked) leaves the test before a free */
+	static struct tide_probe probe;
+	struct tide_probe *p = &probe;
 	struct utsname u;
 	int fds = t_count_fds();
 
@@ -122,7 +124,6 @@ static void test_tide_probe_run_success(void **state)
 	assert_true(tide_probe_has_feature(p, IORING_FEAT_SINGLE_MMAP));
 
 	assert_int_equal(t_count_fds(), fds); /* no ring left open */
-	free(p);
 }
 
 static void test_tide_probe_run_flags(void **state)

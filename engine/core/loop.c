@@ -71,8 +71,8 @@ int tide__defer(struct tide_loop *loop, tide_post_fn *fn, void *arg)
 
 /* ---- deferred completions ---- */
 
-int tide__complete_later(struct tide_loop *loop, struct tide__op *op,
-			 int32_t res, uint32_t cflags)
+int tide__later_push(struct tide_loop *loop, struct tide__op *op, int32_t res,
+		     uint32_t cflags, uint32_t turns)
 {
 	if (loop->later_n == loop->later_cap) {
 		uint32_t cap = loop->later_cap ? loop->later_cap * 2 : 64;
@@ -83,27 +83,42 @@ int tide__complete_later(struct tide_loop *loop, struct tide__op *op,
 		loop->later = n;
 		loop->later_cap = cap;
 	}
-	loop->later[loop->later_n++] = (struct tide__later){ op, res, cflags };
+	loop->later[loop->later_n++] =
+		(struct tide__later){ op, res, cflags, turns };
 	return 0;
 }
 
-/* Deliver the completions queued so far; ones queued meanwhile wait. */
+int tide__complete_later(struct tide_loop *loop, struct tide__op *op,
+			 int32_t res, uint32_t cflags)
+{
+	return tide__later_push(loop, op, res, cflags, 0);
+}
+
+/* Deliver the completions queued so far whose turn has come; ones queued
+ * meanwhile (and ones still waiting their turns) stay, in order. */
 static uint32_t run_later(struct tide_loop *loop)
 {
-	uint32_t n = loop->later_n, i;
+	uint32_t n = loop->later_n, kept = 0, ran = 0;
 
 	if (!n)
 		return 0;
-	for (i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		struct tide__later l = loop->later[i];
 
+		if (l.turns) {
+			l.turns--;
+			loop->later[kept++] = l; /* kept <= i: nothing lost */
+			continue;
+		}
 		tide__complete(loop, l.op, l.res, l.cflags);
+		ran++;
 	}
-	/* keep what the callbacks queued, in order */
-	memmove(loop->later, loop->later + n,
-		(loop->later_n - n) * sizeof(*loop->later));
-	loop->later_n -= n;
-	return n;
+	/* callbacks may have queued more behind n: slide them down */
+	if (loop->later_n > n)
+		memmove(loop->later + kept, loop->later + n,
+			(loop->later_n - n) * sizeof(*loop->later));
+	loop->later_n = kept + (loop->later_n - n);
+	return ran;
 }
 
 /* Run the tasks queued before this call; later ones wait a turn so IO is
@@ -266,6 +281,7 @@ static int setup_backend(struct tide_loop *loop,
 	}
 	loop->be = &tide__epoll_backend;
 	loop->uring = false;
+	loop->slow = true;
 	return loop->be->init(loop, o);
 }
 
@@ -308,6 +324,9 @@ int tide_loop_new(struct tide_loop **out, const struct tide_loop_options *opts)
 		ret = -ret;
 		goto err_fd;
 	}
+	ret = tide__fault_init(loop);
+	if (ret)
+		goto err_mutex;
 	ret = setup_backend(loop, opts);
 	if (ret)
 		goto err_mutex;
@@ -341,6 +360,7 @@ static bool has_work(struct tide_loop *loop)
 static void quiesce(struct tide_loop *loop)
 {
 	loop->core.closing = true;
+	loop->slow = true;
 	loop->core.stop = false;
 	loop->core.running = true; /* continuations may run inline */
 	loop->core.in_user--;

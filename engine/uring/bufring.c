@@ -25,6 +25,7 @@ struct tide_bufring {
 	size_t bufs_bytes;
 	uint32_t count, size, mask, avail;
 	uint16_t bgid;
+	uint16_t uhead; /* user-space consumer's head (no kernel) */
 	uint8_t *lent;
 	struct tide__bufring_link *links;
 	struct tide__bufring_waiter *waiters;
@@ -264,6 +265,23 @@ void tide__bufring_took(struct tide_bufring *br, unsigned bid)
 		br->lent[bid] = 1;
 		br->avail--;
 	}
+}
+
+void *tide__bufring_next(const struct tide_bufring *br, unsigned *bid)
+{
+	uint16_t tail = __atomic_load_n(&br->ring->tail, __ATOMIC_ACQUIRE);
+	const struct io_uring_buf *b;
+
+	if (tail == br->uhead)
+		return NULL;
+	b = &br->ring->bufs[br->uhead & br->mask];
+	*bid = b->bid;
+	return (void *)(uintptr_t)b->addr;
+}
+
+void tide__bufring_take(struct tide_bufring *br)
+{
+	br->uhead++;
 }
 
 void tide__bufring_wait(struct tide_bufring *br,

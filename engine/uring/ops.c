@@ -45,15 +45,32 @@ static int finish(struct tide_loop *loop, struct tide__op *op, int res)
 	return accepted(loop, op, tide__complete_later(loop, op, res, 0));
 }
 
-/* The prologue of every operation: the closing loop refuses, the epoll
- * backend takes its own road.  ep is evaluated only on that road. */
-#define ROUTE(ep)                                                      \
+/* Off the fast path: the loop is closing (operations complete -ECANCELED
+ * unstarted), runs on epoll, or injects faults.  1: go on with io_uring. */
+static __attribute__((noinline, cold)) int
+slow_path(struct tide_loop *loop, struct tide__op *op, int fd,
+		     unsigned *len)
+{
+	if (loop->core.closing)
+		return refuse(loop, op);
+	tide__fault_op(loop, op, fd, len);
+	return 1;
+}
+
+/* The prologue of every operation: one test keeps io_uring on the fast
+ * path; ep, the epoll backend's road, is evaluated only there.  fd and
+ * len (a pointer, or NULL) are what fault injection may cut short. */
+#define ROUTE_ON(fd, len, ep)                                          \
 	do {                                                           \
-		if (__builtin_expect(loop->core.closing, 0))           \
-			return refuse(loop, op);                       \
-		if (__builtin_expect(!loop->uring, 0))                 \
-			return accepted(loop, op, (ep));               \
+		if (__builtin_expect(loop->slow, 0)) {                 \
+			int r_ = slow_path(loop, op, (fd), (len));     \
+			if (r_ <= 0)                                   \
+				return r_;                             \
+			if (!loop->uring)                              \
+				return accepted(loop, op, (ep));       \
+		}                                                      \
 	} while (0)
+#define ROUTE(ep) ROUTE_ON(-1, NULL, ep)
 
 /* An SQE bound to op, or NULL (-ENOMEM: the backlog cannot grow). */
 static inline struct io_uring_sqe *sqe_for(struct tide_loop *loop,
@@ -116,7 +133,8 @@ int tide__op_read(struct tide_loop *loop, struct tide__op *op, int fd,
 		  void *buf, unsigned len, uint64_t off, int buf_index,
 		  unsigned flags)
 {
-	ROUTE(tide__ep_read(loop, op, fd, buf, len, off, buf_index, flags));
+	ROUTE_ON(fd, &len,
+		 tide__ep_read(loop, op, fd, buf, len, off, buf_index, flags));
 	SQE(rw_prep(loop, sqe,
 		    buf_index < 0 ? IORING_OP_READ : IORING_OP_READ_FIXED, fd,
 		    buf, len, off, buf_index, flags));
@@ -126,7 +144,8 @@ int tide__op_write(struct tide_loop *loop, struct tide__op *op, int fd,
 		   const void *buf, unsigned len, uint64_t off, int buf_index,
 		   unsigned flags)
 {
-	ROUTE(tide__ep_write(loop, op, fd, buf, len, off, buf_index, flags));
+	ROUTE_ON(fd, &len,
+		 tide__ep_write(loop, op, fd, buf, len, off, buf_index, flags));
 	SQE(rw_prep(loop, sqe,
 		    buf_index < 0 ? IORING_OP_WRITE : IORING_OP_WRITE_FIXED, fd,
 		    buf, len, off, buf_index, flags));
@@ -274,7 +293,7 @@ int tide__op_accept_multi(struct tide_loop *loop, struct tide__op *op,
 int tide__op_recv(struct tide_loop *loop, struct tide__op *op, int fd,
 		  void *buf, unsigned len, int flags)
 {
-	ROUTE(tide__ep_recv(loop, op, fd, buf, len, flags));
+	ROUTE_ON(fd, &len, tide__ep_recv(loop, op, fd, buf, len, flags));
 	SQE_FD(io_uring_prep_recv(sqe, fd, buf, len, flags));
 }
 
@@ -292,7 +311,7 @@ int tide__op_recv_multi(struct tide_loop *loop, struct tide__op *op, int fd,
 int tide__op_send(struct tide_loop *loop, struct tide__op *op, int fd,
 		  const void *buf, unsigned len, int flags)
 {
-	ROUTE(tide__ep_send(loop, op, fd, buf, len, flags));
+	ROUTE_ON(fd, &len, tide__ep_send(loop, op, fd, buf, len, flags));
 	SQE_FD(io_uring_prep_send(sqe, fd, buf, len, flags));
 }
 
@@ -345,6 +364,11 @@ int tide__op_timeout(struct tide_loop *loop, struct tide__op *op,
 		     struct __kernel_timespec *ts, unsigned flags)
 {
 	ROUTE(tide__ep_timeout(loop, op, ts, flags));
+	/* the user-space heap (engine/core/timer.c) where the ring's wait can
+	 * take a timeout without an SQE (IORING_FEAT_EXT_ARG, 5.11): arming
+	 * and cancelling a timer then costs no system call */
+	if (__builtin_expect(loop->u.ring.features & IORING_FEAT_EXT_ARG, 1))
+		return accepted(loop, op, tide__ep_timeout(loop, op, ts, flags));
 	loop->stats.timers++;
 	SQE(io_uring_prep_timeout(sqe, ts, 0,
 				  (flags & TIDE__TIMEOUT_ABS) ?
@@ -363,8 +387,8 @@ int tide__op_deadline(struct tide_loop *loop, struct tide__op *op,
 
 int tide__op_cancel(struct tide_loop *loop, struct tide__op *op)
 {
-	if (!loop->uring)
-		return tide__ep_cancel(loop, op);
+	if (!loop->uring || tide__ep_owns(loop, op))
+		return tide__ep_cancel(loop, op); /* a heap timer, a pool job */
 	return tide__uring_cancel(loop, op);
 }
 

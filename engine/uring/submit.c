@@ -103,6 +103,11 @@ static bool needs_enter(const struct io_uring *ring, unsigned queued, int wait)
 
 int tide__submit(struct tide_loop *loop, int wait)
 {
+	return tide__submit_until(loop, wait, -1);
+}
+
+int tide__submit_until(struct tide_loop *loop, int wait, int64_t ns)
+{
 	struct io_uring *ring = &loop->u.ring;
 	unsigned queued = io_uring_sq_ready(ring);
 	int ret;
@@ -112,10 +117,14 @@ int tide__submit(struct tide_loop *loop, int wait)
 	if (needs_enter(ring, queued, wait) ||
 	    (loop->u.setup_flags & IORING_SETUP_DEFER_TASKRUN))
 		loop->stats.enter_calls++;
-	if (wait && loop->wait_cap_ns) {
+	if (wait && loop->wait_cap_ns && (ns < 0 || (uint64_t)ns > loop->wait_cap_ns))
+		ns = (int64_t)loop->wait_cap_ns;
+	if (wait && ns >= 0) {
+		/* the earliest heap timer, or valgrind's cap: with EXT_ARG the
+		 * timeout rides on the enter, no SQE */
 		struct __kernel_timespec ts = {
-			.tv_sec = (long long)(loop->wait_cap_ns / 1000000000u),
-			.tv_nsec = (long long)(loop->wait_cap_ns % 1000000000u),
+			.tv_sec = (long long)(ns / 1000000000),
+			.tv_nsec = (long long)(ns % 1000000000),
 		};
 		struct io_uring_cqe *cqe;
 
@@ -123,7 +132,8 @@ int tide__submit(struct tide_loop *loop, int wait)
 		if (ret == -ETIME)
 			ret = 0;
 		/* valgrind only hands its lock over at blocking calls */
-		sched_yield();
+		if (loop->wait_cap_ns)
+			sched_yield();
 	} else if (wait)
 		ret = io_uring_submit_and_wait(ring, 1);
 	else if (loop->u.setup_flags & IORING_SETUP_DEFER_TASKRUN)

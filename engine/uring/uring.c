@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "epoll/epoll.h"
 #include "uring.h"
 
 /* Try the fast setups first, keep the first the kernel accepts. */
@@ -91,7 +92,10 @@ static void wake_done(struct tide_loop *loop, struct tide__op *op,
 	(void)res;
 	(void)cflags;
 	loop->u.wake_armed = false;
-	if (!loop->core.closing && arm_wake(loop))
+	/* per-op fallback jobs (LACKS in ops.c) finish on the blocking pool,
+	 * which writes the eventfd: the read drained it, now take them */
+	tide__ep_reap(loop);
+	if ((!loop->core.closing || tide__ep_busy(loop)) && arm_wake(loop))
 		tide__warn(loop, "cannot re-arm the wake-up read");
 }
 
@@ -150,6 +154,7 @@ static void u_fini(struct tide_loop *loop)
 		while (loop->u.wake_armed && tide__submit(loop, 1) == 0)
 			tide__reap(loop);
 	}
+	tide__ep_release(loop); /* the per-op fallback's pool, if it ran */
 	if (loop->u.probe)
 		io_uring_free_probe(loop->u.probe);
 	io_uring_queue_exit(&loop->u.ring);
@@ -162,10 +167,17 @@ static int u_poll(struct tide_loop *loop, int wait)
 	int ret;
 
 	tide__backlog_flush(loop);
-	if (loop->u.bl_head != loop->u.bl_count)
-		wait = 0; /* SQ full: submit, reap, come back for the rest */
-	ret = tide__submit(loop, wait);
-	return ret < 0 ? ret : tide__reap(loop);
+	if (loop->u.bl_head != loop->u.bl_count || loop->later_n)
+		wait = 0; /* SQ full, or completions to deliver: no sleeping */
+	/* heap timers (tide__op_timeout) bound the wait; loop->ep exists
+	 * only once a timer or a fallback job was started */
+	ret = tide__submit_until(loop, wait, loop->ep ? tide__ep_timer_wait_ns(loop) : -1);
+	if (ret < 0)
+		return ret;
+	ret = tide__reap(loop);
+	if (__builtin_expect(loop->ep != NULL, 0))
+		ret += (int)tide__ep_expire(loop);
+	return ret;
 }
 
 /* Completion of the cancel-all request: remember a kernel without
@@ -195,6 +207,7 @@ static void u_cancel_all(struct tide_loop *loop)
 	struct io_uring_sqe *sqe;
 	unsigned n = 1;
 
+	tide__ep_cancel_own(loop); /* heap timers, queued fallback jobs */
 	for (uint32_t i = u->bl_head; i < u->bl_count; i++) {
 		struct tide__op *op =
 			(struct tide__op *)(uintptr_t)u->bl[i].user_data;

@@ -53,6 +53,8 @@ void tide__fixfd_free(struct tide_loop *loop);
 
 /* Submit what is queued; wait for at least one CQE when wait != 0. */
 int tide__submit(struct tide_loop *loop, int wait);
+/* The same, waiting at most ns (>= 0) for a completion. */
+int tide__submit_until(struct tide_loop *loop, int wait, int64_t ns);
 /* Reap every available CQE, dispatching each to its op.  Returns count. */
 int tide__reap(struct tide_loop *loop);
 /* Flush backlogged SQEs into the SQ ring as far as there is room. */

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: MIT
+/*
+ * blocking.c - the blocking-call pool (see blocking.h).
+ *
+ * One lock guards the queue, the list of finished jobs and the counters; a
+ * condition variable wakes idle workers.  Workers are detached from nothing:
+ * tide__blocking_free() sets stop, wakes them all and joins each.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "blocking.h"
+
+#define MAX_THREADS 256u
+#define DEFAULT_THREADS 4u
+
+struct tide__blocking {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct tide__bjob *qhead, *qtail; /* queued, FIFO */
+	struct tide__bjob *dhead, *dtail; /* finished, not reaped */
+	uint64_t busy;			  /* queued + running + finished */
+	unsigned max, started, idle;
+	uint64_t qlen; /* queued */
+	bool stop;
+	bool any_done; /* peeked without the lock */
+	int wake_fd;
+	pthread_t *tids;
+};
+
+static unsigned env_threads(void)
+{
+	const char *e = getenv("TIDE_BLOCKING_THREADS");
+	char *end;
+	unsigned long v;
+
+	if (!e || !*e)
+		return DEFAULT_THREADS;
+	v = strtoul(e, &end, 10);
+	if (*end || v < 1 || v > MAX_THREADS)
+		return DEFAULT_THREADS;
+	return (unsigned)v;
+}
+
+int tide__blocking_new(struct tide__blocking **out, unsigned threads, int wake_fd)
+{
+	struct tide__blocking *p;
+	int ret;
+
+	*out = NULL;
+	if (threads > MAX_THREADS)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->max = threads ? threads : env_threads();
+	p->wake_fd = wake_fd;
+	p->tids = calloc(p->max, sizeof(*p->tids));
+	if (!p->tids) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = -pthread_mutex_init(&p->lock, NULL);
+	if (ret)
+		goto err_tids;
+	ret = -pthread_cond_init(&p->cond, NULL);
+	if (ret)
+		goto err_mutex;
+	*out = p;
+	return 0;
+err_mutex:
+	pthread_mutex_destroy(&p->lock);
+err_tids:
+	free(p->tids);
+err_free:
+	free(p);
+	return ret;
+}
+
+static const char *opt_path(const char *p)
+{
+	return p ? p : "";
+}
+
+int32_t tide__blocking_run(struct tide__bjob *j)
+{
+	long r;
+	loff_t oi, oo;
+
+	switch (j->op) {
+	case TIDE__B_NOP:
+		r = 0;
+		break;
+	case TIDE__B_READ:
+		r = j->off == (uint64_t)-1 ? read(j->fd, j->buf, j->len) :
+					     pread(j->fd, j->buf, j->len, (off_t)j->off);
+		break;
+	case TIDE__B_WRITE:
+		r = j->off == (uint64_t)-1 ? write(j->fd, j->buf, j->len) :
+					     pwrite(j->fd, j->buf, j->len, (off_t)j->off);
+		break;
+	case TIDE__B_READV:
+		r = j->off == (uint64_t)-1 ? readv(j->fd, j->buf, (int)j->len) :
+					     preadv(j->fd, j->buf, (int)j->len, (off_t)j->off);
+		break;
+	case TIDE__B_WRITEV:
+		r = j->off == (uint64_t)-1 ? writev(j->fd, j->buf, (int)j->len) :
+					     pwritev(j->fd, j->buf, (int)j->len, (off_t)j->off);
+		break;
+	case TIDE__B_FSYNC:
+		r = (j->flags & 1) ? fdatasync(j->fd) : fsync(j->fd);
+		break;
+	case TIDE__B_FALLOCATE:
+		r = fallocate(j->fd, j->flags, (off_t)j->off, (off_t)j->len64);
+		break;
+	case TIDE__B_SYNC_FILE_RANGE:
+		r = sync_file_range(j->fd, (off_t)j->off, j->len, (unsigned)j->flags);
+		break;
+	case TIDE__B_STATX:
+		r = statx(j->fd, opt_path(j->path), j->flags, j->mode, j->buf);
+		break;
+	case TIDE__B_OPENAT:
+		r = openat(j->fd, opt_path(j->path), j->flags, (mode_t)j->mode);
+		break;
+	case TIDE__B_CLOSE:
+		/* close(2) releases the descriptor even when it fails (EINTR
+		 * included), so it is never retried */
+		r = close(j->fd);
+		break;
+	case TIDE__B_UNLINKAT:
+		r = unlinkat(j->fd, opt_path(j->path), j->flags);
+		break;
+	case TIDE__B_MKDIRAT:
+		r = mkdirat(j->fd, opt_path(j->path), (mode_t)j->mode);
+		break;
+	case TIDE__B_RENAMEAT:
+		r = syscall(SYS_renameat2, j->fd, opt_path(j->path), j->fd2, opt_path(j->path2),
+			    (unsigned)j->flags);
+		break;
+	case TIDE__B_SPLICE:
+		oi = (loff_t)j->off;
+		oo = (loff_t)j->off2;
+		r = splice(j->fd, (int64_t)j->off == -1 ? NULL : &oi, j->fd2,
+			   (int64_t)j->off2 == -1 ? NULL : &oo, j->len, (unsigned)j->flags);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (r < 0)
+		return -errno;
+	return r > INT32_MAX ? INT32_MAX : (int32_t)r;
+}
+
+static void wake(int fd)
+{
+	uint64_t one = 1;
+	ssize_t w;
+
+	do
+		w = write(fd, &one, sizeof(one));
+	while (w < 0 && errno == EINTR);
+}
+
+static void *worker(void *arg)
+{
+	struct tide__blocking *p = arg;
+	struct tide__bjob *j;
+	bool was_empty;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->qhead && !p->stop) {
+			p->idle++;
+			pthread_cond_wait(&p->cond, &p->lock);
+			p->idle--;
+		}
+		if (!p->qhead)
+			break; /* stop, and nothing left to run */
+		j = p->qhead;
+		p->qhead = j->next;
+		if (p->qhead)
+			p->qhead->prev = NULL;
+		else
+			p->qtail = NULL;
+		p->qlen--;
+		j->state = TIDE__BJ_RUNNING;
+		pthread_mutex_unlock(&p->lock);
+
+		j->res = tide__blocking_run(j);
+
+		pthread_mutex_lock(&p->lock);
+		j->state = TIDE__BJ_DONE;
+		j->next = NULL;
+		was_empty = !p->dhead;
+		if (p->dtail)
+			p->dtail->next = j;
+		else
+			p->dhead = j;
+		p->dtail = j;
+		__atomic_store_n(&p->any_done, true, __ATOMIC_RELEASE);
+		/* one wake-up per batch: the loop drains the eventfd before it
+		 * takes the list, so a job added after that is never missed */
+		if (was_empty)
+			wake(p->wake_fd);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Start a worker if every started one is busy.  Called with the lock. */
+static int grow(struct tide__blocking *p)
+{
+	sigset_t all, old;
+	int ret;
+
+	/* the job about to be queued and those queued need a worker each */
+	if (p->qlen + 1 <= p->idle || p->started >= p->max)
+		return 0;
+	/* workers never take the process's signals */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&p->tids[p->started], NULL, worker, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		return p->started ? 0 : -ret; /* the others will get to it */
+	p->started++;
+	return 0;
+}
+
+int tide__blocking_submit(struct tide__blocking *p, struct tide__bjob *j)
+{
+	int ret;
+
+	pthread_mutex_lock(&p->lock);
+	ret = grow(p);
+	if (ret) {
+		pthread_mutex_unlock(&p->lock);
+		return ret;
+	}
+	j->state = TIDE__BJ_QUEUED;
+	j->next = NULL;
+	j->prev = p->qtail;
+	if (p->qtail)
+		p->qtail->next = j;
+	else
+		p->qhead = j;
+	p->qtail = j;
+	p->qlen++;
+	__atomic_store_n(&p->busy, p->busy + 1, __ATOMIC_RELAXED);
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+bool tide__blocking_cancel(struct tide__blocking *p, struct tide__bjob *j)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&p->lock);
+	if (j->state == TIDE__BJ_QUEUED) {
+		if (j->prev)
+			j->prev->next = j->next;
+		else
+			p->qhead = j->next;
+		if (j->next)
+			j->next->prev = j->prev;
+		else
+			p->qtail = j->prev;
+		j->next = j->prev = NULL;
+		p->qlen--;
+		j->state = TIDE__BJ_IDLE;
+		__atomic_store_n(&p->busy, p->busy - 1, __ATOMIC_RELAXED);
+		found = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return found;
+}
+
+unsigned tide__blocking_reap(struct tide__blocking *p)
+{
+	struct tide__bjob *j, *next;
+	unsigned n = 0;
+
+	if (!__atomic_load_n(&p->any_done, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	j = p->dhead;
+	p->dhead = p->dtail = NULL;
+	p->any_done = false;
+	for (next = j; next; next = next->next)
+		n++;
+	/* busy drops before done runs: done may free the owner, or
+	 * submit again */
+	__atomic_store_n(&p->busy, p->busy - n, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&p->lock);
+	for (; j; j = next) {
+		next = j->next;
+		j->next = NULL;
+		j->state = TIDE__BJ_IDLE;
+		j->done(j);
+	}
+	return n;
+}
+
+uint64_t tide__blocking_busy(const struct tide__blocking *p)
+{
+	return __atomic_load_n(&p->busy, __ATOMIC_RELAXED);
+}
+
+unsigned tide__blocking_threads(const struct tide__blocking *p)
+{
+	return p->max;
+}
+
+void tide__blocking_free(struct tide__blocking *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->started; i++)
+		pthread_join(p->tids[i], NULL);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p->tids);
+	free(p);
+}

@@ -1,0 +1,709 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_backend.c - the backend-neutral pieces under the epoll backend: the
+ * timer heap (engine/core/timer.c) and the blocking-call pool
+ * (engine/core/blocking.c): ordering, removal, batching of wake-ups,
+ * cancellation of queued and running jobs, every system call it carries.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#include "core.h"
+#include "core/blocking.h"
+#include "core/timer.h"
+#include "epoll/epoll.h"
+#include "ops.h"
+
+/* ---- timer heap ---- */
+
+static void test_timer_heap_order(void **state)
+{
+	struct tide__timer_heap h = { 0 };
+	struct tide__timer t[200], *p;
+	uint64_t last = 0, seed = 12345;
+	unsigned n = 0;
+
+	(void)state;
+	for (unsigned i = 0; i < 200; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		tide__timer_init(&t[i]);
+		assert_int_equal(tide__timer_add(&h, &t[i], seed >> 40), 0);
+		assert_true(tide__timer_armed(&t[i]));
+	}
+	/* remove every third, from anywhere in the heap */
+	for (unsigned i = 0; i < 200; i += 3) {
+		tide__timer_del(&h, &t[i]);
+		assert_false(tide__timer_armed(&t[i]));
+		tide__timer_del(&h, &t[i]); /* idle: no-op */
+	}
+	assert_int_equal(h.n, 200 - 67);
+	while ((p = tide__timer_pop_due(&h, UINT64_MAX))) {
+		assert_true(p->when >= last);
+		assert_false(tide__timer_armed(p));
+		assert_true((p - t) % 3 != 0);
+		last = p->when;
+		n++;
+	}
+	assert_int_equal(n, 200 - 67);
+	assert_null(tide__timer_first(&h));
+	tide__timer_heap_free(&h);
+}
+
+static void test_timer_heap_not_due(void **state)
+{
+	struct tide__timer_heap h = { 0 };
+	struct tide__timer a, b;
+
+	(void)state;
+	tide__timer_init(&a);
+	tide__timer_init(&b);
+	assert_int_equal(tide__timer_add(&h, &a, 100), 0);
+	assert_int_equal(tide__timer_add(&h, &b, 50), 0);
+	assert_ptr_equal(tide__timer_first(&h), &b);
+	assert_null(tide__timer_pop_due(&h, 49)); /* nothing due yet */
+	assert_ptr_equal(tide__timer_pop_due(&h, 50), &b);
+	assert_null(tide__timer_pop_due(&h, 99));
+	assert_ptr_equal(tide__timer_pop_due(&h, 1000), &a);
+	assert_null(tide__timer_pop_due(&h, UINT64_MAX));
+	tide__timer_heap_free(&h);
+}
+
+/* ---- blocking pool ---- */
+
+struct job {
+	struct tide__bjob j;
+	int done;
+};
+
+static void job_done(struct tide__bjob *j)
+{
+	((struct job *)(void *)j)->done++;
+}
+
+static void job_init(struct job *x, uint8_t op)
+{
+	memset(x, 0, sizeof(*x));
+	x->j.op = op;
+	x->j.fd = x->j.fd2 = -1;
+	x->j.done = job_done;
+}
+
+/* Wait (bounded) until fd is readable. */
+static void wait_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	assert_int_equal(poll(&p, 1, 10000), 1);
+}
+
+static uint64_t read_efd(int efd)
+{
+	uint64_t v = 0;
+
+	if (read(efd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		return 0;
+	return v;
+}
+
+/* Reap until want jobs came back (each wait bounded). */
+static unsigned reap_all(struct tide__blocking *p, int efd, unsigned want)
+{
+	unsigned got = 0;
+
+	while (got < want) {
+		got += tide__blocking_reap(p);
+		if (got < want) {
+			wait_readable(efd);
+			(void)read_efd(efd);
+		}
+	}
+	return got;
+}
+
+enum { N = 100 };
+
+static void test_blocking_batches_wakeups(void **state)
+{
+	struct tide__blocking *p;
+	static struct job jobs[N + 2];
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), gate[2], sig[2];
+	char c = 'x', got = 0;
+
+	(void)state;
+	assert_true(efd >= 0);
+	assert_int_equal(pipe(gate), 0);
+	assert_int_equal(pipe(sig), 0);
+	assert_int_equal(tide__blocking_new(&p, 1, efd), 0);
+	assert_int_equal(tide__blocking_threads(p), 1);
+	/* one worker: the first job holds it, the rest queue behind */
+	job_init(&jobs[0], TIDE__B_READ);
+	jobs[0].j.fd = gate[0];
+	jobs[0].j.buf = &got;
+	jobs[0].j.len = 1;
+	jobs[0].j.off = (uint64_t)-1;
+	assert_int_equal(tide__blocking_submit(p, &jobs[0].j), 0);
+	for (int i = 1; i <= N; i++) {
+		job_init(&jobs[i], TIDE__B_NOP);
+		assert_int_equal(tide__blocking_submit(p, &jobs[i].j), 0);
+	}
+	/* the last tells us everything before it is on the done list */
+	job_init(&jobs[N + 1], TIDE__B_WRITE);
+	jobs[N + 1].j.fd = sig[1];
+	jobs[N + 1].j.buf = &c;
+	jobs[N + 1].j.len = 1;
+	jobs[N + 1].j.off = (uint64_t)-1;
+	assert_int_equal(tide__blocking_submit(p, &jobs[N + 1].j), 0);
+	assert_int_equal(tide__blocking_busy(p), N + 2);
+	assert_int_equal(write(gate[1], &c, 1), 1);
+	wait_readable(sig[0]);
+	/* N + 1 jobs finished while nobody reaped: one wake-up, not N + 1 */
+	assert_int_equal(read_efd(efd), 1);
+	assert_int_equal(reap_all(p, efd, N + 2), N + 2);
+	for (int i = 0; i < N + 2; i++)
+		assert_int_equal(jobs[i].done, 1);
+	assert_int_equal(jobs[0].j.res, 1);
+	assert_int_equal(got, 'x');
+	assert_int_equal(jobs[N + 1].j.res, 1);
+	assert_int_equal(tide__blocking_busy(p), 0);
+	tide__blocking_free(p);
+	close(gate[0]);
+	close(gate[1]);
+	close(sig[0]);
+	close(sig[1]);
+	close(efd);
+}
+
+static void test_blocking_cancel_queued_and_running(void **state)
+{
+	struct tide__blocking *p;
+	struct job a, b;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), gate[2];
+	char c = 'y', got = 0;
+
+	(void)state;
+	assert_true(efd >= 0);
+	assert_int_equal(pipe(gate), 0);
+	assert_int_equal(tide__blocking_new(&p, 1, efd), 0);
+	job_init(&a, TIDE__B_READ);
+	a.j.fd = gate[0];
+	a.j.buf = &got;
+	a.j.len = 1;
+	a.j.off = (uint64_t)-1;
+	job_init(&b, TIDE__B_NOP);
+	assert_int_equal(tide__blocking_submit(p, &a.j), 0);
+	assert_int_equal(tide__blocking_submit(p, &b.j), 0);
+	/* b is queued behind a (one worker): it comes off the queue */
+	assert_true(tide__blocking_cancel(p, &b.j));
+	assert_false(tide__blocking_cancel(p, &b.j)); /* only once */
+	assert_int_equal(tide__blocking_busy(p), 1);
+	/* a may be queued or running; once running, cancel cannot stop it.
+	 * Wait until the worker took it (the queue is empty then). */
+	while (__atomic_load_n(&a.j.state, __ATOMIC_ACQUIRE) == TIDE__BJ_QUEUED)
+		sched_yield();
+	assert_false(tide__blocking_cancel(p, &a.j));
+	assert_int_equal(write(gate[1], &c, 1), 1);
+	assert_int_equal(reap_all(p, efd, 1), 1);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.j.res, 1); /* its own result, not -ECANCELED */
+	assert_int_equal(got, 'y');
+	assert_int_equal(b.done, 0);
+	tide__blocking_free(p);
+	close(gate[0]);
+	close(gate[1]);
+	close(efd);
+}
+
+static void test_blocking_run_calls(void **state)
+{
+	char dir[] = "/tmp/tide_bk.XXXXXX", path[64], path2[64], buf[8] = "abcdefg";
+	struct statx stx;
+	struct iovec iov[2] = { { buf, 3 }, { buf + 3, 4 } };
+	struct job x;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a", dir);
+	snprintf(path2, sizeof(path2), "%s/b", dir);
+	job_init(&x, TIDE__B_OPENAT);
+	x.j.fd = AT_FDCWD;
+	x.j.path = path;
+	x.j.flags = O_RDWR | O_CREAT | O_CLOEXEC;
+	x.j.mode = 0600;
+	fd = tide__blocking_run(&x.j);
+	assert_true(fd >= 0);
+	job_init(&x, TIDE__B_WRITEV);
+	x.j.fd = fd;
+	x.j.buf = iov;
+	x.j.len = 2;
+	x.j.off = 0;
+	assert_int_equal(tide__blocking_run(&x.j), 7);
+	job_init(&x, TIDE__B_FSYNC);
+	x.j.fd = fd;
+	x.j.flags = 1;
+	assert_int_equal(tide__blocking_run(&x.j), 0);
+	job_init(&x, TIDE__B_FALLOCATE);
+	x.j.fd = fd;
+	x.j.len64 = 4096;
+	assert_int_equal(tide__blocking_run(&x.j), 0);
+	job_init(&x, TIDE__B_STATX);
+	x.j.fd = AT_FDCWD;
+	x.j.path = path;
+	x.j.mode = STATX_SIZE;
+	x.j.buf = &stx;
+	assert_int_equal(tide__blocking_run(&x.j), 0);
+	assert_int_equal(stx.stx_size, 4096);
+	memset(buf, 0, sizeof(buf));
+	job_init(&x, TIDE__B_READ);
+	x.j.fd = fd;
+	x.j.buf = buf;
+	x.j.len = 7;
+	x.j.off = 0;
+	assert_int_equal(tide__blocking_run(&x.j), 7);
+	assert_memory_equal(buf, "abcdefg", 7);
+	job_init(&x, TIDE__B_RENAMEAT);
+	x.j.fd = x.j.fd2 = AT_FDCWD;
+	x.j.path = path;
+	x.j.path2 = path2;
+	assert_int_equal(tide__blocking_run(&x.j), 0);
+	/* failure paths: the errno comes back negated */
+	job_init(&x, TIDE__B_UNLINKAT);
+	x.j.fd = AT_FDCWD;
+	x.j.path = path;
+	assert_int_equal(tide__blocking_run(&x.j), -ENOENT);
+	x.j.path = path2;
+	assert_int_equal(tide__blocking_run(&x.j), 0);
+	job_init(&x, TIDE__B_MKDIRAT);
+	x.j.fd = AT_FDCWD;
+	x.j.path = dir;
+	x.j.mode = 0700;
+	assert_int_equal(tide__blocking_run(&x.j), -EEXIST);
+	job_init(&x, TIDE__B_CLOSE);
+	x.j.fd = fd;
+	assert_int_equal(tide__blocking_run(&x.j), 0);
+	assert_int_equal(tide__blocking_run(&x.j), -EBADF);
+	job_init(&x, TIDE__B_READ);
+	x.j.fd = -1;
+	x.j.buf = buf;
+	x.j.len = 1;
+	assert_int_equal(tide__blocking_run(&x.j), -EBADF);
+	x.j.op = 200;
+	assert_int_equal(tide__blocking_run(&x.j), -EINVAL);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_blocking_new_bad_size(void **state)
+{
+	struct tide__blocking *p = (void *)1;
+
+	(void)state;
+	assert_int_equal(tide__blocking_new(&p, 100000, -1), -EINVAL);
+	assert_null(p);
+	tide__blocking_free(NULL); /* accepted */
+}
+
+/* ---- the per-operation fallback ---- */
+
+struct rec {
+	struct tide__op op;
+	int32_t res;
+	int n;
+};
+
+static void rec_done(struct tide_loop *loop, struct tide__op *op, int32_t res, uint32_t cflags)
+{
+	struct rec *r = (struct rec *)(void *)op;
+
+	(void)loop;
+	(void)cflags;
+	r->res = res;
+	r->n++;
+}
+
+/*
+ * On io_uring, an operation the kernel lacks is handed to the epoll
+ * backend's function for it (engine/uring/ops.c): the pool runs it and the
+ * ring's wake-up read brings it back.  Called directly here, on whatever
+ * backend the default loop has (io_uring, or epoll where it is blocked).
+ */
+static void test_per_op_fallback_pool(void **state)
+{
+	struct tide_loop *loop;
+	struct statx stx;
+	struct rec a = { .op.done = rec_done }, b = { .op.done = rec_done };
+
+	(void)state;
+	assert_int_equal(tide_loop_new(&loop, NULL), 0);
+	/* what the router does for an accepted operation */
+	tide__core(loop)->ops_pending += 2;
+	assert_int_equal(
+		tide__ep_openat(loop, &a.op, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC, 0), 0);
+	assert_int_equal(
+		tide__ep_statx(loop, &b.op, AT_FDCWD, "/nonexistent/tide", 0, STATX_SIZE, &stx), 0);
+	assert_int_equal(a.n + b.n, 0); /* never inside the call */
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(b.n, 1);
+	assert_true(a.res >= 0);
+	assert_int_equal(b.res, -ENOENT);
+	assert_int_equal(tide_loop_pending(loop), 0);
+	close(a.res);
+	tide_loop_free(loop);
+}
+
+/* ---- the epoll backend through the public API ---- */
+
+static struct tide_loop *ep_loop(void)
+{
+	struct tide_loop_options o = { .flags = TIDE_LOOP_EPOLL };
+	struct tide_loop_config cfg;
+	struct tide_loop *loop;
+
+	assert_int_equal(tide_loop_new(&loop, &o), 0);
+	tide_loop_config(loop, &cfg);
+	assert_int_equal(cfg.backend, TIDE_BACKEND_EPOLL);
+	assert_int_equal(cfg.backend_why, TIDE_BACKEND_WHY_OPTION);
+	return loop;
+}
+
+/* A wait that must end: a hang would show as -ETIMEDOUT, not as a stuck
+ * test. */
+static int64_t bounded(struct tide_loop *loop, struct tide_future *f)
+{
+	return t_wait(loop, tide_future_timeout(f, 5000000000ull));
+}
+
+static bool blocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	assert_true(fl >= 0);
+	return !(fl & O_NONBLOCK);
+}
+
+/* recv/send use MSG_DONTWAIT and pipes RWF_NOWAIT: the caller's
+ * descriptors keep their blocking mode, and a receive that must wait
+ * does wait. */
+static void test_epoll_keeps_descriptor_modes(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	struct tide_future *f;
+	char buf[8] = { 0 };
+	int sv[2], p[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	f = tide_recv(loop, sv[1], buf, sizeof(buf), 0);
+	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+	assert_false(tide_future_done(f)); /* nothing sent yet: it waits */
+	assert_int_equal(t_wait(loop, tide_send(loop, sv[0], "ping", 4, 0)), 4);
+	assert_int_equal(bounded(loop, f), 4);
+	assert_memory_equal(buf, "ping", 4);
+	assert_true(blocking(sv[0]));
+	assert_true(blocking(sv[1]));
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	f = tide_read(loop, p[0], buf, sizeof(buf), TIDE_OFF_CUR);
+	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+	assert_false(tide_future_done(f));
+	assert_int_equal(t_wait(loop, tide_write(loop, p[1], "pipe", 4, TIDE_OFF_CUR)), 4);
+	assert_int_equal(bounded(loop, f), 4);
+	assert_memory_equal(buf, "pipe", 4);
+	assert_true(blocking(p[0]));
+	assert_true(blocking(p[1]));
+	close(sv[0]);
+	close(sv[1]);
+	close(p[0]);
+	close(p[1]);
+	tide_loop_free(loop);
+}
+
+/* A descriptor closed with close(2) and its number reused for a new file
+ * (what api/process.c does with pidfds, what users do with sockets): the
+ * new file is waited on, not the stale registration of the old one. */
+static void test_epoll_number_reused_behind_back(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	struct tide_future *f;
+	char buf[4];
+	int p[2], q[2], old;
+
+	(void)state;
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+		f = tide_read(loop, p[0], buf, sizeof(buf), TIDE_OFF_CUR);
+		assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+		assert_int_equal(write(p[1], "a", 1), 1);
+		assert_int_equal(bounded(loop, f), 1);
+		old = p[0];
+		close(p[0]); /* behind the loop's back */
+		close(p[1]);
+		assert_int_equal(pipe2(q, O_CLOEXEC), 0);
+		assert_int_equal(q[0], old); /* the lowest number comes back */
+		f = tide_read(loop, q[0], buf, sizeof(buf), TIDE_OFF_CUR);
+		assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+		assert_false(tide_future_done(f));
+		assert_int_equal(write(q[1], "b", 1), 1);
+		assert_int_equal(bounded(loop, f), 1);
+		assert_int_equal(buf[0], 'b');
+		close(q[0]);
+		close(q[1]);
+	}
+	tide_loop_free(loop);
+}
+
+static int unix_listener(struct sockaddr_un *a, int type_flags)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | type_flags, 0);
+
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	/* abstract: nothing to unlink */
+	snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "tide-bk-%d-%d", (int)getpid(), fd);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)a, sizeof(*a)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	return fd;
+}
+
+/* accept never blocks the loop, even on a blocking listener whose number
+ * was a non-blocking one's a moment ago. */
+static void test_epoll_accept_blocking_listener(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	struct sockaddr_un a;
+	struct tide_future *f;
+	int l, c, old;
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		l = unix_listener(&a, 0);
+		assert_true(blocking(l));
+		f = tide_accept(loop, l, NULL, SOCK_CLOEXEC);
+		/* no connection yet: it waits instead of blocking here */
+		assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+		assert_false(tide_future_done(f));
+		c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+		old = (int)bounded(loop, f);
+		assert_true(old >= 0);
+		close(old);
+		close(c);
+		close(l); /* behind the loop's back; the next round reuses it */
+	}
+	tide_loop_free(loop);
+}
+
+/* A read waiting for readiness, cancelled: -ECANCELED, and the data that
+ * comes later is still there for the next reader. */
+static void test_epoll_cancel_waiting_read(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	struct tide_future *f;
+	char buf[4], c = 0;
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	f = tide_read(loop, p[0], buf, sizeof(buf), TIDE_OFF_CUR);
+	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+	assert_int_equal(tide_future_cancel(f), 0);
+	assert_int_equal(t_wait(loop, f), -ECANCELED);
+	assert_int_equal(write(p[1], "z", 1), 1);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	assert_int_equal(c, 'z');
+	close(p[0]);
+	close(p[1]);
+	tide_loop_free(loop);
+}
+
+/* Timers in the user-space heap: a sleep never ends early, a timeout
+ * cancels the read it guards (-ETIMEDOUT) and the loop frees cleanly. */
+static void test_epoll_timers(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	struct tide_future *f;
+	uint64_t t0;
+	char buf[4];
+	int p[2];
+
+	(void)state;
+	t0 = tide_now_ns();
+	assert_int_equal(t_wait(loop, tide_sleep(loop, 2000000)), 0);
+	assert_true(tide_now_ns() - t0 >= 2000000);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	f = tide_future_timeout(tide_read(loop, p[0], buf, sizeof(buf), TIDE_OFF_CUR), 1000000);
+	assert_int_equal(t_wait(loop, f), -ETIMEDOUT);
+	close(p[0]);
+	close(p[1]);
+	tide_loop_free(loop);
+}
+
+/* The descriptor table grows while operations wait on it (the records
+ * point at their descriptor's list: it must not move). */
+static void test_epoll_table_grows_while_waiting(void **state)
+{
+	enum { NFD = 600 };
+	struct tide_loop *loop = ep_loop();
+	struct tide_future *lo, *hi;
+	static int extra[NFD];
+	char a = 0, b = 0;
+	int p[2], q[2];
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	lo = tide_read(loop, p[0], &a, 1, TIDE_OFF_CUR);
+	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+	for (int i = 0; i < NFD; i++) {
+		extra[i] = fcntl(p[1], F_DUPFD_CLOEXEC, 0);
+		assert_true(extra[i] >= 0);
+	}
+	assert_int_equal(pipe2(q, O_CLOEXEC), 0);
+	assert_true(q[0] > NFD);
+	hi = tide_read(loop, q[0], &b, 1, TIDE_OFF_CUR);
+	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+	assert_int_equal(write(p[1], "l", 1), 1);
+	assert_int_equal(write(q[1], "h", 1), 1);
+	assert_int_equal(bounded(loop, lo), 1);
+	assert_int_equal(bounded(loop, hi), 1);
+	assert_int_equal(a, 'l');
+	assert_int_equal(b, 'h');
+	for (int i = 0; i < NFD; i++)
+		close(extra[i]);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	tide_loop_free(loop);
+}
+
+/* Multishot poll on the epoll backend: a completion (TIDE__CQ_MORE) per
+ * report while readable, a final -ECANCELED once cancelled; one-shot poll
+ * on a regular file: ready at once, as poll(2) says. */
+struct mpoll {
+	struct tide__op op;
+	int fd;
+	int more, final;
+	int32_t last;
+};
+
+static void mpoll_done(struct tide_loop *loop, struct tide__op *op, int32_t res, uint32_t cflags)
+{
+	struct mpoll *m = (struct mpoll *)(void *)op;
+	char c;
+
+	(void)loop;
+	m->last = res;
+	if (cflags & TIDE__CQ_MORE) {
+		m->more++;
+		assert_true(res & POLLIN);
+		assert_int_equal(read(m->fd, &c, 1), 1); /* not readable now */
+	} else {
+		m->final++;
+	}
+}
+
+static void test_epoll_poll_multishot_and_file(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	struct mpoll m = { .op.done = mpoll_done }, f = { .op.done = mpoll_done };
+	char path[] = "/tmp/tide_bk_poll.XXXXXX";
+	int p[2], fd;
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	m.fd = p[0];
+	assert_int_equal(tide__op_poll(loop, &m.op, p[0], POLLIN, true), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(write(p[1], "x", 1), 1);
+		while (m.more == i)
+			assert_true(tide_loop_run_once(loop, 1) >= 0);
+		assert_int_equal(m.more, i + 1);
+	}
+	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+	assert_int_equal(m.more, 3); /* drained: no report until the next */
+	assert_int_equal(tide__op_cancel(loop, &m.op), 0);
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_int_equal(m.final, 1);
+	assert_int_equal(m.last, -ECANCELED);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(tide__op_poll(loop, &f.op, fd, POLLIN | POLLOUT, false), 0);
+	assert_int_equal(f.final, 0); /* never inside the call */
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_int_equal(f.final, 1);
+	assert_int_equal(f.last, POLLIN | POLLOUT);
+	close(fd);
+	close(p[0]);
+	close(p[1]);
+	tide_loop_free(loop);
+}
+
+/* Timers live in the user-space heap on both backends: on io_uring (with
+ * EXT_ARG) a sleep and its cancellation cost no SQE at all. */
+static void test_timers_cost_no_sqe(void **state)
+{
+	enum { NT = 100 };
+	struct tide_loop_stats st0, st1;
+	struct tide_loop_config cfg;
+	struct tide_future *f[NT], *longf;
+	struct tide_loop *loop;
+	bool count;
+
+	(void)state;
+	assert_int_equal(tide_loop_new(&loop, NULL), 0);
+	tide_loop_config(loop, &cfg);
+	count = cfg.backend == TIDE_BACKEND_URING && (cfg.features & IORING_FEAT_EXT_ARG);
+	assert_int_equal(t_wait(loop, tide_nop(loop)), 0); /* first submit done */
+	tide_loop_stats(loop, &st0);
+	for (int i = 0; i < NT; i++)
+		f[i] = tide_sleep(loop, 1000u * (unsigned)(i % 7));
+	longf = tide_sleep(loop, 10000000000ull);
+	for (int i = 0; i < NT; i++)
+		assert_int_equal(t_wait(loop, f[i]), 0);
+	assert_int_equal(tide_future_cancel(longf), 0);
+	assert_int_equal(t_wait(loop, longf), -ECANCELED);
+	tide_loop_stats(loop, &st1);
+	assert_true(st1.timers - st0.timers >= NT + 1);
+	if (count)
+		assert_int_equal(st1.submitted - st0.submitted, 0);
+	assert_int_equal(tide_loop_pending(loop), 0);
+	tide_loop_free(loop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_timer_heap_order),
+		cmocka_unit_test(test_timer_heap_not_due),
+		cmocka_unit_test(test_blocking_batches_wakeups),
+		cmocka_unit_test(test_blocking_cancel_queued_and_running),
+		cmocka_unit_test(test_blocking_run_calls),
+		cmocka_unit_test(test_blocking_new_bad_size),
+		cmocka_unit_test(test_per_op_fallback_pool),
+		cmocka_unit_test(test_epoll_keeps_descriptor_modes),
+		cmocka_unit_test(test_epoll_number_reused_behind_back),
+		cmocka_unit_test(test_epoll_accept_blocking_listener),
+		cmocka_unit_test(test_epoll_cancel_waiting_read),
+		cmocka_unit_test(test_epoll_timers),
+		cmocka_unit_test(test_epoll_table_grows_while_waiting),
+		cmocka_unit_test(test_epoll_poll_multishot_and_file),
+		cmocka_unit_test(test_timers_cost_no_sqe),
+	};
+
+	return cmocka_run_group_tests_name("backend", tests, NULL, NULL);
+}
