@@ -10,7 +10,7 @@
 #   make check-valgrind   the test binaries under valgrind memcheck
 #   make bench            build and run tests/bench_*.c
 #   make demo             configure if needed, build, run tide-probe
-#   make install / uninstall   honour DESTDIR, PREFIX, LIBDIR, INCLUDEDIR, MANDIR, BINDIR
+#   make install / uninstall   honour DESTDIR, PREFIX, LIBDIR, INCLUDEDIR, MANDIR, BINDIR, DATADIR
 #   make clean / distclean     remove build dirs / and configure's output
 #   make format-check     clang-format --dry-run -Werror over FORMAT_DIRS (CI runs it)
 
@@ -72,6 +72,10 @@ TOOL_OBJS := $(foreach t,$(TOOL_NAMES),$(call tool_objs,$(t)))
 TOOLS_COMMON_OBJS := $(call tool_objs,common)
 TOOLS_COMMON_LIB := $(BUILD)/obj/tools/libtools-common.a
 
+# examples/NAME/*.c -> $(BUILD)/examples/NAME, one program per folder
+EXAMPLE_SRCS := $(sort $(wildcard examples/*/*.c))
+EXAMPLES := $(sort $(patsubst examples/%/,$(BUILD)/examples/%,$(dir $(EXAMPLE_SRCS))))
+
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/helpers.c))
@@ -80,23 +84,25 @@ BENCHES := $(BENCH_SRCS:tests/%.c=$(BUILD)/%)
 SHELL_TESTS := $(sort $(wildcard tests/t_*.sh))
 
 ALL_OBJS := $(LIB_OBJS) $(TOOLS_COMMON_OBJS) $(TOOL_OBJS) \
-	$(TEST_HELPER_OBJS) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
+	$(TEST_HELPER_OBJS) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o) \
+	$(EXAMPLE_SRCS:%.c=$(BUILD)/obj/%.o)
 
 GEN_HDRS := $(BUILD)/include/tide/version.h $(BUILD)/config.h
 STATIC_LIB := $(BUILD)/libtide.a
 SHARED_LIB := $(BUILD)/libtide.so.$(VERSION)
 SHARED_LINKS := $(BUILD)/$(SONAME) $(BUILD)/libtide.so
 
-.PHONY: all lib tools tests bench check check-asan check-valgrind check-man check-abi \
+.PHONY: all lib tools examples tests bench check check-asan check-valgrind check-man check-abi \
 	install uninstall clean distclean demo format-check format help FORCE
 .SUFFIXES:
 .DELETE_ON_ERROR:
 # Objects of pattern-built executables are not throw-away intermediates.
 .SECONDARY: $(ALL_OBJS)
 
-all: lib tools $(BUILD)/tide.pc
+all: lib tools examples $(BUILD)/tide.pc
 lib: $(STATIC_LIB) $(SHARED_LIB) $(SHARED_LINKS)
 tools: $(TOOLS)
+examples: $(EXAMPLES)
 tests: $(TESTS) $(BENCHES)
 
 # ------------------------------------------------------------------ configure
@@ -172,6 +178,17 @@ $(BUILD)/obj/tools/%.o: tools/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS) -Itools/common)
 
+# tide-gil --python finds its CPython scripts in the tree or, installed, here.
+DATADIR ?= $(PREFIX)/share
+GIL_SCRIPTS := $(sort $(wildcard tools/gil/*.py))
+$(BUILD)/obj/tools/gil/py.o: TIDE_CFLAGS += -DGIL_SRCDIR='"$(CURDIR)/tools/gil"' \
+	-DGIL_DATADIR='"$(DATADIR)/tide"' -DGIL_BINDIR='"$(BINDIR)"'
+$(BUILD)/obj/tools/gil/py.o: config.mk
+
+$(BUILD)/obj/examples/%.o: examples/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS))
+
 $(BUILD)/obj/tests/%.o: tests/%.c $(FLAGS_STAMP) | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)$(call compile,$(TIDE_CFLAGS) $(CMOCKA_CFLAGS) $(TEST_TOOLS_CPPFLAGS))
@@ -219,6 +236,14 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(TEST_HELPER_OBJS) $(STATIC_
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)$(call link,$< $(TEST_HELPER_OBJS) $(TEST_TOOLS_LIB) \
 		$$(cat tests/test_$*.ldflags 2>/dev/null),$(CMOCKA_LIBS))
+
+# example_rule NAME: $(BUILD)/examples/NAME from examples/NAME/*.c
+define example_rule
+$(BUILD)/examples/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard examples/$(1)/*.c)) $(STATIC_LIB)
+	@mkdir -p $$(@D)
+	$$(call msg,LD,$$@)$$(call link,$$(filter %.o,$$^))
+endef
+$(foreach e,$(notdir $(EXAMPLES)),$(eval $(call example_rule,$(e))))
 
 $(BUILD)/bench_%: $(BUILD)/obj/tests/bench_%.o $(STATIC_LIB)
 	$(call msg,LD,$@)$(call link,$<)
@@ -323,9 +348,23 @@ INST_LIB := $(DESTDIR)$(LIBDIR)
 INST_INC := $(DESTDIR)$(INCLUDEDIR)
 PUB_HDRS := $(sort $(wildcard api/tide/*.h))
 
+# The directories install needs; those it had to create (parents included)
+# are listed in $(INST_DIRS_LIST), so uninstall removes exactly those, once
+# empty, and never a directory that was there before.
+INST_DIRS = $(INST_LIB)/pkgconfig $(INST_INC)/tide $(DESTDIR)$(BINDIR) \
+	$(DESTDIR)$(DATADIR)/tide \
+	$(addprefix $(DESTDIR)$(MANDIR)/,$(sort $(patsubst %/,%,$(dir $(MAN_PAGES:man/%=%)))))
+INST_DIRS_LIST = $(DESTDIR)$(DATADIR)/tide/installed-dirs
+
 install: all
-	$(call msg,INST,$(DESTDIR)$(PREFIX))install -d $(INST_LIB)/pkgconfig $(INST_INC)/tide \
-		$(DESTDIR)$(BINDIR) $(addprefix $(DESTDIR)$(MANDIR)/,$(sort $(dir $(MAN_PAGES:man/%=%))))
+	$(call msg,INST,$(DESTDIR)$(PREFIX))new=; for d in $(INST_DIRS); do \
+		while [ ! -d "$$d" ]; do new="$$new $$d"; d=$$(dirname "$$d"); done; \
+	done; \
+	install -d $(INST_DIRS) && \
+	{ cat $(INST_DIRS_LIST) 2>/dev/null; \
+	  for d in $$new; do printf '%s\n' "$${d#$(DESTDIR)}"; done; } | \
+		LC_ALL=C sort -r -u >$(INST_DIRS_LIST).tmp && \
+	mv -f $(INST_DIRS_LIST).tmp $(INST_DIRS_LIST)
 	$(Q)install -m 644 $(STATIC_LIB) $(INST_LIB)/
 	$(Q)install -m 755 $(SHARED_LIB) $(INST_LIB)/
 	$(Q)ln -sf $(notdir $(SHARED_LIB)) $(INST_LIB)/$(SONAME)
@@ -336,14 +375,19 @@ install: all
 	$(Q)for m in $(MAN_PAGES); do \
 		install -m 644 $$m $(DESTDIR)$(MANDIR)/$${m#man/} || exit 1; done
 	$(Q)$(if $(TOOLS),install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)/,:)
+	$(Q)install -d $(DESTDIR)$(DATADIR)/tide && install -m 644 $(GIL_SCRIPTS) $(DESTDIR)$(DATADIR)/tide/
 
 uninstall:
 	$(call msg,RM,$(DESTDIR)$(PREFIX))rm -f $(INST_LIB)/libtide.a $(INST_LIB)/$(notdir $(SHARED_LIB)) \
 		$(INST_LIB)/$(SONAME) $(INST_LIB)/libtide.so $(INST_LIB)/pkgconfig/tide.pc \
 		$(INST_INC)/tide.h $(addprefix $(INST_INC)/tide/,$(notdir $(PUB_HDRS)) version.h) \
 		$(addprefix $(DESTDIR)$(MANDIR)/,$(MAN_PAGES:man/%=%)) \
-		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS)))
-	$(Q)rmdir $(INST_INC)/tide 2>/dev/null || true
+		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS))) \
+		$(addprefix $(DESTDIR)$(DATADIR)/tide/,$(notdir $(GIL_SCRIPTS)))
+	$(Q)if [ -f $(INST_DIRS_LIST) ]; then \
+		dirs=$$(cat $(INST_DIRS_LIST)); rm -f $(INST_DIRS_LIST); \
+		for d in $$dirs; do rmdir "$(DESTDIR)$$d" 2>/dev/null || :; done; \
+	fi
 
 # ------------------------------------------------------------------ misc
 # What format-check (run by CI) and format cover: for now the tools but

@@ -323,6 +323,10 @@ struct tide_future *tide_future_timeout(struct tide_future *f,
 		tide__warn(loop, "future %p consumed twice", (void *)f);
 		return tide_future_fail(loop, -EINVAL);
 	}
+	/* already resolved (a read served from buffered input): no deadline
+	 * can change the outcome, so none is armed: no SQE, no allocation */
+	if (fut_resolved(f))
+		return f;
 	d = timeout_linked(loop, f, timeout_ns);
 	if (d)
 		return d;

@@ -154,13 +154,17 @@ static inline struct tide_future *tide__op_new(struct tide_loop *loop,
 	return f;
 }
 
-/* f, or NULL (and f freed) when its operation could not start. */
+/* f; when its operation could not start, f is freed and the caller gets
+ * NULL for -ENOMEM (no future exists) or a future failed with the error
+ * (-EOPNOTSUPP: the backend cannot do it). */
 static inline struct tide_future *tide__op_started(struct tide_future *f,
 						   int ret)
 {
 	if (__builtin_expect(ret != 0, 0)) {
+		struct tide_loop *loop = tide__slab_loop(f);
+
 		tide__future_free(f);
-		return NULL;
+		return ret == -ENOMEM ? NULL : tide_future_fail(loop, ret);
 	}
 	return f;
 }

@@ -5,6 +5,7 @@
  * ones and zero-copy send have their own completion hooks.
  */
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -395,6 +396,8 @@ struct tide_future *tide_connect_timeout(struct tide_loop *loop,
 	fd = socket(a->u.sa.sa_family, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return tide_future_fail(loop, -errno);
+	if (type == SOCK_STREAM && a->u.sa.sa_family != AF_UNIX)
+		(void)tide_sockopt_set(fd, TIDE_SOCKOPT_NODELAY, 1);
 	f = tide_connect(loop, fd, a);
 	if (f && timeout_ns)
 		f = tide_future_timeout(f, timeout_ns);
@@ -402,4 +405,82 @@ struct tide_future *tide_connect_timeout(struct tide_loop *loop,
 	if (!f)
 		close(fd);
 	return f;
+}
+
+/* ---- socket options ---- */
+
+struct sockopt_def {
+	int level, name;
+	bool negative_ok;
+};
+
+static const struct sockopt_def sockopts[] = {
+	[TIDE_SOCKOPT_NODELAY] = { IPPROTO_TCP, TCP_NODELAY, false },
+	[TIDE_SOCKOPT_CORK] = { IPPROTO_TCP, TCP_CORK, false },
+	[TIDE_SOCKOPT_KEEPALIVE] = { SOL_SOCKET, SO_KEEPALIVE, false },
+	[TIDE_SOCKOPT_KEEPIDLE] = { IPPROTO_TCP, TCP_KEEPIDLE, false },
+	[TIDE_SOCKOPT_REUSEADDR] = { SOL_SOCKET, SO_REUSEADDR, false },
+	[TIDE_SOCKOPT_REUSEPORT] = { SOL_SOCKET, SO_REUSEPORT, false },
+	[TIDE_SOCKOPT_RCVBUF] = { SOL_SOCKET, SO_RCVBUF, false },
+	[TIDE_SOCKOPT_SNDBUF] = { SOL_SOCKET, SO_SNDBUF, false },
+	[TIDE_SOCKOPT_LINGER] = { SOL_SOCKET, SO_LINGER, true },
+};
+
+static const struct sockopt_def *sockopt_find(int opt)
+{
+	if (opt <= 0 || (size_t)opt >= sizeof(sockopts) / sizeof(sockopts[0]))
+		return NULL;
+	return &sockopts[opt];
+}
+
+/* A TCP-level option on a socket of another protocol: the kernel says
+ * EOPNOTSUPP (Unix) or ENOPROTOOPT (UDP); report one error for both. */
+static int sockopt_err(int err)
+{
+	return err == ENOPROTOOPT ? -EOPNOTSUPP : -err;
+}
+
+int tide_sockopt_set(int fd, int opt, int value)
+{
+	const struct sockopt_def *d = sockopt_find(opt);
+	struct linger lg;
+	const void *p = &value;
+	socklen_t len = sizeof(value);
+
+	if (!d || (value < 0 && !(d->negative_ok && value == -1)))
+		return -EINVAL;
+	if (opt == TIDE_SOCKOPT_LINGER) {
+		lg.l_onoff = value >= 0;
+		lg.l_linger = value >= 0 ? value : 0;
+		p = &lg;
+		len = sizeof(lg);
+	}
+	if (setsockopt(fd, d->level, d->name, p, len))
+		return sockopt_err(errno);
+	return 0;
+}
+
+int tide_sockopt_get(int fd, int opt, int *value)
+{
+	const struct sockopt_def *d = sockopt_find(opt);
+	struct linger lg;
+	int v = 0;
+	socklen_t len;
+
+	if (!d)
+		return -EINVAL;
+	if (!value)
+		return -EFAULT;
+	if (opt == TIDE_SOCKOPT_LINGER) {
+		len = sizeof(lg);
+		if (getsockopt(fd, d->level, d->name, &lg, &len))
+			return sockopt_err(errno);
+		*value = lg.l_onoff ? lg.l_linger : -1;
+		return 0;
+	}
+	len = sizeof(v);
+	if (getsockopt(fd, d->level, d->name, &v, &len))
+		return sockopt_err(errno);
+	*value = v;
+	return 0;
 }

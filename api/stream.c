@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/tcp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,19 +22,10 @@
 
 #define DEFAULT_READ 16384u
 
-struct stream_wreq {
-	struct stream_wreq *next;
-	struct tide_stream *s;
-	struct tide_future *p;
-	const char *buf;
-	size_t len, done;
-	bool cancel;
-};
 _Static_assert(sizeof(struct stream_wreq) <= TIDE__SLAB_OBJ, "wreq");
 
 static void stream_arm(struct tide_stream *s);
 static void stream_close_step(struct tide_stream *s);
-static void stream_wkick(struct tide_stream *s);
 
 /* ---- input: a contiguous run of buffered bytes ---- */
 
@@ -77,6 +69,20 @@ static void stream_rd_finish(struct tide_stream *s, int64_t res)
 	tide_promise_resolve(p, res, NULL);
 }
 
+/*
+ * Where the delimiter ends once take more bytes have been copied to
+ * rd_buf + rd_got: a match may start up to dlen - 1 bytes before them.
+ * Returns the bytes of the new run that belong to the result, 0 if none.
+ */
+static size_t stream_find(struct tide_stream *s, size_t take)
+{
+	size_t from = s->rd_got >= s->dlen - 1 ? s->rd_got - (s->dlen - 1) : 0;
+	char *m = memmem(s->rd_buf + from, s->rd_got + take - from, s->dbuf,
+			 s->dlen);
+
+	return m ? (size_t)(m - s->rd_buf) + s->dlen - s->rd_got : 0;
+}
+
 /* Serve the pending read from buffered input; returns true when done. */
 static bool stream_copy(struct tide_stream *s)
 {
@@ -86,14 +92,29 @@ static bool stream_copy(struct tide_stream *s)
 	while ((n = stream_peek(s, &p)) > 0) {
 		size_t room = s->rd_len - s->rd_got;
 		size_t take = n < room ? n : room;
-		char *hit = NULL;
+		bool hit = false;
 
-		if (s->rd_mode == RD_UNTIL) {
-			hit = memchr(p, s->delim, take);
-			if (hit)
-				take = (size_t)(hit - p) + 1;
+		if (s->rd_mode == RD_UNTIL && s->dlen == 1) {
+			char *c = memchr(p, s->dbuf[0], take);
+
+			if (c) {
+				take = (size_t)(c - p) + 1;
+				hit = true;
+			}
+			memcpy(s->rd_buf + s->rd_got, p, take);
+		} else if (s->rd_mode == RD_UNTIL) {
+			size_t end;
+
+			/* copy first: the match may straddle earlier bytes */
+			memcpy(s->rd_buf + s->rd_got, p, take);
+			end = stream_find(s, take);
+			if (end) {
+				take = end;
+				hit = true;
+			}
+		} else {
+			memcpy(s->rd_buf + s->rd_got, p, take);
 		}
-		memcpy(s->rd_buf + s->rd_got, p, take);
 		s->rd_got += take;
 		stream_consume(s, take);
 		if (hit) {
@@ -259,7 +280,8 @@ static void stream_rd_cancel(void *arg)
 }
 
 static struct tide_future *stream_read_req(struct tide_stream *s, void *buf,
-					   size_t len, int mode, int delim)
+					   size_t len, int mode,
+					   const void *delim, size_t dlen)
 {
 	struct tide_future *p;
 
@@ -283,7 +305,10 @@ static struct tide_future *stream_read_req(struct tide_stream *s, void *buf,
 	s->rd_len = len;
 	s->rd_got = 0;
 	s->rd_mode = mode;
-	s->delim = delim;
+	if (mode == RD_UNTIL) {
+		memcpy(s->dbuf, delim, dlen);
+		s->dlen = (uint32_t)dlen;
+	}
 	stream_pump(s);
 	return p;
 }
@@ -291,32 +316,50 @@ static struct tide_future *stream_read_req(struct tide_stream *s, void *buf,
 struct tide_future *tide_stream_read(struct tide_stream *s, void *buf,
 				     size_t len)
 {
-	return stream_read_req(s, buf, len, RD_SOME, 0);
+	return stream_read_req(s, buf, len, RD_SOME, NULL, 0);
 }
 
 struct tide_future *tide_stream_read_exactly(struct tide_stream *s, void *buf,
 					     size_t len)
 {
-	return stream_read_req(s, buf, len, RD_EXACT, 0);
+	return stream_read_req(s, buf, len, RD_EXACT, NULL, 0);
 }
 
 struct tide_future *tide_stream_read_until(struct tide_stream *s, void *buf,
 					   size_t max, int delim)
 {
+	unsigned char c = (unsigned char)delim;
+
 	if (s && (delim < 0 || delim > 255))
 		return tide_future_fail(s->loop, -EINVAL);
-	return stream_read_req(s, buf, max, RD_UNTIL, delim);
+	return stream_read_req(s, buf, max, RD_UNTIL, &c, 1);
+}
+
+struct tide_future *tide_stream_read_until_mem(struct tide_stream *s,
+					       void *buf, size_t max,
+					       const void *delim, size_t dlen)
+{
+	if (s && (!delim || dlen == 0 || dlen > TIDE_STREAM_DELIM_MAX))
+		return tide_future_fail(s->loop, delim ? -EINVAL : -EFAULT);
+	return stream_read_req(s, buf, max, RD_UNTIL, delim, dlen);
 }
 
 struct tide_future *tide_stream_read_line(struct tide_stream *s, char *buf,
 					  size_t max)
 {
-	return stream_read_req(s, buf, max, RD_UNTIL, '\n');
+	return stream_read_req(s, buf, max, RD_UNTIL, "\n", 1);
 }
 
 /* ---- writes ---- */
 
-static void stream_wpop(struct tide_stream *s, int64_t res)
+static void stream_wfree(struct tide_stream *s, struct stream_wreq *w)
+{
+	if (w->file)
+		tide__stream_file_free(s, w);
+	tide__slab_free(s->loop, w);
+}
+
+void tide__stream_wpop(struct tide_stream *s, int64_t res)
 {
 	struct stream_wreq *w = s->wq;
 
@@ -324,7 +367,43 @@ static void stream_wpop(struct tide_stream *s, int64_t res)
 	if (!s->wq)
 		s->wq_tail = NULL;
 	tide_promise_resolve(w->p, res, NULL);
-	tide__slab_free(s->loop, w);
+	stream_wfree(s, w);
+}
+
+/* A write failed: it and every write queued behind it fail so. */
+void tide__stream_wfail(struct tide_stream *s, int64_t res)
+{
+	if (!s->wr_err)
+		s->wr_err = (int)res;
+	while (s->wq)
+		tide__stream_wpop(s, res);
+}
+
+/* The write queue ran empty: a pending half-close can happen now. */
+static void stream_drained(struct tide_stream *s)
+{
+	struct tide_future *p = s->shut_p;
+	int64_t res;
+
+	if (p) {
+		s->shut_p = NULL;
+		if (s->wr_err)
+			res = s->wr_err;
+		else
+			res = shutdown(s->fd, SHUT_WR) ? -errno : 0;
+		tide_promise_resolve(p, res, NULL);
+	}
+	if (s->closing)
+		stream_close_step(s);
+}
+
+/* The head write made progress or ended: start the next step. */
+void tide__stream_wnext(struct tide_stream *s)
+{
+	if (s->wq)
+		tide__stream_wkick(s);
+	else
+		stream_drained(s);
 }
 
 static void stream_wdone(void *arg, int64_t res, void *payload)
@@ -337,29 +416,28 @@ static void stream_wdone(void *arg, int64_t res, void *payload)
 	s->ops--;
 	if (res == 0 && w->len > w->done)
 		res = -EIO; /* no progress: never loop on it */
-	if (res == -ECANCELED && w->cancel) {
-		stream_wpop(s, -ECANCELED);
-	} else if (res < 0) {
-		if (!s->wr_err)
-			s->wr_err = (int)res;
-		while (s->wq)
-			stream_wpop(s, res);
-	} else {
+	if (res > 0)
 		w->done += (size_t)res;
-		if (w->done == w->len)
-			stream_wpop(s, (int64_t)w->len);
+	if (w->cancel && (res == -ECANCELED || (res > 0 && w->done < w->len))) {
+		/* cancelled: what went out stays sent, the rest is not sent */
+		tide__stream_wpop(s, -ECANCELED);
+	} else if (res < 0) {
+		tide__stream_wfail(s, res);
+	} else if (w->done == w->len) {
+		tide__stream_wpop(s, (int64_t)w->len);
 	}
-	if (s->wq)
-		stream_wkick(s);
-	else if (s->closing)
-		stream_close_step(s);
+	tide__stream_wnext(s);
 }
 
-static void stream_wkick(struct tide_stream *s)
+void tide__stream_wkick(struct tide_stream *s)
 {
 	struct stream_wreq *w = s->wq;
 	struct tide_future *f;
 
+	if (w->file) {
+		tide__stream_file_kick(s, w);
+		return;
+	}
 	if (s->sock)
 		f = tide_send(s->loop, s->fd, w->buf + w->done, w->len - w->done,
 			      0);
@@ -372,10 +450,7 @@ static void stream_wkick(struct tide_stream *s)
 		return;
 	}
 	s->wop = NULL;
-	if (!s->wr_err)
-		s->wr_err = -ENOMEM;
-	while (s->wq)
-		stream_wpop(s, -ENOMEM);
+	tide__stream_wfail(s, -ENOMEM);
 }
 
 static void stream_wcancel(void *arg)
@@ -398,7 +473,42 @@ static void stream_wcancel(void *arg)
 			s->wq_tail = x;
 	}
 	tide_promise_resolve(w->p, -ECANCELED, NULL);
-	tide__slab_free(s->loop, w);
+	stream_wfree(s, w);
+}
+
+/* Queue a write request (w filled by the caller but for s and p). */
+struct tide_future *tide__stream_wqueue(struct tide_stream *s,
+					struct stream_wreq *w)
+{
+	struct tide_future *p = tide_promise_new(s->loop);
+
+	if (!p || tide_promise_on_cancel(p, stream_wcancel, w)) {
+		tide_future_release(p);
+		return NULL;
+	}
+	w->s = s;
+	w->p = p;
+	w->next = NULL;
+	if (s->wq_tail)
+		s->wq_tail->next = w;
+	else
+		s->wq = w;
+	s->wq_tail = w;
+	if (!s->wop)
+		tide__stream_wkick(s);
+	return p;
+}
+
+/* Why a write cannot be queued now, or 0. */
+int tide__stream_wcheck(struct tide_stream *s)
+{
+	if (s->closing)
+		return -EBADF;
+	if (s->wr_err)
+		return s->wr_err;
+	if (s->wr_shut)
+		return -EPIPE;
+	return 0;
 }
 
 struct tide_future *tide_stream_write(struct tide_stream *s, const void *buf,
@@ -406,34 +516,24 @@ struct tide_future *tide_stream_write(struct tide_stream *s, const void *buf,
 {
 	struct stream_wreq *w;
 	struct tide_future *p;
+	int err;
 
 	if (!s)
 		return NULL;
 	if (!buf && len)
 		return tide_future_fail(s->loop, -EFAULT);
-	if (s->closing)
-		return tide_future_fail(s->loop, -EBADF);
-	if (s->wr_err)
-		return tide_future_fail(s->loop, s->wr_err);
+	err = tide__stream_wcheck(s);
+	if (err)
+		return tide_future_fail(s->loop, err);
 	if (len == 0)
 		return tide_future_ready(s->loop, 0, NULL);
 	w = tide__slab_alloc(s->loop);
 	if (!w)
 		return NULL;
-	p = tide_promise_new(s->loop);
-	if (!p || tide_promise_on_cancel(p, stream_wcancel, w)) {
+	*w = (struct stream_wreq){ .buf = buf, .len = len };
+	p = tide__stream_wqueue(s, w);
+	if (!p)
 		tide__slab_free(s->loop, w);
-		tide_future_release(p);
-		return NULL;
-	}
-	*w = (struct stream_wreq){ .s = s, .p = p, .buf = buf, .len = len };
-	if (s->wq_tail)
-		s->wq_tail->next = w;
-	else
-		s->wq = w;
-	s->wq_tail = w;
-	if (!s->wop)
-		stream_wkick(s);
 	return p;
 }
 
@@ -453,7 +553,8 @@ int tide_stream_new(struct tide_loop *loop, int fd,
 	if (opts)
 		o = *opts;
 	if (!loop || (o.flags & ~(uint32_t)(TIDE_STREAM_NO_SHUTDOWN |
-					     TIDE_STREAM_KEEP_FD)) ||
+					     TIDE_STREAM_KEEP_FD |
+					     TIDE_STREAM_NAGLE)) ||
 	    o.reserved[0] || o.reserved[1] || o.reserved[2] || o.reserved[3] ||
 	    (o.bufring && tide__bufring_loop(o.bufring) != loop))
 		return -EINVAL;
@@ -466,7 +567,16 @@ int tide_stream_new(struct tide_loop *loop, int fd,
 	s->fd = fd;
 	s->flags = o.flags;
 	s->sock = S_ISSOCK(st.st_mode);
+	if (s->sock && !(o.flags & TIDE_STREAM_NAGLE)) {
+		/* small writes go out at once (what request/response and
+		 * proxies expect); other families refuse it, harmlessly */
+		int one = 1;
+
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				 sizeof(one));
+	}
 	s->waiter.fn = stream_rewake;
+	s->pipefd[0] = s->pipefd[1] = -1;
 	s->qfirst = s->qlast = TIDE__BUFRING_NONE;
 	if (s->sock && o.bufring) {
 		s->br = o.bufring;
@@ -492,6 +602,7 @@ static void stream_finalize(struct tide_stream *s)
 {
 	struct tide_future *p = s->close_p;
 	int err = s->wr_err;
+	bool s_aborted = s->aborted;
 
 	while (s->br && s->qfirst != TIDE__BUFRING_NONE) {
 		uint32_t bid = s->qfirst;
@@ -499,6 +610,7 @@ static void stream_finalize(struct tide_stream *s)
 		s->qfirst = s->links[bid].next;
 		tide_bufring_put(s->br, bid);
 	}
+	tide__stream_pipe_close(s);
 	if (!(s->flags & TIDE_STREAM_KEEP_FD)) {
 		(void)tide_loop_unfix_fd(s->loop, s->fd); /* -ENOENT: not fixed */
 		close(s->fd);
@@ -508,7 +620,8 @@ static void stream_finalize(struct tide_stream *s)
 	free(s->rbuf);
 	free(s);
 	if (p)
-		tide_promise_resolve(p, err == -ECANCELED ? 0 : err, NULL);
+		tide_promise_resolve(p, err == -ECANCELED || s_aborted ? 0 : err,
+				     NULL);
 }
 
 static void stream_close_step(struct tide_stream *s)
@@ -518,7 +631,7 @@ static void stream_close_step(struct tide_stream *s)
 	if (!s->shut_done) {
 		s->shut_done = true;
 		if (s->sock && !(s->flags & TIDE_STREAM_NO_SHUTDOWN) &&
-		    !s->wr_err)
+		    !s->wr_err && !s->wr_shut)
 			shutdown(s->fd, SHUT_WR);
 		if (s->br)
 			tide__bufring_unwait(s->br, &s->waiter);
@@ -544,6 +657,106 @@ struct tide_future *tide_stream_close(struct tide_stream *s)
 	s->close_p = p;
 	if (s->rd)
 		stream_rd_finish(s, -ECANCELED);
+	stream_close_step(s);
+	return p;
+}
+
+/* ---- half-close, abort, cancellation ---- */
+
+struct tide_future *tide_stream_shutdown(struct tide_stream *s)
+{
+	struct tide_future *p;
+
+	if (!s)
+		return NULL;
+	if (s->closing)
+		return tide_future_fail(s->loop, -EBADF);
+	if (!s->sock)
+		return tide_future_fail(s->loop, -ENOTSOCK);
+	if (s->wr_shut)
+		return tide_future_fail(s->loop, -EALREADY);
+	p = tide_promise_new(s->loop);
+	if (!p)
+		return NULL;
+	s->wr_shut = true;
+	s->shut_p = p;
+	if (!s->wq)
+		stream_drained(s);
+	return p;
+}
+
+/* Cancel every queued write: the one in flight through the kernel, the
+ * others at once.  Returns how many. */
+static int stream_cancel_writes(struct tide_stream *s)
+{
+	struct stream_wreq *w = s->wq, *rest;
+	int n = 0;
+
+	if (!w)
+		return 0;
+	rest = w->next;
+	w->next = NULL;
+	s->wq_tail = w;
+	if (!w->cancel) {
+		w->cancel = true;
+		tide_future_cancel(s->wop);
+		n++;
+	}
+	while (rest) {
+		struct stream_wreq *x = rest;
+
+		rest = x->next;
+		tide_promise_resolve(x->p, -ECANCELED, NULL);
+		stream_wfree(s, x);
+		n++;
+	}
+	return n;
+}
+
+int tide_stream_cancel(struct tide_stream *s, unsigned what)
+{
+	int n = 0;
+
+	if (!s || !what ||
+	    (what & ~(unsigned)(TIDE_STREAM_CANCEL_READ |
+				TIDE_STREAM_CANCEL_WRITE)))
+		return -EINVAL;
+	if ((what & TIDE_STREAM_CANCEL_READ) && s->rd) {
+		stream_rd_finish(s, -ECANCELED);
+		n++;
+	}
+	if (what & TIDE_STREAM_CANCEL_WRITE)
+		n += stream_cancel_writes(s);
+	return n;
+}
+
+struct tide_future *tide_stream_abort(struct tide_stream *s)
+{
+	struct tide_future *p;
+
+	if (!s)
+		return NULL;
+	if (s->closing)
+		return tide_future_fail(s->loop, -EALREADY);
+	if (s->sock) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		(void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	p = tide_promise_new(s->loop);
+	s->flags |= TIDE_STREAM_NO_SHUTDOWN;
+	s->aborted = true;
+	s->closing = true;
+	s->close_p = p;
+	if (s->rd)
+		stream_rd_finish(s, -ECANCELED);
+	stream_cancel_writes(s);
+	if (s->shut_p) {
+		struct tide_future *sp = s->shut_p;
+
+		s->shut_p = NULL;
+		tide_promise_resolve(sp, -ECANCELED, NULL);
+	}
 	stream_close_step(s);
 	return p;
 }

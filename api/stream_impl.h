@@ -8,7 +8,18 @@
 #include "future_impl.h"
 #include "bufring.h"
 
-struct stream_wreq;
+struct stream_wfile;
+
+/* A queued write: bytes at buf, or (file != NULL) a file's range. */
+struct stream_wreq {
+	struct stream_wreq *next;
+	struct tide_stream *s;
+	struct tide_future *p;
+	const char *buf;
+	size_t len, done;
+	struct stream_wfile *file;
+	bool cancel;
+};
 
 enum stream_rd_mode { RD_SOME, RD_EXACT, RD_UNTIL };
 
@@ -20,6 +31,8 @@ struct tide_stream {
 	bool closing;
 	bool shut_done;
 	bool in_end;               /* no more input will come */
+	bool wr_shut;              /* tide_stream_shutdown() called */
+	bool aborted;              /* tide_stream_abort() called */
 	int in_err;                /* 0 (EOF) or -errno once in_end */
 	int wr_err;                /* first write error */
 	uint32_t ops;              /* internal futures whose callback is due */
@@ -41,18 +54,36 @@ struct tide_stream {
 	struct tide_future *rd;
 	char *rd_buf;
 	size_t rd_len, rd_got;
-	int rd_mode, delim;
+	int rd_mode;
+	uint32_t dlen;             /* delimiter length (RD_UNTIL) */
+	char dbuf[TIDE_STREAM_DELIM_MAX];
 
 	/* writes, in order; the head one is in flight as wop */
 	struct stream_wreq *wq, *wq_tail;
 	struct tide_future *wop;
 
+	int pipefd[2];              /* sendfile's pipe; -1 until needed */
 	struct tide_future *close_p;
+	struct tide_future *shut_p; /* tide_stream_shutdown()'s future */
 
 	/* owner hook (the server) */
 	void (*on_free)(void *arg, struct tide_stream *s);
 	void *hook_arg;
 	struct tide_stream *snext, *sprev;
 };
+
+/* stream.c: the write queue, for stream_sendfile.c */
+struct tide_future *tide__stream_wqueue(struct tide_stream *s,
+					struct stream_wreq *w);
+int tide__stream_wcheck(struct tide_stream *s);
+void tide__stream_wkick(struct tide_stream *s);
+void tide__stream_wpop(struct tide_stream *s, int64_t res);
+void tide__stream_wfail(struct tide_stream *s, int64_t res);
+void tide__stream_wnext(struct tide_stream *s);
+
+/* stream_sendfile.c */
+void tide__stream_file_kick(struct tide_stream *s, struct stream_wreq *w);
+void tide__stream_file_free(struct tide_stream *s, struct stream_wreq *w);
+void tide__stream_pipe_close(struct tide_stream *s);
 
 #endif /* TIDE_STREAM_IMPL_H */

@@ -13,6 +13,7 @@
  *   tide/net.h      sockets, addresses, name resolution, buffer rings
  *   tide/stream.h   buffered streams and servers
  *   tide/hist.h     latency histogram (fio's buckets and percentile rule)
+ *   tide/services.h readiness, signals, opening beneath a root
  *
  * tide(7) describes the model; every function has a man page in section 3.
  */
@@ -31,5 +32,6 @@
 #include "tide/stream.h"
 #include "tide/process.h"
 #include "tide/hist.h"
+#include "tide/services.h"
 
 #endif /* TIDE_H */

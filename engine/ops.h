@@ -77,6 +77,11 @@ int tide__op_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd,
 int tide__op_renameat(struct tide_loop *loop, struct tide__op *op,
 		      int olddfd, const char *oldpath, int newdfd,
 		      const char *newpath, unsigned flags);
+/* openat2(2); how (struct open_how) must live until completion.
+ * -EOPNOTSUPP where the backend or kernel lacks it: api/ then falls back. */
+struct open_how;
+int tide__op_openat2(struct tide_loop *loop, struct tide__op *op, int dfd,
+		     const char *path, struct open_how *how);
 /* off_* == -1: the descriptor's own position (pipes). */
 int tide__op_splice(struct tide_loop *loop, struct tide__op *op, int fd_in,
 		    int64_t off_in, int fd_out, int64_t off_out, unsigned len,

@@ -119,7 +119,7 @@ for p in $pages; do
 	grep -q '^\.SH[ \t]\{1,\}"\{0,1\}EXAMPLES\{0,1\}' "$p" || continue
 	name=$(echo "$p" | tr '/.' '__')
 	extract "$p" >"$tmp/$name.c" || continue
-	if ! $cc -std=gnu11 -Wall -Werror ${TIDE_SAN_CFLAGS:-} -I"$src/api" -I"$build/include" \
+	if ! $cc -std=c11 -Wall -Werror ${TIDE_SAN_CFLAGS:-} -I"$src/api" -I"$build/include" \
 		-o "$tmp/$name" "$tmp/$name.c" "$build/libtide.a" ${TIDE_URING_LIBS:--luring} \
 		-lpthread -lm >"$tmp/$name.log" 2>&1; then
 		bad "$p: EXAMPLES program does not compile:"

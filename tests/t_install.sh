@@ -24,6 +24,8 @@ dest=$tmp/root
 # Not under the parent make's jobserver or goals: a plain, serial install.
 unset MAKEFLAGS MFLAGS MAKELEVEL
 # SAN_CFLAGS as the build was made, or make would see other flags and rebuild.
+# an empty directory that was there before: uninstall must leave it
+mkdir -p "$dest/usr/share/man/man1"
 $make -s -C "$TIDE_SRC" BUILD="$TIDE_BUILD" SAN_CFLAGS="${TIDE_SAN_CFLAGS:-}" DESTDIR="$dest" \
 	PREFIX=/usr LIBDIR=/usr/lib INCLUDEDIR=/usr/include MANDIR=/usr/share/man install ||
 	fail "make install"
@@ -69,6 +71,11 @@ esac
 $make -s -C "$TIDE_SRC" BUILD="$TIDE_BUILD" SAN_CFLAGS="${TIDE_SAN_CFLAGS:-}" DESTDIR="$dest" \
 	PREFIX=/usr LIBDIR=/usr/lib INCLUDEDIR=/usr/include MANDIR=/usr/share/man uninstall ||
 	fail "make uninstall"
+[ -d "$dest/usr/share/man/man1" ] || fail "make uninstall removed a directory it did not create"
 left=$(find "$dest" ! -type d)
 [ -z "$left" ] || fail "make uninstall left files behind: $left"
+# the directories install made are gone too (only empty ones are removed)
+for d in usr/lib/pkgconfig usr/include/tide usr/share/man/man3 usr/share/tide; do
+	[ ! -d "$dest/$d" ] || fail "make uninstall left the directory $d behind"
+done
 echo "install, pkg-config build, run and uninstall OK"

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <stdbool.h>
 
 #include "helpers.h"
 
@@ -524,6 +525,636 @@ static void test_tide_server_stop_deadline(void **state)
 	tide_loop_free(loop);
 }
 
+/* ---- issue 14: protocols, half-close, abort, cancel, copy, options ---- */
+
+/* A connected TCP pair on loopback: *x from connect, *y from accept. */
+static void tcp_pair(struct tide_loop *loop, int *x, int *y)
+{
+	struct tide_addr a;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(lfd >= 0);
+	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:0"), 0);
+	assert_int_equal(tide_bind(lfd, &a), 0);
+	assert_int_equal(tide_listen(lfd, 4), 0);
+	a.len = sizeof(a.u);
+	assert_int_equal(getsockname(lfd, &a.u.sa, &a.len), 0);
+	*x = (int)t_wait(loop, tide_connect_timeout(loop, &a, SOCK_STREAM,
+						    2000000000ull));
+	assert_true(*x >= 0);
+	*y = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(*y >= 0);
+	close(lfd);
+}
+
+static void test_tide_stream_read_until_mem(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_stream *s;
+	int sv[2];
+	char buf[64];
+	const char *p1 = "GET / HTTP/1.1\r\nA: \r\n\rb\r\n\r";
+	const char *p2 = "\nBODY";
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s), 0);
+	assert_int_equal(write(sv[1], p1, strlen(p1)), (ssize_t)strlen(p1));
+	struct tide_future *r = tide_stream_read_until_mem(s, buf, sizeof(buf),
+							   "\r\n\r\n", 4);
+	/* the first part is in: no delimiter yet (a near miss included) */
+	for (int i = 0; i < 20 && !tide_future_done(r); i++)
+		tide_loop_run_once(loop, 0);
+	assert_false(tide_future_done(r));
+	/* the delimiter arrives split across two receives */
+	assert_int_equal(write(sv[1], p2, strlen(p2)), (ssize_t)strlen(p2));
+	assert_int_equal(t_wait(loop, r), (int64_t)strlen(p1) + 1);
+	assert_memory_equal(buf, "GET / HTTP/1.1\r\nA: \r\n\rb\r\n\r\n",
+			    strlen(p1) + 1);
+	tide_future_release(r);
+	/* what followed the delimiter is still there */
+	assert_int_equal(t_wait(loop, tide_stream_read_exactly(s, buf, 4)), 4);
+	assert_memory_equal(buf, "BODY", 4);
+	/* too long without the delimiter: -EMSGSIZE, bounded */
+	assert_int_equal(write(sv[1], "0123456789", 10), 10);
+	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, 8,
+								 "\r\n", 2)),
+			 -EMSGSIZE);
+	/* bad delimiters */
+	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, 8,
+								 "", 0)),
+			 -EINVAL);
+	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(
+					      s, buf, 8, buf,
+					      TIDE_STREAM_DELIM_MAX + 1)),
+			 -EINVAL);
+	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, 8,
+								 NULL, 2)),
+			 -EFAULT);
+	/* the stream ends inside a record */
+	close(sv[1]);
+	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, 8,
+								 "\r\n", 2)),
+			 -EPIPE);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	tide_loop_free(loop);
+}
+
+/* The same over a buffer ring of 8-byte buffers: the delimiter spans
+ * lent buffers, and what follows it stays queued in the ring's buffers. */
+static void test_tide_stream_read_until_mem_bufring(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_bufring_options bo = { .count = 64, .size = 8 };
+	struct tide_stream_options so = { 0 };
+	struct tide_bufring *br;
+	struct tide_stream *s;
+	const char *msg = "HEAD one\r\n\r\nHEAD two, a longer one\r\n\r\ntail";
+	char buf[64];
+	int sv[2], ret;
+
+	(void)state;
+	ret = tide_bufring_new(loop, &br, &bo);
+	if (ret == -EOPNOTSUPP) {
+		tide_loop_free(loop);
+		skip();
+	}
+	assert_int_equal(ret, 0);
+	so.bufring = br;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(tide_stream_new(loop, sv[0], &so, &s), 0);
+	/* byte by byte: every receive is its own lent buffer */
+	for (const char *p = msg; *p; p++) {
+		assert_int_equal(write(sv[1], p, 1), 1);
+		tide_loop_run_once(loop, 0);
+	}
+	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, sizeof(buf),
+								 "\r\n\r\n", 4)),
+			 12);
+	assert_memory_equal(buf, "HEAD one\r\n\r\n", 12);
+	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, sizeof(buf),
+								 "\r\n\r\n", 4)),
+			 26);
+	assert_memory_equal(buf, "HEAD two, a longer one\r\n\r\n", 26);
+	close(sv[1]);
+	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, sizeof(buf),
+								 "\r\n\r\n", 4)),
+			 -EPIPE);
+	assert_memory_equal(buf, "tail", 4);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	assert_int_equal(tide_bufring_avail(br), 64);
+	tide_bufring_free(br);
+	tide_loop_free(loop);
+}
+
+/* A read served from buffered input resolves at once; a deadline on it
+ * costs no submission and no timer. */
+static void test_tide_future_timeout_resolved_no_sqe(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_loop_stats a, b;
+	struct tide_stream *s;
+	int sv[2];
+	char buf[8];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s), 0);
+	assert_int_equal(write(sv[1], "abcdef", 6), 6);
+	assert_int_equal(t_wait(loop, tide_stream_read_exactly(s, buf, 2)), 2);
+	for (int i = 0; i < 2; i++) {
+		tide_loop_stats(loop, &a);
+		struct tide_future *f = tide_future_timeout(
+			tide_stream_read_exactly(s, buf, 2), 1000000000ull);
+		assert_true(tide_future_done(f));
+		assert_int_equal(t_wait(loop, f), 2);
+		tide_future_release(f);
+		tide_loop_stats(loop, &b);
+		assert_int_equal(b.submitted, a.submitted);
+		assert_int_equal(b.timers, a.timers);
+	}
+	/* a ready future, likewise */
+	tide_loop_stats(loop, &a);
+	struct tide_future *f = tide_future_timeout(tide_future_ready(loop, 5,
+								      NULL),
+						    1);
+	assert_int_equal(t_wait(loop, f), 5);
+	tide_future_release(f);
+	tide_loop_stats(loop, &b);
+	assert_int_equal(b.submitted, a.submitted);
+	/* a pending one still gets its deadline */
+	f = tide_future_timeout(tide_stream_read(s, buf, 1), 10000000ull);
+	assert_int_equal(t_wait(loop, f), -ETIMEDOUT);
+	tide_future_release(f);
+	close(sv[1]);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	tide_loop_free(loop);
+}
+
+static int accepted_nodelay = -2;
+
+static void nodelay_conn(void *arg, struct tide_stream *s)
+{
+	(void)arg;
+	assert_int_equal(tide_sockopt_get(tide_stream_fd(s),
+					  TIDE_SOCKOPT_NODELAY,
+					  &accepted_nodelay), 0);
+	tide_future_release(tide_stream_close(s));
+}
+
+static void test_tide_stream_new_nodelay(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_stream_options no = { .flags = TIDE_STREAM_NAGLE };
+	struct tide_stream *s;
+	struct tide_server *srv;
+	struct tide_addr a;
+	int x, y, v, sv[2];
+
+	(void)state;
+	/* connect helper and stream: on; TIDE_STREAM_NAGLE keeps it off */
+	tcp_pair(loop, &x, &y);
+	assert_int_equal(tide_sockopt_get(x, TIDE_SOCKOPT_NODELAY, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(tide_sockopt_get(y, TIDE_SOCKOPT_NODELAY, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(tide_stream_new(loop, y, &no, &s), 0);
+	assert_int_equal(tide_sockopt_get(y, TIDE_SOCKOPT_NODELAY, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	/* the server's accepted connections */
+	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:0"), 0);
+	assert_int_equal(tide_server_new(loop, &a, NULL, nodelay_conn, NULL,
+					 &srv), 0);
+	assert_int_equal(tide_server_addr(srv, &a), 0);
+	x = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(x, &a.u.sa, a.len), 0);
+	while (accepted_nodelay == -2)
+		assert_true(tide_loop_run_once(loop, 1) >= 0);
+	assert_int_equal(accepted_nodelay, 1);
+	close(x);
+	stop_server(loop, srv);
+	/* a Unix socket: no TCP option, still a stream */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s), 0);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	close(sv[1]);
+	tide_loop_free(loop);
+}
+
+static void test_tide_sockopt_set(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	int x, y, v, sv[2], p[2];
+
+	(void)state;
+	tcp_pair(loop, &x, &y);
+	assert_int_equal(tide_sockopt_set(y, TIDE_SOCKOPT_NODELAY, 1), 0);
+	assert_int_equal(tide_sockopt_get(y, TIDE_SOCKOPT_NODELAY, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(tide_sockopt_set(y, TIDE_SOCKOPT_NODELAY, 0), 0);
+	assert_int_equal(tide_sockopt_get(y, TIDE_SOCKOPT_NODELAY, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(tide_sockopt_set(y, TIDE_SOCKOPT_KEEPALIVE, 1), 0);
+	assert_int_equal(tide_sockopt_get(y, TIDE_SOCKOPT_KEEPALIVE, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(tide_sockopt_set(y, TIDE_SOCKOPT_KEEPIDLE, 30), 0);
+	assert_int_equal(tide_sockopt_get(y, TIDE_SOCKOPT_KEEPIDLE, &v), 0);
+	assert_int_equal(v, 30);
+	assert_int_equal(tide_sockopt_set(y, TIDE_SOCKOPT_SNDBUF, 65536), 0);
+	assert_int_equal(tide_sockopt_get(y, TIDE_SOCKOPT_SNDBUF, &v), 0);
+	assert_true(v >= 65536); /* the kernel doubles it */
+	assert_int_equal(tide_sockopt_set(y, TIDE_SOCKOPT_LINGER, 5), 0);
+	assert_int_equal(tide_sockopt_get(y, TIDE_SOCKOPT_LINGER, &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(tide_sockopt_set(y, TIDE_SOCKOPT_LINGER, -1), 0);
+	assert_int_equal(tide_sockopt_get(y, TIDE_SOCKOPT_LINGER, &v), 0);
+	assert_int_equal(v, -1);
+	assert_int_equal(tide_sockopt_set(y, TIDE_SOCKOPT_CORK, 1), 0);
+	assert_int_equal(tide_sockopt_get(y, TIDE_SOCKOPT_CORK, &v), 0);
+	assert_int_equal(v, 1);
+	/* failures */
+	assert_int_equal(tide_sockopt_set(y, 0, 1), -EINVAL);
+	assert_int_equal(tide_sockopt_set(y, 999, 1), -EINVAL);
+	assert_int_equal(tide_sockopt_get(y, 999, &v), -EINVAL);
+	assert_int_equal(tide_sockopt_get(y, TIDE_SOCKOPT_NODELAY, NULL),
+			 -EFAULT);
+	assert_int_equal(tide_sockopt_set(y, TIDE_SOCKOPT_LINGER, -2), -EINVAL);
+	assert_int_equal(tide_sockopt_set(y, TIDE_SOCKOPT_SNDBUF, -5), -EINVAL);
+	assert_int_equal(tide_sockopt_set(-1, TIDE_SOCKOPT_NODELAY, 1), -EBADF);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(tide_sockopt_set(p[0], TIDE_SOCKOPT_NODELAY, 1),
+			 -ENOTSOCK);
+	assert_int_equal(tide_sockopt_get(p[0], TIDE_SOCKOPT_NODELAY, &v),
+			 -ENOTSOCK);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(tide_sockopt_set(sv[0], TIDE_SOCKOPT_NODELAY, 1),
+			 -EOPNOTSUPP);
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+	close(x);
+	close(y);
+	tide_loop_free(loop);
+}
+
+static void test_tide_stream_shutdown_half_close(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_stream *s, *ps;
+	int sv[2], p[2];
+	char buf[16];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s), 0);
+	struct tide_future *w = tide_stream_write(s, "abc", 3);
+	struct tide_future *sh = tide_stream_shutdown(s);
+	assert_int_equal(t_wait(loop, sh), 0);
+	assert_int_equal(t_wait(loop, w), 3);
+	tide_future_release(w);
+	tide_future_release(sh);
+	/* the peer reads the bytes, then end of stream */
+	assert_int_equal(read(sv[1], buf, sizeof(buf)), 3);
+	assert_int_equal(read(sv[1], buf, sizeof(buf)), 0);
+	/* reading goes on after the half-close */
+	assert_int_equal(write(sv[1], "xyz", 3), 3);
+	assert_int_equal(t_wait(loop, tide_stream_read_exactly(s, buf, 3)), 3);
+	assert_memory_equal(buf, "xyz", 3);
+	assert_int_equal(t_wait(loop, tide_stream_write(s, "x", 1)), -EPIPE);
+	assert_int_equal(t_wait(loop, tide_stream_shutdown(s)), -EALREADY);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	close(sv[1]);
+	/* not a socket */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(tide_stream_new(loop, p[1], NULL, &ps), 0);
+	assert_int_equal(t_wait(loop, tide_stream_shutdown(ps)), -ENOTSOCK);
+	assert_int_equal(t_wait(loop, tide_stream_close(ps)), 0);
+	close(p[0]);
+	assert_null(tide_stream_shutdown(NULL));
+	tide_loop_free(loop);
+}
+
+struct seen {
+	int64_t res;
+	int n;
+};
+
+static void seen_cb(void *arg, int64_t res, void *payload)
+{
+	struct seen *e = arg;
+
+	(void)payload;
+	e->res = res;
+	e->n++;
+}
+
+/* A peer that never reads: writes queue up; abort fails them and the
+ * pending half-close, and resets the connection. */
+static void test_tide_stream_abort_never_reading_peer(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_stream *s;
+	struct seen e1 = { 0 }, e2 = { 0 }, e3 = { 0 };
+	size_t big = 16u << 20;
+	char *data = calloc(1, big);
+	char buf[4];
+	int x, y;
+
+	(void)state;
+	assert_non_null(data);
+	tcp_pair(loop, &x, &y);
+	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
+	assert_int_equal(tide_future_on_done(tide_stream_write(s, data, big),
+					     seen_cb, &e1), 0);
+	assert_int_equal(tide_future_on_done(tide_stream_write(s, data, 10),
+					     seen_cb, &e2), 0);
+	assert_int_equal(tide_future_on_done(tide_stream_shutdown(s), seen_cb,
+					     &e3), 0);
+	for (int i = 0; i < 50; i++)
+		tide_loop_run_once(loop, 0);
+	assert_int_equal(e1.n + e2.n + e3.n, 0); /* stuck: nobody reads */
+	assert_int_equal(t_wait(loop, tide_stream_abort(s)), 0);
+	while (e1.n + e2.n + e3.n < 3)
+		assert_true(tide_loop_run_once(loop, 0) >= 0);
+	assert_int_equal(e1.n, 1);
+	assert_int_equal(e1.res, -ECANCELED);
+	assert_int_equal(e2.res, -ECANCELED);
+	assert_int_equal(e3.res, -ECANCELED);
+	/* the peer sees a reset once it reads past what arrived */
+	ssize_t r;
+	while ((r = read(y, data, big)) > 0)
+		;
+	assert_int_equal(r, -1);
+	assert_int_equal(errno, ECONNRESET);
+	close(y);
+	free(data);
+	(void)buf;
+	assert_null(tide_stream_abort(NULL));
+	tide_loop_free(loop);
+}
+
+/* The peer resets: abort of an idle stream, and a second abort/close. */
+static void test_tide_stream_abort_resets(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_stream *s, *t;
+	char buf[8];
+	int x, y;
+
+	(void)state;
+	tcp_pair(loop, &x, &y);
+	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
+	assert_int_equal(tide_stream_new(loop, y, NULL, &t), 0);
+	struct tide_future *r = tide_stream_read(t, buf, sizeof(buf));
+	struct tide_future *rs = tide_stream_read(s, buf, sizeof(buf));
+	assert_int_equal(t_wait(loop, tide_stream_abort(s)), 0);
+	assert_int_equal(t_wait(loop, rs), -ECANCELED);
+	assert_int_equal(t_wait(loop, r), -ECONNRESET);
+	tide_future_release(r);
+	tide_future_release(rs);
+	assert_int_equal(t_wait(loop, tide_stream_close(t)), 0);
+	tide_loop_free(loop);
+}
+
+static void test_tide_stream_cancel(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_stream *s, *w;
+	struct seen e = { 0 }, w1 = { 0 }, w2 = { 0 };
+	size_t big = 16u << 20;
+	char *data = calloc(1, big);
+	char buf[8];
+	int sv[2], x, y;
+
+	(void)state;
+	assert_non_null(data);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s), 0);
+	assert_int_equal(tide_stream_cancel(s, TIDE_STREAM_CANCEL_READ), 0);
+	/* a read whose callback is attached */
+	assert_int_equal(tide_future_on_done(tide_stream_read(s, buf, 8),
+					     seen_cb, &e), 0);
+	tide_loop_run_once(loop, 0);
+	assert_int_equal(tide_stream_cancel(s, TIDE_STREAM_CANCEL_READ), 1);
+	while (e.n == 0)
+		assert_true(tide_loop_run_once(loop, 1) >= 0);
+	assert_int_equal(e.res, -ECANCELED);
+	/* nothing lost: the stream reads on */
+	assert_int_equal(write(sv[1], "hi", 2), 2);
+	assert_int_equal(t_wait(loop, tide_stream_read(s, buf, 8)), 2);
+	assert_memory_equal(buf, "hi", 2);
+	/* bad arguments */
+	assert_int_equal(tide_stream_cancel(s, 0), -EINVAL);
+	assert_int_equal(tide_stream_cancel(s, 4), -EINVAL);
+	assert_int_equal(tide_stream_cancel(NULL, TIDE_STREAM_CANCEL_READ),
+			 -EINVAL);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	close(sv[1]);
+	/* writes stuck on a peer that never reads */
+	tcp_pair(loop, &x, &y);
+	assert_int_equal(tide_stream_new(loop, x, NULL, &w), 0);
+	assert_int_equal(tide_future_on_done(tide_stream_write(w, data, big),
+					     seen_cb, &w1), 0);
+	assert_int_equal(tide_future_on_done(tide_stream_write(w, data, 100),
+					     seen_cb, &w2), 0);
+	for (int i = 0; i < 50; i++)
+		tide_loop_run_once(loop, 0);
+	assert_int_equal(tide_stream_cancel(w, TIDE_STREAM_CANCEL_WRITE), 2);
+	while (w1.n == 0 || w2.n == 0)
+		assert_true(tide_loop_run_once(loop, 1) >= 0);
+	assert_int_equal(w1.res, -ECANCELED);
+	assert_int_equal(w2.res, -ECANCELED);
+	/* still usable: a new write goes out behind what was sent */
+	while (recv(y, data, big, MSG_DONTWAIT) > 0)
+		;
+	assert_int_equal(t_wait(loop, tide_stream_write(w, "z", 1)), 1);
+	ssize_t got, last = 0;
+	while ((got = recv(y, data, big, 0)) > 0) {
+		last = got;
+		if (data[got - 1] == 'z')
+			break;
+	}
+	assert_true(last > 0);
+	assert_int_equal(data[last - 1], 'z');
+	assert_int_equal(tide_stream_cancel(w, TIDE_STREAM_CANCEL_WRITE), 0);
+	assert_int_equal(t_wait(loop, tide_stream_close(w)), 0);
+	close(y);
+	free(data);
+	tide_loop_free(loop);
+}
+
+/* Proxy pair: client c <-> a [copy] b <-> server v, all Unix pairs. */
+struct proxy4 {
+	struct tide_stream *c, *a, *b, *v;
+	int cfd, vfd;
+};
+
+static void proxy4_new(struct tide_loop *loop, struct proxy4 *p, bool tcp)
+{
+	int s1[2], s2[2];
+
+	if (tcp) {
+		tcp_pair(loop, &s1[0], &s1[1]);
+		tcp_pair(loop, &s2[0], &s2[1]);
+	} else {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, s1), 0);
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, s2), 0);
+	}
+	assert_int_equal(tide_stream_new(loop, s1[0], NULL, &p->c), 0);
+	assert_int_equal(tide_stream_new(loop, s1[1], NULL, &p->a), 0);
+	assert_int_equal(tide_stream_new(loop, s2[0], NULL, &p->b), 0);
+	assert_int_equal(tide_stream_new(loop, s2[1], NULL, &p->v), 0);
+}
+
+static void test_tide_stream_copy_bidi(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_copy_stats st = { 0 };
+	struct proxy4 p;
+	size_t nx = 300001, ny = 200003;
+	unsigned char *x = malloc(nx), *y = malloc(ny), *in = malloc(nx);
+	char one;
+
+	(void)state;
+	assert_non_null(x);
+	assert_non_null(y);
+	assert_non_null(in);
+	for (size_t i = 0; i < nx; i++)
+		x[i] = (unsigned char)(i * 31 + (i >> 9));
+	for (size_t i = 0; i < ny; i++)
+		y[i] = (unsigned char)(i * 17 + 5);
+	proxy4_new(loop, &p, false);
+	struct tide_future *cp = tide_stream_copy_bidi(p.a, p.b, 4096, &st);
+	/* client sends x and half-closes */
+	struct tide_future *wx = tide_stream_write(p.c, x, nx);
+	struct tide_future *shc = tide_stream_shutdown(p.c);
+	/* the server sees x, then end of stream, and still answers */
+	assert_int_equal(t_wait(loop, tide_stream_read_exactly(p.v, in, nx)),
+			 (int64_t)nx);
+	assert_memory_equal(in, x, nx);
+	assert_int_equal(t_wait(loop, tide_stream_read(p.v, &one, 1)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_write(p.v, y, ny)),
+			 (int64_t)ny);
+	assert_int_equal(t_wait(loop, tide_stream_shutdown(p.v)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_read_exactly(p.c, in, ny)),
+			 (int64_t)ny);
+	assert_memory_equal(in, y, ny);
+	assert_int_equal(t_wait(loop, tide_stream_read(p.c, &one, 1)), 0);
+	assert_int_equal(t_wait(loop, cp), (int64_t)(nx + ny));
+	assert_int_equal(st.a_to_b, nx);
+	assert_int_equal(st.b_to_a, ny);
+	assert_int_equal(t_wait(loop, wx), (int64_t)nx);
+	assert_int_equal(t_wait(loop, shc), 0);
+	tide_future_release(cp);
+	tide_future_release(wx);
+	tide_future_release(shc);
+	assert_int_equal(t_wait(loop, tide_stream_close(p.c)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_close(p.a)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_close(p.b)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_close(p.v)), 0);
+	free(x);
+	free(y);
+	free(in);
+	tide_loop_free(loop);
+}
+
+/* One side resets: the copy stops both ways and reports the error. */
+static void test_tide_stream_copy_bidi_reset(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_copy_stats st = { 0 };
+	struct proxy4 p;
+	char buf[8];
+
+	(void)state;
+	proxy4_new(loop, &p, true);
+	struct tide_future *cp = tide_stream_copy_bidi(p.a, p.b, 0, &st);
+	assert_int_equal(t_wait(loop, tide_stream_write(p.c, "ping", 4)), 4);
+	assert_int_equal(t_wait(loop, tide_stream_read_exactly(p.v, buf, 4)), 4);
+	assert_int_equal(t_wait(loop, tide_stream_abort(p.v)), 0);
+	assert_int_equal(t_wait(loop, cp), -ECONNRESET);
+	assert_int_equal(st.a_to_b, 4);
+	tide_future_release(cp);
+	/* the streams are the caller's again: a's peer still works */
+	assert_int_equal(t_wait(loop, tide_stream_write(p.a, "ok", 2)), 2);
+	assert_int_equal(t_wait(loop, tide_stream_read_exactly(p.c, buf, 2)), 2);
+	assert_int_equal(t_wait(loop, tide_stream_abort(p.a)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_abort(p.b)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_abort(p.c)), 0);
+	tide_loop_free(loop);
+}
+
+/* The far side never reads: the copy's write stalls; a deadline on the
+ * copy cancels both ways and reports -ETIMEDOUT, nothing hangs. */
+static void test_tide_stream_copy_bidi_never_reading_peer(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_copy_stats st = { 0 };
+	size_t big = 64u << 20; /* more than every socket buffer on the way */
+	char *data = calloc(1, big);
+	struct proxy4 p;
+
+	(void)state;
+	assert_non_null(data);
+	proxy4_new(loop, &p, true);
+	struct tide_future *w = tide_stream_write(p.c, data, big);
+	struct tide_future *cp = tide_future_timeout(
+		tide_stream_copy_bidi(p.a, p.b, 0, &st), 200000000ull);
+	assert_int_equal(t_wait(loop, cp), -ETIMEDOUT);
+	assert_true(st.a_to_b < big); /* stalled: the far side never read */
+	tide_future_release(cp);
+	assert_int_equal(t_wait(loop, tide_stream_abort(p.c)), 0);
+	assert_int_equal(t_wait(loop, w), -ECANCELED);
+	tide_future_release(w);
+	assert_int_equal(t_wait(loop, tide_stream_abort(p.a)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_abort(p.b)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_abort(p.v)), 0);
+	free(data);
+	tide_loop_free(loop);
+}
+
+static void test_tide_stream_copy_bidi_cancel(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct proxy4 p;
+	char buf[8];
+
+	(void)state;
+	proxy4_new(loop, &p, false);
+	/* bad arguments */
+	assert_null(tide_stream_copy_bidi(NULL, NULL, 0, NULL));
+	assert_int_equal(t_wait(loop, tide_stream_copy_bidi(p.a, NULL, 0, NULL)),
+			 -EINVAL);
+	assert_int_equal(t_wait(loop, tide_stream_copy_bidi(p.a, p.a, 0, NULL)),
+			 -EINVAL);
+	struct tide_future *r = tide_stream_read(p.a, buf, 1);
+	assert_int_equal(t_wait(loop, tide_stream_copy_bidi(p.a, p.b, 0, NULL)),
+			 -EBUSY);
+	assert_int_equal(tide_future_cancel(r), 0);
+	assert_int_equal(t_wait(loop, r), -ECANCELED);
+	tide_future_release(r);
+	/* idle peers: cancelling stops both directions */
+	struct tide_future *cp = tide_stream_copy_bidi(p.a, p.b, 0, NULL);
+	for (int i = 0; i < 10; i++)
+		tide_loop_run_once(loop, 0);
+	assert_int_equal(tide_future_cancel(cp), 0);
+	assert_int_equal(t_wait(loop, cp), -ECANCELED);
+	tide_future_release(cp);
+	/* and the streams read on */
+	assert_int_equal(t_wait(loop, tide_stream_write(p.c, "q", 1)), 1);
+	assert_int_equal(t_wait(loop, tide_stream_read(p.a, buf, 8)), 1);
+	assert_int_equal(buf[0], 'q');
+	assert_int_equal(t_wait(loop, tide_stream_close(p.a)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_close(p.b)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_close(p.c)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_close(p.v)), 0);
+	tide_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -539,6 +1170,19 @@ int main(void)
 		cmocka_unit_test(test_tide_stream_bad_args),
 		cmocka_unit_test(test_tide_stream_write_epipe),
 		cmocka_unit_test(test_tide_server_stop_deadline),
+		cmocka_unit_test(test_tide_stream_read_until_mem),
+		cmocka_unit_test(test_tide_stream_read_until_mem_bufring),
+		cmocka_unit_test(test_tide_future_timeout_resolved_no_sqe),
+		cmocka_unit_test(test_tide_stream_new_nodelay),
+		cmocka_unit_test(test_tide_sockopt_set),
+		cmocka_unit_test(test_tide_stream_shutdown_half_close),
+		cmocka_unit_test(test_tide_stream_abort_never_reading_peer),
+		cmocka_unit_test(test_tide_stream_abort_resets),
+		cmocka_unit_test(test_tide_stream_cancel),
+		cmocka_unit_test(test_tide_stream_copy_bidi),
+		cmocka_unit_test(test_tide_stream_copy_bidi_reset),
+		cmocka_unit_test(test_tide_stream_copy_bidi_cancel),
+		cmocka_unit_test(test_tide_stream_copy_bidi_never_reading_peer),
 	};
 	const struct CMUnitTest big[] = {
 		cmocka_unit_test(test_tide_stream_many_random),

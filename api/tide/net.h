@@ -206,6 +206,37 @@ TIDE_API struct tide_future *tide_recv_multishot(struct tide_loop *loop,
 						 struct tide_bufring *br,
 						 tide_recv_fn *fn, void *arg);
 
+/* ---- socket options ---------------------------------------------------- */
+
+/* Options for tide_sockopt_set()/tide_sockopt_get(); values are ints. */
+enum {
+	TIDE_SOCKOPT_NODELAY = 1, /* TCP_NODELAY: 1 = no Nagle delay (TCP) */
+	TIDE_SOCKOPT_CORK,        /* TCP_CORK: 1 = hold partial frames (TCP) */
+	TIDE_SOCKOPT_KEEPALIVE,   /* SO_KEEPALIVE: 1 = probe idle peers */
+	TIDE_SOCKOPT_KEEPIDLE,    /* TCP_KEEPIDLE: idle seconds before probes */
+	TIDE_SOCKOPT_REUSEADDR,   /* SO_REUSEADDR */
+	TIDE_SOCKOPT_REUSEPORT,   /* SO_REUSEPORT */
+	TIDE_SOCKOPT_RCVBUF,      /* SO_RCVBUF bytes (get: the kernel's doubled
+				   * figure, as getsockopt(2) reports it) */
+	TIDE_SOCKOPT_SNDBUF,      /* SO_SNDBUF bytes (likewise) */
+	TIDE_SOCKOPT_LINGER,      /* SO_LINGER seconds; -1 = off, 0 = close
+				   * resets the connection */
+};
+
+/*
+ * Set option opt (TIDE_SOCKOPT_*) of socket fd to value: setsockopt(2)
+ * with the right level and type.  Returns 0, -EINVAL (unknown option or a
+ * negative value where none is allowed), -EBADF, -ENOTSOCK, -EOPNOTSUPP
+ * (e.g. a TCP option on a Unix socket).  Any thread; no system call but
+ * setsockopt(2).
+ */
+TIDE_API int tide_sockopt_set(int fd, int opt, int value);
+
+/* Read option opt of socket fd into *value (-1 for LINGER off).  Returns
+ * 0, -EINVAL, -EFAULT (value NULL), -EBADF, -ENOTSOCK, -EOPNOTSUPP.  Any
+ * thread. */
+TIDE_API int tide_sockopt_get(int fd, int opt, int *value);
+
 #ifdef __cplusplus
 }
 #endif

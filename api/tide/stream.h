@@ -32,7 +32,13 @@ enum {
 	TIDE_STREAM_NO_SHUTDOWN = 1u << 0,
 	/* the descriptor is not closed by tide_stream_close() */
 	TIDE_STREAM_KEEP_FD = 1u << 1,
+	/* leave Nagle's algorithm on: tide_stream_new() otherwise sets
+	 * TCP_NODELAY on a TCP socket */
+	TIDE_STREAM_NAGLE = 1u << 2,
 };
+
+/* The longest delimiter tide_stream_read_until_mem() accepts. */
+#define TIDE_STREAM_DELIM_MAX 64
 
 /* Options for tide_stream_new(); zero means defaults. */
 struct tide_stream_options {
@@ -46,7 +52,8 @@ struct tide_stream_options {
  * Make a stream over fd, which it owns from then on (closed by
  * tide_stream_close()).  Sockets use recv/send (MSG_NOSIGNAL), anything
  * else read/write at the current position.  With opts->bufring a socket
- * is read by a multishot receive.  Returns 0, -EBADF, -EINVAL (bad
+ * is read by a multishot receive.  A TCP socket gets TCP_NODELAY unless
+ * opts->flags has TIDE_STREAM_NAGLE.  Returns 0, -EBADF, -EINVAL (bad
  * options), -ENOMEM; on error fd stays the caller's.
  */
 TIDE_API int tide_stream_new(struct tide_loop *loop, int fd,
@@ -74,6 +81,18 @@ TIDE_API struct tide_future *tide_stream_read_until(struct tide_stream *s,
 						    void *buf, size_t max,
 						    int delim);
 
+/*
+ * As tide_stream_read_until() for a delimiter of dlen bytes (1 ..
+ * TIDE_STREAM_DELIM_MAX, copied), e.g. "\r\n\r\n": the result counts the
+ * bytes up to and including the first occurrence, even one split across
+ * reads.  Bytes of buf past the result are unspecified.  -EINVAL for a bad
+ * delimiter.
+ */
+TIDE_API struct tide_future *tide_stream_read_until_mem(struct tide_stream *s,
+							void *buf, size_t max,
+							const void *delim,
+							size_t dlen);
+
 /* tide_stream_read_until(s, buf, max, '\n'). */
 TIDE_API struct tide_future *tide_stream_read_line(struct tide_stream *s,
 						   char *buf, size_t max);
@@ -91,8 +110,81 @@ TIDE_API struct tide_future *tide_stream_write(struct tide_stream *s,
  */
 TIDE_API struct tide_future *tide_stream_close(struct tide_stream *s);
 
+/*
+ * sendfile: write len bytes of file fd from offset off (the file position
+ * is not used nor moved), in order with the stream's other writes (asyncio's
+ * loop.sendfile, libuv's uv_fs_sendfile).  Above 64 KiB on a socket the
+ * bytes go file -> pipe -> socket by splice(2), never through user space
+ * (the stream keeps one pipe for it); smaller ranges, other backends and
+ * non-sockets go through a bounce buffer (read + send).  A socket whose
+ * buffer is full is waited for without holding a kernel worker.  Result
+ * len, -ENODATA when the file ends first (what was sent stays sent), or the
+ * write's error.  fd must stay open until the future resolves.
+ */
+TIDE_API struct tide_future *tide_stream_sendfile(struct tide_stream *s,
+						  int fd, uint64_t off,
+						  size_t len);
+
+/*
+ * Half-close: once the writes queued so far went out, shutdown(SHUT_WR) the
+ * socket, so the peer reads end of stream; reading goes on.  Resolves with
+ * 0, the first write error, or shutdown's error (-ENOTCONN).  Writes made
+ * after it fail with -EPIPE.  -EALREADY when called twice, -ENOTSOCK for a
+ * stream that is not a socket, -EBADF once closing.
+ */
+TIDE_API struct tide_future *tide_stream_shutdown(struct tide_stream *s);
+
+/*
+ * Abort: queued writes fail with -ECANCELED (one in flight once the kernel
+ * let go of its buffer), a pending read with -ECANCELED, a TCP connection
+ * is reset (SO_LINGER 0: the peer sees -ECONNRESET), and the descriptor is
+ * closed and s freed, as tide_stream_close() does.  Resolves with 0.
+ */
+TIDE_API struct tide_future *tide_stream_abort(struct tide_stream *s);
+
+enum {
+	TIDE_STREAM_CANCEL_READ = 1u << 0,  /* the pending read */
+	TIDE_STREAM_CANCEL_WRITE = 1u << 1, /* every queued write */
+};
+
+/*
+ * Cancel the pending read and/or the queued writes of s, whoever holds
+ * their futures (callbacks attached or not).  Each resolves with
+ * -ECANCELED: the read at once (input keeps arriving into the stream's
+ * buffer, nothing is lost), a write in flight once the kernel let go of
+ * it (bytes already sent stay sent; a write that completed in the race
+ * keeps its result).  Returns how many futures were cancelled (0: none was
+ * pending), -EINVAL for bad arguments.  The stream stays usable.
+ */
+TIDE_API int tide_stream_cancel(struct tide_stream *s, unsigned what);
+
 /* The stream's descriptor. */
 TIDE_API int tide_stream_fd(const struct tide_stream *s);
+
+/* Byte counts of tide_stream_copy_bidi(). */
+struct tide_copy_stats {
+	uint64_t a_to_b; /* bytes read from a and written to b */
+	uint64_t b_to_a;
+	uint64_t reserved[2];
+};
+
+/*
+ * Proxy helper (tokio's copy_bidirectional): copy a's input to b and b's
+ * input to a until both reach end of stream.  When one side ends, the
+ * other is half-closed after the bytes in flight went out
+ * (tide_stream_shutdown(); not for a non-socket), and the copy the other
+ * way goes on.  On an error either way, the other direction is cancelled
+ * and the future resolves with that error once both stopped.  Resolves
+ * with the total bytes copied, or -errno; *st (may be NULL, must live
+ * until then) gets the counts.  buf_size: each direction's buffer, 0 =
+ * 16 KiB.  While it runs nobody else reads a or b or writes to them.  The
+ * streams are not closed.  Cancel it to stop both directions
+ * (-ECANCELED).  -EINVAL for a == b or NULL.
+ */
+TIDE_API struct tide_future *tide_stream_copy_bidi(struct tide_stream *a,
+						   struct tide_stream *b,
+						   size_t buf_size,
+						   struct tide_copy_stats *st);
 
 /* ---- server ----------------------------------------------------------- */
 

@@ -208,6 +208,15 @@ int tide__op_openat(struct tide_loop *loop, struct tide__op *op, int dfd,
 	SQE(io_uring_prep_openat(sqe, dfd, path, flags, mode));
 }
 
+int tide__op_openat2(struct tide_loop *loop, struct tide__op *op, int dfd,
+		     const char *path, struct open_how *how)
+{
+	/* no epoll-backend way yet: api/ walks the path itself then */
+	ROUTE(-EOPNOTSUPP);
+	LACKS(IORING_OP_OPENAT2, -EOPNOTSUPP);
+	SQE(io_uring_prep_openat2(sqe, dfd, path, how));
+}
+
 int tide__op_close(struct tide_loop *loop, struct tide__op *op, int fd)
 {
 	ROUTE(tide__ep_close(loop, op, fd));

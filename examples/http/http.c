@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: MIT
+/*
+ * http - a static file server on tide: HTTP/1.1 GET and HEAD, keep-alive
+ * and pipelining, bodies up to 16 KiB read in after the header and sent
+ * with it in one write, larger ones with tide_stream_sendfile(), files opened
+ * with tide_openat2() beneath the root (so "..", absolute paths and
+ * symlinks cannot lead out), SIGINT/SIGTERM as futures for a graceful stop.
+ *
+ *   http [-l ADDR] [-i SECONDS] [-s] ROOT
+ *
+ * ADDR defaults to 127.0.0.1:8080 (port 0: any); -i is the keep-alive idle
+ * limit (default 30 s); -s prints the ring's submissions and system calls
+ * per request when it stops.
+ *
+ * It prints "listening on ADDR" once it accepts connections.  Each
+ * connection is a small state machine of continuations:
+ *   read head -> open file -> [read small body] -> write header
+ *   [-> sendfile body] -> read head ...
+ * Idle keep-alive connections are found by one sweep a second (a timer per
+ * server, as nginx and libuv keep theirs), not by a timer per request.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <tide.h>
+
+#define HEAD_MAX 8192
+#define SWEEP_NS 1000000000ull
+#define SMALL_BODY 16384 /* bodies up to this go out with the header */
+
+struct conn {
+	struct conn *next, *prev; /* every open connection, for the sweep */
+	uint64_t since;    /* waiting for a request head since (0: busy) */
+	struct tide_stream *s;
+	int root;
+	int fd;            /* the file being sent, or -1 */
+	int keep;          /* keep the connection after this response */
+	int head_only;     /* HEAD: no body */
+	off_t size;
+	size_t hlen;
+	char head[HEAD_MAX];
+	char out[512 + SMALL_BODY]; /* the response header (and small body) */
+};
+
+static int root_fd;
+static struct tide_loop *loop;
+static struct conn *conns;
+static struct tide_future *sweeper;
+static uint64_t idle_ns = 30ull * 1000000000ull; /* keep-alive idle limit */
+static uint64_t requests;
+
+static void conn_read(struct conn *c);
+
+static void conn_closed(void *arg, int64_t res, void *payload)
+{
+	(void)arg;
+	(void)res;
+	(void)payload;
+}
+
+static void conn_end(struct conn *c, int abort)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->fd >= 0)
+		close(c->fd);
+	tide_future_on_done(abort ? tide_stream_abort(c->s)
+				  : tide_stream_close(c->s),
+			    conn_closed, NULL);
+	free(c);
+}
+
+static const char *mime(const char *path)
+{
+	static const char *const map[][2] = {
+		{ ".html", "text/html" },      { ".txt", "text/plain" },
+		{ ".css", "text/css" },        { ".js", "text/javascript" },
+		{ ".json", "application/json" }, { ".png", "image/png" },
+		{ ".jpg", "image/jpeg" },      { ".svg", "image/svg+xml" },
+	};
+	const char *dot = strrchr(path, '.');
+
+	for (size_t i = 0; dot && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(dot, map[i][0]) == 0)
+			return map[i][1];
+	return "application/octet-stream";
+}
+
+/* ---- responses ---- */
+
+static void body_sent(void *arg, int64_t res, void *payload)
+{
+	struct conn *c = arg;
+
+	(void)payload;
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	if (res < 0 || !c->keep)
+		conn_end(c, res < 0);
+	else
+		conn_read(c);
+}
+
+/* Send the header in c->out (n bytes) and, for a file, its body. */
+static void respond(struct conn *c, size_t n)
+{
+	struct tide_future *w = tide_stream_write(c->s, c->out, n);
+
+	if (c->fd >= 0 && !c->head_only) {
+		/* in order after the header: the body's future says when the
+		 * whole response went out */
+		tide_future_release(w);
+		w = tide_stream_sendfile(c->s, c->fd, 0, (size_t)c->size);
+	}
+	if (tide_future_on_done(w, body_sent, c))
+		conn_end(c, 1);
+}
+
+static void respond_error(struct conn *c, int code, const char *why)
+{
+	static const char body[] = "error\n";
+	int n;
+
+	if (code >= 500 || code == 400 || code == 431)
+		c->keep = 0; /* we may not know where the next request starts */
+	n = snprintf(c->out, sizeof(c->out),
+		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+		     "Content-Length: %zu\r\nConnection: %s\r\n\r\n%s",
+		     code, why, sizeof(body) - 1, c->keep ? "keep-alive" : "close",
+		     c->head_only ? "" : body);
+	respond(c, (size_t)n);
+}
+
+/* A small file read in after the header: one write, one TCP segment. */
+static void small_read(void *arg, int64_t res, void *payload)
+{
+	struct conn *c = arg;
+	size_t n = c->hlen;
+
+	(void)payload;
+	close(c->fd);
+	c->fd = -1;
+	if (res != (int64_t)c->size) { /* changed under us: cannot answer */
+		conn_end(c, 1);
+		return;
+	}
+	if (tide_future_on_done(tide_stream_write(c->s, c->out,
+						  n + (size_t)c->size),
+				body_sent, c))
+		conn_end(c, 1);
+}
+
+static void file_opened(void *arg, int64_t res, void *payload)
+{
+	struct conn *c = arg;
+	struct stat st;
+	int n;
+
+	(void)payload;
+	if (res < 0) {
+		if (res == -ENOENT || res == -ENOTDIR)
+			respond_error(c, 404, "Not Found");
+		else if (res == -EXDEV || res == -ELOOP || res == -EACCES)
+			respond_error(c, 403, "Forbidden");
+		else
+			respond_error(c, 500, "Internal Server Error");
+		return;
+	}
+	c->fd = (int)res;
+	/* fstat(2) of an open file never waits for the disk */
+	if (fstat(c->fd, &st) || !S_ISREG(st.st_mode)) {
+		close(c->fd);
+		c->fd = -1;
+		respond_error(c, 403, "Forbidden");
+		return;
+	}
+	c->size = st.st_size;
+	n = snprintf(c->out, sizeof(c->out),
+		     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
+		     "Content-Length: %lld\r\nConnection: %s\r\n\r\n",
+		     mime(c->head), (long long)c->size,
+		     c->keep ? "keep-alive" : "close");
+	if (c->head_only || c->size == 0 || c->size > SMALL_BODY) {
+		respond(c, (size_t)n); /* header, then sendfile */
+		return;
+	}
+	c->hlen = (size_t)n;
+	if (tide_future_on_done(tide_read(loop, c->fd, c->out + n,
+					  (size_t)c->size, 0),
+				small_read, c))
+		conn_end(c, 1);
+}
+
+/* ---- requests ---- */
+
+/* Decode %XX in place; -1 for a bad escape or a NUL byte. */
+static int unescape(char *p)
+{
+	char *o = p;
+
+	for (; *p; p++) {
+		if (*p == '%') {
+			unsigned v;
+
+			if (!isxdigit((unsigned char)p[1]) ||
+			    !isxdigit((unsigned char)p[2]) ||
+			    sscanf(p + 1, "%2x", &v) != 1 || v == 0)
+				return -1;
+			*o++ = (char)v;
+			p += 2;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return 0;
+}
+
+/* Does the header block (after the request line) say "Connection: tok"? */
+static int conn_header(const char *h, const char *tok)
+{
+	for (const char *l = strstr(h, "\r\n"); l; l = strstr(l + 2, "\r\n")) {
+		const char *v = l + 2;
+
+		if (strncasecmp(v, "Connection:", 11) == 0) {
+			v += 11;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			return strncasecmp(v, tok, strlen(tok)) == 0;
+		}
+	}
+	return 0;
+}
+
+static void handle(struct conn *c)
+{
+	char *method = c->head, *target, *version, *sp;
+	const char *path;
+
+	requests++;
+	c->head[c->hlen] = '\0';
+	c->head_only = 0;
+	c->keep = 1;
+	sp = strchr(method, ' ');
+	target = sp ? sp + 1 : NULL;
+	sp = target ? strchr(target, ' ') : NULL;
+	version = sp ? sp + 1 : NULL;
+	if (!version || strncmp(version, "HTTP/1.", 7) ||
+	    (version[7] != '0' && version[7] != '1') || version[8] != '\r') {
+		respond_error(c, 400, "Bad Request");
+		return;
+	}
+	*strchr(method, ' ') = '\0';
+	*sp = '\0';
+	if (version[7] == '0')
+		c->keep = conn_header(version, "keep-alive");
+	else
+		c->keep = !conn_header(version, "close");
+	if (strcmp(method, "HEAD") == 0)
+		c->head_only = 1;
+	else if (strcmp(method, "GET") != 0) {
+		respond_error(c, 405, "Method Not Allowed");
+		return;
+	}
+	if ((sp = strchr(target, '?')))
+		*sp = '\0';
+	if (target[0] != '/' || unescape(target)) {
+		respond_error(c, 400, "Bad Request");
+		return;
+	}
+	path = target[1] ? target + 1 : "index.html";
+	/* the head buffer is free now: keep the path there for mime() */
+	memmove(c->head, path, strlen(path) + 1);
+	if (tide_future_on_done(tide_openat2(loop, c->root, c->head, O_RDONLY,
+					     0,
+					     TIDE_RESOLVE_BENEATH |
+						     TIDE_RESOLVE_NO_SYMLINKS),
+				file_opened, c))
+		conn_end(c, 1);
+}
+
+static void head_read(void *arg, int64_t res, void *payload)
+{
+	struct conn *c = arg;
+
+	(void)payload;
+	c->since = 0;
+	if (res == -EMSGSIZE) {
+		respond_error(c, 431, "Request Header Fields Too Large");
+		return;
+	}
+	if (res <= 0) {
+		/* 0: the client closed between requests; -ECANCELED: idle
+		 * (closed in order); else a reset or a broken head (reset) */
+		conn_end(c, res < 0 && res != -EPIPE && res != -ECANCELED);
+		return;
+	}
+	c->hlen = (size_t)res;
+	handle(c);
+}
+
+static void conn_read(struct conn *c)
+{
+	struct tide_future *f = tide_stream_read_until_mem(c->s, c->head,
+							   HEAD_MAX - 1,
+							   "\r\n\r\n", 4);
+
+	c->since = tide_now_ns();
+	if (tide_future_on_done(f, head_read, c))
+		conn_end(c, 1);
+}
+
+/* Once a second: connections idle past idle_ns lose their pending read
+ * (head_read then sees -ECANCELED and drops them). */
+static void sweep(void *arg)
+{
+	uint64_t now = tide_now_ns();
+
+	(void)arg;
+	for (struct conn *c = conns; c; c = c->next)
+		if (c->since && now - c->since > idle_ns)
+			tide_stream_cancel(c->s, TIDE_STREAM_CANCEL_READ);
+	tide_future_release(sweeper);
+	sweeper = tide_call_later(loop, SWEEP_NS, sweep, NULL);
+}
+
+static void on_conn(void *arg, struct tide_stream *s)
+{
+	struct conn *c = malloc(sizeof(*c));
+
+	(void)arg;
+	if (!c) {
+		tide_future_release(tide_stream_abort(s));
+		return;
+	}
+	c->s = s;
+	c->root = root_fd;
+	c->fd = -1;
+	c->prev = NULL;
+	c->next = conns;
+	if (conns)
+		conns->prev = c;
+	conns = c;
+	conn_read(c);
+}
+
+/* ---- main ---- */
+
+static int done;
+
+static void stopped(void *arg, int64_t res, void *payload)
+{
+	(void)arg;
+	(void)res;
+	(void)payload;
+	done = 1;
+}
+
+/* SIGINT/SIGTERM: stop accepting, give open connections 2 s. */
+static void on_signal(void *arg, int64_t res, void *payload)
+{
+	struct tide_server *srv = arg;
+
+	(void)payload;
+	if (res > 0)
+		fprintf(stderr, "http: signal %d, stopping\n", (int)res);
+	tide_future_cancel(sweeper);
+	if (tide_future_on_done(tide_server_stop(srv, 2000000000ull), stopped,
+				NULL))
+		done = 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *listen = "127.0.0.1:8080";
+	int sigs[] = { SIGINT, SIGTERM }, opt, ret, stats = 0;
+	struct tide_signal *sig;
+	struct tide_server *srv;
+	struct tide_addr a;
+	char text[TIDE_ADDR_STRLEN];
+
+	while ((opt = getopt(argc, argv, "l:i:sh")) != -1) {
+		if (opt == 's') {
+			stats = 1;
+		} else if (opt == 'l') {
+			listen = optarg;
+		} else if (opt == 'i' && atoi(optarg) > 0) {
+			idle_ns = (uint64_t)atoi(optarg) * 1000000000ull;
+		} else {
+			fprintf(stderr, "usage: %s [-l ADDR] [-i SECONDS] [-s] ROOT\n",
+				argv[0]);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "usage: %s [-l ADDR] [-i SECONDS] [-s] ROOT\n",
+			argv[0]);
+		return 2;
+	}
+	root_fd = open(argv[optind], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0) {
+		fprintf(stderr, "http: %s: %s\n", argv[optind], strerror(errno));
+		return 1;
+	}
+	if (tide_addr_parse(&a, listen)) {
+		fprintf(stderr, "http: bad address %s\n", listen);
+		return 2;
+	}
+	ret = tide_loop_new(&loop, NULL);
+	if (ret < 0) {
+		fprintf(stderr, "http: %s\n", tide_strerror(ret));
+		return 1;
+	}
+	ret = tide_signal_new(loop, sigs, 2, &sig);
+	if (!ret)
+		ret = tide_server_new(loop, &a, NULL, on_conn, NULL, &srv);
+	if (ret < 0) {
+		fprintf(stderr, "http: %s: %s\n", listen, tide_strerror(ret));
+		return 1;
+	}
+	tide_server_addr(srv, &a);
+	tide_addr_format(&a, text, sizeof(text));
+	printf("listening on %s\n", text);
+	fflush(stdout);
+	tide_future_on_done(tide_signal_next(sig), on_signal, srv);
+	sweeper = tide_call_later(loop, SWEEP_NS, sweep, NULL);
+	while (!done && tide_loop_run_once(loop, 1) >= 0)
+		;
+	if (stats && requests) {
+		struct tide_loop_stats st;
+
+		tide_loop_stats(loop, &st);
+		fprintf(stderr, "http: %llu requests, %.2f submissions and %.2f "
+			"io_uring_enter calls per request\n",
+			(unsigned long long)requests,
+			(double)st.submitted / (double)requests,
+			(double)st.enter_calls / (double)requests);
+	}
+	tide_server_free(srv);
+	tide_signal_free(sig);
+	tide_future_release(sweeper);
+	tide_loop_run(loop);
+	tide_loop_free(loop);
+	close(root_fd);
+	return 0;
+}

@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_services.c - stream sendfile (bounce and splice roads, ordering
+ * with writes, short files, a peer that never reads), readiness (one-shot
+ * and multishot), signals as futures, openat2 beneath a root.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "../api/services_impl.h"
+
+static void tcp_pair(struct tide_loop *loop, int *x, int *y)
+{
+	struct tide_addr a;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(lfd >= 0);
+	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:0"), 0);
+	assert_int_equal(tide_bind(lfd, &a), 0);
+	assert_int_equal(tide_listen(lfd, 4), 0);
+	a.len = sizeof(a.u);
+	assert_int_equal(getsockname(lfd, &a.u.sa, &a.len), 0);
+	*x = (int)t_wait(loop, tide_connect_timeout(loop, &a, SOCK_STREAM,
+						    2000000000ull));
+	assert_true(*x >= 0);
+	*y = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(*y >= 0);
+	close(lfd);
+}
+
+/* ---- sendfile ---- */
+
+struct sink {
+	struct tide_stream *s;
+	unsigned char *buf;
+	size_t want;
+};
+
+/* Header, file range, trailer; the peer checks every byte in order. */
+static void sendfile_case(struct tide_loop *loop, bool tcp, size_t fsize,
+			  uint64_t off, size_t len)
+{
+	char path[64];
+	int fd = t_tmpfile(path, sizeof(path), fsize);
+	struct tide_stream *s, *r;
+	int sv[2];
+	size_t total = 4 + len + 4;
+	unsigned char *in = malloc(total);
+
+	assert_true(fd >= 0);
+	assert_non_null(in);
+	unlink(path);
+	if (tcp)
+		tcp_pair(loop, &sv[0], &sv[1]);
+	else
+		assert_int_equal(pipe2(sv, O_CLOEXEC) == 0 ? 0 : -1, 0);
+	if (tcp) {
+		assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s), 0);
+		assert_int_equal(tide_stream_new(loop, sv[1], NULL, &r), 0);
+	} else {
+		assert_int_equal(tide_stream_new(loop, sv[1], NULL, &s), 0);
+		assert_int_equal(tide_stream_new(loop, sv[0], NULL, &r), 0);
+	}
+	struct tide_future *h = tide_stream_write(s, "HEAD", 4);
+	struct tide_future *b = tide_stream_sendfile(s, fd, off, len);
+	struct tide_future *t = tide_stream_write(s, "TAIL", 4);
+	assert_int_equal(t_wait(loop, tide_stream_read_exactly(r, in, total)),
+			 (int64_t)total);
+	assert_int_equal(t_wait(loop, h), 4);
+	assert_int_equal(t_wait(loop, b), (int64_t)len);
+	assert_int_equal(t_wait(loop, t), 4);
+	tide_future_release(h);
+	tide_future_release(b);
+	tide_future_release(t);
+	assert_memory_equal(in, "HEAD", 4);
+	for (size_t i = 0; i < len; i++)
+		if (in[4 + i] != t_pattern(off + i))
+			fail_msg("byte %zu differs", i);
+	assert_memory_equal(in + 4 + len, "TAIL", 4);
+	/* the file position did not move */
+	assert_int_equal(lseek(fd, 0, SEEK_CUR), (off_t)fsize);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_close(r)), 0);
+	close(fd);
+	free(in);
+}
+
+static void test_tide_stream_sendfile_small_and_large(void **state)
+{
+	struct tide_loop *loop = t_loop();
+
+	(void)state;
+	sendfile_case(loop, true, 4096, 0, 4096);          /* bounce */
+	sendfile_case(loop, true, 3u << 20, 777, (3u << 20) - 1000); /* splice */
+	sendfile_case(loop, false, 300000, 5, 250000);      /* a pipe: bounce */
+	tide_loop_free(loop);
+}
+
+/* Keep-alive: one stream, several large sendfiles reuse its pipe. */
+static void test_tide_stream_sendfile_reuse(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	char path[64];
+	int fd = t_tmpfile(path, sizeof(path), 200000), x, y;
+	struct tide_stream *s, *r;
+	unsigned char *in = malloc(200000);
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	tcp_pair(loop, &x, &y);
+	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
+	assert_int_equal(tide_stream_new(loop, y, NULL, &r), 0);
+	for (int i = 0; i < 3; i++) {
+		struct tide_future *b = tide_stream_sendfile(s, fd, 0, 200000);
+
+		assert_int_equal(t_wait(loop, tide_stream_read_exactly(r, in,
+								       200000)),
+				 200000);
+		assert_int_equal(t_wait(loop, b), 200000);
+		tide_future_release(b);
+		for (size_t k = 0; k < 200000; k++)
+			if (in[k] != t_pattern(k))
+				fail_msg("round %d byte %zu differs", i, k);
+	}
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_close(r)), 0);
+	close(fd);
+	free(in);
+	tide_loop_free(loop);
+}
+
+static void test_tide_stream_sendfile_errors(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	char path[64];
+	int fd = t_tmpfile(path, sizeof(path), 1000), x, y;
+	struct tide_stream *s, *r;
+	char in[1000];
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	tcp_pair(loop, &x, &y);
+	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
+	assert_int_equal(tide_stream_new(loop, y, NULL, &r), 0);
+	assert_int_equal(t_wait(loop, tide_stream_sendfile(s, -1, 0, 10)),
+			 -EBADF);
+	assert_int_equal(t_wait(loop, tide_stream_sendfile(s, fd, 0, 0)), 0);
+	/* the file is shorter than asked: what there was went out */
+	assert_int_equal(t_wait(loop, tide_stream_sendfile(s, fd, 0, 5000)),
+			 -ENODATA);
+	assert_int_equal(t_wait(loop, tide_stream_read_exactly(r, in, 1000)),
+			 1000);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), -ENODATA);
+	assert_int_equal(t_wait(loop, tide_stream_close(r)), 0);
+	/* the large road too, and after a half-close */
+	tcp_pair(loop, &x, &y);
+	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
+	assert_int_equal(t_wait(loop, tide_stream_sendfile(s, fd, 0, 1u << 20)),
+			 -ENODATA);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), -ENODATA);
+	tcp_pair(loop, &x, &y);
+	close(y);
+	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
+	assert_int_equal(t_wait(loop, tide_stream_shutdown(s)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_sendfile(s, fd, 0, 10)),
+			 -EPIPE);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	assert_null(tide_stream_sendfile(NULL, fd, 0, 1));
+	/* a directory cannot be spliced nor read: the read's error */
+	tcp_pair(loop, &x, &y);
+	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
+	int dir = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(t_wait(loop, tide_stream_sendfile(s, dir, 0, 200000)),
+			 -EISDIR);
+	close(dir);
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), -EISDIR);
+	close(y);
+	/* sources that are no regular file: whichever road, the bytes */
+	const char *dev[] = { "/dev/zero", "/proc/self/maps" };
+	for (int i = 0; i < 2; i++) {
+		int z = open(dev[i], O_RDONLY | O_CLOEXEC);
+		size_t n = i == 0 ? 200000 : 1;
+		char *zin = malloc(n);
+
+		assert_true(z >= 0);
+		tcp_pair(loop, &x, &y);
+		assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
+		assert_int_equal(tide_stream_new(loop, y, NULL, &r), 0);
+		struct tide_future *b = tide_stream_sendfile(s, z, 0, n);
+		assert_int_equal(t_wait(loop, tide_stream_read_exactly(r, zin, n)),
+				 (int64_t)n);
+		assert_int_equal(t_wait(loop, b), (int64_t)n);
+		tide_future_release(b);
+		if (i == 0)
+			for (size_t k = 0; k < n; k++)
+				assert_int_equal(zin[k], 0);
+		assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+		assert_int_equal(t_wait(loop, tide_stream_close(r)), 0);
+		close(z);
+		free(zin);
+	}
+	close(fd);
+	tide_loop_free(loop);
+}
+
+struct seen {
+	int64_t res;
+	int n;
+};
+
+static void seen_cb(void *arg, int64_t res, void *payload)
+{
+	struct seen *e = arg;
+
+	(void)payload;
+	e->res = res;
+	e->n++;
+}
+
+/* A peer that never reads: the splice road waits on POLLOUT, so abort and
+ * cancel end it at once. */
+static void test_tide_stream_sendfile_never_reading_peer(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	char path[64];
+	size_t big = 16u << 20;
+	int fd = t_tmpfile(path, sizeof(path), big), x, y;
+	struct tide_stream *s;
+	struct seen e = { 0 };
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	for (int round = 0; round < 2; round++) {
+		tcp_pair(loop, &x, &y);
+		assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
+		e.n = 0;
+		assert_int_equal(tide_future_on_done(tide_stream_sendfile(s, fd, 0,
+									  big),
+						     seen_cb, &e), 0);
+		for (int i = 0; i < 100; i++)
+			tide_loop_run_once(loop, 0);
+		assert_int_equal(e.n, 0);
+		if (round == 0) {
+			assert_int_equal(t_wait(loop, tide_stream_abort(s)), 0);
+		} else {
+			assert_int_equal(tide_stream_cancel(
+						 s, TIDE_STREAM_CANCEL_WRITE), 1);
+			while (e.n == 0)
+				assert_true(tide_loop_run_once(loop, 1) >= 0);
+			assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+		}
+		while (e.n == 0)
+			assert_true(tide_loop_run_once(loop, 1) >= 0);
+		assert_int_equal(e.res, -ECANCELED);
+		close(y);
+	}
+	close(fd);
+	tide_loop_free(loop);
+}
+
+/* ---- readiness ---- */
+
+static void count_cb(void *arg, unsigned revents)
+{
+	if (revents & POLLIN)
+		(*(int *)arg)++;
+}
+
+static void test_tide_poll(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	int p[2], n = 0;
+	char c;
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_true(t_wait(loop, tide_poll(loop, p[1], POLLOUT)) & POLLOUT);
+	struct tide_future *f = tide_poll(loop, p[0], POLLIN);
+	for (int i = 0; i < 10; i++)
+		tide_loop_run_once(loop, 0);
+	assert_false(tide_future_done(f));
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_true(t_wait(loop, f) & POLLIN);
+	tide_future_release(f);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	/* cancelled, bad descriptor */
+	f = tide_poll(loop, p[0], POLLIN);
+	assert_int_equal(tide_future_cancel(f), 0);
+	assert_int_equal(t_wait(loop, f), -ECANCELED);
+	tide_future_release(f);
+	assert_int_equal(t_wait(loop, tide_poll(loop, -1, POLLIN)), -EBADF);
+	assert_null(tide_poll(NULL, 0, POLLIN));
+	/* multishot: one callback per readiness, until cancelled */
+	f = tide_poll_multishot(loop, p[0], POLLIN, count_cb, &n);
+	for (int i = 0; i < 3; i++) {
+		int before = n;
+
+		assert_int_equal(write(p[1], "y", 1), 1);
+		while (n == before)
+			assert_true(tide_loop_run_once(loop, 1) >= 0);
+		assert_int_equal(read(p[0], &c, 1), 1);
+	}
+	assert_true(n >= 3);
+	assert_int_equal(tide_future_cancel(f), 0);
+	assert_int_equal(t_wait(loop, f), -ECANCELED);
+	tide_future_release(f);
+	assert_int_equal(t_wait(loop, tide_poll_multishot(loop, p[0], POLLIN,
+							  NULL, NULL)),
+			 -EINVAL);
+	close(p[0]);
+	close(p[1]);
+	tide_loop_free(loop);
+}
+
+/* ---- signals ---- */
+
+static void test_tide_signal(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_signal *sig;
+	struct seen e = { 0 };
+	int set[] = { SIGUSR1, SIGUSR2 }, bad[] = { SIGUSR1, SIGKILL },
+	    junk[] = { 99999 };
+	sigset_t old;
+
+	(void)state;
+	pthread_sigmask(SIG_BLOCK, NULL, &old);
+	assert_int_equal(tide_signal_new(loop, set, 2, &sig), 0);
+	/* a signal sent before anyone waits is not lost */
+	assert_int_equal(kill(getpid(), SIGUSR2), 0);
+	assert_int_equal(t_wait(loop, tide_signal_next(sig)), SIGUSR2);
+	struct tide_future *f = tide_signal_next(sig);
+	assert_int_equal(t_wait(loop, tide_signal_next(sig)), -EBUSY);
+	for (int i = 0; i < 10; i++)
+		tide_loop_run_once(loop, 0);
+	assert_false(tide_future_done(f));
+	assert_int_equal(kill(getpid(), SIGUSR1), 0);
+	assert_int_equal(t_wait(loop, f), SIGUSR1);
+	tide_future_release(f);
+	/* free with a wait pending: it resolves -ECANCELED */
+	assert_int_equal(tide_future_on_done(tide_signal_next(sig), seen_cb, &e),
+			 0);
+	tide_loop_run_once(loop, 0);
+	tide_signal_free(sig);
+	while (e.n == 0)
+		assert_true(tide_loop_run_once(loop, 1) >= 0);
+	assert_int_equal(e.res, -ECANCELED);
+	/* bad arguments */
+	assert_int_equal(tide_signal_new(loop, set, 0, &sig), -EINVAL);
+	assert_null(sig);
+	assert_int_equal(tide_signal_new(loop, bad, 2, &sig), -EINVAL);
+	assert_int_equal(tide_signal_new(loop, junk, 1, &sig), -EINVAL);
+	assert_int_equal(tide_signal_new(loop, NULL, 1, &sig), -EINVAL);
+	assert_int_equal(tide_signal_new(NULL, set, 2, &sig), -EINVAL);
+	assert_null(tide_signal_next(NULL));
+	tide_signal_free(NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	tide_loop_run(loop);
+	tide_loop_free(loop);
+}
+
+/* ---- openat2 ---- */
+
+static void test_tide_openat2(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	char root[] = "/tmp/tide-root-XXXXXX", p[128], buf[8];
+	int dfd, fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(p, sizeof(p), "%s/a", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/a/f", root);
+	fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "hello", 5), 5);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/l", root);
+	assert_int_equal(symlink("a/f", p), 0);
+	snprintf(p, sizeof(p), "%s/out", root);
+	assert_int_equal(symlink("/etc", p), 0);
+	dfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+
+	fd = (int)t_wait(loop, tide_openat2(loop, dfd, "a/f", O_RDONLY, 0,
+					    TIDE_RESOLVE_BENEATH |
+						    TIDE_RESOLVE_NO_SYMLINKS));
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 5);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	/* escapes refused */
+	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, "../etc/passwd",
+						   O_RDONLY, 0,
+						   TIDE_RESOLVE_BENEATH)),
+			 -EXDEV);
+	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, "/etc/passwd",
+						   O_RDONLY, 0,
+						   TIDE_RESOLVE_BENEATH)),
+			 -EXDEV);
+	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, "out/passwd",
+						   O_RDONLY, 0,
+						   TIDE_RESOLVE_BENEATH)),
+			 -EXDEV);
+	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, "l", O_RDONLY, 0,
+						   TIDE_RESOLVE_NO_SYMLINKS)),
+			 -ELOOP);
+	/* create beneath the root */
+	fd = (int)t_wait(loop, tide_openat2(loop, dfd, "a/new",
+					    O_CREAT | O_EXCL | O_WRONLY, 0640,
+					    TIDE_RESOLVE_BENEATH));
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640 & ~(mode_t)umask(022));
+	close(fd);
+	/* bad arguments, missing file */
+	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, "a/f", O_RDONLY,
+						   0, 1u << 7)),
+			 -EINVAL);
+	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, NULL, O_RDONLY,
+						   0, 0)),
+			 -EFAULT);
+	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, "nope", O_RDONLY,
+						   0, TIDE_RESOLVE_BENEATH)),
+			 -ENOENT);
+	assert_null(tide_openat2(NULL, dfd, "a/f", O_RDONLY, 0, 0));
+	snprintf(p, sizeof(p), "%s/a/new", root);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/a/f", root);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/a", root);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/l", root);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/out", root);
+	unlink(p);
+	rmdir(root);
+	close(dfd);
+	tide_loop_free(loop);
+}
+
+/* The fallback's path check (used where the kernel has no openat2):
+ * stricter than the kernel, every ".." and every symlink refused. */
+static void test_tide_openat2_fallback_check(void **state)
+{
+	char root[] = "/tmp/tide-fb-XXXXXX", p[160], longc[300];
+	const unsigned B = TIDE_RESOLVE_BENEATH, N = TIDE_RESOLVE_NO_SYMLINKS;
+	int dfd;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(p, sizeof(p), "%s/a", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/la", root);
+	assert_int_equal(symlink("a", p), 0);
+	dfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	assert_int_equal(tide__openat2_check(dfd, "a/f", B | N), 0);
+	assert_int_equal(tide__openat2_check(dfd, "./a//f", B | N), 0);
+	assert_int_equal(tide__openat2_check(dfd, "../x", B), -EXDEV);
+	assert_int_equal(tide__openat2_check(dfd, "a/../../x", B), -EXDEV);
+	assert_int_equal(tide__openat2_check(dfd, "a/..", B), -EXDEV);
+	assert_int_equal(tide__openat2_check(dfd, "/etc/passwd", B), -EXDEV);
+	assert_int_equal(tide__openat2_check(dfd, "la/f", N), -ELOOP);
+	/* the last component is left to O_NOFOLLOW */
+	assert_int_equal(tide__openat2_check(dfd, "la", N), 0);
+	assert_int_equal(tide__openat2_check(dfd, "nope/f", N), -ENOENT);
+	memset(longc, 'x', sizeof(longc) - 3);
+	longc[sizeof(longc) - 3] = '/';
+	longc[sizeof(longc) - 2] = 'f';
+	longc[sizeof(longc) - 1] = '\0';
+	assert_int_equal(tide__openat2_check(dfd, longc, N), -ENAMETOOLONG);
+	/* without restrictions nothing is refused */
+	assert_int_equal(tide__openat2_check(dfd, "../la/f", 0), 0);
+	close(dfd);
+	snprintf(p, sizeof(p), "%s/la", root);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/a", root);
+	rmdir(p);
+	rmdir(root);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tide_stream_sendfile_small_and_large),
+		cmocka_unit_test(test_tide_stream_sendfile_reuse),
+		cmocka_unit_test(test_tide_stream_sendfile_errors),
+		cmocka_unit_test(test_tide_stream_sendfile_never_reading_peer),
+		cmocka_unit_test(test_tide_poll),
+		cmocka_unit_test(test_tide_signal),
+		cmocka_unit_test(test_tide_openat2),
+		cmocka_unit_test(test_tide_openat2_fallback_check),
+	};
+
+	return T_RUN("services", tests);
+}
