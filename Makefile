@@ -13,7 +13,7 @@
 #   make demo             configure if needed, build, run tide-probe
 #   make install / uninstall   honour DESTDIR, PREFIX, LIBDIR, INCLUDEDIR, MANDIR, BINDIR, DATADIR
 #   make clean / distclean     remove build dirs / and configure's output
-#   make format-check     clang-format --dry-run -Werror (not part of check)
+#   make format-check     clang-format --dry-run -Werror over FORMAT_DIRS (CI runs it)
 
 .DEFAULT_GOAL := all
 SHELL := /bin/sh
@@ -443,9 +443,15 @@ uninstall:
 	fi
 
 # ------------------------------------------------------------------ misc
-FORMAT_SRCS = $(sort $(wildcard engine/*.[ch] api/*.[ch] api/tide/*.h tools/*/*.[ch] tests/*.[ch]))
+# What format-check (run by CI) and format cover: for now the tools but
+# tide-gil's, whose owner formats them; widen FORMAT_DIRS to the whole tree
+# (engine engine/* api api/tide tools/* tests tests/fuzz) once it is
+# reformatted in one commit.
+FORMAT_DIRS = tools/bench tools/common tools/cp tools/echo tools/probe
+FORMAT_SRCS = $(sort $(wildcard $(addsuffix /*.[ch],$(FORMAT_DIRS))))
 
 format-check:
+	@command -v clang-format >/dev/null || { echo "format-check: clang-format not installed (Debian: clang-format)" >&2; exit 1; }
 	clang-format --dry-run -Werror $(FORMAT_SRCS)
 
 format:

@@ -97,40 +97,17 @@ else:
 PY
 
 # The unusable path for real: a seccomp filter that answers io_uring_setup
-# with EPERM, as container runtimes do.  Needs a C compiler; skipped without.
-cat >"$tmp/deny.c" <<'C'
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-int main(int argc, char **argv)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1 /* EPERM */),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = 4, .filter = f };
-	if (argc < 2 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
-		return 77;
-	execv(argv[1], argv + 1);
-	return 77;
-}
-C
-if ${CC:-cc} -o "$tmp/deny" "$tmp/deny.c" 2>/dev/null; then
-	"$tmp/deny" "$tool" >"$tmp/table" 2>"$tmp/err"
+# with EPERM, as container runtimes do (tests/seccomp_deny.c).  Needs a C
+# compiler; skipped without.
+if ${TIDE_CC:-cc} -o "$tmp/deny" "${TIDE_SRC:-.}/tests/seccomp_deny.c" 2>/dev/null; then
+	"$tmp/deny" setup 1 "$tool" >"$tmp/table" 2>"$tmp/err"
 	rc=$?
 	if [ $rc -ne 77 ]; then
 		[ $rc -eq 1 ] || fail "under a denying seccomp filter exited $rc, want 1"
 		grep -q '^io_uring usable  *NO$' "$tmp/table" || fail "seccomp: usable not NO"
 		grep -q 'EPERM' "$tmp/table" || fail "seccomp: errno not shown"
 		grep -q 'seccomp filter' "$tmp/err" || fail "seccomp: reason not on stderr"
-		"$tmp/deny" "$tool" --json >"$tmp/json" 2>/dev/null
+		"$tmp/deny" setup 1 "$tool" --json >"$tmp/json" 2>/dev/null
 		[ $? -eq 1 ] || fail "seccomp: --json exit status"
 		python3 - "$tmp/json" <<'PY' || fail "seccomp: --json content"
 import json, sys
@@ -141,7 +118,53 @@ assert "seccomp" in d["error"]["reason"]
 assert d["opcodes"] == [] and d["loop"] is None
 PY
 	fi
+	# rings can be created but io_uring_enter is denied: a real submission
+	# decides, so usable is NO (it said yes), with the enter errno and
+	# tide_strerror()'s sentence (only where io_uring works at all)
+	[ "$usable" = yes ] || rc=77
+	# (bounded: with the seam of df82c81, tide_loop_free() spins when
+	# io_uring_enter is denied -- an engine bug reported to the lead; until
+	# it is fixed a timeout here is noted, not failed)
+	[ "$rc" = 77 ] || {
+		timeout -k 2 8 "$tmp/deny" enter 1 "$tool" >"$tmp/table" 2>"$tmp/err"
+		rc=$?
+	}
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		echo "t_probe: KNOWN ENGINE BUG: tide_loop_free() does not return when io_uring_enter is denied; enter-denied case not checked" >&2
+	elif [ $rc -ne 77 ]; then
+		[ $rc -eq 1 ] || fail "io_uring_enter denied: exited $rc, want 1"
+		grep -q '^io_uring usable  *NO$' "$tmp/table" || fail "enter denied: usable not NO"
+		grep -q '^io_uring_enter errno  *EPERM' "$tmp/table" || fail "enter denied: errno not shown"
+		grep -q 'submitting to it fails' "$tmp/err" || fail "enter denied: no reason on stderr"
+		grep -q 'seccomp filter' "$tmp/err" || fail "enter denied: not tide_strerror's sentence"
+		timeout -k 2 8 "$tmp/deny" enter 1 "$tool" --json >"$tmp/json" 2>/dev/null
+		[ $? -eq 1 ] || fail "enter denied: --json exit status"
+		python3 - "$tmp/json" <<'PY' || fail "enter denied: --json content"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["usable"] is False
+assert d["error"]["errno"] == 1 and d["error"]["syscall"] == "io_uring_enter"
+PY
+	fi
+	# ENOSYS from a filter (Docker's answer): the sentence names seccomp
+	"$tmp/deny" setup 38 "$tool" >/dev/null 2>"$tmp/err"
+	rc=$?
+	if [ $rc -ne 77 ]; then
+		[ $rc -eq 1 ] || fail "ENOSYS filter: exited $rc, want 1"
+		grep -q 'seccomp' "$tmp/err" || fail "ENOSYS filter: seccomp not named: $(cat "$tmp/err")"
+	fi
 else
 	echo "t_probe: note: no C compiler, seccomp case not run" >&2
+fi
+
+# a failed write of the output: the errno's message, exit 1
+if [ -w /dev/full ]; then
+	for a in "" --json; do
+		"$tool" $a >/dev/full 2>"$tmp/err"
+		[ $? -eq 1 ] || fail "tide-probe $a >/dev/full: exit status"
+		grep -q 'writing standard output: No space left on device' "$tmp/err" ||
+			fail "tide-probe $a >/dev/full: $(cat "$tmp/err")"
+		[ "$(wc -l <"$tmp/err")" -le 2 ] || fail "tide-probe $a >/dev/full: too chatty"
+	done
 fi
 exit 0

@@ -26,41 +26,41 @@ enum engine {
 
 /* What to run; filled by the option parser, read by every engine. */
 struct job {
-	int mode;             /* BENCH_* */
-	int rand;             /* random offsets (else sequential) */
-	int direct;           /* file opened with O_DIRECT */
-	uint32_t bs;          /* block size, bytes */
-	uint32_t qd;          /* in-flight operations (nop: --batch) */
+	int mode;	      /* BENCH_* */
+	int rand;	      /* random offsets (else sequential) */
+	int direct;	      /* file opened with O_DIRECT */
+	uint32_t bs;	      /* block size, bytes */
+	uint32_t qd;	      /* in-flight operations (nop: --batch) */
 	uint32_t fsync_n;     /* write: fsync after every N writes; 0 = never */
 	uint32_t workers;     /* pool engine threads */
-	uint64_t size;        /* bytes of the file the offsets cover */
-	uint64_t ops;         /* stop after this many ops; 0 = by time */
+	uint64_t size;	      /* bytes of the file the offsets cover */
+	uint64_t ops;	      /* stop after this many ops; 0 = by time */
 	uint64_t duration_ns; /* stop after this long (when ops == 0) */
-	int fd;               /* the open file (read/write) */
+	int fd;		      /* the open file (read/write) */
 	const char *path;
-	int progress;         /* progress line on stderr */
+	int progress; /* progress line on stderr */
 	uint64_t seed;
 };
 
 /* One engine's figures. */
 struct result {
 	const char *engine;
-	uint64_t ops;         /* completed operations counted in the figures */
-	uint64_t bytes;       /* bytes transferred by them */
+	uint64_t ops;	/* completed operations counted in the figures */
+	uint64_t bytes; /* bytes transferred by them */
 	uint64_t fsyncs;
-	uint64_t ns;          /* wall time of the measured phase */
+	uint64_t ns;	      /* wall time of the measured phase */
 	uint64_t cpu_ns;      /* user + system CPU of the process in it */
 	uint64_t vcsw, ivcsw; /* voluntary / involuntary context switches */
 	uint64_t enter_calls; /* io_uring_enter(2) calls, when known */
-	struct tide_hist lat;      /* per-op latency, submit to completion */
-	int err;              /* 0, or the first -errno an op failed with */
+	struct tide_hist lat; /* per-op latency, submit to completion */
+	int err;	      /* 0, or the first -errno an op failed with */
 	const char *err_what; /* which step failed */
 	/* tide engines: the loop configuration (tide_loop_config) */
 	int has_cfg;
 	uint32_t cfg_setup, cfg_sq, cfg_cq, cfg_features;
 	/* nop only */
-	double bytes_per_future;  /* resident bytes per pending future */
-	double heap_per_future;   /* heap address space per pending future */
+	double bytes_per_future; /* resident bytes per pending future */
+	double heap_per_future;	 /* heap address space per pending future */
 };
 
 /* Engines: 0 on success with *r filled, or -errno with r->err_what set.
@@ -86,11 +86,11 @@ struct offs {
 void offs_init(struct offs *o, const struct job *j);
 uint64_t offs_next(struct offs *o);
 /* Is the run over after issuing `issued` ops at time now? */
-int should_stop(const struct job *j, uint64_t issued,
-		      uint64_t t0, uint64_t now);
+int should_stop(const struct job *j, uint64_t issued, uint64_t t0,
+		uint64_t now);
 /* Progress line on stderr (no-op unless j->progress), at most 4 per second. */
-void progress(const struct job *j, const char *engine,
-		    uint64_t ops, uint64_t t0, uint64_t now, uint64_t *last);
+void progress(const struct job *j, const char *engine, uint64_t ops,
+	      uint64_t t0, uint64_t now, uint64_t *last);
 void progress_clear(const struct job *j);
 /* Page-aligned buffer of n bytes filled with a pattern, or NULL. */
 void *buf_alloc(size_t n);

@@ -60,8 +60,10 @@ static int bf_check_direct(struct job *j, const char *path)
 	int e;
 
 	if (j->bs % 512)
-		return bf_err(path, "with --direct the block size must be a "
-			      "multiple of the sector size (512)", 0);
+		return bf_err(path,
+			      "with --direct the block size must be a "
+			      "multiple of the sector size (512)",
+			      0);
 	buf = buf_alloc(j->bs);
 	if (!buf)
 		return bf_err(path, "cannot allocate a buffer", ENOMEM);
@@ -69,33 +71,48 @@ static int bf_check_direct(struct job *j, const char *path)
 	e = errno;
 	free(buf);
 	if (n < 0 && e == EINVAL) {
-		fprintf(stderr, "tide-bench: %s: O_DIRECT refused a %u-byte "
+		fprintf(stderr,
+			"tide-bench: %s: O_DIRECT refused a %u-byte "
 			"transfer: the block size must be a multiple of the "
-			"device's logical sector size\n", path, j->bs);
+			"device's logical sector size\n",
+			path, j->bs);
 		return -1;
 	}
 	return 0;
 }
 
-static int bf_open(struct job *j, const char *path, int flags,
-		   mode_t mode)
+/* Opened with O_NONBLOCK, so a FIFO that slipped past the stat() check
+ * cannot block open(2); cleared before any IO. */
+static int bf_open(struct job *j, const char *path, int flags, mode_t mode)
 {
-	int fd = open(path, flags | O_CLOEXEC | (j->direct ? O_DIRECT : 0),
-		      mode);
+	int fd, fl;
+
+	flags |= O_NONBLOCK | O_NOCTTY;
+	fd = open(path, flags | O_CLOEXEC | (j->direct ? O_DIRECT : 0), mode);
 
 	if (fd < 0 && j->direct && errno == EINVAL) {
 		/* the file is fine; the filesystem refuses O_DIRECT */
 		fd = open(path, flags | O_CLOEXEC, mode);
 		if (fd >= 0) {
 			close(fd);
-			return bf_err(path, "this filesystem does not support "
-				      "O_DIRECT (--direct)", 0);
+			return bf_err(path,
+				      "this filesystem does not support "
+				      "O_DIRECT (--direct)",
+				      0);
 		}
 	}
 	if (fd < 0)
 		return bf_err(path, "cannot open", errno);
 	j->fd = fd;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return bf_err(path, "cannot clear O_NONBLOCK", errno);
 	return 0;
+}
+
+static int bf_not_file(const struct stat *st)
+{
+	return S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode);
 }
 
 int file_open(struct job *j, const char *path)
@@ -105,8 +122,8 @@ int file_open(struct job *j, const char *path)
 
 	j->fd = -1;
 	if (!path) {
-		snprintf(tmp_path, sizeof(tmp_path),
-			 "tide-bench.%ld.tmp", (long)getpid());
+		snprintf(tmp_path, sizeof(tmp_path), "tide-bench.%ld.tmp",
+			 (long)getpid());
 		path = tmp_path;
 		j->path = path;
 		if (!j->size)
@@ -123,11 +140,17 @@ int file_open(struct job *j, const char *path)
 			return bf_err(path, "cannot open", errno);
 	} else if (S_ISDIR(st.st_mode)) {
 		return bf_err(path, "is a directory, not a file", 0);
+	} else if (bf_not_file(&st)) {
+		return bf_err(path, "is a FIFO or socket, not a file or device",
+			      0);
 	}
 	if (bf_open(j, path, wr ? O_WRONLY | O_CREAT : O_RDONLY, 0644) < 0)
 		return -1;
 	if (fstat(j->fd, &st) < 0)
 		return bf_err(path, "cannot stat", errno);
+	if (bf_not_file(&st))
+		return bf_err(path, "is a FIFO or socket, not a file or device",
+			      0);
 	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
 		uint64_t have = (uint64_t)st.st_size;
 
@@ -137,15 +160,19 @@ int file_open(struct job *j, const char *path)
 			have = e > 0 ? (uint64_t)e : 0;
 		}
 		if (!j->size && !have)
-			return bf_err(path, wr ? "is empty (zero size); give "
-				      "--size to write it" : "is empty (zero "
-				      "size): nothing to read", 0);
+			return bf_err(path,
+				      wr ? "is empty (zero size); give "
+					   "--size to write it" :
+					   "is empty (zero "
+					   "size): nothing to read",
+				      0);
 		if (!j->size)
 			j->size = have;
 		if (!wr && j->size > have) {
-			fprintf(stderr, "tide-bench: %s: has %llu bytes, fewer "
-				"than --size %llu\n", path,
-				(unsigned long long)have,
+			fprintf(stderr,
+				"tide-bench: %s: has %llu bytes, fewer "
+				"than --size %llu\n",
+				path, (unsigned long long)have,
 				(unsigned long long)j->size);
 			return -1;
 		}
@@ -153,9 +180,10 @@ int file_open(struct job *j, const char *path)
 		return bf_err(path, "is not a regular file; give --size", 0);
 	}
 	if (j->size < j->bs) {
-		fprintf(stderr, "tide-bench: %s: size %llu is smaller than one "
-			"block (--bs %u)\n", path,
-			(unsigned long long)j->size, j->bs);
+		fprintf(stderr,
+			"tide-bench: %s: size %llu is smaller than one "
+			"block (--bs %u)\n",
+			path, (unsigned long long)j->size, j->bs);
 		return -1;
 	}
 	return j->direct && !wr ? bf_check_direct(j, path) : 0;

@@ -14,14 +14,19 @@
 
 #include "bench.h"
 #include "json.h"
+#include "out.h"
 
 static const char *mode_name(int m)
 {
 	switch (m) {
-	case BENCH_NOP: return "nop";
-	case BENCH_READ: return "read";
-	case BENCH_WRITE: return "write";
-	default: return "copy";
+	case BENCH_NOP:
+		return "nop";
+	case BENCH_READ:
+		return "read";
+	case BENCH_WRITE:
+		return "write";
+	default:
+		return "copy";
 	}
 }
 
@@ -82,9 +87,9 @@ static void out_json_one(struct json_writer *w, const struct job *j,
 		json_key(w, "bs");
 		json_uint(w, j->bs);
 		json_key(w, "qd");
-		json_uint(w, j->mode == BENCH_WRITE || j->mode == BENCH_READ
-				     ? (strcmp(r->engine, "psync") ? j->qd : 1)
-				     : j->qd);
+		json_uint(w, j->mode == BENCH_WRITE || j->mode == BENCH_READ ?
+				     (strcmp(r->engine, "psync") ? j->qd : 1) :
+				     j->qd);
 		json_key(w, "rand");
 		json_bool(w, j->rand);
 		json_key(w, "direct");
@@ -141,8 +146,8 @@ static double us(uint64_t ns)
 	return (double)ns / 1000.0;
 }
 
-static void out_table(const struct job *j, struct result *res,
-		      unsigned n, const double *ratio)
+static void out_table(const struct job *j, struct result *res, unsigned n,
+		      const double *ratio)
 {
 	if (j->mode == BENCH_NOP) {
 		printf("%-10s %14s %10s %9s %10s %8s\n", "engine", "ops/s",
@@ -152,7 +157,8 @@ static void out_table(const struct job *j, struct result *res,
 
 			printf("%-10s %14.0f %10.1f %9llu ", r->engine,
 			       per_sec(r->ops, r->ns),
-			       r->ops ? (double)r->cpu_ns / (double)r->ops : 0.0,
+			       r->ops ? (double)r->cpu_ns / (double)r->ops :
+					0.0,
 			       (unsigned long long)(r->vcsw + r->ivcsw));
 			if (r->bytes_per_future > 0)
 				printf("%10.1f ", r->bytes_per_future);
@@ -165,8 +171,9 @@ static void out_table(const struct job *j, struct result *res,
 		}
 		return;
 	}
-	printf("%s %s, bs %u, qd %u, size %llu%s%s: %s\n", j->rand ? "random" : "sequential",
-	       mode_name(j->mode), j->bs, j->qd, (unsigned long long)j->size,
+	printf("%s %s, bs %u, qd %u, size %llu%s%s: %s\n",
+	       j->rand ? "random" : "sequential", mode_name(j->mode), j->bs,
+	       j->qd, (unsigned long long)j->size,
 	       j->direct ? ", O_DIRECT" : "", j->fsync_n ? ", fsync" : "",
 	       j->path ? j->path : "");
 	printf("%-10s %10s %9s %9s %9s %9s %9s %10s %9s %7s %7s\n", "engine",
@@ -179,10 +186,8 @@ static void out_table(const struct job *j, struct result *res,
 		       "%9.2f %7llu ",
 		       r->engine, per_sec(r->ops, r->ns),
 		       per_sec(r->bytes, r->ns) / 1e6,
-		       us(hist_pct(&r->lat, 50.0)),
-		       us(hist_pct(&r->lat, 90.0)),
-		       us(hist_pct(&r->lat, 99.0)),
-		       us(hist_pct(&r->lat, 99.9)),
+		       us(hist_pct(&r->lat, 50.0)), us(hist_pct(&r->lat, 90.0)),
+		       us(hist_pct(&r->lat, 99.0)), us(hist_pct(&r->lat, 99.9)),
 		       us(r->lat.max),
 		       r->ops ? us(r->cpu_ns) / (double)r->ops : 0.0,
 		       (unsigned long long)(r->vcsw + r->ivcsw));
@@ -193,10 +198,8 @@ static void out_table(const struct job *j, struct result *res,
 	}
 }
 
-int output(const struct job *j, struct result *res,
-		 unsigned n, int json);
-int output(const struct job *j, struct result *res,
-		 unsigned n, int json)
+int output(const struct job *j, struct result *res, unsigned n, int json);
+int output(const struct job *j, struct result *res, unsigned n, int json)
 {
 	double ratio[BENCH_E_N] = { 0 };
 	double floor = 0;
@@ -226,14 +229,56 @@ int output(const struct job *j, struct result *res,
 		return json_finish(&w);
 	}
 	out_table(j, res, n, ratio);
-	return fflush(stdout) ? -EIO : 0;
+	errno = 0;
+	if (fflush(stdout))
+		return errno ? -errno : -EIO;
+	return ferror(stdout) ? -EIO : 0;
+}
+
+/* The copy's destination: refused when it is the source (through hard
+ * links and symlinks: truncating it would destroy the source), a FIFO or a
+ * socket (never blocks in open); created or truncated otherwise. */
+static int copy_open_dst(const char *dst, const struct stat *src)
+{
+	struct stat ds;
+	int fd, fl;
+
+	if (copy_same_file(src, dst)) {
+		fprintf(stderr,
+			"tide-bench: copy: the source and %s are the "
+			"same file\n",
+			dst);
+		return -1;
+	}
+	if (stat(dst, &ds) == 0 && !S_ISREG(ds.st_mode) &&
+	    !S_ISCHR(ds.st_mode) && !S_ISBLK(ds.st_mode)) {
+		fprintf(stderr, "tide-bench: %s: %s\n", dst,
+			S_ISDIR(ds.st_mode) ?
+				"is a directory" :
+				"is a FIFO or socket, not a file");
+		return -1;
+	}
+	fd = open(dst,
+		  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK |
+			  O_NOCTTY,
+		  0600);
+	if (fd < 0) {
+		fprintf(stderr, "tide-bench: %s: cannot create: %s\n", dst,
+			strerror(errno));
+		return -1;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		fprintf(stderr, "tide-bench: %s: %s\n", dst, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* tide-bench copy SRC DST */
-int copy_main(struct job *j, const char *src, const char *dst,
-		    int json);
-int copy_main(struct job *j, const char *src, const char *dst,
-		    int json)
+int copy_main(struct job *j, const char *src, const char *dst, int json);
+int copy_main(struct job *j, const char *src, const char *dst, int json)
 {
 	struct result r;
 	struct copy_stats st;
@@ -243,26 +288,22 @@ int copy_main(struct job *j, const char *src, const char *dst,
 
 	memset(&r, 0, sizeof(r));
 	memset(&st, 0, sizeof(st));
-	tide_hist_init(&st.lat);
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0 || fstat(in, &sb) < 0) {
-		fprintf(stderr, "tide-bench: %s: cannot open: %s\n", src,
-			strerror(errno));
+	in = copy_open_src(src, &sb, &what);
+	if (in < 0) {
+		if (in == -EISDIR || in == -EINVAL)
+			fprintf(stderr, "tide-bench: %s: %s\n", src, what);
+		else
+			fprintf(stderr, "tide-bench: %s: %s: %s\n", src, what,
+				strerror(-in));
 		return 1;
 	}
-	if (!S_ISREG(sb.st_mode)) {
-		fprintf(stderr, "tide-bench: %s: not a regular file\n", src);
-		return 1;
-	}
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	out = copy_open_dst(dst, &sb);
 	if (out < 0) {
-		fprintf(stderr, "tide-bench: %s: cannot create: %s\n", dst,
-			strerror(errno));
+		close(in);
 		return 1;
 	}
 	usage_begin(&r);
-	ret = copy_run(in, out, (uint64_t)sb.st_size, j->bs, j->qd, &st,
-			&what);
+	ret = copy_run(in, out, (uint64_t)sb.st_size, j->bs, j->qd, &st, &what);
 	usage_end(&r);
 	close(in);
 	if (close(out) < 0 && !ret) {
@@ -271,7 +312,9 @@ int copy_main(struct job *j, const char *src, const char *dst,
 	}
 	if (ret < 0) {
 		fprintf(stderr, "tide-bench: copy %s to %s: %s: %s\n", src, dst,
-			what ? what : "copying", strerror(-ret));
+			what ? what : "copying",
+			what && strstr(what, "loop") ? tide_strerror(ret) :
+						       strerror(-ret));
 		return 1;
 	}
 	r.engine = "tide";
@@ -279,7 +322,7 @@ int copy_main(struct job *j, const char *src, const char *dst,
 	r.bytes = st.bytes;
 	r.ns = st.ns;
 	r.lat = st.lat;
-	j->size = (uint64_t)sb.st_size;
+	j->size = st.bytes;
 	j->path = dst;
-	return output(j, &r, 1, json) < 0 ? 1 : 0;
+	return out_finish(output(j, &r, 1, json));
 }

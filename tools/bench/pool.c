@@ -14,15 +14,6 @@
 
 #include "bench.h"
 
-/*
- * The pool lands in libtide separately: weak references keep every tool
- * linking before it does, and the engine reports -ENOTSUP until then.
- */
-#pragma weak tide_pool_new
-#pragma weak tide_pool_submit
-#pragma weak tide_pool_shutdown
-#pragma weak tide_pool_free
-
 struct bp_ctx;
 
 struct bp_slot {
@@ -46,9 +37,9 @@ static int64_t bp_job(void *arg)
 {
 	struct bp_slot *s = arg;
 	const struct job *j = s->c->j;
-	ssize_t n = j->mode == BENCH_WRITE
-			    ? pwrite(j->fd, s->buf, j->bs, (off_t)s->off)
-			    : pread(j->fd, s->buf, j->bs, (off_t)s->off);
+	ssize_t n = j->mode == BENCH_WRITE ?
+			    pwrite(j->fd, s->buf, j->bs, (off_t)s->off) :
+			    pread(j->fd, s->buf, j->bs, (off_t)s->off);
 
 	return n < 0 ? -errno : n;
 }
@@ -65,7 +56,8 @@ static void bp_issue(struct bp_slot *s, uint64_t now)
 	s->off = offs_next(&c->offs);
 	s->t_sub = now;
 	if (tide_future_on_done(tide_pool_submit(c->pool, c->loop, bp_job, s),
-				bp_done, s) && !c->r->err) {
+				bp_done, s) &&
+	    !c->r->err) {
 		c->r->err = -ENOMEM;
 		c->r->err_what = "creating a future";
 		c->stop = 1;
@@ -83,8 +75,9 @@ static void bp_done(void *arg, int64_t res, void *payload)
 	if (res < 0 || (uint64_t)res != c->j->bs) {
 		if (!c->r->err) {
 			c->r->err = res < 0 ? (int)res : -EIO;
-			c->r->err_what = res < 0 ? (wr ? "write" : "read")
-						 : (wr ? "short write" : "short read");
+			c->r->err_what =
+				res < 0 ? (wr ? "write" : "read") :
+					  (wr ? "short write" : "short read");
 		}
 		c->stop = 1;
 		return;
@@ -103,10 +96,6 @@ int run_pool(const struct job *j, struct result *r)
 	struct bp_slot *slots;
 	int ret;
 
-	if (!tide_pool_new || !tide_pool_submit) {
-		r->err_what = "this libtide has no thread pool";
-		return -ENOTSUP;
-	}
 	if (j->fsync_n) {
 		r->err_what = "the pool engine does not do --fsync";
 		return -ENOTSUP;

@@ -82,9 +82,11 @@ int run_raw(const struct job *j, struct result *r)
 		off = offs_next(&offs);
 		slots[k].t_sub = now;
 		if (wr)
-			io_uring_prep_write(sqe, j->fd, slots[k].buf, j->bs, off);
+			io_uring_prep_write(sqe, j->fd, slots[k].buf, j->bs,
+					    off);
 		else
-			io_uring_prep_read(sqe, j->fd, slots[k].buf, j->bs, off);
+			io_uring_prep_read(sqe, j->fd, slots[k].buf, j->bs,
+					   off);
 		io_uring_sqe_set_data64(sqe, k);
 		issued++;
 		since_fsync++;
@@ -121,13 +123,18 @@ int run_raw(const struct job *j, struct result *r)
 				} else if (res < 0 || (uint32_t)res != j->bs) {
 					if (!r->err) {
 						r->err = res < 0 ? res : -EIO;
-						r->err_what = res < 0 ? (wr ? "write" : "read")
-								      : (wr ? "short write" : "short read");
+						r->err_what =
+							res < 0 ?
+								(wr ? "write" :
+								      "read") :
+								(wr ? "short write" :
+								      "short read");
 					}
 				} else {
 					r->ops++;
 					r->bytes += (uint64_t)res;
-					tide_hist_record(&r->lat, now - s->t_sub);
+					tide_hist_record(&r->lat,
+							 now - s->t_sub);
 				}
 				if (r->err)
 					stop = 1;
@@ -140,7 +147,8 @@ int run_raw(const struct job *j, struct result *r)
 				}
 				s->t_sub = now;
 				s->is_fsync = 0;
-				if (wr && j->fsync_n && since_fsync >= j->fsync_n) {
+				if (wr && j->fsync_n &&
+				    since_fsync >= j->fsync_n) {
 					since_fsync = 0;
 					s->is_fsync = 1;
 					io_uring_prep_fsync(sqe, j->fd, 0);
@@ -148,9 +156,13 @@ int run_raw(const struct job *j, struct result *r)
 					uint64_t off = offs_next(&offs);
 
 					if (wr)
-						io_uring_prep_write(sqe, j->fd, s->buf, j->bs, off);
+						io_uring_prep_write(sqe, j->fd,
+								    s->buf,
+								    j->bs, off);
 					else
-						io_uring_prep_read(sqe, j->fd, s->buf, j->bs, off);
+						io_uring_prep_read(sqe, j->fd,
+								   s->buf,
+								   j->bs, off);
 					issued++;
 					since_fsync++;
 				}
@@ -188,7 +200,8 @@ int run_nop_raw(const struct job *j, struct result *r)
 	}
 	usage_begin(r);
 	t0 = now = now_ns();
-	for (uint32_t k = 0; k < j->qd && !should_stop(j, issued, t0, now); k++) {
+	for (uint32_t k = 0; k < j->qd && !should_stop(j, issued, t0, now);
+	     k++) {
 		io_uring_prep_nop(io_uring_get_sqe(&ring));
 		issued++;
 		inflight++;
@@ -245,14 +258,15 @@ int run_psync(const struct job *j, struct result *r)
 	t0 = now = now_ns();
 	while (!should_stop(j, r->ops, t0, now)) {
 		uint64_t off = offs_next(&offs);
-		ssize_t n = wr ? pwrite(j->fd, buf, j->bs, (off_t)off)
-			       : pread(j->fd, buf, j->bs, (off_t)off);
+		ssize_t n = wr ? pwrite(j->fd, buf, j->bs, (off_t)off) :
+				 pread(j->fd, buf, j->bs, (off_t)off);
 
 		t1 = now_ns();
 		if (n < 0 || (size_t)n != j->bs) {
 			r->err = n < 0 ? -errno : -EIO;
-			r->err_what = n < 0 ? (wr ? "write" : "read")
-					    : (wr ? "short write" : "short read");
+			r->err_what =
+				n < 0 ? (wr ? "write" : "read") :
+					(wr ? "short write" : "short read");
 			break;
 		}
 		r->ops++;

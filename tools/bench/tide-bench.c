@@ -26,6 +26,7 @@
 
 #include "bench.h"
 #include "opt.h"
+#include "out.h"
 
 #define QD_MAX 4096u
 
@@ -38,14 +39,14 @@ static const char *const engine_names[BENCH_E_N] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: tide-bench nop   [--batch N] [--engine E] [--duration S|--ops N] [--json]\n"
-"       tide-bench read  [FILE] [--rand] [--bs SIZE] [--qd N] [--size SIZE]\n"
-"                        [--direct] [--engine E] [--duration S|--ops N] [--json]\n"
-"       tide-bench write [FILE] [same options] [--fsync N]\n"
-"       tide-bench copy  SRC DST [--bs SIZE] [--qd N] [--json]\n"
-"engines: tide tide-fixed psync pool raw all (nop: tide raw all)\n"
-"aliases: --iodepth = --qd, --runtime = --duration, --file FILE, --workers N (pool)\n"
-"see tide-bench(1)\n");
+		"usage: tide-bench nop   [--batch N] [--engine E] [--duration S|--ops N] [--json]\n"
+		"       tide-bench read  [FILE] [--rand] [--bs SIZE] [--qd N] [--size SIZE]\n"
+		"                        [--direct] [--engine E] [--duration S|--ops N] [--json]\n"
+		"       tide-bench write [FILE] [same options] [--fsync N]\n"
+		"       tide-bench copy  SRC DST [--bs SIZE] [--qd N] [--json]\n"
+		"engines: tide tide-fixed psync pool raw all (nop: tide raw all)\n"
+		"aliases: --iodepth = --qd, --runtime = --duration, --file FILE, --workers N (pool)\n"
+		"see tide-bench(1)\n");
 }
 
 static int bad_usage(const char *fmt, ...)
@@ -76,8 +77,23 @@ static int parse_engine(const char *s, unsigned *mask)
 	return -1;
 }
 
-enum { OPT_RAND = 256, OPT_DIRECT_, OPT_FSYNC, OPT_DUR, OPT_OPS, OPT_SIZE, OPT_BS, OPT_QD,
-       OPT_ENGINE, OPT_JSON, OPT_FILE, OPT_WORKERS, OPT_HELP, OPT_BATCH, OPT_SEED };
+enum {
+	OPT_RAND = 256,
+	OPT_DIRECT_,
+	OPT_FSYNC,
+	OPT_DUR,
+	OPT_OPS,
+	OPT_SIZE,
+	OPT_BS,
+	OPT_QD,
+	OPT_ENGINE,
+	OPT_JSON,
+	OPT_FILE,
+	OPT_WORKERS,
+	OPT_HELP,
+	OPT_BATCH,
+	OPT_SEED
+};
 
 static const struct option long_opts[] = {
 	{ "rand", no_argument, NULL, OPT_RAND },
@@ -121,7 +137,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	int opt, err;
 
 	if (argc < 2)
-		return bad_usage("missing mode: nop, read, write or copy%s", "");
+		return bad_usage("missing mode: nop, read, write or copy%s",
+				 "");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		exit(0);
@@ -141,26 +158,37 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (opt) {
-		case OPT_RAND: c->j.rand = 1; break;
-		case OPT_DIRECT_: c->j.direct = 1; break;
-		case OPT_JSON: c->json = 1; break;
-		case OPT_FILE: c->file = optarg; break;
+		case OPT_RAND:
+			c->j.rand = 1;
+			break;
+		case OPT_DIRECT_:
+			c->j.direct = 1;
+			break;
+		case OPT_JSON:
+			c->json = 1;
+			break;
+		case OPT_FILE:
+			c->file = optarg;
+			break;
 		case OPT_FSYNC:
 			if ((err = opt_count(optarg, 0, UINT32_MAX, &v)))
-				return bad_value("--fsync", optarg, err,
-						 "a count of writes, 0 = never");
+				return bad_value(
+					"--fsync", optarg, err,
+					"a count of writes, 0 = never");
 			c->j.fsync_n = (uint32_t)v;
 			break;
 		case OPT_DUR:
 			if ((err = opt_duration(optarg, 1000000000ull, 1,
 						1000000 * 1000000000ull,
 						&c->j.duration_ns)))
-				return bad_value("--duration", optarg, err,
-						 "seconds > 0, e.g. 5, 0.5, 500ms");
+				return bad_value(
+					"--duration", optarg, err,
+					"seconds > 0, e.g. 5, 0.5, 500ms");
 			break;
 		case OPT_OPS:
 			if ((err = opt_count(optarg, 1, UINT64_MAX, &v)))
-				return bad_value("--ops", optarg, err, "a count > 0");
+				return bad_value("--ops", optarg, err,
+						 "a count > 0");
 			c->j.ops = v;
 			break;
 		case OPT_SIZE:
@@ -171,30 +199,36 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			break;
 		case OPT_BS:
 			if ((err = opt_size(optarg, 1, 1u << 30, &v)))
-				return bad_value("--bs", optarg, err, "1 to 1g bytes");
+				return bad_value("--bs", optarg, err,
+						 "1 to 1g bytes");
 			c->j.bs = (uint32_t)v;
 			break;
 		case OPT_QD:
 		case OPT_BATCH:
 			if ((err = opt_count(optarg, 1, QD_MAX, &v)))
-				return bad_value(opt == OPT_QD ? "--qd" : "--batch",
+				return bad_value(opt == OPT_QD ? "--qd" :
+								 "--batch",
 						 optarg, err, "1 to 4096");
 			c->j.qd = (uint32_t)v;
 			break;
 		case OPT_WORKERS:
 			if ((err = opt_count(optarg, 1, 1024, &v)))
-				return bad_value("--workers", optarg, err, "1 to 1024");
+				return bad_value("--workers", optarg, err,
+						 "1 to 1024");
 			c->j.workers = (uint32_t)v;
 			break;
 		case OPT_SEED:
 			if ((err = opt_count(optarg, 0, UINT64_MAX, &v)))
-				return bad_value("--seed", optarg, err, "a number");
+				return bad_value("--seed", optarg, err,
+						 "a number");
 			c->j.seed = v;
 			break;
 		case OPT_ENGINE:
 			if (parse_engine(optarg, &c->engines) < 0)
-				return bad_usage("unknown engine '%s' (tide, tide-fixed, "
-						 "psync, pool, raw, all)", optarg);
+				return bad_usage(
+					"unknown engine '%s' (tide, tide-fixed, "
+					"psync, pool, raw, all)",
+					optarg);
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -236,22 +270,22 @@ static int check_args(struct cli *c)
 		if (c->engines == (1u << BENCH_E_N) - 1)
 			c->engines = (1u << BENCH_E_TIDE) | (1u << BENCH_E_RAW);
 		else
-			return bad_usage("nop runs on engines tide and raw only%s", "");
+			return bad_usage(
+				"nop runs on engines tide and raw only%s", "");
 	}
-	if (j->mode == BENCH_COPY &&
-	    (c->engines & ~(1u << BENCH_E_TIDE)))
+	if (j->mode == BENCH_COPY && (c->engines & ~(1u << BENCH_E_TIDE)))
 		return bad_usage("copy runs on engine tide only%s", "");
-	if (j->mode == BENCH_NOP && (c->file || j->rand || j->direct ||
-				     j->fsync_n || j->size))
+	if (j->mode == BENCH_NOP &&
+	    (c->file || j->rand || j->direct || j->fsync_n || j->size))
 		return bad_usage("nop takes no file, --rand, --direct, --fsync "
-				 "or --size%s", "");
+				 "or --size%s",
+				 "");
 	if (j->fsync_n && j->mode != BENCH_WRITE)
 		return bad_usage("--fsync applies to write only%s", "");
 	return 0;
 }
 
-int output(const struct job *j, struct result *res,
-		 unsigned n, int json);
+int output(const struct job *j, struct result *res, unsigned n, int json);
 
 static int run_one(struct job *j, unsigned e, struct result *r)
 {
@@ -259,19 +293,23 @@ static int run_one(struct job *j, unsigned e, struct result *r)
 	tide_hist_init(&r->lat);
 	r->engine = engine_names[e];
 	if (j->mode == BENCH_NOP)
-		return e == BENCH_E_RAW ? run_nop_raw(j, r)
-					: run_nop_tide(j, r);
+		return e == BENCH_E_RAW ? run_nop_raw(j, r) :
+					  run_nop_tide(j, r);
 	switch (e) {
-	case BENCH_E_TIDE: return run_tide(j, r, 0);
-	case BENCH_E_FIXED: return run_tide(j, r, 1);
-	case BENCH_E_PSYNC: return run_psync(j, r);
-	case BENCH_E_POOL: return run_pool(j, r);
-	default: return run_raw(j, r);
+	case BENCH_E_TIDE:
+		return run_tide(j, r, 0);
+	case BENCH_E_FIXED:
+		return run_tide(j, r, 1);
+	case BENCH_E_PSYNC:
+		return run_psync(j, r);
+	case BENCH_E_POOL:
+		return run_pool(j, r);
+	default:
+		return run_raw(j, r);
 	}
 }
 
-static void report_err(const struct job *j, const struct result *r,
-		       int err)
+static void report_err(const struct job *j, const struct result *r, int err)
 {
 	const char *what = r->err_what ? r->err_what : "running";
 
@@ -279,16 +317,20 @@ static void report_err(const struct job *j, const struct result *r,
 		fprintf(stderr, "tide-bench: %s: %s: disk full (%s)\n",
 			j->path ? j->path : "-", what, strerror(-err));
 	else if (err == -EINVAL && j->direct)
-		fprintf(stderr, "tide-bench: %s: %s: %s (O_DIRECT needs "
+		fprintf(stderr,
+			"tide-bench: %s: %s: %s (O_DIRECT needs "
 			"sector-aligned block size and offsets)\n",
 			j->path ? j->path : "-", what, strerror(-err));
+	else if (err == -EPERM || err == -ENOSYS)
+		/* io_uring denied or missing: the one explanation */
+		fprintf(stderr, "tide-bench: %s engine: %s: %s\n", r->engine,
+			what, tide_strerror(err));
 	else
 		fprintf(stderr, "tide-bench: %s engine: %s: %s\n", r->engine,
 			what, strerror(-err));
 }
 
-int copy_main(struct job *j, const char *src, const char *dst,
-		    int json);
+int copy_main(struct job *j, const char *src, const char *dst, int json);
 
 int main(int argc, char **argv)
 {
@@ -297,6 +339,7 @@ int main(int argc, char **argv)
 	unsigned n = 0;
 	int ret, status = 0;
 
+	out_check_at_exit("tide-bench");
 	memset(&c, 0, sizeof(c));
 	c.j.fd = -1;
 	ret = parse_args(argc, argv, &c);
@@ -315,32 +358,33 @@ int main(int argc, char **argv)
 		if (!(c.engines & (1u << e)))
 			continue;
 		ret = run_one(&c.j, e, &res[n]);
-		if (ret == -ENOTSUP && e == BENCH_E_POOL &&
-		    c.engines != (1u << e)) {
-			/* pool is optional in "all" when the library lacks it */
-			fprintf(stderr, "tide-bench: pool engine unavailable, "
-				"skipped\n");
-			continue;
-		}
 		if (ret < 0 && c.engines != (1u << e) &&
-		    ((e == BENCH_E_RAW && (ret == -EPERM || ret == -ENOSYS)) ||
+		    ((e == BENCH_E_POOL && ret == -ENOTSUP) ||
+		     (e == BENCH_E_RAW && (ret == -EPERM || ret == -ENOSYS)) ||
 		     (e == BENCH_E_FIXED && ret == -EOPNOTSUPP))) {
-			/* io_uring blocked here (tide runs on epoll): "all"
-			 * runs the engines that work */
-			fprintf(stderr, "tide-bench: %s engine unavailable "
-				"here (%s), skipped\n", engine_names[e],
-				strerror(-ret));
+			/* io_uring blocked here (tide runs on epoll), or the
+			 * pool asked for --fsync: "all" runs the engines
+			 * that work */
+			fprintf(stderr,
+				"tide-bench: %s engine unavailable "
+				"here (%s), skipped\n",
+				engine_names[e],
+				e == BENCH_E_POOL && res[n].err_what ?
+					res[n].err_what :
+					strerror(-ret));
 			continue;
 		}
 		if (ret < 0) {
+			/* the other engines still run: psync and pool need
+			 * no io_uring when a filter denies it */
 			report_err(&c.j, &res[n], ret);
 			status = 1;
-			break;
+			continue;
 		}
 		n++;
 	}
 	file_close(&c.j);
-	if (n && !status && output(&c.j, res, n, c.json) < 0)
+	if (n && out_finish(output(&c.j, res, n, c.json)))
 		status = 1;
 	return status;
 }

@@ -101,17 +101,18 @@ static void tb_done(void *arg, int64_t res, void *payload)
 		else
 			c->r->fsyncs++;
 	} else if (res < 0) {
-		tb_fail(c, (int)res, c->j->mode == BENCH_WRITE ? "write" : "read");
+		tb_fail(c, (int)res,
+			c->j->mode == BENCH_WRITE ? "write" : "read");
 	} else if ((uint64_t)res != c->j->bs) {
-		tb_fail(c, -EIO, c->j->mode == BENCH_WRITE ? "short write"
-							   : "short read");
+		tb_fail(c, -EIO,
+			c->j->mode == BENCH_WRITE ? "short write" :
+						    "short read");
 	} else {
 		c->r->ops++;
 		c->r->bytes += (uint64_t)res;
 		tide_hist_record(&c->r->lat, now - s->t_sub);
 	}
-	progress(c->j, c->r->engine, c->r->ops, c->t0, now,
-		       &c->last_prog);
+	progress(c->j, c->r->engine, c->r->ops, c->t0, now, &c->last_prog);
 	tb_issue(s, now);
 }
 
@@ -127,8 +128,7 @@ static void note_config(struct tide_loop *loop, struct result *r)
 	r->cfg_features = cfg.features;
 }
 
-static int tb_loop_new(struct tide_loop **loop, uint32_t qd,
-		       struct result *r)
+static int tb_loop_new(struct tide_loop **loop, uint32_t qd, struct result *r)
 {
 	struct tide_loop_options o;
 	int ret;
@@ -137,7 +137,7 @@ static int tb_loop_new(struct tide_loop **loop, uint32_t qd,
 	o.entries = qd > 256 ? qd : 0;
 	ret = tide_loop_new(loop, &o);
 	if (ret < 0) {
-		r->err_what = tide_strerror(ret);
+		r->err_what = "creating the loop";
 		return ret;
 	}
 	note_config(*loop, r);
@@ -266,8 +266,7 @@ static void tn_done(void *arg, int64_t res, void *payload)
 	}
 	c->done++;
 	if (c->j->progress && (c->done & 4095) == 0)
-		progress(c->j, "tide", c->done, c->t0, now_ns(),
-			       &c->last_prog);
+		progress(c->j, "tide", c->done, c->t0, now_ns(), &c->last_prog);
 	tn_issue(c);
 }
 

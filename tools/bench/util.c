@@ -76,16 +76,15 @@ uint64_t offs_next(struct offs *o)
 	return b * o->bs;
 }
 
-int should_stop(const struct job *j, uint64_t issued, uint64_t t0,
-		      uint64_t now)
+int should_stop(const struct job *j, uint64_t issued, uint64_t t0, uint64_t now)
 {
 	if (j->ops)
 		return issued >= j->ops;
 	return now - t0 >= j->duration_ns;
 }
 
-void progress(const struct job *j, const char *engine,
-		    uint64_t ops, uint64_t t0, uint64_t now, uint64_t *last)
+void progress(const struct job *j, const char *engine, uint64_t ops,
+	      uint64_t t0, uint64_t now, uint64_t *last)
 {
 	double s;
 
@@ -93,8 +92,8 @@ void progress(const struct job *j, const char *engine,
 		return;
 	*last = now;
 	s = (double)(now - t0) / 1e9;
-	fprintf(stderr, "\r%-10s %6.1f s  %12llu ops  %12.0f ops/s ", engine,
-		s, (unsigned long long)ops, s > 0 ? (double)ops / s : 0.0);
+	fprintf(stderr, "\r%-10s %6.1f s  %12llu ops  %12.0f ops/s ", engine, s,
+		(unsigned long long)ops, s > 0 ? (double)ops / s : 0.0);
 	fflush(stderr);
 }
 

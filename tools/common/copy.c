@@ -35,10 +35,10 @@ struct cp_ctx {
 	struct copy_stats *st;
 	int in_fd, out_fd;
 	uint32_t bs;
-	uint64_t next;    /* offset of the next chunk to read */
-	uint64_t end;     /* lowest offset a short read ended at */
+	uint64_t next;	  /* offset of the next chunk to read */
+	uint64_t end;	  /* lowest offset a short read ended at */
 	uint64_t max_end; /* highest offset data was written up to */
-	int eof;          /* a read came back short: issue no more */
+	int eof;	  /* a read came back short: issue no more */
 	int err;
 	const char *what;
 };
@@ -215,7 +215,8 @@ int copy_run(int in_fd, int out_fd, uint64_t size_hint, uint32_t bs,
 		/* a pass that ran ahead of a shrinking source wrote past its
 		 * end: cut there */
 		if (fstat(out_fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
-		    (uint64_t)sb.st_size > c.end && ftruncate(out_fd, (off_t)c.end)) {
+		    (uint64_t)sb.st_size > c.end &&
+		    ftruncate(out_fd, (off_t)c.end)) {
 			ret = -errno;
 			*what = "cutting the destination at the source's end";
 		}
@@ -241,8 +242,8 @@ int copy_open_src(const char *path, struct stat *st, const char **what)
 		goto err;
 	if (!S_ISREG(st->st_mode)) {
 		close(fd);
-		*what = S_ISDIR(st->st_mode) ? "is a directory"
-					     : "not a regular file";
+		*what = S_ISDIR(st->st_mode) ? "is a directory" :
+					       "not a regular file";
 		return S_ISDIR(st->st_mode) ? -EISDIR : -EINVAL;
 	}
 	*what = "cannot clear O_NONBLOCK";

@@ -16,10 +16,10 @@
 #define COPY_MAX_INFLIGHT (256u << 20)
 
 struct copy_stats {
-	uint64_t bytes;  /* size of the copy: the source up to its end */
+	uint64_t bytes;	 /* size of the copy: the source up to its end */
 	uint64_t chunks; /* chunks written, rewrites after growth included */
 	uint64_t passes; /* 1, or more when the source grew meanwhile */
-	uint32_t qd;     /* the depth used */
+	uint32_t qd;	 /* the depth used */
 	uint64_t ns;
 	struct tide_hist lat; /* per chunk: read issued to write done */
 };

@@ -86,10 +86,22 @@ static void end(struct json_writer *w, char open, char close)
 	w->need_comma = 1;
 }
 
-void json_object_begin(struct json_writer *w) { begin(w, '{'); }
-void json_object_end(struct json_writer *w) { end(w, '{', '}'); }
-void json_array_begin(struct json_writer *w) { begin(w, '['); }
-void json_array_end(struct json_writer *w) { end(w, '[', ']'); }
+void json_object_begin(struct json_writer *w)
+{
+	begin(w, '{');
+}
+void json_object_end(struct json_writer *w)
+{
+	end(w, '{', '}');
+}
+void json_array_begin(struct json_writer *w)
+{
+	begin(w, '[');
+}
+void json_array_end(struct json_writer *w)
+{
+	end(w, '[', ']');
+}
 
 /* Length of the valid UTF-8 sequence at s (1-4), 0 when invalid. */
 static size_t utf8_len(const unsigned char *s)
@@ -134,14 +146,36 @@ static void put_string(FILE *f, const char *str)
 		size_t n;
 
 		switch (*s) {
-		case '"': fputs("\\\"", f); s++; continue;
-		case '\\': fputs("\\\\", f); s++; continue;
-		case '\b': fputs("\\b", f); s++; continue;
-		case '\f': fputs("\\f", f); s++; continue;
-		case '\n': fputs("\\n", f); s++; continue;
-		case '\r': fputs("\\r", f); s++; continue;
-		case '\t': fputs("\\t", f); s++; continue;
-		default: break;
+		case '"':
+			fputs("\\\"", f);
+			s++;
+			continue;
+		case '\\':
+			fputs("\\\\", f);
+			s++;
+			continue;
+		case '\b':
+			fputs("\\b", f);
+			s++;
+			continue;
+		case '\f':
+			fputs("\\f", f);
+			s++;
+			continue;
+		case '\n':
+			fputs("\\n", f);
+			s++;
+			continue;
+		case '\r':
+			fputs("\\r", f);
+			s++;
+			continue;
+		case '\t':
+			fputs("\\t", f);
+			s++;
+			continue;
+		default:
+			break;
 		}
 		if (*s < 0x20) {
 			fprintf(f, "\\u%04x", *s);

@@ -26,10 +26,10 @@ struct json_writer {
 	FILE *f;
 	int pretty;
 	int depth;
-	int err;                        /* first error, negative errno */
-	int need_comma;                 /* a value precedes at this depth */
-	int after_key;                  /* next value follows a key */
-	char stack[JSON_MAX_DEPTH];     /* '{' or '[' per open container */
+	int err;		    /* first error, negative errno */
+	int need_comma;		    /* a value precedes at this depth */
+	int after_key;		    /* next value follows a key */
+	char stack[JSON_MAX_DEPTH]; /* '{' or '[' per open container */
 };
 
 /* Start a document on f; pretty != 0 indents by two spaces. */

@@ -31,11 +31,20 @@ static int digits(const char **sp, uint64_t *v)
 static uint64_t binary_mul(char c)
 {
 	switch (c) {
-	case 'k': case 'K': return 1ull << 10;
-	case 'm': case 'M': return 1ull << 20;
-	case 'g': case 'G': return 1ull << 30;
-	case 't': case 'T': return 1ull << 40;
-	default: return 0;
+	case 'k':
+	case 'K':
+		return 1ull << 10;
+	case 'm':
+	case 'M':
+		return 1ull << 20;
+	case 'g':
+	case 'G':
+		return 1ull << 30;
+	case 't':
+	case 'T':
+		return 1ull << 40;
+	default:
+		return 0;
 	}
 }
 
@@ -92,12 +101,8 @@ static const struct {
 	const char *name;
 	uint64_t ns;
 } units[] = {
-	{ "ns", 1 },
-	{ "us", 1000 },
-	{ "ms", 1000000 },
-	{ "s", 1000000000 },
-	{ "m", 60000000000ull },
-	{ "h", 3600000000000ull },
+	{ "ns", 1 },	     { "us", 1000 },	      { "ms", 1000000 },
+	{ "s", 1000000000 }, { "m", 60000000000ull }, { "h", 3600000000000ull },
 };
 
 int opt_duration(const char *s, uint64_t unit_ns, uint64_t min_ns,
@@ -153,8 +158,8 @@ int opt_duration(const char *s, uint64_t unit_ns, uint64_t min_ns,
 
 const char *opt_why(int err)
 {
-	return err == -ERANGE ? "out of range"
-			      : "not a number (digits and one suffix)";
+	return err == -ERANGE ? "out of range" :
+				"not a number (digits and one suffix)";
 }
 
 int opt_bad(const char *prog, const char *opt, const char *arg, int err,

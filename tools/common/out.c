@@ -35,6 +35,19 @@ int out_close_stdout(void)
 	return out_err;
 }
 
+int out_finish(int err)
+{
+	int cerr = out_close_stdout();
+
+	if (!err)
+		err = cerr;
+	if (!err)
+		return 0;
+	fprintf(stderr, "%s: writing standard output: %s\n", out_prog,
+		strerror(-err));
+	return 1;
+}
+
 static void out_at_exit(void)
 {
 	int was_closed = out_closed, err = out_close_stdout();

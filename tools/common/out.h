@@ -17,4 +17,10 @@ void out_check_at_exit(const char *prog);
  * earlier write failed and the errno is gone). */
 int out_close_stdout(void);
 
+/* End of a tool's output: close stdout and, when that or err (what the
+ * caller's own writing returned, e.g. json_finish()) failed, print "PROG:
+ * writing standard output: <strerror>" for the first failure.  Returns 0,
+ * or 1 after the message. */
+int out_finish(int err);
+
 #endif /* TOOLS_OUT_H */

@@ -131,7 +131,8 @@ static int cp_open_tmp(struct cp_job *j, const struct stat *ds, int exists)
 	if (exists) {
 		mode = ds->st_mode & (S_IRWXU | S_IRWXG | S_IRWXO | S_ISVTX);
 		/* root keeps the owner of the file it replaces */
-		if (fchown(j->out, ds->st_uid, ds->st_gid) < 0 && errno != EPERM)
+		if (fchown(j->out, ds->st_uid, ds->st_gid) < 0 &&
+		    errno != EPERM)
 			return cp_fail(j->dst, "cannot set the owner", errno);
 	} else {
 		mode = j->ss.st_mode & (S_IRWXU | S_IRWXG | S_IRWXO | S_ISVTX) &
@@ -175,8 +176,10 @@ static int cp_prepare(struct cp_job *j)
 	if (exists && S_ISCHR(ds.st_mode))
 		return cp_open_device(j);
 	if (exists && !S_ISREG(ds.st_mode)) {
-		fprintf(stderr, "tide-cp: %s: not a regular file or a "
-			"character device\n", j->dst);
+		fprintf(stderr,
+			"tide-cp: %s: not a regular file or a "
+			"character device\n",
+			j->dst);
 		return 1;
 	}
 	if (cp_open_tmp(j, &ds, exists))
@@ -229,16 +232,19 @@ static int cp_copy(struct cp_job *j, uint32_t qd, uint32_t bs, int verbose)
 		 * RLIMIT_MEMLOCK ...) */
 		fprintf(stderr, "tide-cp: %s -> %s: %s: %s\n", j->src, j->dst,
 			what ? what : "copying",
-			what && !strcmp(what, "creating the loop")
-				? tide_strerror(ret) : strerror(-ret));
+			what && !strcmp(what, "creating the loop") ?
+				tide_strerror(ret) :
+				strerror(-ret));
 		return 1;
 	}
 	if (cp_commit(j))
 		return 1;
 	if (verbose)
-		fprintf(stderr, "tide-cp: %s -> %s: %llu bytes in %.3f s, "
-			"%.1f MB/s (qd %u, bs %u)\n", j->src, j->dst,
-			(unsigned long long)st.bytes, (double)st.ns / 1e9,
+		fprintf(stderr,
+			"tide-cp: %s -> %s: %llu bytes in %.3f s, "
+			"%.1f MB/s (qd %u, bs %u)\n",
+			j->src, j->dst, (unsigned long long)st.bytes,
+			(double)st.ns / 1e9,
 			st.ns ? (double)st.bytes * 1e3 / (double)st.ns : 0.0,
 			st.qd, bs);
 	return 0;
@@ -272,8 +278,11 @@ int main(int argc, char **argv)
 				return opt_bad("tide-cp", "--bs", optarg, err,
 					       "1 to 64m bytes");
 			break;
-		case 'v': verbose = 1; break;
-		case 'h': return cp_usage(NULL);
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			return cp_usage(NULL);
 		default:
 			fprintf(stderr, "tide-cp: bad option '%s'\n",
 				argv[optind - 1]);

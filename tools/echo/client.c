@@ -28,6 +28,7 @@
 #include "hist.h"
 #include "client.h"
 #include "json.h"
+#include "out.h"
 
 #define CLI_BUFS 1024u
 #define CLI_BUF_SIZE 4096u
@@ -36,22 +37,24 @@ struct echo_cli;
 
 struct echo_run {
 	struct tide_loop *loop;
-	struct tide_bufring *br;     /* NULL: the stream path */
+	struct tide_bufring *br; /* NULL: the stream path */
 	struct echo_cli *c;
 	const struct echo_opts *o;
 	uint64_t deadline, msgs, bytes, errors;
 	int live;
+	int first_err;		/* the first error's -errno, or 0 */
+	const char *first_what; /* ... and what failed */
 	struct tide_hist hist;
 };
 
 struct echo_cli {
 	struct echo_run *r;
-	struct tide_stream *s;       /* stream path */
-	struct tide_future *recv;    /* ring path: the multishot, while on */
+	struct tide_stream *s;	  /* stream path */
+	struct tide_future *recv; /* ring path: the multishot, while on */
 	int fd;
 	unsigned char *out, *in;
 	uint32_t id, seq;
-	size_t sent, got;            /* ring path: progress of this message */
+	size_t sent, got; /* ring path: progress of this message */
 	uint64_t t0;
 	int parts;
 	int64_t res[2];
@@ -96,10 +99,21 @@ static void cli_finish(struct echo_cli *c)
 	c->r->live--;
 }
 
-static void cli_fail(struct echo_cli *c)
+/* The first error is the one the summary line names. */
+static void run_note(struct echo_run *r, int err, const char *what)
 {
-	if (!c->failed && !c->ending)
+	if (!r->first_what) {
+		r->first_err = err;
+		r->first_what = what;
+	}
+}
+
+static void cli_fail(struct echo_cli *c, int64_t err, const char *what)
+{
+	if (!c->failed && !c->ending) {
 		c->r->errors++;
+		run_note(c->r, (int)err, what);
+	}
 	c->failed = true;
 	if (!c->ending)
 		cli_finish(c);
@@ -112,7 +126,7 @@ static void cli_reply(struct echo_cli *c)
 	size_t n = r->o->size;
 
 	if (memcmp(c->in, c->out, n)) {
-		cli_fail(c);
+		cli_fail(c, 0, "a reply differs from its request");
 		return;
 	}
 	tide_hist_record(&r->hist, tide_now_ns() - c->t0);
@@ -141,7 +155,7 @@ static void cli_sent(void *arg, int64_t res, void *payload)
 		return;
 	}
 	if (res <= 0) {
-		cli_fail(c);
+		cli_fail(c, res ? res : -EPIPE, "sending");
 		return;
 	}
 	c->sent += (size_t)res;
@@ -160,7 +174,7 @@ static void cli_send(struct echo_cli *c)
 					  n - c->sent, 0),
 				cli_sent, c)) {
 		c->sending = false;
-		cli_fail(c);
+		cli_fail(c, -ENOMEM, "sending");
 	}
 }
 
@@ -172,7 +186,7 @@ static void cli_got(void *arg, void *data, uint32_t len, unsigned bid)
 	if (c->ending || c->got + len > n) {
 		/* bytes nobody asked for: the server is not echoing */
 		tide_bufring_put(c->r->br, bid);
-		cli_fail(c);
+		cli_fail(c, 0, "bytes nobody asked for arrived");
 		return;
 	}
 	memcpy(c->in + c->got, data, len);
@@ -200,7 +214,8 @@ static void cli_recv_end(void *arg, int64_t res, void *payload)
 		cli_recv_arm(c);
 		return;
 	}
-	cli_fail(c); /* EOF before the reply, or the socket's error */
+	/* EOF before the reply, or the socket's error */
+	cli_fail(c, res, res < 0 ? "receiving" : "the server closed early");
 }
 
 static void cli_recv_arm(struct echo_cli *c)
@@ -211,7 +226,7 @@ static void cli_recv_arm(struct echo_cli *c)
 	c->recv = f; /* set first: a continuation may run inline */
 	if (tide_future_on_done(f, cli_recv_end, c)) {
 		c->recv = NULL;
-		cli_fail(c);
+		cli_fail(c, -ENOMEM, "receiving");
 	}
 }
 
@@ -227,7 +242,11 @@ static void cli_part(void *arg, int64_t res, void *payload)
 	if (c->parts < 2)
 		return;
 	if (c->res[0] != (int64_t)n || c->res[1] != (int64_t)n) {
-		cli_fail(c);
+		int64_t e = c->res[0] < 0 ? c->res[0] : c->res[1];
+
+		cli_fail(c, e < 0 ? e : 0,
+			 e < 0 ? "exchanging a message" :
+				 "the server closed early");
 		return;
 	}
 	cli_reply(c);
@@ -246,11 +265,11 @@ static void cli_next(struct echo_cli *c)
 		return;
 	}
 	c->parts = 0;
-	if (tide_future_on_done(tide_stream_write(c->s, c->out, n),
-				cli_part, c) ||
+	if (tide_future_on_done(tide_stream_write(c->s, c->out, n), cli_part,
+				c) ||
 	    tide_future_on_done(tide_stream_read_exactly(c->s, c->in, n),
 				cli_part, c))
-		cli_fail(c);
+		cli_fail(c, -ENOMEM, "exchanging a message");
 }
 
 static void cli_connected(void *arg, int64_t res, void *payload)
@@ -265,6 +284,7 @@ static void cli_connected(void *arg, int64_t res, void *payload)
 	}
 	if (res < 0) {
 		c->r->errors++;
+		run_note(c->r, (int)res, "connecting");
 		c->r->live--;
 		return;
 	}
@@ -280,7 +300,7 @@ static void cli_connected(void *arg, int64_t res, void *payload)
 
 /* ---- report ---- */
 
-static void echo_report(const struct echo_run *r, double secs)
+static int echo_report(const struct echo_run *r, double secs)
 {
 	const struct tide_hist *h = &r->hist;
 	double mps = secs > 0 ? (double)r->msgs / secs : 0;
@@ -288,8 +308,11 @@ static void echo_report(const struct echo_run *r, double secs)
 	static const struct {
 		const char *key;
 		double pct;
-	} p[] = { { "p50", 50 }, { "p90", 90 }, { "p99", 99 },
-		  { "p999", 99.9 }, { "max", 100 } };
+	} p[] = { { "p50", 50 },
+		  { "p90", 90 },
+		  { "p99", 99 },
+		  { "p999", 99.9 },
+		  { "max", 100 } };
 
 	if (r->o->json) {
 		struct json_writer w;
@@ -314,22 +337,46 @@ static void echo_report(const struct echo_run *r, double secs)
 		json_object_begin(&w);
 		for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
 			json_key(&w, p[i].key);
-			json_uint(&w, h->count ? (i == 4 ? h->max
-					  : hist_pct(h, p[i].pct)) : 0);
+			json_uint(&w, h->count ?
+					      (i == 4 ? h->max :
+							hist_pct(h, p[i].pct)) :
+					      0);
 		}
 		json_object_end(&w);
 		json_object_end(&w);
-		json_finish(&w);
-		return;
+		return json_finish(&w);
 	}
 	printf("conns %d  size %zu  duration %.2f s  errors %llu\n",
 	       r->o->conns, r->o->size, secs, (unsigned long long)r->errors);
-	printf("messages/s %.0f  MB/s %.2f (both directions)\n", mps, bps / 1e6);
+	printf("messages/s %.0f  MB/s %.2f (both directions)\n", mps,
+	       bps / 1e6);
 	printf("latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
 	       h->count ? hist_pct(h, 50) / 1e3 : 0,
 	       h->count ? hist_pct(h, 90) / 1e3 : 0,
 	       h->count ? hist_pct(h, 99) / 1e3 : 0,
 	       h->count ? hist_pct(h, 99.9) / 1e3 : 0, (double)h->max / 1e3);
+	return 0;
+}
+
+/* One line on stderr when anything failed: how many connections, and the
+ * first error (the loop's errors have tide_strerror()'s sentence). */
+static void echo_errors(const struct echo_run *r, int loop_err)
+{
+	if (loop_err) {
+		fprintf(stderr, "tide-echo: running the loop: %s\n",
+			tide_strerror(loop_err));
+		return;
+	}
+	if (!r->errors)
+		return;
+	fprintf(stderr,
+		"tide-echo: %llu error%s against %s (%llu messages "
+		"exchanged); the first: %s%s%s\n",
+		(unsigned long long)r->errors, r->errors == 1 ? "" : "s",
+		r->o->addr, (unsigned long long)r->msgs,
+		r->first_what ? r->first_what : "unknown",
+		r->first_err ? ": " : "",
+		r->first_err ? strerror(-r->first_err) : "");
 }
 
 /* ---- main ---- */
@@ -355,6 +402,7 @@ static int cli_start_all(struct echo_run *r, const struct tide_addr *a)
 							     5000000000ull),
 					cli_connected, c)) {
 			r->errors++;
+			run_note(r, -ENOMEM, "connecting");
 			continue;
 		}
 		r->live++;
@@ -369,7 +417,7 @@ int echo_client_main(const struct echo_opts *o)
 					   .size = CLI_BUF_SIZE };
 	struct tide_addr a;
 	uint64_t t0;
-	int ret;
+	int ret, loop_err = 0, out_err;
 
 	ret = tide_addr_parse(&a, o->addr);
 	if (ret) {
@@ -403,8 +451,15 @@ int echo_client_main(const struct echo_opts *o)
 	}
 	while (r.live > 0 && (ret = tide_loop_run_once(r.loop, 1)) >= 0)
 		;
-	tide_loop_run(r.loop); /* let the closes finish */
-	echo_report(&r, (double)(tide_now_ns() - t0) / 1e9);
+	if (ret < 0)
+		loop_err = ret; /* e.g. io_uring_enter denied: no exchange */
+	else
+		tide_loop_run(r.loop); /* let the closes finish */
+	/* no figures from a loop that could not run: they would be zeros */
+	out_err = loop_err ?
+			  0 :
+			  echo_report(&r, (double)(tide_now_ns() - t0) / 1e9);
+	echo_errors(&r, loop_err);
 	for (int i = 0; i < o->conns; i++) {
 		free(r.c[i].out);
 		free(r.c[i].in);
@@ -412,7 +467,7 @@ int echo_client_main(const struct echo_opts *o)
 	free(r.c);
 	tide_bufring_free(r.br);
 	tide_loop_free(r.loop);
-	if (r.errors && !r.msgs)
+	if (out_finish(out_err) || loop_err || (r.errors && !r.msgs))
 		return 1;
 	return r.errors ? 3 : 0;
 }

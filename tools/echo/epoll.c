@@ -75,7 +75,8 @@ static int ep_listen(struct ep_server *s)
 static void ep_accept(struct ep_server *s)
 {
 	for (;;) {
-		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(s->lfd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct epoll_event ev = { .events = EPOLLIN };
 		struct ep_conn *c;
 
@@ -189,7 +190,8 @@ static void *ep_thread(void *arg)
 				ep_accept(s);
 			} else if (p == &s->stopfd) {
 				/* graceful: no new clients, 2 s for the rest */
-				epoll_ctl(s->efd, EPOLL_CTL_DEL, s->stopfd, NULL);
+				epoll_ctl(s->efd, EPOLL_CTL_DEL, s->stopfd,
+					  NULL);
 				epoll_ctl(s->efd, EPOLL_CTL_DEL, s->lfd, NULL);
 				close(s->lfd);
 				deadline = tide_now_ns() + 2000000000ull;

@@ -24,6 +24,7 @@
 #include "epoll.h"
 #include "json.h"
 #include "opt.h"
+#include "out.h"
 #include "tasks.h"
 
 static void echo_usage(FILE *f)
@@ -72,8 +73,8 @@ struct echo_thread {
 	struct tide_loop *loop;
 	struct tide_server *srv;
 	struct tide_bufring *br;
-	struct echo_chunk *spare;    /* free chunk records */
-	struct echo_conn *starved;   /* receives stopped on an empty ring */
+	struct echo_chunk *spare;  /* free chunk records */
+	struct echo_conn *starved; /* receives stopped on an empty ring */
 	struct tide_addr addr;
 	uint32_t flags;
 	int err;
@@ -88,7 +89,7 @@ struct echo_conn {
 	struct echo_thread *t;
 	int fd;
 	bool sending, ended, failed;
-	struct tide_future *recv;    /* the multishot receive, while on */
+	struct tide_future *recv; /* the multishot receive, while on */
 	struct echo_chunk *head, *tail;
 	struct echo_conn *next_starved;
 	bool starved;
@@ -369,7 +370,8 @@ static void *echo_tide_thread(void *arg)
 					   .size = ECHO_BUF_SIZE };
 	/* connections are read through t->br, never through their stream */
 	struct tide_server_options so = { .flags = t->flags,
-					  .buf_count = 1, .buf_size = 64 };
+					  .buf_count = 1,
+					  .buf_size = 64 };
 
 	t->err = tide_loop_new(&t->loop, NULL);
 	if (!t->err && t->tasks) {
@@ -383,8 +385,8 @@ static void *echo_tide_thread(void *arg)
 			t->err = 0; /* the stream path then */
 	}
 	if (!t->err)
-		t->err = tide_server_new(t->loop, &t->addr, &so, echo_on_conn, t,
-					 &t->srv);
+		t->err = tide_server_new(t->loop, &t->addr, &so, echo_on_conn,
+					 t, &t->srv);
 	if (!t->err)
 		tide_server_addr(t->srv, &t->addr);
 ready:
@@ -403,8 +405,8 @@ ready:
 	return NULL;
 }
 
-static void echo_print_stats(const struct echo_opts *o,
-			     const struct echo_counts *c)
+static int echo_print_stats(const struct echo_opts *o,
+			    const struct echo_counts *c)
 {
 	if (o->json) {
 		struct json_writer w;
@@ -418,12 +420,12 @@ static void echo_print_stats(const struct echo_opts *o,
 		json_key(&w, "bytes");
 		json_uint(&w, c->bytes);
 		json_object_end(&w);
-		json_finish(&w);
-		return;
+		return json_finish(&w);
 	}
 	printf("connections %llu\nmessages    %llu\nbytes       %llu\n",
 	       (unsigned long long)c->conns, (unsigned long long)c->msgs,
 	       (unsigned long long)c->bytes);
+	return 0;
 }
 
 static volatile sig_atomic_t srv_signal;
@@ -494,9 +496,9 @@ static int echo_server_main(const struct echo_opts *o)
 		t[i].tasks = o->tasks;
 		ret = o->epoll ? echo_epoll_start(&t[i].th, &t[i].addr,
 						  o->threads > 1, &t[i].err,
-						  &ready, &t[i].cnt)
-			       : pthread_create(&t[i].th, NULL, echo_tide_thread,
-						&t[i]);
+						  &ready, &t[i].cnt) :
+				 pthread_create(&t[i].th, NULL,
+						echo_tide_thread, &t[i]);
 		if (ret) {
 			t[i].err = -ret;
 			bad = 1;
@@ -525,15 +527,16 @@ static int echo_server_main(const struct echo_opts *o)
 			if (o->epoll)
 				echo_epoll_stop(i);
 			else
-				tide_loop_post(t[i].loop, echo_stop_post, &t[i]);
+				tide_loop_post(t[i].loop, echo_stop_post,
+					       &t[i]);
 		}
 		pthread_join(t[i].th, NULL);
 		sum.conns += t[i].cnt.conns;
 		sum.msgs += t[i].cnt.msgs;
 		sum.bytes += t[i].cnt.bytes;
 	}
-	if (!bad && o->stats)
-		echo_print_stats(o, &sum);
+	if (!bad && o->stats && out_finish(echo_print_stats(o, &sum)))
+		bad = 1;
 	free(t);
 	return bad ? 1 : 0;
 }
@@ -542,8 +545,8 @@ static int echo_server_main(const struct echo_opts *o)
 
 /* A strict count (tools/common/opt.h) in [lo, hi]; on a bad one, one line
  * on stderr and the usage status. */
-static int echo_count(const char *opt, const char *s, uint64_t lo,
-		      uint64_t hi, uint64_t *v)
+static int echo_count(const char *opt, const char *s, uint64_t lo, uint64_t hi,
+		      uint64_t *v)
 {
 	char want[64];
 	int err = opt_count(s, lo, hi, v);
@@ -569,11 +572,13 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct echo_opts o = { .threads = 1, .conns = 10, .size = 64,
-			       .duration = 5 };
+	struct echo_opts o = {
+		.threads = 1, .conns = 10, .size = 64, .duration = 5
+	};
 	int c, server, err;
 	uint64_t v;
 
+	out_check_at_exit("tide-echo");
 	while ((c = getopt_long(argc, argv, "t:e:sjc:z:d:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -603,15 +608,16 @@ int main(int argc, char **argv)
 			break;
 		case 'z':
 			if ((err = opt_size(optarg, 1, 64u << 20, &v)))
-				return opt_bad("tide-echo", "--size", optarg, err,
-					       "1 to 64m bytes");
+				return opt_bad("tide-echo", "--size", optarg,
+					       err, "1 to 64m bytes");
 			o.size = (size_t)v;
 			break;
 		case 'd':
 			if ((err = opt_duration(optarg, 1000000000ull, 0,
 						1000000 * 1000000000ull, &v)))
-				return opt_bad("tide-echo", "--duration", optarg,
-					       err, "seconds, e.g. 5, 0.5, 500ms");
+				return opt_bad("tide-echo", "--duration",
+					       optarg, err,
+					       "seconds, e.g. 5, 0.5, 500ms");
 			o.duration = (double)v / 1e9;
 			break;
 		case 'h':
@@ -636,8 +642,11 @@ int main(int argc, char **argv)
 	return server ? echo_server_main(&o) : echo_client_main(&o);
 bad:
 	fprintf(stderr, "tide-echo: bad value '%s' for --%s\n", optarg,
-		c == 't' ? "threads" : c == 'e' ? "engine" : c == 'c' ? "conns"
-		: c == 'z' ? "size" : "duration");
+		c == 't' ? "threads" :
+		c == 'e' ? "engine" :
+		c == 'c' ? "conns" :
+		c == 'z' ? "size" :
+			   "duration");
 	return 2;
 usage:
 	echo_usage(stderr);

@@ -23,8 +23,9 @@
 #define PROBE_VERSION TIDE_VERSION_STRING
 #elif defined(TIDE_VERSION_MAJOR) && defined(TIDE_VERSION_MINOR) && \
 	defined(TIDE_VERSION_PATCH)
-#define PROBE_VERSION \
-	STR(TIDE_VERSION_MAJOR) "." STR(TIDE_VERSION_MINOR) "." STR(TIDE_VERSION_PATCH)
+#define PROBE_VERSION           \
+	STR(TIDE_VERSION_MAJOR) \
+	"." STR(TIDE_VERSION_MINOR) "." STR(TIDE_VERSION_PATCH)
 #else
 #define PROBE_VERSION "unknown"
 #endif
@@ -105,8 +106,8 @@ static void check_submit(struct tide_probe *p)
 	submit_errno = -err;
 	snprintf(submit_reason, sizeof(submit_reason),
 		 "a ring can be created, but submitting to it fails "
-		 "(io_uring_enter: %s): %s", errname(submit_errno),
-		 tide_strerror(err));
+		 "(io_uring_enter: %s): %s",
+		 errname(submit_errno), tide_strerror(err));
 }
 
 static const char *reason(const struct tide_probe *p)
@@ -150,10 +151,14 @@ static const char *memlock_str(uint64_t v, char *buf, size_t len)
 static const char *seccomp_str(int mode)
 {
 	switch (mode) {
-	case 0: return "disabled";
-	case 1: return "strict";
-	case 2: return "filter";
-	default: return "unknown";
+	case 0:
+		return "disabled";
+	case 1:
+		return "strict";
+	case 2:
+		return "filter";
+	default:
+		return "unknown";
 	}
 }
 
@@ -308,7 +313,8 @@ static void print_loop(const struct tide_probe *p)
 	}
 	fputs("  setup      ", stdout);
 	int any = 0;
-	for (size_t i = 0; i < sizeof(loop_setup) / sizeof(loop_setup[0]); i++) {
+	for (size_t i = 0; i < sizeof(loop_setup) / sizeof(loop_setup[0]);
+	     i++) {
 		if (!(p->loop.setup & loop_setup[i].flag))
 			continue;
 		printf("%s%s", any ? " " : "", loop_setup[i].name);
@@ -371,7 +377,8 @@ static void json_env(struct json_writer *w, const struct tide_probe *p)
 		json_key(w, "name");
 		json_string(w, tide_probe_errno_name(error_errno(p)));
 		json_key(w, "syscall");
-		json_string(w, submit_errno ? "io_uring_enter" : "io_uring_setup");
+		json_string(w,
+			    submit_errno ? "io_uring_enter" : "io_uring_setup");
 		json_key(w, "reason");
 		json_string(w, reason(p));
 		json_object_end(w);
@@ -478,7 +485,8 @@ static int print_json(const struct tide_probe *p)
 			continue;
 		snprintf(label, sizeof(label), "FEAT_%d", b);
 		json_string(&w, tide_probe_feature_name(f) ?
-					tide_probe_feature_name(f) : label);
+					tide_probe_feature_name(f) :
+					label);
 	}
 	json_array_end(&w);
 
@@ -508,9 +516,12 @@ int main(int argc, char **argv)
 			       tide_probe_liburing_version());
 			return 0;
 		} else {
-			fprintf(stderr, "tide-probe: %s '%s'; try 'tide-probe "
-				"--help'\n", a[0] == '-' ? "unknown option"
-							: "unexpected argument", a);
+			fprintf(stderr,
+				"tide-probe: %s '%s'; try 'tide-probe "
+				"--help'\n",
+				a[0] == '-' ? "unknown option" :
+					      "unexpected argument",
+				a);
 			return 2;
 		}
 	}
@@ -522,15 +533,8 @@ int main(int argc, char **argv)
 	}
 	check_submit(&p);
 	ret = json ? print_json(&p) : (print_table(&p), 0);
-	/* closed either way, so the exit check stays quiet; the first
-	 * error is the one with the right errno */
-	if (out_close_stdout() < 0 && !ret)
-		ret = out_close_stdout();
-	if (ret < 0) {
-		fprintf(stderr, "tide-probe: writing standard output: %s\n",
-			strerror(-ret));
+	if (out_finish(ret))
 		return 1;
-	}
 	if (!p.usable)
 		fprintf(stderr, "tide-probe: io_uring is not usable: %s\n",
 			reason(&p));
