@@ -122,15 +122,13 @@ PY
 	# decides, so usable is NO (it said yes), with the enter errno and
 	# tide_strerror()'s sentence (only where io_uring works at all)
 	[ "$usable" = yes ] || rc=77
-	# (bounded: with the seam of df82c81, tide_loop_free() spins when
-	# io_uring_enter is denied -- an engine bug reported to the lead; until
-	# it is fixed a timeout here is noted, not failed)
+	# (bounded: a hang of tide_loop_free() with enter denied is a failure)
 	[ "$rc" = 77 ] || {
 		timeout -k 2 8 "$tmp/deny" enter 1 "$tool" >"$tmp/table" 2>"$tmp/err"
 		rc=$?
 	}
 	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-		echo "t_probe: KNOWN ENGINE BUG: tide_loop_free() does not return when io_uring_enter is denied; enter-denied case not checked" >&2
+		fail "io_uring_enter denied: tide-probe hung"
 	elif [ $rc -ne 77 ]; then
 		[ $rc -eq 1 ] || fail "io_uring_enter denied: exited $rc, want 1"
 		grep -q '^io_uring usable  *NO$' "$tmp/table" || fail "enter denied: usable not NO"

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,72 @@ static void test_tide_loop_new_unusable(void **state)
 	/* any errno gets some sentence */
 	assert_non_null(tide_strerror(-EXDEV));
 	assert_non_null(tide_strerror(0));
+}
+
+/* Without TIDE_LOOP_REQUIRE_URING, io_uring's failures that a container,
+ * the sysctl or an old kernel give send the loop to epoll, and it says why;
+ * TIDE_BACKEND and the options choose, or refuse nonsense. */
+static void test_tide_loop_new_falls_back(void **state)
+{
+	static const int errs[] = { -EPERM, -ENOSYS, -ENOMEM };
+	struct tide_loop_options o = { .flags = TIDE_LOOP_REQUIRE_URING };
+	struct tide_loop_config cfg;
+	struct tide_loop *loop;
+	/* under t_fallback's filter io_uring itself is denied */
+	bool uring_ok = tide_loop_new(&loop, &o) == 0;
+
+	(void)state;
+	if (uring_ok)
+		tide_loop_free(loop);
+	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		inject_err = errs[i];
+		assert_int_equal(tide_loop_new(&loop, NULL), 0);
+		inject_err = 0;
+		tide_loop_config(loop, &cfg);
+		assert_int_equal(cfg.backend, TIDE_BACKEND_EPOLL);
+		assert_int_equal(cfg.backend_why, TIDE_BACKEND_WHY_NO_URING);
+		assert_int_equal(cfg.uring_error, errs[i]);
+		assert_int_equal(cfg.sq_entries, 0);
+		assert_int_equal(t_wait(loop, tide_nop(loop)), 0);
+		tide_loop_free(loop);
+	}
+	/* an error that is not "io_uring is unusable here" is an error */
+	inject_err = -EFAULT;
+	assert_int_equal(tide_loop_new(&loop, NULL), -EFAULT);
+	inject_err = 0;
+	/* the environment forces one; the options win over it */
+	setenv("TIDE_BACKEND", "epoll", 1);
+	assert_int_equal(tide_loop_new(&loop, NULL), 0);
+	tide_loop_config(loop, &cfg);
+	assert_int_equal(cfg.backend, TIDE_BACKEND_EPOLL);
+	assert_int_equal(cfg.backend_why, TIDE_BACKEND_WHY_ENV);
+	tide_loop_free(loop);
+	if (uring_ok) {
+		assert_int_equal(tide_loop_new(&loop, &o), 0);
+		tide_loop_config(loop, &cfg);
+		assert_int_equal(cfg.backend, TIDE_BACKEND_URING);
+		tide_loop_free(loop);
+	}
+	setenv("TIDE_BACKEND", "uring", 1);
+	inject_err = -EPERM;
+	assert_int_equal(tide_loop_new(&loop, NULL), -EPERM); /* no fallback */
+	inject_err = 0;
+	setenv("TIDE_BACKEND", "kqueue", 1);
+	assert_int_equal(tide_loop_new(&loop, NULL), -EINVAL);
+	unsetenv("TIDE_BACKEND");
+	o.flags = TIDE_LOOP_EPOLL | TIDE_LOOP_REQUIRE_URING;
+	assert_int_equal(tide_loop_new(&loop, &o), -EINVAL);
+	o.flags = 0;
+	assert_int_equal(tide_loop_new(&loop, &o), 0);
+	tide_loop_config(loop, &cfg);
+	if (uring_ok) {
+		assert_int_equal(cfg.backend, TIDE_BACKEND_URING);
+		assert_int_equal(cfg.backend_why, TIDE_BACKEND_WHY_DEFAULT);
+	} else {
+		assert_int_equal(cfg.backend_why, TIDE_BACKEND_WHY_NO_URING);
+		assert_int_equal(cfg.uring_error, -EPERM);
+	}
+	tide_loop_free(loop);
 }
 
 static void test_tide_loop_new_fallback(void **state)
@@ -517,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_tide_loop_new_bad_options),
 		cmocka_unit_test(test_tide_loop_new_unusable),
 		cmocka_unit_test(test_tide_loop_new_fallback),
+		cmocka_unit_test(test_tide_loop_new_falls_back),
 	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backlog_tiny_ring),

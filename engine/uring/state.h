@@ -29,6 +29,7 @@ struct tide__uring {
 	struct tide__op cancel_op;
 	bool cancel_inflight;
 	bool cancelled_all;
+	bool dead;           /* enter failed for good while freeing */
 	bool no_cancel_all; /* kernel before 5.19: one CANCEL_ANY per SQE */
 
 	unsigned registered_bufs, registered_files;

@@ -5,6 +5,7 @@
  * polling (submit, wait, reap) and cancel-all for freeing.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -133,6 +134,12 @@ static int u_init(struct tide_loop *loop, const struct tide_loop_options *o)
 	ret = arm_wake(loop);
 	if (ret)
 		goto err;
+	/* A real enter, submitting the wake-up read: a seccomp filter may deny
+	 * io_uring_enter(2) alone (setup allowed), and then this loop could
+	 * never run; the epoll backend can.  (SQPOLL submits without enter.) */
+	ret = tide__submit(loop, 0);
+	if (ret)
+		goto err;
 	return 0;
 err:
 	if (loop->u.probe)
@@ -162,6 +169,42 @@ static void u_fini(struct tide_loop *loop)
 	free(loop->u.bl);
 }
 
+/*
+ * Freeing, and io_uring_enter(2) fails for good (a seccomp filter installed
+ * after the loop was made, say): the kernel will take nothing more.  SQEs it
+ * never consumed complete here (-ECANCELED), which is exact: nobody else
+ * saw their buffers.  Operations it took earlier cannot be reaped without
+ * enter; closing the ring makes the kernel cancel them, and they are
+ * reported, never waited for (waiting could not end).
+ */
+static void ring_dead(struct tide_loop *loop, int err)
+{
+	struct io_uring_sq *sq = &loop->u.ring.sq;
+	unsigned head = IO_URING_READ_ONCE(*sq->khead);
+	unsigned shift = (loop->u.ring.flags & IORING_SETUP_SQE128) ? 1 : 0;
+
+	loop->u.dead = true;
+	for (; head != sq->sqe_tail; head++) {
+		struct io_uring_sqe *sqe =
+			&sq->sqes[(head & sq->ring_mask) << shift];
+		struct tide__op *op = (struct tide__op *)(uintptr_t)sqe->user_data;
+
+		if (op) {
+			op->eflags |= TIDE__OP_CANCELLED_EARLY;
+			tide__complete(loop, op, -ECANCELED, 0);
+		}
+	}
+	sq->sqe_head = sq->sqe_tail;
+	if (loop->core.ops_pending)
+		fprintf(stderr, "tide: io_uring_enter fails while freeing the "
+			"loop (%s): %llu operations the kernel took are "
+			"cancelled by closing the ring, not reaped\n",
+			strerror(-err),
+			(unsigned long long)loop->core.ops_pending);
+	loop->core.ops_pending = 0;
+	loop->u.wake_armed = false;
+}
+
 static int u_poll(struct tide_loop *loop, int wait)
 {
 	int ret;
@@ -171,9 +214,14 @@ static int u_poll(struct tide_loop *loop, int wait)
 		wait = 0; /* SQ full, or completions to deliver: no sleeping */
 	/* heap timers (tide__op_timeout) bound the wait; loop->ep exists
 	 * only once a timer or a fallback job was started */
+	if (__builtin_expect(loop->u.dead, 0))
+		return 0;
 	ret = tide__submit_until(loop, wait, loop->ep ? tide__ep_timer_wait_ns(loop) : -1);
-	if (ret < 0)
+	if (__builtin_expect(ret < 0, 0)) {
+		if (loop->core.closing)
+			ring_dead(loop, ret);
 		return ret;
+	}
 	ret = tide__reap(loop);
 	if (__builtin_expect(loop->ep != NULL, 0))
 		ret += (int)tide__ep_expire(loop);
@@ -218,7 +266,7 @@ static void u_cancel_all(struct tide_loop *loop)
 		}
 	}
 	u->bl_head = u->bl_count = 0;
-	if (u->cancel_inflight || u->cancelled_all)
+	if (u->cancel_inflight || u->cancelled_all || u->dead)
 		return;
 	/* room for the cancel: submit; SQPOLL's thread takes the SQ in its
 	 * own time, so wait for it */

@@ -70,10 +70,12 @@ static char submit_reason[1024];
 /* A NOP submitted and completed through a tide loop: 0, or -errno. */
 static int probe_submit(void)
 {
+	/* io_uring itself: never the epoll fallback */
+	struct tide_loop_options o = { .flags = TIDE_LOOP_REQUIRE_URING };
 	struct tide_loop *loop;
 	struct tide_future *f;
 	int64_t res;
-	int ret = tide_loop_new(&loop, NULL);
+	int ret = tide_loop_new(&loop, &o);
 
 	if (ret < 0)
 		return ret;
