@@ -238,7 +238,7 @@ static int64_t conn_task(void *arg)
 {
 	struct conn c = { .next = conns, .s = arg, .fd = -1 };
 	int64_t res;
-	int abort;
+	int reset;
 
 	if (conns)
 		conns->prev = &c;
@@ -252,20 +252,20 @@ static int64_t conn_task(void *arg)
 		if (res == -EMSGSIZE) {
 			res = respond_error(&c, 431,
 					    "Request Header Fields Too Large");
-			abort = res < 0;
+			reset = res < 0;
 			break;
 		}
 		if (res <= 0) {
 			/* 0: the client closed between requests; -ECANCELED:
 			 * idle (closed in order); else a reset or a broken
 			 * head (reset) */
-			abort = res < 0 && res != -EPIPE && res != -ECANCELED;
+			reset = res < 0 && res != -EPIPE && res != -ECANCELED;
 			break;
 		}
 		c.hlen = (size_t)res;
 		res = handle(&c);
-		abort = res < 0;
-		if (abort || !c.keep)
+		reset = res < 0;
+		if (reset || !c.keep)
 			break;
 	}
 	if (c.prev)
@@ -275,7 +275,7 @@ static int64_t conn_task(void *arg)
 	if (c.next)
 		c.next->prev = c.prev;
 	/* runs on by itself; nothing waits for it */
-	tide_future_release(abort ? tide_stream_abort(c.s)
+	tide_future_release(reset ? tide_stream_abort(c.s)
 				  : tide_stream_close(c.s));
 	return 0;
 }
