@@ -227,10 +227,12 @@ int main(int argc, char **argv)
 	ret = (int)tide_run(loop, cksum_tree, NULL);
 	if (ret < 0) { /* the walk's error (or no memory for the tasks) */
 		fprintf(stderr, "cksum-tree: %s: %s\n", root, tide_strerror(ret));
-		return 1;
+		status = 1;
 	}
 	for (size_t i = 0; i < nfiles; i++) {
-		if (files[i].err) {
+		if (ret < 0) {
+			/* no lines after a failed walk */
+		} else if (files[i].err) {
 			fprintf(stderr, "cksum-tree: %s: %s\n", files[i].path,
 				tide_strerror(files[i].err));
 			status = 1;
