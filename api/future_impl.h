@@ -157,15 +157,13 @@ static inline struct tide_future *tide__op_new(struct tide_loop *loop,
 /* f; when its operation could not start, f is freed and the caller gets
  * NULL for -ENOMEM (no future exists) or a future failed with the error
  * (-EOPNOTSUPP: the backend cannot do it). */
+struct tide_future *tide__op_not_started(struct tide_future *f, int ret);
+
 static inline struct tide_future *tide__op_started(struct tide_future *f,
 						   int ret)
 {
-	if (__builtin_expect(ret != 0, 0)) {
-		struct tide_loop *loop = tide__slab_loop(f);
-
-		tide__future_free(f);
-		return ret == -ENOMEM ? NULL : tide_future_fail(loop, ret);
-	}
+	if (__builtin_expect(ret != 0, 0))
+		return tide__op_not_started(f, ret);
 	return f;
 }
 
