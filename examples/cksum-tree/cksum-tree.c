@@ -9,6 +9,10 @@
  *   cksum-tree [-j N] DIR      N files in flight (default 16)
  *
  * Same lines as: find DIR -type f | LC_ALL=C sort | xargs cksum
+ *
+ * Written with tasks: a main task awaits the walk, then N worker tasks
+ * each sum one file after another in linear code (open, then read a chunk
+ * and await its CRC until the end).
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
@@ -41,7 +45,7 @@ struct job {
 static struct tide_loop *loop;
 static struct tide_pool *pool;
 static struct file *files;
-static size_t nfiles, cap, next_file, running, limit = 16;
+static size_t nfiles, cap, next_file, limit = 16;
 static uint32_t table[256];
 static const char *root;
 
@@ -118,22 +122,6 @@ static int64_t walk(void *arg)
 
 /* ---- one file: read a chunk, CRC it on the pool, repeat ---- */
 
-static void start_more(void);
-static void read_next(struct job *j);
-
-static void job_end(struct job *j, int err)
-{
-	if (err)
-		j->f->err = err;
-	else
-		j->f->crc = crc_end(j->f->crc, j->f->size);
-	if (j->fd >= 0)
-		close(j->fd);
-	free(j);
-	running--;
-	start_more();
-}
-
 static int64_t crc_chunk(void *arg)
 {
 	struct job *j = arg;
@@ -142,85 +130,73 @@ static int64_t crc_chunk(void *arg)
 	return 0;
 }
 
-static void crc_done(void *arg, int64_t res, void *payload)
+/* Sum one file into f: 0, or the -errno that stopped it. */
+static int64_t sum_file(struct job *j, struct file *f)
 {
-	struct job *j = arg;
+	int64_t res;
+	uint64_t off = 0;
 
-	(void)payload;
+	res = tide_await(tide_openat(loop, AT_FDCWD, f->path, O_RDONLY, 0));
 	if (res < 0)
-		job_end(j, (int)res);
-	else
-		read_next(j);
-}
-
-static void chunk_read(void *arg, int64_t res, void *payload)
-{
-	struct job *j = arg;
-
-	(void)payload;
-	if (res <= 0) {
-		job_end(j, (int)res);
-		return;
-	}
-	j->n = (size_t)res;
-	j->off += (uint64_t)res;
-	j->f->size += (uint64_t)res;
-	if (tide_future_on_done(tide_pool_submit(pool, loop, crc_chunk, j),
-				crc_done, j))
-		job_end(j, -ENOMEM);
-}
-
-static void read_next(struct job *j)
-{
-	if (tide_future_on_done(tide_read(loop, j->fd, j->buf, CHUNK, j->off),
-				chunk_read, j))
-		job_end(j, -ENOMEM);
-}
-
-static void opened(void *arg, int64_t res, void *payload)
-{
-	struct job *j = arg;
-
-	(void)payload;
-	if (res < 0) {
-		job_end(j, (int)res);
-		return;
-	}
+		return res;
+	j->f = f;
 	j->fd = (int)res;
-	read_next(j);
+	while ((res = tide_await(tide_read(loop, j->fd, j->buf, CHUNK,
+					   off))) > 0) {
+		j->n = (size_t)res;
+		off += (uint64_t)res;
+		f->size += (uint64_t)res;
+		res = tide_await(tide_pool_submit(pool, loop, crc_chunk, j));
+		if (res < 0)
+			break;
+	}
+	close(j->fd);
+	if (res == 0)
+		f->crc = crc_end(f->crc, f->size);
+	return res;
 }
 
-static void start_more(void)
+/* A worker task: take the next file until none are left. */
+static int64_t worker(void *arg)
 {
-	while (running < limit && next_file < nfiles) {
-		struct job *j = malloc(sizeof(*j));
+	struct job *j = malloc(sizeof(*j));
+
+	(void)arg;
+	if (!j)
+		return -ENOMEM; /* the other workers take the files */
+	while (next_file < nfiles) {
 		struct file *f = &files[next_file++];
 
-		if (!j) {
-			f->err = -ENOMEM;
-			continue;
-		}
-		j->f = f;
-		j->fd = -1;
-		j->off = 0;
-		running++;
-		if (tide_future_on_done(tide_openat(loop, AT_FDCWD, f->path,
-						    O_RDONLY, 0),
-					opened, j))
-			job_end(j, -ENOMEM);
+		f->err = (int)sum_file(j, f);
 	}
+	free(j);
+	return 0;
 }
 
-static void walked(void *arg, int64_t res, void *payload)
+/* The main task: walk the tree on the pool, then run N workers. */
+static int64_t cksum_tree(void *arg)
 {
+	size_t n = limit;
+	struct tide_future **w;
+	int64_t res;
+
 	(void)arg;
-	(void)payload;
-	if (res < 0) {
-		fprintf(stderr, "cksum-tree: %s: %s\n", root,
-			tide_strerror((int)res));
-		exit(1);
-	}
-	start_more();
+	res = tide_await(tide_pool_submit(pool, loop, walk, NULL));
+	if (res < 0)
+		return res;
+	if (n > nfiles)
+		n = nfiles;
+	w = calloc(n ? n : 1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		w[i] = tide_task_spawn(loop, worker, NULL, NULL);
+	for (size_t i = 0; i < n; i++)
+		tide_await(w[i]); /* NULL: -ENOMEM, the others work on */
+	free(w);
+	for (; next_file < nfiles; next_file++) /* no worker at all */
+		files[next_file].err = -ENOMEM;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -248,16 +224,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cksum-tree: %s\n", tide_strerror(ret));
 		return 1;
 	}
-	if (tide_future_on_done(tide_pool_submit(pool, loop, walk, NULL),
-				walked, NULL))
-		return 1;
-	ret = tide_loop_run(loop);
-	if (ret < 0) {
-		fprintf(stderr, "cksum-tree: %s\n", tide_strerror(ret));
-		return 1;
+	ret = (int)tide_run(loop, cksum_tree, NULL);
+	if (ret < 0) { /* the walk's error (or no memory for the tasks) */
+		fprintf(stderr, "cksum-tree: %s: %s\n", root, tide_strerror(ret));
+		status = 1;
 	}
 	for (size_t i = 0; i < nfiles; i++) {
-		if (files[i].err) {
+		if (ret < 0) {
+			/* no lines after a failed walk */
+		} else if (files[i].err) {
 			fprintf(stderr, "cksum-tree: %s: %s\n", files[i].path,
 				tide_strerror(files[i].err));
 			status = 1;

@@ -13,11 +13,12 @@
  * per request when it stops.
  *
  * It prints "listening on ADDR" once it accepts connections.  Each
- * connection is a small state machine of continuations:
+ * connection is a task, a loop that reads top to bottom:
  *   read head -> open file -> [read small body] -> write header
  *   [-> sendfile body] -> read head ...
- * Idle keep-alive connections are found by one sweep a second (a timer per
- * server, as nginx and libuv keep theirs), not by a timer per request.
+ * Idle keep-alive connections are found by a sweeper task that wakes once
+ * a second (a timer per server, as nginx and libuv keep theirs), not by a
+ * timer per request.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
@@ -41,7 +42,6 @@ struct conn {
 	struct conn *next, *prev; /* every open connection, for the sweep */
 	uint64_t since;    /* waiting for a request head since (0: busy) */
 	struct tide_stream *s;
-	int root;
 	int fd;            /* the file being sent, or -1 */
 	int keep;          /* keep the connection after this response */
 	int head_only;     /* HEAD: no body */
@@ -53,35 +53,10 @@ struct conn {
 
 static int root_fd;
 static struct tide_loop *loop;
+static struct tide_signal *sig;
 static struct conn *conns;
-static struct tide_future *sweeper;
 static uint64_t idle_ns = 30ull * 1000000000ull; /* keep-alive idle limit */
 static uint64_t requests;
-
-static void conn_read(struct conn *c);
-
-static void conn_closed(void *arg, int64_t res, void *payload)
-{
-	(void)arg;
-	(void)res;
-	(void)payload;
-}
-
-static void conn_end(struct conn *c, int abort)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	if (c->fd >= 0)
-		close(c->fd);
-	tide_future_on_done(abort ? tide_stream_abort(c->s)
-				  : tide_stream_close(c->s),
-			    conn_closed, NULL);
-	free(c);
-}
 
 static const char *mime(const char *path)
 {
@@ -101,37 +76,27 @@ static const char *mime(const char *path)
 
 /* ---- responses ---- */
 
-static void body_sent(void *arg, int64_t res, void *payload)
+/* Send the header in c->out (n bytes) and, for a file, its body: the
+ * result of the last write, which says when the whole response went out. */
+static int64_t respond(struct conn *c, size_t n)
 {
-	struct conn *c = arg;
+	struct tide_future *w = tide_stream_write(c->s, c->out, n);
+	int64_t res;
 
-	(void)payload;
+	if (c->fd >= 0 && !c->head_only) {
+		/* in order after the header */
+		tide_future_release(w);
+		w = tide_stream_sendfile(c->s, c->fd, 0, (size_t)c->size);
+	}
+	res = tide_await(w);
 	if (c->fd >= 0) {
 		close(c->fd);
 		c->fd = -1;
 	}
-	if (res < 0 || !c->keep)
-		conn_end(c, res < 0);
-	else
-		conn_read(c);
+	return res;
 }
 
-/* Send the header in c->out (n bytes) and, for a file, its body. */
-static void respond(struct conn *c, size_t n)
-{
-	struct tide_future *w = tide_stream_write(c->s, c->out, n);
-
-	if (c->fd >= 0 && !c->head_only) {
-		/* in order after the header: the body's future says when the
-		 * whole response went out */
-		tide_future_release(w);
-		w = tide_stream_sendfile(c->s, c->fd, 0, (size_t)c->size);
-	}
-	if (tide_future_on_done(w, body_sent, c))
-		conn_end(c, 1);
-}
-
-static void respond_error(struct conn *c, int code, const char *why)
+static int64_t respond_error(struct conn *c, int code, const char *why)
 {
 	static const char body[] = "error\n";
 	int n;
@@ -143,51 +108,31 @@ static void respond_error(struct conn *c, int code, const char *why)
 		     "Content-Length: %zu\r\nConnection: %s\r\n\r\n%s",
 		     code, why, sizeof(body) - 1, c->keep ? "keep-alive" : "close",
 		     c->head_only ? "" : body);
-	respond(c, (size_t)n);
+	return respond(c, (size_t)n);
 }
 
-/* A small file read in after the header: one write, one TCP segment. */
-static void small_read(void *arg, int64_t res, void *payload)
+/* Answer GET/HEAD for the file at c->head (a path beneath the root). */
+static int64_t send_file(struct conn *c)
 {
-	struct conn *c = arg;
-	size_t n = c->hlen;
-
-	(void)payload;
-	close(c->fd);
-	c->fd = -1;
-	if (res != (int64_t)c->size) { /* changed under us: cannot answer */
-		conn_end(c, 1);
-		return;
-	}
-	if (tide_future_on_done(tide_stream_write(c->s, c->out,
-						  n + (size_t)c->size),
-				body_sent, c))
-		conn_end(c, 1);
-}
-
-static void file_opened(void *arg, int64_t res, void *payload)
-{
-	struct conn *c = arg;
 	struct stat st;
+	int64_t res;
 	int n;
 
-	(void)payload;
-	if (res < 0) {
-		if (res == -ENOENT || res == -ENOTDIR)
-			respond_error(c, 404, "Not Found");
-		else if (res == -EXDEV || res == -ELOOP || res == -EACCES)
-			respond_error(c, 403, "Forbidden");
-		else
-			respond_error(c, 500, "Internal Server Error");
-		return;
-	}
+	res = tide_await(tide_openat2(loop, root_fd, c->head, O_RDONLY, 0,
+				      TIDE_RESOLVE_BENEATH |
+					      TIDE_RESOLVE_NO_SYMLINKS));
+	if (res == -ENOENT || res == -ENOTDIR)
+		return respond_error(c, 404, "Not Found");
+	if (res == -EXDEV || res == -ELOOP || res == -EACCES)
+		return respond_error(c, 403, "Forbidden");
+	if (res < 0)
+		return respond_error(c, 500, "Internal Server Error");
 	c->fd = (int)res;
 	/* fstat(2) of an open file never waits for the disk */
 	if (fstat(c->fd, &st) || !S_ISREG(st.st_mode)) {
 		close(c->fd);
 		c->fd = -1;
-		respond_error(c, 403, "Forbidden");
-		return;
+		return respond_error(c, 403, "Forbidden");
 	}
 	c->size = st.st_size;
 	n = snprintf(c->out, sizeof(c->out),
@@ -195,15 +140,15 @@ static void file_opened(void *arg, int64_t res, void *payload)
 		     "Content-Length: %lld\r\nConnection: %s\r\n\r\n",
 		     mime(c->head), (long long)c->size,
 		     c->keep ? "keep-alive" : "close");
-	if (c->head_only || c->size == 0 || c->size > SMALL_BODY) {
-		respond(c, (size_t)n); /* header, then sendfile */
-		return;
-	}
-	c->hlen = (size_t)n;
-	if (tide_future_on_done(tide_read(loop, c->fd, c->out + n,
-					  (size_t)c->size, 0),
-				small_read, c))
-		conn_end(c, 1);
+	if (c->head_only || c->size == 0 || c->size > SMALL_BODY)
+		return respond(c, (size_t)n); /* header, then sendfile */
+	/* a small file read in after the header: one write, one TCP segment */
+	res = tide_await(tide_read(loop, c->fd, c->out + n, (size_t)c->size, 0));
+	close(c->fd);
+	c->fd = -1;
+	if (res != (int64_t)c->size) /* changed under us: cannot answer */
+		return res < 0 ? res : -EIO;
+	return respond(c, (size_t)n + (size_t)c->size);
 }
 
 /* ---- requests ---- */
@@ -247,7 +192,8 @@ static int conn_header(const char *h, const char *tok)
 	return 0;
 }
 
-static void handle(struct conn *c)
+/* Parse the request head in c->head (c->hlen bytes) and answer it. */
+static int64_t handle(struct conn *c)
 {
 	char *method = c->head, *target, *version, *sp;
 	const char *path;
@@ -261,10 +207,8 @@ static void handle(struct conn *c)
 	sp = target ? strchr(target, ' ') : NULL;
 	version = sp ? sp + 1 : NULL;
 	if (!version || strncmp(version, "HTTP/1.", 7) ||
-	    (version[7] != '0' && version[7] != '1') || version[8] != '\r') {
-		respond_error(c, 400, "Bad Request");
-		return;
-	}
+	    (version[7] != '0' && version[7] != '1') || version[8] != '\r')
+		return respond_error(c, 400, "Bad Request");
 	*strchr(method, ' ') = '\0';
 	*sp = '\0';
 	if (version[7] == '0')
@@ -273,123 +217,122 @@ static void handle(struct conn *c)
 		c->keep = !conn_header(version, "close");
 	if (strcmp(method, "HEAD") == 0)
 		c->head_only = 1;
-	else if (strcmp(method, "GET") != 0) {
-		respond_error(c, 405, "Method Not Allowed");
-		return;
-	}
+	else if (strcmp(method, "GET") != 0)
+		return respond_error(c, 405, "Method Not Allowed");
 	if ((sp = strchr(target, '?')))
 		*sp = '\0';
-	if (target[0] != '/' || unescape(target)) {
-		respond_error(c, 400, "Bad Request");
-		return;
-	}
+	if (target[0] != '/' || unescape(target))
+		return respond_error(c, 400, "Bad Request");
 	path = target[1] ? target + 1 : "index.html";
 	/* the head buffer is free now: keep the path there for mime() */
 	memmove(c->head, path, strlen(path) + 1);
-	if (tide_future_on_done(tide_openat2(loop, c->root, c->head, O_RDONLY,
-					     0,
-					     TIDE_RESOLVE_BENEATH |
-						     TIDE_RESOLVE_NO_SYMLINKS),
-				file_opened, c))
-		conn_end(c, 1);
+	return send_file(c);
 }
 
-static void head_read(void *arg, int64_t res, void *payload)
+/* ---- connections ---- */
+
+/* One connection: read a request head, answer it, again while the client
+ * keeps the connection.  The connection's state lives on the task's
+ * stack. */
+static int64_t conn_task(void *arg)
 {
-	struct conn *c = arg;
+	struct conn c = { .next = conns, .s = arg, .fd = -1 };
+	int64_t res;
+	int reset;
 
-	(void)payload;
-	c->since = 0;
-	if (res == -EMSGSIZE) {
-		respond_error(c, 431, "Request Header Fields Too Large");
-		return;
+	if (conns)
+		conns->prev = &c;
+	conns = &c;
+	for (;;) {
+		c.since = tide_now_ns();
+		res = tide_await(tide_stream_read_until_mem(c.s, c.head,
+							    HEAD_MAX - 1,
+							    "\r\n\r\n", 4));
+		c.since = 0;
+		if (res == -EMSGSIZE) {
+			res = respond_error(&c, 431,
+					    "Request Header Fields Too Large");
+			reset = res < 0;
+			break;
+		}
+		if (res <= 0) {
+			/* 0: the client closed between requests; -ECANCELED:
+			 * idle (closed in order); else a reset or a broken
+			 * head (reset) */
+			reset = res < 0 && res != -EPIPE && res != -ECANCELED;
+			break;
+		}
+		c.hlen = (size_t)res;
+		res = handle(&c);
+		reset = res < 0;
+		if (reset || !c.keep)
+			break;
 	}
-	if (res <= 0) {
-		/* 0: the client closed between requests; -ECANCELED: idle
-		 * (closed in order); else a reset or a broken head (reset) */
-		conn_end(c, res < 0 && res != -EPIPE && res != -ECANCELED);
-		return;
-	}
-	c->hlen = (size_t)res;
-	handle(c);
-}
-
-static void conn_read(struct conn *c)
-{
-	struct tide_future *f = tide_stream_read_until_mem(c->s, c->head,
-							   HEAD_MAX - 1,
-							   "\r\n\r\n", 4);
-
-	c->since = tide_now_ns();
-	if (tide_future_on_done(f, head_read, c))
-		conn_end(c, 1);
+	if (c.prev)
+		c.prev->next = c.next;
+	else
+		conns = c.next;
+	if (c.next)
+		c.next->prev = c.prev;
+	/* runs on by itself; nothing waits for it */
+	tide_future_release(reset ? tide_stream_abort(c.s)
+				  : tide_stream_close(c.s));
+	return 0;
 }
 
 /* Once a second: connections idle past idle_ns lose their pending read
- * (head_read then sees -ECANCELED and drops them). */
-static void sweep(void *arg)
+ * (their task then sees -ECANCELED and closes them).  Cancelling this
+ * task ends it. */
+static int64_t sweep_task(void *arg)
 {
-	uint64_t now = tide_now_ns();
-
 	(void)arg;
-	for (struct conn *c = conns; c; c = c->next)
-		if (c->since && now - c->since > idle_ns)
-			tide_stream_cancel(c->s, TIDE_STREAM_CANCEL_READ);
-	tide_future_release(sweeper);
-	sweeper = tide_call_later(loop, SWEEP_NS, sweep, NULL);
+	while (tide_task_sleep(SWEEP_NS) == 0) {
+		uint64_t now = tide_now_ns();
+
+		for (struct conn *c = conns; c; c = c->next)
+			if (c->since && now - c->since > idle_ns)
+				tide_stream_cancel(c->s, TIDE_STREAM_CANCEL_READ);
+	}
+	return 0;
 }
 
+/* Each accepted connection gets a task that owns its stream (it ends it
+ * with a reset after an error, which tide_task_server_new()'s in-order
+ * close would not do). */
 static void on_conn(void *arg, struct tide_stream *s)
 {
-	struct conn *c = malloc(sizeof(*c));
+	struct tide_future *t = tide_task_spawn(loop, conn_task, s, NULL);
 
 	(void)arg;
-	if (!c) {
+	if (!t)
 		tide_future_release(tide_stream_abort(s));
-		return;
-	}
-	c->s = s;
-	c->root = root_fd;
-	c->fd = -1;
-	c->prev = NULL;
-	c->next = conns;
-	if (conns)
-		conns->prev = c;
-	conns = c;
-	conn_read(c);
+	tide_future_release(t);
 }
 
 /* ---- main ---- */
 
-static int done;
-
-static void stopped(void *arg, int64_t res, void *payload)
-{
-	(void)arg;
-	(void)res;
-	(void)payload;
-	done = 1;
-}
-
-/* SIGINT/SIGTERM: stop accepting, give open connections 2 s. */
-static void on_signal(void *arg, int64_t res, void *payload)
+/* The main task: sweep idle connections until SIGINT/SIGTERM, then stop
+ * accepting and give open connections 2 s. */
+static int64_t serve(void *arg)
 {
 	struct tide_server *srv = arg;
+	struct tide_future *sweeper = tide_task_spawn(loop, sweep_task, NULL,
+						      NULL);
+	int64_t res;
 
-	(void)payload;
+	res = tide_await(tide_signal_next(sig));
 	if (res > 0)
 		fprintf(stderr, "http: signal %d, stopping\n", (int)res);
 	tide_future_cancel(sweeper);
-	if (tide_future_on_done(tide_server_stop(srv, 2000000000ull), stopped,
-				NULL))
-		done = 1;
+	tide_await(sweeper);
+	tide_await(tide_server_stop(srv, 2000000000ull));
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *listen = "127.0.0.1:8080";
 	int sigs[] = { SIGINT, SIGTERM }, opt, ret, stats = 0;
-	struct tide_signal *sig;
 	struct tide_server *srv;
 	struct tide_addr a;
 	char text[TIDE_ADDR_STRLEN];
@@ -437,10 +380,7 @@ int main(int argc, char **argv)
 	tide_addr_format(&a, text, sizeof(text));
 	printf("listening on %s\n", text);
 	fflush(stdout);
-	tide_future_on_done(tide_signal_next(sig), on_signal, srv);
-	sweeper = tide_call_later(loop, SWEEP_NS, sweep, NULL);
-	while (!done && tide_loop_run_once(loop, 1) >= 0)
-		;
+	tide_run(loop, serve, srv);
 	if (stats && requests) {
 		struct tide_loop_stats st;
 
@@ -453,8 +393,7 @@ int main(int argc, char **argv)
 	}
 	tide_server_free(srv);
 	tide_signal_free(sig);
-	tide_future_release(sweeper);
-	tide_loop_run(loop);
+	tide_loop_run(loop); /* the last closes */
 	tide_loop_free(loop);
 	close(root_fd);
 	return 0;

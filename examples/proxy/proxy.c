@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * proxy - a TCP (or Unix socket) proxy on tide: every accepted connection
- * is connected to the upstream and the two streams are copied into each
- * other with tide_stream_copy_bidi(), which passes each side's end of
- * stream on to the other (half-close both ways) and stops both ways on an
- * error.  SIGINT/SIGTERM stop it gracefully.
+ * is handled by a task, linear code that connects to the upstream and
+ * copies the two streams into each other with tide_stream_copy_bidi(),
+ * which passes each side's end of stream on to the other (half-close both
+ * ways) and stops both ways on an error.  The main task waits for
+ * SIGINT/SIGTERM and stops the server gracefully.
  *
  *   proxy [-l ADDR] UPSTREAM     ADDR defaults to 127.0.0.1:8081
  *
@@ -27,105 +28,70 @@
 struct pair {
 	struct pair *next, *prev; /* every live pair, for the stop */
 	struct tide_stream *client, *up;
-	struct tide_copy_stats st;
 };
 
 static struct tide_loop *loop;
 static struct tide_addr upstream;
 static struct pair *pairs;
-static struct tide_future *grace;
-static int done;
-
-static void pair_free(struct pair *p)
-{
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		pairs = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	free(p);
-}
-
-static void closed(void *arg, int64_t res, void *payload)
-{
-	(void)arg;
-	(void)res;
-	(void)payload;
-}
+static struct tide_signal *sig;
 
 /* End a stream: in order after a clean copy, with a reset after an error
- * (the peer must not take a cut-off stream for a complete one). */
+ * (the peer must not take a cut-off stream for a complete one).  The end
+ * runs on by itself; nothing waits for it. */
 static void drop(struct tide_stream *s, int error)
 {
 	if (s)
-		tide_future_on_done(error ? tide_stream_abort(s)
-					  : tide_stream_close(s),
-				    closed, NULL);
+		tide_future_release(error ? tide_stream_abort(s)
+					  : tide_stream_close(s));
 }
 
-static void copied(void *arg, int64_t res, void *payload)
+/* One connection, top to bottom: connect to the upstream, copy both ways
+ * until both ends are done, end both streams. */
+static int64_t pair_task(void *arg)
 {
-	struct pair *p = arg;
+	struct pair p = { .next = pairs, .client = arg };
+	int64_t res;
 
-	(void)payload;
-	drop(p->client, res < 0);
-	drop(p->up, res < 0);
-	pair_free(p);
-}
-
-static void connected(void *arg, int64_t res, void *payload)
-{
-	struct pair *p = arg;
-	int fd = (int)res;
-
-	(void)payload;
+	if (pairs)
+		pairs->prev = &p;
+	pairs = &p;
+	res = tide_await(tide_connect_timeout(loop, &upstream, SOCK_STREAM,
+					      CONNECT_NS));
 	if (res < 0) {
 		fprintf(stderr, "proxy: upstream: %s\n", tide_strerror((int)res));
-	} else if (tide_stream_new(loop, fd, NULL, &p->up)) {
-		close(fd);
-	} else if (tide_future_on_done(tide_stream_copy_bidi(p->client, p->up,
-							    0, &p->st),
-				       copied, p) == 0) {
-		return;
+	} else if (tide_stream_new(loop, (int)res, NULL, &p.up)) {
+		close((int)res);
+		res = -ENOMEM;
+	} else {
+		struct tide_copy_stats st;
+
+		res = tide_await(tide_stream_copy_bidi(p.client, p.up, 0, &st));
 	}
-	drop(p->client, 1);
-	drop(p->up, 1);
-	pair_free(p);
+	if (p.prev)
+		p.prev->next = p.next;
+	else
+		pairs = p.next;
+	if (p.next)
+		p.next->prev = p.prev;
+	drop(p.client, res < 0);
+	drop(p.up, res < 0);
+	return res < 0 ? res : 0;
 }
 
+/* Each accepted connection gets a task that owns its stream (it ends it
+ * with a reset after an error, which tide_task_server_new()'s in-order
+ * close would not do). */
 static void on_conn(void *arg, struct tide_stream *s)
 {
-	struct pair *p = calloc(1, sizeof(*p));
+	struct tide_future *t = tide_task_spawn(loop, pair_task, s, NULL);
 
 	(void)arg;
-	if (!p) {
+	if (!t)
 		drop(s, 1);
-		return;
-	}
-	p->client = s;
-	p->next = pairs;
-	if (pairs)
-		pairs->prev = p;
-	pairs = p;
-	if (tide_future_on_done(tide_connect_timeout(loop, &upstream,
-						     SOCK_STREAM, CONNECT_NS),
-				connected, p)) {
-		drop(s, 1);
-		pair_free(p);
-	}
+	tide_future_release(t);
 }
 
-static void stopped(void *arg, int64_t res, void *payload)
-{
-	(void)arg;
-	(void)res;
-	(void)payload;
-	tide_future_cancel(grace); /* everything ended in time */
-	done = 1;
-}
-
-/* The grace period is over: stop every copy still running (each then
+/* The grace period is over: stop every copy still running (each task then
  * resets its two streams, which lets the server's stop finish). */
 static void cancel_all(void *arg)
 {
@@ -140,23 +106,29 @@ static void cancel_all(void *arg)
 	}
 }
 
-/* SIGINT/SIGTERM: stop accepting; connections get GRACE_NS to finish. */
-static void on_signal(void *arg, int64_t res, void *payload)
+/* The main task: wait for SIGINT/SIGTERM, stop accepting, give the
+ * connections GRACE_NS to finish, then cut the rest. */
+static int64_t serve(void *arg)
 {
-	(void)payload;
+	struct tide_server *srv = arg;
+	struct tide_future *grace;
+	int64_t res;
+
+	res = tide_await(tide_signal_next(sig));
 	if (res > 0)
 		fprintf(stderr, "proxy: signal %d, stopping\n", (int)res);
 	grace = tide_call_later(loop, GRACE_NS, cancel_all, NULL);
-	if (tide_future_on_done(tide_server_stop(arg, GRACE_NS), stopped,
-				NULL))
-		done = 1;
+	tide_await(tide_server_stop(srv, GRACE_NS));
+	tide_future_cancel(grace); /* everything ended in time */
+	tide_future_release(grace);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *listen = "127.0.0.1:8081";
-	int sigs[] = { SIGINT, SIGTERM }, opt, ret;
-	struct tide_signal *sig;
+	int sigs[] = { SIGINT, SIGTERM }, opt;
+	int64_t ret;
 	struct tide_server *srv;
 	struct tide_addr a;
 	char text[TIDE_ADDR_STRLEN];
@@ -177,27 +149,26 @@ int main(int argc, char **argv)
 	}
 	ret = tide_loop_new(&loop, NULL);
 	if (ret < 0) {
-		fprintf(stderr, "proxy: %s\n", tide_strerror(ret));
+		fprintf(stderr, "proxy: %s\n", tide_strerror((int)ret));
 		return 1;
 	}
 	ret = tide_signal_new(loop, sigs, 2, &sig);
 	if (!ret)
 		ret = tide_server_new(loop, &a, NULL, on_conn, NULL, &srv);
 	if (ret < 0) {
-		fprintf(stderr, "proxy: %s: %s\n", listen, tide_strerror(ret));
+		fprintf(stderr, "proxy: %s: %s\n", listen, tide_strerror((int)ret));
 		return 1;
 	}
 	tide_server_addr(srv, &a);
 	tide_addr_format(&a, text, sizeof(text));
 	printf("listening on %s\n", text);
 	fflush(stdout);
-	tide_future_on_done(tide_signal_next(sig), on_signal, srv);
-	while (!done && tide_loop_run_once(loop, 1) >= 0)
-		;
+	ret = tide_run(loop, serve, srv);
+	if (ret < 0)
+		fprintf(stderr, "proxy: %s\n", tide_strerror((int)ret));
 	tide_server_free(srv);
 	tide_signal_free(sig);
-	tide_future_release(grace);
-	tide_loop_run(loop);
+	tide_loop_run(loop); /* the last closes */
 	tide_loop_free(loop);
-	return 0;
+	return ret < 0;
 }
