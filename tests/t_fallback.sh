@@ -83,9 +83,9 @@ rc=$?
 "$tmp/deny" "$TIDE_BUILD/tide-probe" >"$tmp/probe" 2>"$tmp/probe.err"
 grep -q '^io_uring usable  *NO$' "$tmp/probe" || fail "tide-probe: io_uring not reported unusable"
 grep -q 'seccomp filter' "$tmp/probe.err" || fail "tide-probe: the reason is not given"
-if grep -qi '^backend' "$tmp/probe"; then
-	grep -i '^backend' "$tmp/probe" | grep -q epoll || fail "tide-probe: backend is not epoll"
-fi
+# and which backend tide takes instead
+grep -q '^  backend    epoll (io_uring cannot be used here)' "$tmp/probe" ||
+	fail "tide-probe: backend is not epoll: $(grep -A1 '^backend' "$tmp/probe")"
 
 # Every test binary.  io_uring configurations report themselves unsupported
 # ("[  SKIP    ] config ..."); the epoll one must run and pass, and no test

@@ -155,6 +155,25 @@ else
 	echo "t_probe: note: no C compiler, seccomp case not run" >&2
 fi
 
+# the backend tide_loop_new() takes, and why: io_uring here, epoll with
+# io_uring's setup denied (the fallback)
+if [ "$usable" = yes ]; then
+	"$tool" >"$tmp/table" 2>/dev/null
+	grep -q '^  backend    io_uring (io_uring works here)' "$tmp/table" ||
+		fail "backend line: $(grep backend "$tmp/table")"
+	grep -q '^  per-op fallback' "$tmp/table" || fail "no per-op fallback line"
+	"$tmp/deny" setup 1 "$tool" >"$tmp/table" 2>/dev/null
+	grep -q '^  backend    epoll (io_uring cannot be used here)' "$tmp/table" ||
+		fail "backend under the filter: $(grep -A1 backend "$tmp/table")"
+	"$tmp/deny" setup 1 "$tool" --json >"$tmp/json" 2>/dev/null
+	python3 - "$tmp/json" <<'PY' || fail "backend: --json content"
+import json, sys
+b = json.load(open(sys.argv[1]))["backend"]
+assert b["name"] == "epoll" and b["uring_errno"] == 1, b
+assert b["fallback_ops"] == [], b
+PY
+fi
+
 # a failed write of the output: the errno's message, exit 1
 if [ -w /dev/full ]; then
 	for a in "" --json; do

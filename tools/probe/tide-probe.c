@@ -328,9 +328,104 @@ static void print_loop(const struct tide_probe *p)
 	       p->loop.wake ? "MSG_RING" : "eventfd");
 }
 
+/* ---- the backend tide_loop_new() picks, and the per-op fallback ---- */
+
+/* Operations tide carries out the fallback's way (the system call, or the
+ * blocking pool) on an io_uring loop whose kernel lacks the opcode. */
+static const char *const fallback_ops[] = {
+	"OPENAT", "OPENAT2", "CLOSE", "STATX", "FALLOCATE", "UNLINKAT",
+	"MKDIRAT", "RENAMEAT", "SHUTDOWN", "SOCKET", "SEND_ZC",
+};
+
+static const char *backend_why(uint32_t why)
+{
+	switch (why) {
+	case TIDE_BACKEND_WHY_DEFAULT: return "io_uring works here";
+	case TIDE_BACKEND_WHY_OPTION: return "asked for by the program";
+	case TIDE_BACKEND_WHY_ENV: return "TIDE_BACKEND in the environment";
+	case TIDE_BACKEND_WHY_NO_URING: return "io_uring cannot be used here";
+	case TIDE_BACKEND_WHY_OLD_KERNEL:
+		return "this kernel's io_uring lacks operations tide needs";
+	}
+	return "unknown";
+}
+
+/* What a default tide_loop_new() gives here: 0 with *cfg, or -errno. */
+static int default_backend(struct tide_loop_config *cfg)
+{
+	struct tide_loop *loop;
+	int ret = tide_loop_new(&loop, NULL);
+
+	if (ret == 0) {
+		tide_loop_config(loop, cfg);
+		tide_loop_free(loop);
+	}
+	return ret;
+}
+
+static void print_backend(const struct tide_probe *p)
+{
+	struct tide_loop_config cfg;
+	int ret = default_backend(&cfg), n = 0;
+
+	puts("\nbackend tide_loop_new() uses here");
+	if (ret) {
+		printf("  none: %s\n", tide_strerror(ret));
+		return;
+	}
+	printf("  backend    %s (%s)\n",
+	       cfg.backend == TIDE_BACKEND_EPOLL ? "epoll" : "io_uring",
+	       backend_why(cfg.backend_why));
+	if (cfg.uring_error)
+		printf("  io_uring   %s\n", tide_strerror(cfg.uring_error));
+	if (!p->usable || cfg.backend != TIDE_BACKEND_URING)
+		return;
+	fputs("  per-op fallback (the kernel lacks the opcode):", stdout);
+	for (size_t i = 0; i < sizeof(fallback_ops) / sizeof(fallback_ops[0]); i++) {
+		int op = tide_probe_op_from_name(fallback_ops[i]);
+
+		if (op < 0 || !tide_probe_has_op(p, op)) {
+			printf(" %s", fallback_ops[i]);
+			n++;
+		}
+	}
+	puts(n ? "" : " none");
+}
+
+static void json_backend(struct json_writer *w, const struct tide_probe *p)
+{
+	struct tide_loop_config cfg;
+	int ret = default_backend(&cfg);
+
+	json_key(w, "backend");
+	if (ret) {
+		json_null(w);
+		return;
+	}
+	json_object_begin(w);
+	json_key(w, "name");
+	json_string(w, cfg.backend == TIDE_BACKEND_EPOLL ? "epoll" : "io_uring");
+	json_key(w, "why");
+	json_string(w, backend_why(cfg.backend_why));
+	json_key(w, "uring_errno");
+	json_uint(w, (uint64_t)-cfg.uring_error);
+	json_key(w, "fallback_ops");
+	json_array_begin(w);
+	for (size_t i = 0; p->usable && cfg.backend == TIDE_BACKEND_URING &&
+			   i < sizeof(fallback_ops) / sizeof(fallback_ops[0]); i++) {
+		int op = tide_probe_op_from_name(fallback_ops[i]);
+
+		if (op < 0 || !tide_probe_has_op(p, op))
+			json_string(w, fallback_ops[i]);
+	}
+	json_array_end(w);
+	json_object_end(w);
+}
+
 static void print_table(const struct tide_probe *p)
 {
 	print_env(p);
+	print_backend(p);
 	if (!p->usable)
 		return;
 	print_setup(p);
@@ -495,6 +590,7 @@ static int print_json(const struct tide_probe *p)
 	json_key(&w, "liburing_version");
 	json_string(&w, tide_probe_liburing_version());
 	json_loop(&w, p);
+	json_backend(&w, p);
 	json_object_end(&w);
 	return json_finish(&w);
 }
