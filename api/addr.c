@@ -224,7 +224,7 @@ static void resolve_deliver(void *arg)
 	if (j->promise) {
 		/* a released promise hands its payload to nobody: keep the
 		 * array here, to be freed below */
-		bool wanted = !(j->promise->op.fflags & F_RELEASED);
+		bool wanted = !(j->promise->op.fflags & TIDE__FF_RELEASED);
 
 		tide_promise_resolve(j->promise, j->result,
 				     j->result > 0 && wanted ? j->addrs : NULL);

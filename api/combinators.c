@@ -33,7 +33,7 @@ static void timer_done(struct tide_loop *loop, struct tide__op *op,
 	if (l) {
 		tide__slab_free(loop, l);
 		f->ext = NULL;
-		op->fflags &= (uint8_t)~F_EXT_SLAB;
+		op->fflags &= (uint8_t)~TIDE__FF_EXT_SLAB;
 	}
 	tide__future_resolve(f, res, NULL);
 }
@@ -45,7 +45,7 @@ static struct tide_future *timer(struct tide_loop *loop, uint64_t ns, int abs,
 
 	if (!loop)
 		return NULL;
-	f = tide__future_new(loop, K_TIMER);
+	f = tide__future_new(loop, TIDE__FK_TIMER);
 	if (!f)
 		return NULL;
 	f->op.done = timer_done;
@@ -57,7 +57,7 @@ static struct tide_future *timer(struct tide_loop *loop, uint64_t ns, int abs,
 		l->fn = fn;
 		l->arg = arg;
 		f->ext = l;
-		f->op.fflags |= F_EXT_SLAB;
+		f->op.fflags |= TIDE__FF_EXT_SLAB;
 	}
 	f->ts.tv_sec = (int64_t)(ns / 1000000000u);
 	f->ts.tv_nsec = (long long)(ns % 1000000000u);
@@ -186,7 +186,7 @@ static struct tide_future *group(struct tide_loop *loop,
 	if (n == 0)
 		return tide_future_ready(loop, 0, NULL);
 	g = calloc(1, sizeof(*g) + n * sizeof(g->in[0]));
-	d = g ? tide__future_new(loop, K_COMBO) : NULL;
+	d = g ? tide__future_new(loop, TIDE__FK_COMBO) : NULL;
 	if (!d) {
 		free(g);
 		for (size_t i = 0; i < n; i++)
@@ -262,7 +262,7 @@ static void tmo_src(void *state, uint32_t i, int64_t res, void *payload)
 	t->src = NULL;
 	if (t->timer)
 		tide_future_cancel(t->timer);
-	if (t->fired && res == -ECANCELED && !(d->op.fflags & F_CANCEL))
+	if (t->fired && res == -ECANCELED && !(d->op.fflags & TIDE__FF_CANCEL))
 		res = -ETIMEDOUT;
 	d->ext = NULL;
 	tide__future_resolve(d, res, payload);
@@ -290,10 +290,10 @@ static struct tide_future *timeout_linked(struct tide_loop *loop,
 	struct tide_future *d;
 
 	/* only single-shot ops: read_full resubmits, which a link cannot follow */
-	if (f->op.kind != K_OP || f->op.done != tide__op_done || fut_resolved(f) ||
-	    (f->op.fflags & F_CONSUMED) || (f->op.eflags & TIDE__OP_DEADLINE))
+	if (f->op.kind != TIDE__FK_OP || f->op.done != tide__op_done || fut_resolved(f) ||
+	    (f->op.fflags & TIDE__FF_CONSUMED) || (f->op.eflags & TIDE__OP_DEADLINE))
 		return NULL;
-	d = tide__future_new(loop, K_DERIVED);
+	d = tide__future_new(loop, TIDE__FK_DERIVED);
 	if (!d)
 		return NULL;
 	d->ts.tv_sec = (int64_t)(ns / 1000000000u);
@@ -302,8 +302,8 @@ static struct tide_future *timeout_linked(struct tide_loop *loop,
 		tide__future_free(d);
 		return NULL;
 	}
-	f->op.cont = C_FORWARD;
-	f->op.fflags |= F_CONSUMED | F_READ;
+	f->op.cont = TIDE__FC_FORWARD;
+	f->op.fflags |= TIDE__FF_CONSUMED | TIDE__FF_READ;
 	f->next = d;
 	d->ext = f;
 	return d;
@@ -319,7 +319,7 @@ struct tide_future *tide_future_timeout(struct tide_future *f,
 	if (!f)
 		return NULL;
 	loop = tide__slab_loop(f);
-	if (f->op.fflags & F_CONSUMED) {
+	if (f->op.fflags & TIDE__FF_CONSUMED) {
 		tide__warn(loop, "future %p consumed twice", (void *)f);
 		return tide_future_fail(loop, -EINVAL);
 	}
@@ -331,7 +331,7 @@ struct tide_future *tide_future_timeout(struct tide_future *f,
 	if (d)
 		return d;
 	t = calloc(1, sizeof(*t));
-	d = t ? tide__future_new(loop, K_COMBO) : NULL;
+	d = t ? tide__future_new(loop, TIDE__FK_COMBO) : NULL;
 	if (d)
 		t->timer = tide_sleep(loop, timeout_ns);
 	if (!t || !d || !t->timer) {

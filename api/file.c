@@ -51,15 +51,15 @@ static int64_t op_done_slow(struct tide_loop *loop, struct tide_future *f,
 
 	/* the deadline fired: not the user, nor the loop being freed */
 	if ((op->eflags & TIDE__OP_DEADLINE) && r == -ECANCELED &&
-	    !(op->fflags & F_CANCEL) && !tide__core(loop)->closing)
+	    !(op->fflags & TIDE__FF_CANCEL) && !tide__core(loop)->closing)
 		r = -ETIMEDOUT;
-	if ((op->fflags & F_FILLS) && r > 0)
+	if ((op->fflags & TIDE__FF_FILLS) && r > 0)
 		mark_filled(f, (size_t)r);
-	if (op->fflags & F_EXT_SLAB)
+	if (op->fflags & TIDE__FF_EXT_SLAB)
 		tide__slab_free(loop, f->ext);
-	else if (op->fflags & F_EXT_MALLOC)
+	else if (op->fflags & TIDE__FF_EXT_MALLOC)
 		free(f->ext);
-	op->fflags &= (uint8_t)~(F_EXT_SLAB | F_EXT_MALLOC);
+	op->fflags &= (uint8_t)~(TIDE__FF_EXT_SLAB | TIDE__FF_EXT_MALLOC);
 	f->ext = NULL;
 	return r;
 }
@@ -79,8 +79,8 @@ void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 
 	(void)cflags;
 	if (__builtin_expect((op->eflags & TIDE__OP_DEADLINE) |
-				     (op->fflags & (F_FILLS | F_EXT_SLAB |
-						    F_EXT_MALLOC)),
+				     (op->fflags & (TIDE__FF_FILLS | TIDE__FF_EXT_SLAB |
+						    TIDE__FF_EXT_MALLOC)),
 			     0)) {
 		op_done_rare(loop, f, res);
 		return;
@@ -118,10 +118,10 @@ static int keep_path(struct tide_loop *loop, struct tide_future *f,
 
 	if (n <= TIDE__SLAB_OBJ) {
 		c = tide__slab_alloc(loop);
-		f->op.fflags |= F_EXT_SLAB;
+		f->op.fflags |= TIDE__FF_EXT_SLAB;
 	} else {
 		c = malloc(n);
-		f->op.fflags |= F_EXT_MALLOC;
+		f->op.fflags |= TIDE__FF_EXT_MALLOC;
 	}
 	if (!c)
 		return -ENOMEM;
@@ -203,7 +203,7 @@ static struct tide_future *rw(struct tide_loop *loop, int write, int fd,
 	} else {
 		f->payload = buf; /* the result's payload is the buffer */
 		if (TIDE__UNDER_MEMCHECK())
-			f->op.fflags |= F_FILLS;
+			f->op.fflags |= TIDE__FF_FILLS;
 		ret = tide__op_read(loop, &f->op, fd, buf, tide__clamp_len(len),
 				    off, buf_index, eflags);
 	}
@@ -260,10 +260,10 @@ static struct tide_future *rwv(struct tide_loop *loop, int write, int fd,
 		return NULL;
 	if (sz <= TIDE__SLAB_OBJ) {
 		copy = tide__slab_alloc(loop);
-		f->op.fflags |= F_EXT_SLAB;
+		f->op.fflags |= TIDE__FF_EXT_SLAB;
 	} else {
 		copy = malloc(sz);
-		f->op.fflags |= F_EXT_MALLOC;
+		f->op.fflags |= TIDE__FF_EXT_MALLOC;
 	}
 	if (!copy)
 		goto err;
@@ -273,7 +273,7 @@ static struct tide_future *rwv(struct tide_loop *loop, int write, int fd,
 		ret = tide__op_writev(loop, &f->op, fd, copy, (unsigned)iovcnt, off);
 	} else {
 		if (TIDE__UNDER_MEMCHECK())
-			f->op.fflags |= F_FILLS;
+			f->op.fflags |= TIDE__FF_FILLS;
 		ret = tide__op_readv(loop, &f->op, fd, copy, (unsigned)iovcnt, off);
 	}
 	return tide__op_started(f, ret);
@@ -332,13 +332,13 @@ static void full_done(struct tide_loop *loop, struct tide__op *op,
 		r = -EIO; /* a write that makes no progress would spin */
 	else if (s->done == s->len)
 		r = (int64_t)s->done;
-	else if (op->fflags & F_CANCEL)
+	else if (op->fflags & TIDE__FF_CANCEL)
 		r = -ECANCELED;
 	else if ((r = full_next(loop, op, s)) == 0)
 		return;
 	tide__slab_free(loop, s);
 	f->ext = NULL;
-	op->fflags &= (uint8_t)~F_EXT_SLAB;
+	op->fflags &= (uint8_t)~TIDE__FF_EXT_SLAB;
 	tide__future_resolve(f, r, NULL);
 }
 
@@ -363,7 +363,7 @@ static struct tide_future *full(struct tide_loop *loop, int dir, int fd,
 		return NULL;
 	}
 	f->ext = s;
-	f->op.fflags |= F_EXT_SLAB;
+	f->op.fflags |= TIDE__FF_EXT_SLAB;
 	*s = (struct full){ .buf = buf, .len = len, .off = off, .fd = fd,
 			    .dir = dir };
 	return tide__op_started(f, full_next(loop, &f->op, s));
@@ -500,7 +500,7 @@ struct tide_future *tide_renameat(struct tide_loop *loop, int olddfd,
 		return NULL;
 	}
 	f->ext = c;
-	f->op.fflags |= F_EXT_MALLOC;
+	f->op.fflags |= TIDE__FF_EXT_MALLOC;
 	memcpy(c, oldpath, a);
 	memcpy(c + a, newpath, b);
 	return tide__op_started(f, tide__op_renameat(loop, &f->op, olddfd, c,

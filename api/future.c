@@ -24,11 +24,11 @@ struct cancel_handler {
 
 static void free_ext(struct tide_loop *loop, struct tide_future *f)
 {
-	if (f->op.fflags & F_EXT_SLAB)
+	if (f->op.fflags & TIDE__FF_EXT_SLAB)
 		tide__slab_free(loop, f->ext);
-	else if (f->op.fflags & F_EXT_MALLOC)
+	else if (f->op.fflags & TIDE__FF_EXT_MALLOC)
 		free(f->ext);
-	f->op.fflags &= (uint8_t)~(F_EXT_SLAB | F_EXT_MALLOC);
+	f->op.fflags &= (uint8_t)~(TIDE__FF_EXT_SLAB | TIDE__FF_EXT_MALLOC);
 	f->ext = NULL;
 }
 
@@ -36,7 +36,7 @@ void tide__future_free(struct tide_future *f)
 {
 	struct tide_loop *loop = tide__slab_loop(f);
 
-	if (f->op.kind == K_PROMISE && !fut_resolved(f))
+	if (f->op.kind == TIDE__FK_PROMISE && !fut_resolved(f))
 		tide__unhold(loop);
 	free_ext(loop, f);
 	tide__slab_free(loop, f);
@@ -73,14 +73,14 @@ void tide__future_resolve(struct tide_future *f, int64_t res, void *payload)
 {
 	struct tide_loop *loop = tide__slab_loop(f);
 
-	if (f->op.kind == K_PROMISE)
+	if (f->op.kind == TIDE__FK_PROMISE)
 		tide__unhold(loop);
 	f->result = res;
 	f->payload = payload;
-	f->op.fflags |= F_RESOLVED;
-	if (f->op.cont != C_NONE)
+	f->op.fflags |= TIDE__FF_RESOLVED;
+	if (f->op.cont != TIDE__FC_NONE)
 		schedule(loop, f);
-	else if (f->op.fflags & F_RELEASED)
+	else if (f->op.fflags & TIDE__FF_RELEASED)
 		tide__future_free(f);
 }
 
@@ -123,18 +123,18 @@ static void chain(struct tide_loop *loop, struct tide_future *d,
 		tide__future_resolve(d, -ENOMEM, NULL);
 		return;
 	}
-	if (g->op.fflags & F_CONSUMED) {
+	if (g->op.fflags & TIDE__FF_CONSUMED) {
 		tide__warn(loop, "continuation returned a consumed future");
 		tide__future_resolve(d, -EINVAL, NULL);
 		return;
 	}
-	g->op.cont = C_FORWARD;
-	g->op.fflags |= F_CONSUMED;
+	g->op.cont = TIDE__FC_FORWARD;
+	g->op.fflags |= TIDE__FF_CONSUMED;
 	g->next = d;
 	d->ext = g;
 	if (fut_resolved(g))
 		schedule(loop, g);
-	else if (d->op.fflags & F_CANCEL)
+	else if (d->op.fflags & TIDE__FF_CANCEL)
 		tide_future_cancel(g);
 }
 
@@ -150,28 +150,28 @@ static void run_cont(struct tide_future *f)
 	tide__core(loop)->cb_nest++;
 	tide__future_free(f);
 	switch (cont) {
-	case C_DONE:
+	case TIDE__FC_DONE:
 		call_done(loop, (tide_done_fn *)fn, arg, res, payload);
 		break;
-	case C_INTERNAL:
+	case TIDE__FC_INTERNAL:
 		((fut_internal_fn *)fn)(arg, aux, res, payload);
 		break;
-	case C_FORWARD:
+	case TIDE__FC_FORWARD:
 		d->ext = NULL;
 		tide__future_resolve(d, res, payload);
 		break;
-	case C_THEN:
-	case C_WRAPPED:
+	case TIDE__FC_THEN:
+	case TIDE__FC_WRAPPED:
 		d->ext = NULL;
 		/* a cancel that arrived after the source resolved does not
 		 * discard its outcome (an fd must reach the continuation);
 		 * chain() passes the cancel on to the future fn returns */
-		if (cont == C_THEN && res < 0)
+		if (cont == TIDE__FC_THEN && res < 0)
 			tide__future_resolve(d, res, payload);
 		else
 			chain(loop, d, call_then(loop, fn, arg, res, payload));
 		break;
-	default: /* C_DISCARD */
+	default: /* TIDE__FC_DISCARD */
 		break;
 	}
 	tide__core(loop)->cb_nest--;
@@ -187,7 +187,7 @@ static void attach(struct tide_future *f, uint8_t cont, void *fn, void *arg,
 	f->arg = arg;
 	f->next = d;
 	f->op.cont = cont;
-	f->op.fflags |= F_CONSUMED | F_READ;
+	f->op.fflags |= TIDE__FF_CONSUMED | TIDE__FF_READ;
 	if (d)
 		d->ext = f;
 	if (fut_resolved(f) && tide__defer(loop, run_cont_task, f)) {
@@ -202,9 +202,9 @@ static bool consumable(struct tide_future *f)
 {
 	TIDE__ASSERT(!tide__slab_freed(f), "future %p used after it was freed "
 		     "(consumed or released twice?)", (void *)f);
-	TIDE__ASSERT(!(f->op.fflags & F_CONSUMED), "future %p consumed twice",
+	TIDE__ASSERT(!(f->op.fflags & TIDE__FF_CONSUMED), "future %p consumed twice",
 		     (void *)f);
-	if (!(f->op.fflags & F_CONSUMED))
+	if (!(f->op.fflags & TIDE__FF_CONSUMED))
 		return true;
 	tide__warn(tide__slab_loop(f), "future %p consumed twice", (void *)f);
 	return false;
@@ -237,7 +237,7 @@ struct tide_future *tide_future_then(struct tide_future *f, tide_then_fn *fn,
 		tide_future_release(f);
 		return f ? tide_future_fail(tide__slab_loop(f), -EINVAL) : NULL;
 	}
-	return derive(f, C_THEN, fn, arg, K_DERIVED);
+	return derive(f, TIDE__FC_THEN, fn, arg, TIDE__FK_DERIVED);
 }
 
 struct tide_future *tide_future_then_wrapped(struct tide_future *f,
@@ -247,12 +247,12 @@ struct tide_future *tide_future_then_wrapped(struct tide_future *f,
 		tide_future_release(f);
 		return f ? tide_future_fail(tide__slab_loop(f), -EINVAL) : NULL;
 	}
-	return derive(f, C_WRAPPED, fn, arg, K_DERIVED);
+	return derive(f, TIDE__FC_WRAPPED, fn, arg, TIDE__FK_DERIVED);
 }
 
 struct tide_future *tide_future_shield(struct tide_future *f)
 {
-	return derive(f, C_FORWARD, NULL, NULL, K_SHIELD);
+	return derive(f, TIDE__FC_FORWARD, NULL, NULL, TIDE__FK_SHIELD);
 }
 
 /* tide_future_on_done() for all but a fresh pending future: out of line,
@@ -268,19 +268,19 @@ on_done_slow(struct tide_future *f, tide_done_fn *fn, void *arg)
 	}
 	if (!consumable(f))
 		return -EINVAL;
-	attach(f, C_DONE, (void *)fn, arg, NULL);
+	attach(f, TIDE__FC_DONE, (void *)fn, arg, NULL);
 	return 0;
 }
 
 int tide_future_on_done(struct tide_future *f, tide_done_fn *fn, void *arg)
 {
 	/* fast path: a fresh pending future gets its callback in place */
-	if (__builtin_expect(f && fn && !(f->op.fflags & (F_CONSUMED | F_RESOLVED)),
+	if (__builtin_expect(f && fn && !(f->op.fflags & (TIDE__FF_CONSUMED | TIDE__FF_RESOLVED)),
 			     1)) {
 		f->fn = (void *)fn;
 		f->arg = arg;
-		f->op.cont = C_DONE;
-		f->op.fflags |= F_CONSUMED | F_READ;
+		f->op.cont = TIDE__FC_DONE;
+		f->op.fflags |= TIDE__FF_CONSUMED | TIDE__FF_READ;
 		return 0;
 	}
 	return on_done_slow(f, fn, arg);
@@ -296,7 +296,7 @@ int tide__future_watch(struct tide_loop *loop, struct tide_future *f,
 	if (!consumable(f))
 		return -EINVAL;
 	f->op.aux = index;
-	attach(f, C_INTERNAL, (void *)fn, state, NULL);
+	attach(f, TIDE__FC_INTERNAL, (void *)fn, state, NULL);
 	return 0;
 }
 
@@ -305,7 +305,7 @@ void tide_future_release(struct tide_future *f)
 	if (!f || !consumable(f))
 		return;
 	if (fut_resolved(f)) {
-		if (f->result < 0 && !(f->op.fflags & F_READ))
+		if (f->result < 0 && !(f->op.fflags & TIDE__FF_READ))
 			tide__warn(tide__slab_loop(f),
 				   "future failed (%s) and its result was never "
 				   "read",
@@ -313,7 +313,7 @@ void tide_future_release(struct tide_future *f)
 		tide__future_free(f);
 		return;
 	}
-	f->op.fflags |= F_CONSUMED | F_RELEASED;
+	f->op.fflags |= TIDE__FF_CONSUMED | TIDE__FF_RELEASED;
 }
 
 int tide_future_done(const struct tide_future *f)
@@ -327,7 +327,7 @@ int64_t tide_future_result(struct tide_future *f)
 		return -ENOMEM;
 	if (!fut_resolved(f))
 		return -EAGAIN;
-	f->op.fflags |= F_READ;
+	f->op.fflags |= TIDE__FF_READ;
 	return f->result;
 }
 
@@ -344,16 +344,16 @@ static int cancel_leaf(struct tide_loop *loop, struct tide_future *f)
 	int ret;
 
 	switch (f->op.kind) {
-	case K_OP:
-	case K_TIMER:
-		if (f->op.fflags & F_CANCEL)
+	case TIDE__FK_OP:
+	case TIDE__FK_TIMER:
+		if (f->op.fflags & TIDE__FF_CANCEL)
 			return 0;
 		ret = tide__op_cancel(loop, &f->op);
 		if (ret == 0)
-			f->op.fflags |= F_CANCEL;
+			f->op.fflags |= TIDE__FF_CANCEL;
 		return ret;
-	case K_PROMISE:
-		f->op.fflags |= F_CANCEL;
+	case TIDE__FK_PROMISE:
+		f->op.fflags |= TIDE__FF_CANCEL;
 		h = f->ext;
 		if (!h) {
 			tide__future_resolve(f, -ECANCELED, NULL);
@@ -363,17 +363,17 @@ static int cancel_leaf(struct tide_loop *loop, struct tide_future *f)
 		h->fn(h->arg);
 		tide__user_leave(loop);
 		return 0;
-	case K_SHIELD:
+	case TIDE__FK_SHIELD:
 		if (f->ext) {
 			struct tide_future *src = f->ext;
 
-			src->op.cont = C_DISCARD;
+			src->op.cont = TIDE__FC_DISCARD;
 			f->ext = NULL;
 		}
 		tide__future_resolve(f, -ECANCELED, NULL);
 		return 0;
-	case K_COMBO:
-		f->op.fflags |= F_CANCEL;
+	case TIDE__FK_COMBO:
+		f->op.fflags |= TIDE__FF_CANCEL;
 		if (f->ext)
 			((struct combo *)f->ext)->cancel(f->ext);
 		return 0;
@@ -387,10 +387,10 @@ int tide_future_cancel(struct tide_future *f)
 	if (!f)
 		return -EINVAL;
 	/* walk down a chain of derived futures iteratively */
-	while (!fut_resolved(f) && f->op.kind == K_DERIVED) {
+	while (!fut_resolved(f) && f->op.kind == TIDE__FK_DERIVED) {
 		struct tide_future *src = f->ext;
 
-		f->op.fflags |= F_CANCEL;
+		f->op.fflags |= TIDE__FF_CANCEL;
 		if (!src || fut_resolved(src))
 			return 0; /* chain() cancels what fn returns */
 		f = src;
@@ -409,14 +409,14 @@ struct tide_future *tide_future_ready(struct tide_loop *loop, int64_t value,
 
 	if (!loop)
 		return NULL;
-	f = tide__future_new(loop, K_READY);
+	f = tide__future_new(loop, TIDE__FK_READY);
 	if (!f)
 		return NULL;
 	if (value < 0)
 		value = -EINVAL;
 	f->result = value;
 	f->payload = payload;
-	f->op.fflags = F_RESOLVED;
+	f->op.fflags = TIDE__FF_RESOLVED;
 	return f;
 }
 
@@ -426,22 +426,22 @@ struct tide_future *tide_future_fail(struct tide_loop *loop, int err)
 
 	if (!loop)
 		return NULL;
-	f = tide__future_new(loop, K_READY);
+	f = tide__future_new(loop, TIDE__FK_READY);
 	if (!f)
 		return NULL;
 	f->result = err < 0 ? err : -EINVAL;
-	f->op.fflags = F_RESOLVED;
+	f->op.fflags = TIDE__FF_RESOLVED;
 	return f;
 }
 
 struct tide_future *tide_promise_new(struct tide_loop *loop)
 {
-	return loop ? tide__future_new(loop, K_PROMISE) : NULL;
+	return loop ? tide__future_new(loop, TIDE__FK_PROMISE) : NULL;
 }
 
 int tide_promise_resolve(struct tide_future *p, int64_t result, void *payload)
 {
-	if (!p || p->op.kind != K_PROMISE)
+	if (!p || p->op.kind != TIDE__FK_PROMISE)
 		return -EINVAL;
 	if (fut_resolved(p))
 		return -EALREADY;
@@ -454,7 +454,7 @@ int tide_promise_on_cancel(struct tide_future *p, tide_post_fn *fn, void *arg)
 	struct tide_loop *loop;
 	struct cancel_handler *h;
 
-	if (!p || p->op.kind != K_PROMISE || !fn)
+	if (!p || p->op.kind != TIDE__FK_PROMISE || !fn)
 		return -EINVAL;
 	if (fut_resolved(p))
 		return -EALREADY;
@@ -465,7 +465,7 @@ int tide_promise_on_cancel(struct tide_future *p, tide_post_fn *fn, void *arg)
 		if (!h)
 			return -ENOMEM;
 		p->ext = h;
-		p->op.fflags |= F_EXT_SLAB;
+		p->op.fflags |= TIDE__FF_EXT_SLAB;
 	}
 	h->fn = fn;
 	h->arg = arg;

@@ -33,34 +33,34 @@ _Static_assert(sizeof(struct tide_future) == TIDE__SLAB_OBJ,
 	       "a future is one slab object");
 
 enum fut_kind {
-	K_OP = 1,   /* an engine operation; ext = copied arguments */
-	K_TIMER,    /* tide__op_timeout(); ext = call_later callback or NULL */
-	K_PROMISE,  /* ext = cancel handler (slab) or NULL */
-	K_DERIVED,  /* then/forward result; ext = the future it waits on */
-	K_SHIELD,   /* ext = the shielded future */
-	K_COMBO,    /* all/any/timeout result; ext = combinator state */
-	K_READY,
+	TIDE__FK_OP = 1,   /* an engine operation; ext = copied arguments */
+	TIDE__FK_TIMER,    /* tide__op_timeout(); ext = call_later callback or NULL */
+	TIDE__FK_PROMISE,  /* ext = cancel handler (slab) or NULL */
+	TIDE__FK_DERIVED,  /* then/forward result; ext = the future it waits on */
+	TIDE__FK_SHIELD,   /* ext = the shielded future */
+	TIDE__FK_COMBO,    /* all/any/timeout result; ext = combinator state */
+	TIDE__FK_READY,
 };
 
 enum fut_cont {
-	C_NONE = 0,
-	C_THEN,     /* fn: tide_then_fn, success only; next = derived */
-	C_WRAPPED,  /* fn: tide_then_fn, any outcome; next = derived */
-	C_DONE,     /* fn: tide_done_fn */
-	C_FORWARD,  /* resolve next with our outcome */
-	C_INTERNAL, /* fn: fut_internal_fn, aux = index */
-	C_DISCARD,  /* nobody wants the outcome */
+	TIDE__FC_NONE = 0,
+	TIDE__FC_THEN,     /* fn: tide_then_fn, success only; next = derived */
+	TIDE__FC_WRAPPED,  /* fn: tide_then_fn, any outcome; next = derived */
+	TIDE__FC_DONE,     /* fn: tide_done_fn */
+	TIDE__FC_FORWARD,  /* resolve next with our outcome */
+	TIDE__FC_INTERNAL, /* fn: fut_internal_fn, aux = index */
+	TIDE__FC_DISCARD,  /* nobody wants the outcome */
 };
 
 enum fut_flags {
-	F_RESOLVED = 1u << 0,
-	F_CONSUMED = 1u << 1, /* continuation attached or released */
-	F_RELEASED = 1u << 2,
-	F_CANCEL = 1u << 3,   /* cancellation requested */
-	F_READ = 1u << 4,     /* result was observed */
-	F_EXT_SLAB = 1u << 5, /* ext is a slab object to free */
-	F_EXT_MALLOC = 1u << 6,
-	F_FILLS = 1u << 7,    /* the kernel writes res bytes at payload (or
+	TIDE__FF_RESOLVED = 1u << 0,
+	TIDE__FF_CONSUMED = 1u << 1, /* continuation attached or released */
+	TIDE__FF_RELEASED = 1u << 2,
+	TIDE__FF_CANCEL = 1u << 3,   /* cancellation requested */
+	TIDE__FF_READ = 1u << 4,     /* result was observed */
+	TIDE__FF_EXT_SLAB = 1u << 5, /* ext is a slab object to free */
+	TIDE__FF_EXT_MALLOC = 1u << 6,
+	TIDE__FF_FILLS = 1u << 7,    /* the kernel writes res bytes at payload (or
 			       * into the iovecs at ext) */
 };
 
@@ -85,7 +85,7 @@ void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 
 static inline bool fut_resolved(const struct tide_future *f)
 {
-	return f->op.fflags & F_RESOLVED;
+	return f->op.fflags & TIDE__FF_RESOLVED;
 }
 
 #define TIDE__MAX_NEST 8
@@ -102,7 +102,7 @@ static inline struct tide_future *tide__future_new(struct tide_loop *loop,
 	f->op = (struct tide__op){ .kind = (uint8_t)kind };
 	f->payload = NULL;
 	f->ext = NULL;
-	if (kind == K_PROMISE)
+	if (kind == TIDE__FK_PROMISE)
 		tide__hold(loop);
 	return f;
 }
@@ -118,8 +118,8 @@ static inline void tide__op_resolve(struct tide_loop *loop,
 {
 	struct tide__core *c = tide__core(loop);
 
-	if (f->op.cont == C_DONE && !c->in_user && c->cb_nest < TIDE__MAX_NEST &&
-	    !(f->op.fflags & (F_EXT_SLAB | F_EXT_MALLOC))) {
+	if (f->op.cont == TIDE__FC_DONE && !c->in_user && c->cb_nest < TIDE__MAX_NEST &&
+	    !(f->op.fflags & (TIDE__FF_EXT_SLAB | TIDE__FF_EXT_MALLOC))) {
 		tide_done_fn *fn = (tide_done_fn *)f->fn;
 		void *arg = f->arg;
 
@@ -147,7 +147,7 @@ static inline unsigned tide__clamp_len(size_t len)
 static inline struct tide_future *tide__op_new(struct tide_loop *loop,
 					       tide__op_fn *done)
 {
-	struct tide_future *f = tide__future_new(loop, K_OP);
+	struct tide_future *f = tide__future_new(loop, TIDE__FK_OP);
 
 	if (__builtin_expect(f != NULL, 1))
 		f->op.done = done ? done : tide__op_done;

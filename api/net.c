@@ -102,10 +102,10 @@ struct tide_future *tide_connect(struct tide_loop *loop, int fd,
 	/* the kernel reads the address at submission, which may be later */
 	if (a->len <= TIDE__SLAB_OBJ) {
 		copy = tide__slab_alloc(loop);
-		f->op.fflags |= F_EXT_SLAB;
+		f->op.fflags |= TIDE__FF_EXT_SLAB;
 	} else {
 		copy = malloc(a->len);
-		f->op.fflags |= F_EXT_MALLOC;
+		f->op.fflags |= TIDE__FF_EXT_MALLOC;
 	}
 	if (!copy)
 		goto err;

@@ -147,7 +147,7 @@ static void wait_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 	if (p->reaped) {
 		/* also after a cancel that lost the race: keep the status */
 		r = p->status;
-	} else if (fired(p, res) && (op->fflags & F_CANCEL)) {
+	} else if (fired(p, res) && (op->fflags & TIDE__FF_CANCEL)) {
 		r = -ECANCELED;
 	} else if (fired(p, res)) {
 		/* the backoff timer, or readable but not reapable (not
@@ -172,7 +172,7 @@ struct tide_future *tide_process_wait(struct tide_process *p)
 		return p->status < 0 ? tide_future_fail(p->loop, p->status)
 				     : tide_future_ready(p->loop, p->status,
 							 NULL);
-	f = tide__future_new(p->loop, K_OP);
+	f = tide__future_new(p->loop, TIDE__FK_OP);
 	if (!f)
 		return NULL;
 	f->op.done = wait_done;

@@ -370,7 +370,7 @@ struct tide_future *tide_openat2(struct tide_loop *loop, int dfd,
 		a->how.resolve |= RESOLVE_NO_SYMLINKS;
 	memcpy(a->path, path, n);
 	f->ext = a;
-	f->op.fflags |= F_EXT_MALLOC;
+	f->op.fflags |= TIDE__FF_EXT_MALLOC;
 	ret = tide__op_openat2(loop, &f->op, dfd, a->path, &a->how);
 	if (ret != -EOPNOTSUPP)
 		return tide__op_started(f, ret);

@@ -344,7 +344,7 @@ int64_t tide_await_payload(struct tide_future *f, void **payload)
 		return -ENOMEM;
 	if (tide__slab_loop(f) != t->loop)
 		return -EXDEV;
-	if (fut_resolved(f) && !(f->op.fflags & F_CONSUMED)) {
+	if (fut_resolved(f) && !(f->op.fflags & TIDE__FF_CONSUMED)) {
 		/* resolved already: no suspension, as asyncio awaits a done
 		 * future (a pending cancellation stays pending) */
 		t->res = tide_future_result(f);

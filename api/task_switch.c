@@ -63,7 +63,7 @@ __asm__(".text\n"
 	".size tide__ctx_start_asm, .-tide__ctx_start_asm\n");
 
 /* Saved frame, lowest address first: r15 r14 r13 r12 rbx rbp, return. */
-enum { F_R12 = 3, F_RBX = 4, F_RET = 6, F_WORDS = 7 };
+enum { FRAME_R12 = 3, FRAME_RBX = 4, FRAME_RET = 6, FRAME_WORDS = 7 };
 #elif defined(__aarch64__)
 __asm__(".text\n"
 	".globl tide__ctx_switch_asm\n"
@@ -112,8 +112,8 @@ __asm__(".text\n"
 	".size tide__ctx_start_asm, .-tide__ctx_start_asm\n");
 
 /* Saved frame, lowest address first: x19 x20 ... x28, x29 x30, d8..d15. */
-enum { F_RBX = 0 /* x19: arg */, F_R12 = 1 /* x20: entry */,
-       F_RET = 11 /* x30 */, F_WORDS = 20 };
+enum { FRAME_RBX = 0 /* x19: arg */, FRAME_R12 = 1 /* x20: entry */,
+       FRAME_RET = 11 /* x30 */, FRAME_WORDS = 20 };
 #endif
 
 void tide__ctx_make(struct tide__ctx *c, void *lo, void *top,
@@ -126,14 +126,14 @@ void tide__ctx_make(struct tide__ctx *c, void *lo, void *top,
 #if defined(__x86_64__)
 	/* after the final ret the stack pointer is 16-byte aligned, as
 	 * before a call */
-	frame = (uintptr_t *)(t - F_WORDS * sizeof(uintptr_t));
+	frame = (uintptr_t *)(t - FRAME_WORDS * sizeof(uintptr_t));
 #else
-	frame = (uintptr_t *)(t - F_WORDS * sizeof(uintptr_t));
+	frame = (uintptr_t *)(t - FRAME_WORDS * sizeof(uintptr_t));
 #endif
-	memset(frame, 0, F_WORDS * sizeof(uintptr_t));
-	frame[F_RBX] = (uintptr_t)arg;
-	frame[F_R12] = (uintptr_t)entry;
-	frame[F_RET] = (uintptr_t)tide__ctx_start_asm;
+	memset(frame, 0, FRAME_WORDS * sizeof(uintptr_t));
+	frame[FRAME_RBX] = (uintptr_t)arg;
+	frame[FRAME_R12] = (uintptr_t)entry;
+	frame[FRAME_RET] = (uintptr_t)tide__ctx_start_asm;
 	c->sp = frame;
 }
 

@@ -462,7 +462,7 @@ static void test_tide_loop_run_until_stopped(void **state)
 	assert_int_equal(t_wait(loop, slow), -ECANCELED);
 	tide_future_release(slow);
 	/* a future whose source is already gone and nothing pending */
-	f = tide__future_new(loop, K_DERIVED);
+	f = tide__future_new(loop, TIDE__FK_DERIVED);
 	assert_int_equal(tide_loop_run_until(loop, f), -EDEADLK);
 	tide__future_free(f);
 	tide_loop_free(loop);
