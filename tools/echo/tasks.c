@@ -35,11 +35,13 @@ int echo_tasks_server(struct tide_loop *loop, struct tide_addr *addr,
 		      struct tide_task_handler *h, struct tide_server **out)
 {
 	/* the same ring as the continuation server: 1024 x 1 KiB */
-	struct tide_server_options so = { .flags = flags, .buf_count = 1024,
+	struct tide_server_options so = { .flags = flags,
+					  .buf_count = 1024,
 					  .buf_size = TASK_BUF };
 	int ret;
 
-	*h = (struct tide_task_handler){ .fn = echo_task_conn, .arg = cnt,
+	*h = (struct tide_task_handler){ .fn = echo_task_conn,
+					 .arg = cnt,
 					 .task = { .stack_size = 32 * 1024 } };
 	ret = tide_task_server_new(loop, addr, &so, h, out);
 	if (!ret)

@@ -80,7 +80,7 @@ struct echo_thread {
 	int err;
 	sem_t *ready;
 	struct echo_counts cnt;
-	bool tasks;                  /* --tasks: a task per connection */
+	bool tasks;			  /* --tasks: a task per connection */
 	struct tide_task_handler handler; /* its handler, alive with srv */
 };
 
@@ -93,10 +93,10 @@ struct echo_conn {
 	struct echo_chunk *head, *tail;
 	struct echo_conn *next_starved;
 	bool starved;
-	uint32_t held;               /* ring buffers queued here */
-	bool paused;                 /* receive stopped at the share */
-	bool pause_cancel;           /* recv cancelled to pause */
-	char *buf;                   /* the stream path's buffer */
+	uint32_t held;	   /* ring buffers queued here */
+	bool paused;	   /* receive stopped at the share */
+	bool pause_cancel; /* recv cancelled to pause */
+	char *buf;	   /* the stream path's buffer */
 };
 
 static void echo_conn_read(struct echo_conn *c);
@@ -514,10 +514,12 @@ static int echo_server_main(const struct echo_opts *o)
 	}
 	if (!bad) {
 		tide_addr_format(&a, text, sizeof(text));
-		fprintf(stderr, "tide-echo: listening on %s (%s, %d thread%s)\n",
-			text, o->epoll ? "epoll" : o->tasks ? "tide tasks" : "tide",
-			o->threads,
-			o->threads > 1 ? "s" : "");
+		fprintf(stderr,
+			"tide-echo: listening on %s (%s, %d thread%s)\n", text,
+			o->epoll ? "epoll" :
+			o->tasks ? "tide tasks" :
+				   "tide",
+			o->threads, o->threads > 1 ? "s" : "");
 		(void)srv_signal_wait(&ss);
 	}
 	for (int i = 0; i < o->threads; i++) {
@@ -634,7 +636,8 @@ int main(int argc, char **argv)
 	if (!server && strcmp(argv[optind], "client"))
 		goto usage;
 	if (o.tasks && (!server || o.epoll)) {
-		fprintf(stderr, "tide-echo: --tasks is an option of the tide "
+		fprintf(stderr,
+			"tide-echo: --tasks is an option of the tide "
 			"server (not of the client nor of --engine epoll)\n");
 		return 2;
 	}

@@ -333,17 +333,21 @@ static void print_loop(const struct tide_probe *p)
 /* Operations tide carries out the fallback's way (the system call, or the
  * blocking pool) on an io_uring loop whose kernel lacks the opcode. */
 static const char *const fallback_ops[] = {
-	"OPENAT", "OPENAT2", "CLOSE", "STATX", "FALLOCATE", "UNLINKAT",
+	"OPENAT",  "OPENAT2",  "CLOSE",	   "STATX",  "FALLOCATE", "UNLINKAT",
 	"MKDIRAT", "RENAMEAT", "SHUTDOWN", "SOCKET", "SEND_ZC",
 };
 
 static const char *backend_why(uint32_t why)
 {
 	switch (why) {
-	case TIDE_BACKEND_WHY_DEFAULT: return "io_uring works here";
-	case TIDE_BACKEND_WHY_OPTION: return "asked for by the program";
-	case TIDE_BACKEND_WHY_ENV: return "TIDE_BACKEND in the environment";
-	case TIDE_BACKEND_WHY_NO_URING: return "io_uring cannot be used here";
+	case TIDE_BACKEND_WHY_DEFAULT:
+		return "io_uring works here";
+	case TIDE_BACKEND_WHY_OPTION:
+		return "asked for by the program";
+	case TIDE_BACKEND_WHY_ENV:
+		return "TIDE_BACKEND in the environment";
+	case TIDE_BACKEND_WHY_NO_URING:
+		return "io_uring cannot be used here";
 	case TIDE_BACKEND_WHY_OLD_KERNEL:
 		return "this kernel's io_uring lacks operations tide needs";
 	}
@@ -381,7 +385,8 @@ static void print_backend(const struct tide_probe *p)
 	if (!p->usable || cfg.backend != TIDE_BACKEND_URING)
 		return;
 	fputs("  per-op fallback (the kernel lacks the opcode):", stdout);
-	for (size_t i = 0; i < sizeof(fallback_ops) / sizeof(fallback_ops[0]); i++) {
+	for (size_t i = 0; i < sizeof(fallback_ops) / sizeof(fallback_ops[0]);
+	     i++) {
 		int op = tide_probe_op_from_name(fallback_ops[i]);
 
 		if (op < 0 || !tide_probe_has_op(p, op)) {
@@ -404,7 +409,8 @@ static void json_backend(struct json_writer *w, const struct tide_probe *p)
 	}
 	json_object_begin(w);
 	json_key(w, "name");
-	json_string(w, cfg.backend == TIDE_BACKEND_EPOLL ? "epoll" : "io_uring");
+	json_string(w,
+		    cfg.backend == TIDE_BACKEND_EPOLL ? "epoll" : "io_uring");
 	json_key(w, "why");
 	json_string(w, backend_why(cfg.backend_why));
 	json_key(w, "uring_errno");
@@ -412,7 +418,8 @@ static void json_backend(struct json_writer *w, const struct tide_probe *p)
 	json_key(w, "fallback_ops");
 	json_array_begin(w);
 	for (size_t i = 0; p->usable && cfg.backend == TIDE_BACKEND_URING &&
-			   i < sizeof(fallback_ops) / sizeof(fallback_ops[0]); i++) {
+			   i < sizeof(fallback_ops) / sizeof(fallback_ops[0]);
+	     i++) {
 		int op = tide_probe_op_from_name(fallback_ops[i]);
 
 		if (op < 0 || !tide_probe_has_op(p, op))
