@@ -159,3 +159,12 @@ int t_tmpfile(char *path, size_t pathlen, size_t size)
 	}
 	return fd;
 }
+
+void t_seen_cb(void *arg, int64_t res, void *payload)
+{
+	struct t_seen *e = arg;
+
+	(void)payload;
+	e->res = res;
+	e->n++;
+}

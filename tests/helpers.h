@@ -48,6 +48,14 @@ void t_skip_valgrind(void **state);
 #define t_unit_test_no_valgrind(f)                                          \
 	{ #f, getenv("TIDE_VALGRIND") ? t_skip_valgrind : (f), NULL, NULL, NULL }
 
+/* What a tide_future_on_done() callback saw: its last result and how many
+ * times it ran (t_seen_cb's argument). */
+struct t_seen {
+	int64_t res;
+	int n;
+};
+void t_seen_cb(void *arg, int64_t res, void *payload);
+
 #define T_RUN(name, tests) t_run_configs(name, tests, sizeof(tests) / sizeof(tests[0]))
 
 #endif

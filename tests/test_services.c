@@ -216,20 +216,6 @@ static void test_tide_stream_sendfile_errors(void **state)
 	tide_loop_free(loop);
 }
 
-struct seen {
-	int64_t res;
-	int n;
-};
-
-static void seen_cb(void *arg, int64_t res, void *payload)
-{
-	struct seen *e = arg;
-
-	(void)payload;
-	e->res = res;
-	e->n++;
-}
-
 /* A peer that never reads: the splice road waits on POLLOUT, so abort and
  * cancel end it at once. */
 static void test_tide_stream_sendfile_never_reading_peer(void **state)
@@ -239,7 +225,7 @@ static void test_tide_stream_sendfile_never_reading_peer(void **state)
 	size_t big = 16u << 20;
 	int fd = t_tmpfile(path, sizeof(path), big), x, y;
 	struct tide_stream *s;
-	struct seen e = { 0 };
+	struct t_seen e = { 0 };
 
 	(void)state;
 	assert_true(fd >= 0);
@@ -250,7 +236,7 @@ static void test_tide_stream_sendfile_never_reading_peer(void **state)
 		e.n = 0;
 		assert_int_equal(tide_future_on_done(tide_stream_sendfile(s, fd, 0,
 									  big),
-						     seen_cb, &e), 0);
+						     t_seen_cb, &e), 0);
 		for (int i = 0; i < 100; i++)
 			tide_loop_run_once(loop, 0);
 		assert_int_equal(e.n, 0);
@@ -332,7 +318,7 @@ static void test_tide_signal(void **state)
 {
 	struct tide_loop *loop = t_loop();
 	struct tide_signal *sig;
-	struct seen e = { 0 };
+	struct t_seen e = { 0 };
 	int set[] = { SIGUSR1, SIGUSR2 }, bad[] = { SIGUSR1, SIGKILL },
 	    junk[] = { 99999 };
 	sigset_t old;
@@ -352,7 +338,7 @@ static void test_tide_signal(void **state)
 	assert_int_equal(t_wait(loop, f), SIGUSR1);
 	tide_future_release(f);
 	/* free with a wait pending: it resolves -ECANCELED */
-	assert_int_equal(tide_future_on_done(tide_signal_next(sig), seen_cb, &e),
+	assert_int_equal(tide_future_on_done(tide_signal_next(sig), t_seen_cb, &e),
 			 0);
 	tide_loop_run_once(loop, 0);
 	tide_signal_free(sig);

@@ -838,27 +838,13 @@ static void test_tide_stream_shutdown_half_close(void **state)
 	tide_loop_free(loop);
 }
 
-struct seen {
-	int64_t res;
-	int n;
-};
-
-static void seen_cb(void *arg, int64_t res, void *payload)
-{
-	struct seen *e = arg;
-
-	(void)payload;
-	e->res = res;
-	e->n++;
-}
-
 /* A peer that never reads: writes queue up; abort fails them and the
  * pending half-close, and resets the connection. */
 static void test_tide_stream_abort_never_reading_peer(void **state)
 {
 	struct tide_loop *loop = t_loop();
 	struct tide_stream *s;
-	struct seen e1 = { 0 }, e2 = { 0 }, e3 = { 0 };
+	struct t_seen e1 = { 0 }, e2 = { 0 }, e3 = { 0 };
 	size_t big = 16u << 20;
 	char *data = calloc(1, big);
 	char buf[4];
@@ -869,10 +855,10 @@ static void test_tide_stream_abort_never_reading_peer(void **state)
 	tcp_pair(loop, &x, &y);
 	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
 	assert_int_equal(tide_future_on_done(tide_stream_write(s, data, big),
-					     seen_cb, &e1), 0);
+					     t_seen_cb, &e1), 0);
 	assert_int_equal(tide_future_on_done(tide_stream_write(s, data, 10),
-					     seen_cb, &e2), 0);
-	assert_int_equal(tide_future_on_done(tide_stream_shutdown(s), seen_cb,
+					     t_seen_cb, &e2), 0);
+	assert_int_equal(tide_future_on_done(tide_stream_shutdown(s), t_seen_cb,
 					     &e3), 0);
 	for (int i = 0; i < 50; i++)
 		tide_loop_run_once(loop, 0);
@@ -924,7 +910,7 @@ static void test_tide_stream_cancel(void **state)
 {
 	struct tide_loop *loop = t_loop();
 	struct tide_stream *s, *w;
-	struct seen e = { 0 }, w1 = { 0 }, w2 = { 0 };
+	struct t_seen e = { 0 }, w1 = { 0 }, w2 = { 0 };
 	size_t big = 16u << 20;
 	char *data = calloc(1, big);
 	char buf[8];
@@ -937,7 +923,7 @@ static void test_tide_stream_cancel(void **state)
 	assert_int_equal(tide_stream_cancel(s, TIDE_STREAM_CANCEL_READ), 0);
 	/* a read whose callback is attached */
 	assert_int_equal(tide_future_on_done(tide_stream_read(s, buf, 8),
-					     seen_cb, &e), 0);
+					     t_seen_cb, &e), 0);
 	tide_loop_run_once(loop, 0);
 	assert_int_equal(tide_stream_cancel(s, TIDE_STREAM_CANCEL_READ), 1);
 	while (e.n == 0)
@@ -958,9 +944,9 @@ static void test_tide_stream_cancel(void **state)
 	tcp_pair(loop, &x, &y);
 	assert_int_equal(tide_stream_new(loop, x, NULL, &w), 0);
 	assert_int_equal(tide_future_on_done(tide_stream_write(w, data, big),
-					     seen_cb, &w1), 0);
+					     t_seen_cb, &w1), 0);
 	assert_int_equal(tide_future_on_done(tide_stream_write(w, data, 100),
-					     seen_cb, &w2), 0);
+					     t_seen_cb, &w2), 0);
 	for (int i = 0; i < 50; i++)
 		tide_loop_run_once(loop, 0);
 	assert_int_equal(tide_stream_cancel(w, TIDE_STREAM_CANCEL_WRITE), 2);
