@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <stdbool.h>
@@ -167,4 +168,23 @@ void t_seen_cb(void *arg, int64_t res, void *payload)
 	(void)payload;
 	e->res = res;
 	e->n++;
+}
+
+void t_tcp_pair(struct tide_loop *loop, int *x, int *y)
+{
+	struct tide_addr a;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(lfd >= 0);
+	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:0"), 0);
+	assert_int_equal(tide_bind(lfd, &a), 0);
+	assert_int_equal(tide_listen(lfd, 4), 0);
+	a.len = sizeof(a.u);
+	assert_int_equal(getsockname(lfd, &a.u.sa, &a.len), 0);
+	*x = (int)t_wait(loop, tide_connect_timeout(loop, &a, SOCK_STREAM,
+						    2000000000ull));
+	assert_true(*x >= 0);
+	*y = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(*y >= 0);
+	close(lfd);
 }

@@ -56,6 +56,10 @@ struct t_seen {
 };
 void t_seen_cb(void *arg, int64_t res, void *payload);
 
+/* A connected TCP pair on loopback: *x from tide_connect_timeout(), *y
+ * from accept(2). */
+void t_tcp_pair(struct tide_loop *loop, int *x, int *y);
+
 #define T_RUN(name, tests) t_run_configs(name, tests, sizeof(tests) / sizeof(tests[0]))
 
 #endif

@@ -20,25 +20,6 @@
 #include "helpers.h"
 #include "../api/services_impl.h"
 
-static void tcp_pair(struct tide_loop *loop, int *x, int *y)
-{
-	struct tide_addr a;
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(lfd >= 0);
-	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:0"), 0);
-	assert_int_equal(tide_bind(lfd, &a), 0);
-	assert_int_equal(tide_listen(lfd, 4), 0);
-	a.len = sizeof(a.u);
-	assert_int_equal(getsockname(lfd, &a.u.sa, &a.len), 0);
-	*x = (int)t_wait(loop, tide_connect_timeout(loop, &a, SOCK_STREAM,
-						    2000000000ull));
-	assert_true(*x >= 0);
-	*y = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	assert_true(*y >= 0);
-	close(lfd);
-}
-
 /* ---- sendfile ---- */
 
 struct sink {
@@ -62,7 +43,7 @@ static void sendfile_case(struct tide_loop *loop, bool tcp, size_t fsize,
 	assert_non_null(in);
 	unlink(path);
 	if (tcp)
-		tcp_pair(loop, &sv[0], &sv[1]);
+		t_tcp_pair(loop, &sv[0], &sv[1]);
 	else
 		assert_int_equal(pipe2(sv, O_CLOEXEC) == 0 ? 0 : -1, 0);
 	if (tcp) {
@@ -119,7 +100,7 @@ static void test_tide_stream_sendfile_reuse(void **state)
 	(void)state;
 	assert_true(fd >= 0);
 	unlink(path);
-	tcp_pair(loop, &x, &y);
+	t_tcp_pair(loop, &x, &y);
 	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
 	assert_int_equal(tide_stream_new(loop, y, NULL, &r), 0);
 	for (int i = 0; i < 3; i++) {
@@ -152,7 +133,7 @@ static void test_tide_stream_sendfile_errors(void **state)
 	(void)state;
 	assert_true(fd >= 0);
 	unlink(path);
-	tcp_pair(loop, &x, &y);
+	t_tcp_pair(loop, &x, &y);
 	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
 	assert_int_equal(tide_stream_new(loop, y, NULL, &r), 0);
 	assert_int_equal(t_wait(loop, tide_stream_sendfile(s, -1, 0, 10)),
@@ -166,12 +147,12 @@ static void test_tide_stream_sendfile_errors(void **state)
 	assert_int_equal(t_wait(loop, tide_stream_close(s)), -ENODATA);
 	assert_int_equal(t_wait(loop, tide_stream_close(r)), 0);
 	/* the large road too, and after a half-close */
-	tcp_pair(loop, &x, &y);
+	t_tcp_pair(loop, &x, &y);
 	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
 	assert_int_equal(t_wait(loop, tide_stream_sendfile(s, fd, 0, 1u << 20)),
 			 -ENODATA);
 	assert_int_equal(t_wait(loop, tide_stream_close(s)), -ENODATA);
-	tcp_pair(loop, &x, &y);
+	t_tcp_pair(loop, &x, &y);
 	close(y);
 	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
 	assert_int_equal(t_wait(loop, tide_stream_shutdown(s)), 0);
@@ -180,7 +161,7 @@ static void test_tide_stream_sendfile_errors(void **state)
 	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
 	assert_null(tide_stream_sendfile(NULL, fd, 0, 1));
 	/* a directory cannot be spliced nor read: the read's error */
-	tcp_pair(loop, &x, &y);
+	t_tcp_pair(loop, &x, &y);
 	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
 	int dir = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_int_equal(t_wait(loop, tide_stream_sendfile(s, dir, 0, 200000)),
@@ -196,7 +177,7 @@ static void test_tide_stream_sendfile_errors(void **state)
 		char *zin = malloc(n);
 
 		assert_true(z >= 0);
-		tcp_pair(loop, &x, &y);
+		t_tcp_pair(loop, &x, &y);
 		assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
 		assert_int_equal(tide_stream_new(loop, y, NULL, &r), 0);
 		struct tide_future *b = tide_stream_sendfile(s, z, 0, n);
@@ -231,7 +212,7 @@ static void test_tide_stream_sendfile_never_reading_peer(void **state)
 	assert_true(fd >= 0);
 	unlink(path);
 	for (int round = 0; round < 2; round++) {
-		tcp_pair(loop, &x, &y);
+		t_tcp_pair(loop, &x, &y);
 		assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
 		e.n = 0;
 		assert_int_equal(tide_future_on_done(tide_stream_sendfile(s, fd, 0,

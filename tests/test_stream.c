@@ -527,26 +527,6 @@ static void test_tide_server_stop_deadline(void **state)
 
 /* ---- issue 14: protocols, half-close, abort, cancel, copy, options ---- */
 
-/* A connected TCP pair on loopback: *x from connect, *y from accept. */
-static void tcp_pair(struct tide_loop *loop, int *x, int *y)
-{
-	struct tide_addr a;
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(lfd >= 0);
-	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:0"), 0);
-	assert_int_equal(tide_bind(lfd, &a), 0);
-	assert_int_equal(tide_listen(lfd, 4), 0);
-	a.len = sizeof(a.u);
-	assert_int_equal(getsockname(lfd, &a.u.sa, &a.len), 0);
-	*x = (int)t_wait(loop, tide_connect_timeout(loop, &a, SOCK_STREAM,
-						    2000000000ull));
-	assert_true(*x >= 0);
-	*y = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	assert_true(*y >= 0);
-	close(lfd);
-}
-
 static void test_tide_stream_read_until_mem(void **state)
 {
 	struct tide_loop *loop = t_loop();
@@ -713,7 +693,7 @@ static void test_tide_stream_new_nodelay(void **state)
 
 	(void)state;
 	/* connect helper and stream: on; TIDE_STREAM_NAGLE keeps it off */
-	tcp_pair(loop, &x, &y);
+	t_tcp_pair(loop, &x, &y);
 	assert_int_equal(tide_sockopt_get(x, TIDE_SOCKOPT_NODELAY, &v), 0);
 	assert_int_equal(v, 1);
 	assert_int_equal(tide_sockopt_get(y, TIDE_SOCKOPT_NODELAY, &v), 0);
@@ -750,7 +730,7 @@ static void test_tide_sockopt_set(void **state)
 	int x, y, v, sv[2], p[2];
 
 	(void)state;
-	tcp_pair(loop, &x, &y);
+	t_tcp_pair(loop, &x, &y);
 	assert_int_equal(tide_sockopt_set(y, TIDE_SOCKOPT_NODELAY, 1), 0);
 	assert_int_equal(tide_sockopt_get(y, TIDE_SOCKOPT_NODELAY, &v), 0);
 	assert_int_equal(v, 1);
@@ -852,7 +832,7 @@ static void test_tide_stream_abort_never_reading_peer(void **state)
 
 	(void)state;
 	assert_non_null(data);
-	tcp_pair(loop, &x, &y);
+	t_tcp_pair(loop, &x, &y);
 	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
 	assert_int_equal(tide_future_on_done(tide_stream_write(s, data, big),
 					     t_seen_cb, &e1), 0);
@@ -892,7 +872,7 @@ static void test_tide_stream_abort_resets(void **state)
 	int x, y;
 
 	(void)state;
-	tcp_pair(loop, &x, &y);
+	t_tcp_pair(loop, &x, &y);
 	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
 	assert_int_equal(tide_stream_new(loop, y, NULL, &t), 0);
 	struct tide_future *r = tide_stream_read(t, buf, sizeof(buf));
@@ -941,7 +921,7 @@ static void test_tide_stream_cancel(void **state)
 	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
 	close(sv[1]);
 	/* writes stuck on a peer that never reads */
-	tcp_pair(loop, &x, &y);
+	t_tcp_pair(loop, &x, &y);
 	assert_int_equal(tide_stream_new(loop, x, NULL, &w), 0);
 	assert_int_equal(tide_future_on_done(tide_stream_write(w, data, big),
 					     t_seen_cb, &w1), 0);
@@ -984,8 +964,8 @@ static void proxy4_new(struct tide_loop *loop, struct proxy4 *p, bool tcp)
 	int s1[2], s2[2];
 
 	if (tcp) {
-		tcp_pair(loop, &s1[0], &s1[1]);
-		tcp_pair(loop, &s2[0], &s2[1]);
+		t_tcp_pair(loop, &s1[0], &s1[1]);
+		t_tcp_pair(loop, &s2[0], &s2[1]);
 	} else {
 		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, s1), 0);
 		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, s2), 0);
