@@ -443,11 +443,9 @@ uninstall:
 	fi
 
 # ------------------------------------------------------------------ misc
-# What format-check (run by CI) and format cover: for now the tools but
-# tide-gil's, whose owner formats them; widen FORMAT_DIRS to the whole tree
-# (engine engine/* api api/tide tools/* tests tests/fuzz) once it is
-# reformatted in one commit.
-FORMAT_DIRS = tools/bench tools/common tools/cp tools/echo tools/probe
+# What format-check (run by CI) and format cover: every C source and header
+# of the library, the tools, the tests and the examples.
+FORMAT_DIRS = engine engine/core engine/epoll engine/uring api api/tide tools/bench tools/common tools/cp tools/echo tools/gil tools/probe tests tests/fuzz examples/cksum-tree examples/http examples/proxy
 FORMAT_SRCS = $(sort $(wildcard $(addsuffix /*.[ch],$(FORMAT_DIRS))))
 
 format-check:

@@ -47,9 +47,11 @@ static int parse_unix(struct tide_addr *a, const char *path)
 	memcpy(a->u.un.sun_path, path, n);
 	if (path[0] == '@') { /* abstract: leading NUL, no terminator */
 		a->u.un.sun_path[0] = '\0';
-		a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+		a->len =
+			(socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
 	} else {
-		a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+		a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+				     n + 1);
 	}
 	return 0;
 }
@@ -184,8 +186,8 @@ struct resolve_job {
 	int socktype;
 	int result;
 	struct tide_addr *addrs;
-	uint64_t loop_id;        /* tide__loop_id(loop) */
-	struct tide__post node;  /* the hand-back: needs no memory */
+	uint64_t loop_id;	/* tide__loop_id(loop) */
+	struct tide__post node; /* the hand-back: needs no memory */
 };
 
 static int gai_errno(int rc)

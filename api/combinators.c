@@ -16,8 +16,8 @@ struct later {
 	void *arg;
 };
 
-static void timer_done(struct tide_loop *loop, struct tide__op *op,
-		       int32_t res, uint32_t cflags)
+static void timer_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
+		       uint32_t cflags)
 {
 	struct tide_future *f = (struct tide_future *)op;
 	struct later *l = f->ext;
@@ -99,13 +99,13 @@ struct tide_future *tide_call_at(struct tide_loop *loop, uint64_t abs_ns,
 
 struct group {
 	struct combo c;
-	struct tide_future *d;    /* result; NULL once resolved */
+	struct tide_future *d; /* result; NULL once resolved */
 	struct tide_outcome *out;
 	size_t n, remaining;
 	int64_t first_err;
 	size_t first_err_idx;
 	int64_t winner;
-	int mode;                 /* -1 = all */
+	int mode;		  /* -1 = all */
 	struct tide_future *in[]; /* inputs still pending, for cancel */
 };
 
@@ -154,8 +154,7 @@ static void group_one(void *state, uint32_t i, int64_t res, void *payload)
 				group_resolve(g, i);
 				/* the caller's array may be gone from now on */
 				g->out = NULL;
-			}
-			else
+			} else
 				group_cancel_rest(g);
 		}
 		if (g->remaining == 0 && g->d)
@@ -203,14 +202,13 @@ static struct tide_future *group(struct tide_loop *loop,
 	d->ext = g;
 	for (size_t i = 0; i < n; i++) {
 		/* NULL inputs become -ENOMEM outcomes */
-		struct tide_future *f = futs[i] ? futs[i] :
-					tide_future_fail(loop, -ENOMEM);
+		struct tide_future *f =
+			futs[i] ? futs[i] : tide_future_fail(loop, -ENOMEM);
 
 		g->in[i] = f;
 		if (!f)
 			group_one(g, (uint32_t)i, -ENOMEM, NULL);
-		else if (tide__future_watch(loop, f, group_one, g,
-					    (uint32_t)i))
+		else if (tide__future_watch(loop, f, group_one, g, (uint32_t)i))
 			group_one(g, (uint32_t)i, -EINVAL, NULL);
 	}
 	return d;
@@ -290,8 +288,9 @@ static struct tide_future *timeout_linked(struct tide_loop *loop,
 	struct tide_future *d;
 
 	/* only single-shot ops: read_full resubmits, which a link cannot follow */
-	if (f->op.kind != TIDE__FK_OP || f->op.done != tide__op_done || fut_resolved(f) ||
-	    (f->op.fflags & TIDE__FF_CONSUMED) || (f->op.eflags & TIDE__OP_DEADLINE))
+	if (f->op.kind != TIDE__FK_OP || f->op.done != tide__op_done ||
+	    fut_resolved(f) || (f->op.fflags & TIDE__FF_CONSUMED) ||
+	    (f->op.eflags & TIDE__OP_DEADLINE))
 		return NULL;
 	d = tide__future_new(loop, TIDE__FK_DERIVED);
 	if (!d)

@@ -14,7 +14,6 @@
 
 #include "future_impl.h"
 
-
 enum { FULL_READ = 0, FULL_WRITE = 1 };
 
 /* State of read_full/write_full; one slab object. */
@@ -59,7 +58,7 @@ static int64_t op_done_slow(struct tide_loop *loop, struct tide_future *f,
 		tide__slab_free(loop, f->ext);
 	else if (op->fflags & TIDE__FF_EXT_MALLOC)
 		free(f->ext);
-	op->fflags &= (uint8_t)~(TIDE__FF_EXT_SLAB | TIDE__FF_EXT_MALLOC);
+	op->fflags &= (uint8_t) ~(TIDE__FF_EXT_SLAB | TIDE__FF_EXT_MALLOC);
 	f->ext = NULL;
 	return r;
 }
@@ -79,8 +78,9 @@ void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 
 	(void)cflags;
 	if (__builtin_expect((op->eflags & TIDE__OP_DEADLINE) |
-				     (op->fflags & (TIDE__FF_FILLS | TIDE__FF_EXT_SLAB |
-						    TIDE__FF_EXT_MALLOC)),
+				     (op->fflags &
+				      (TIDE__FF_FILLS | TIDE__FF_EXT_SLAB |
+				       TIDE__FF_EXT_MALLOC)),
 			     0)) {
 		op_done_rare(loop, f, res);
 		return;
@@ -95,9 +95,6 @@ struct tide_future *tide__op_not_started(struct tide_future *f, int ret)
 	tide__future_free(f);
 	return ret == -ENOMEM ? NULL : tide_future_fail(loop, ret);
 }
-
-
-
 
 struct tide_future *tide_nop(struct tide_loop *loop)
 {
@@ -198,8 +195,9 @@ static struct tide_future *rw(struct tide_loop *loop, int write, int fd,
 	if (!f)
 		return NULL;
 	if (write) {
-		ret = tide__op_write(loop, &f->op, fd, buf, tide__clamp_len(len),
-				     off, buf_index, eflags);
+		ret = tide__op_write(loop, &f->op, fd, buf,
+				     tide__clamp_len(len), off, buf_index,
+				     eflags);
 	} else {
 		f->payload = buf; /* the result's payload is the buffer */
 		if (TIDE__UNDER_MEMCHECK())
@@ -216,8 +214,8 @@ struct tide_future *tide_read(struct tide_loop *loop, int fd, void *buf,
 	return rw(loop, 0, fd, buf, len, off, -1, 0);
 }
 
-struct tide_future *tide_write(struct tide_loop *loop, int fd,
-			       const void *buf, size_t len, uint64_t off)
+struct tide_future *tide_write(struct tide_loop *loop, int fd, const void *buf,
+			       size_t len, uint64_t off)
 {
 	return rw(loop, 1, fd, (void *)buf, len, off, -1, 0);
 }
@@ -270,11 +268,13 @@ static struct tide_future *rwv(struct tide_loop *loop, int write, int fd,
 	f->ext = copy;
 	memcpy(copy, iov, sz);
 	if (write) {
-		ret = tide__op_writev(loop, &f->op, fd, copy, (unsigned)iovcnt, off);
+		ret = tide__op_writev(loop, &f->op, fd, copy, (unsigned)iovcnt,
+				      off);
 	} else {
 		if (TIDE__UNDER_MEMCHECK())
 			f->op.fflags |= TIDE__FF_FILLS;
-		ret = tide__op_readv(loop, &f->op, fd, copy, (unsigned)iovcnt, off);
+		ret = tide__op_readv(loop, &f->op, fd, copy, (unsigned)iovcnt,
+				     off);
 	}
 	return tide__op_started(f, ret);
 err:
@@ -308,11 +308,12 @@ static int full_next(struct tide_loop *loop, struct tide__op *op,
 	if (s->dir == FULL_WRITE)
 		return tide__op_write(loop, op, s->fd, s->buf + s->done, len,
 				      off, -1, 0);
-	return tide__op_read(loop, op, s->fd, s->buf + s->done, len, off, -1, 0);
+	return tide__op_read(loop, op, s->fd, s->buf + s->done, len, off, -1,
+			     0);
 }
 
-static void full_done(struct tide_loop *loop, struct tide__op *op,
-		      int32_t res, uint32_t cflags)
+static void full_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
+		      uint32_t cflags)
 {
 	struct tide_future *f = (struct tide_future *)op;
 	struct full *s = f->ext;
@@ -364,8 +365,9 @@ static struct tide_future *full(struct tide_loop *loop, int dir, int fd,
 	}
 	f->ext = s;
 	f->op.fflags |= TIDE__FF_EXT_SLAB;
-	*s = (struct full){ .buf = buf, .len = len, .off = off, .fd = fd,
-			    .dir = dir };
+	*s = (struct full){
+		.buf = buf, .len = len, .off = off, .fd = fd, .dir = dir
+	};
 	return tide__op_started(f, full_next(loop, &f->op, s));
 }
 
@@ -390,7 +392,8 @@ struct tide_future *tide_fsync(struct tide_loop *loop, int fd)
 	if (!loop)
 		return NULL;
 	f = tide__op_new(loop, NULL);
-	return f ? tide__op_started(f, tide__op_fsync(loop, &f->op, fd, 0)) : NULL;
+	return f ? tide__op_started(f, tide__op_fsync(loop, &f->op, fd, 0)) :
+		   NULL;
 }
 
 struct tide_future *tide_fdatasync(struct tide_loop *loop, int fd)
@@ -400,7 +403,9 @@ struct tide_future *tide_fdatasync(struct tide_loop *loop, int fd)
 	if (!loop)
 		return NULL;
 	f = tide__op_new(loop, NULL);
-	return f ? tide__op_started(f, tide__op_fsync(loop, &f->op, fd, TIDE__FSYNC_DATASYNC)) : NULL;
+	return f ? tide__op_started(f, tide__op_fsync(loop, &f->op, fd,
+						      TIDE__FSYNC_DATASYNC)) :
+		   NULL;
 }
 
 struct tide_future *tide_fallocate(struct tide_loop *loop, int fd, int mode,
@@ -411,7 +416,9 @@ struct tide_future *tide_fallocate(struct tide_loop *loop, int fd, int mode,
 	if (!loop)
 		return NULL;
 	f = tide__op_new(loop, NULL);
-	return f ? tide__op_started(f, tide__op_fallocate(loop, &f->op, fd, mode, off, len)) : NULL;
+	return f ? tide__op_started(f, tide__op_fallocate(loop, &f->op, fd,
+							  mode, off, len)) :
+		   NULL;
 }
 
 struct tide_future *tide_sync_file_range(struct tide_loop *loop, int fd,
@@ -425,12 +432,14 @@ struct tide_future *tide_sync_file_range(struct tide_loop *loop, int fd,
 	if (len > UINT32_MAX)
 		return tide_future_fail(loop, -EINVAL);
 	f = tide__op_new(loop, NULL);
-	return f ? tide__op_started(f, tide__op_sync_file_range(loop, &f->op, fd, off, (uint32_t)len,
-							    flags)) : NULL;
+	return f ? tide__op_started(
+			   f, tide__op_sync_file_range(loop, &f->op, fd, off,
+						       (uint32_t)len, flags)) :
+		   NULL;
 }
 
-static void statx_done(struct tide_loop *loop, struct tide__op *op,
-		       int32_t res, uint32_t cflags)
+static void statx_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
+		       uint32_t cflags)
 {
 	if (res == 0)
 		TIDE__MEM_DEFINED(((struct tide_future *)op)->payload,
@@ -516,9 +525,12 @@ struct tide_future *tide_splice(struct tide_loop *loop, int fd_in,
 	if (!loop)
 		return NULL;
 	f = tide__op_new(loop, NULL);
-	return f ? tide__op_started(f, tide__op_splice(loop, &f->op, fd_in, (int64_t)off_in,
-						   fd_out, (int64_t)off_out,
-						   tide__clamp_len(len), flags)) : NULL;
+	return f ? tide__op_started(f, tide__op_splice(loop, &f->op, fd_in,
+						       (int64_t)off_in, fd_out,
+						       (int64_t)off_out,
+						       tide__clamp_len(len),
+						       flags)) :
+		   NULL;
 }
 
 /* ---- registered resources ---- */

@@ -28,7 +28,7 @@ static void free_ext(struct tide_loop *loop, struct tide_future *f)
 		tide__slab_free(loop, f->ext);
 	else if (f->op.fflags & TIDE__FF_EXT_MALLOC)
 		free(f->ext);
-	f->op.fflags &= (uint8_t)~(TIDE__FF_EXT_SLAB | TIDE__FF_EXT_MALLOC);
+	f->op.fflags &= (uint8_t) ~(TIDE__FF_EXT_SLAB | TIDE__FF_EXT_MALLOC);
 	f->ext = NULL;
 }
 
@@ -64,7 +64,8 @@ static void schedule(struct tide_loop *loop, struct tide_future *f)
 	}
 	if (tide__defer(loop, run_cont_task, f)) {
 		/* no memory to queue: running now is the only way forward */
-		tide__warn(loop, "task queue full; running continuation inline");
+		tide__warn(loop,
+			   "task queue full; running continuation inline");
 		run_cont(f);
 	}
 }
@@ -193,17 +194,20 @@ static void attach(struct tide_future *f, uint8_t cont, void *fn, void *arg,
 	if (fut_resolved(f) && tide__defer(loop, run_cont_task, f)) {
 		/* out of memory for the queue: running it now is the only way
 		 * not to lose the outcome (the one exception to deferral) */
-		tide__warn(loop, "task queue full; running continuation inline");
+		tide__warn(loop,
+			   "task queue full; running continuation inline");
 		run_cont(f);
 	}
 }
 
 static bool consumable(struct tide_future *f)
 {
-	TIDE__ASSERT(!tide__slab_freed(f), "future %p used after it was freed "
-		     "(consumed or released twice?)", (void *)f);
-	TIDE__ASSERT(!(f->op.fflags & TIDE__FF_CONSUMED), "future %p consumed twice",
+	TIDE__ASSERT(!tide__slab_freed(f),
+		     "future %p used after it was freed "
+		     "(consumed or released twice?)",
 		     (void *)f);
+	TIDE__ASSERT(!(f->op.fflags & TIDE__FF_CONSUMED),
+		     "future %p consumed twice", (void *)f);
 	if (!(f->op.fflags & TIDE__FF_CONSUMED))
 		return true;
 	tide__warn(tide__slab_loop(f), "future %p consumed twice", (void *)f);
@@ -275,7 +279,9 @@ on_done_slow(struct tide_future *f, tide_done_fn *fn, void *arg)
 int tide_future_on_done(struct tide_future *f, tide_done_fn *fn, void *arg)
 {
 	/* fast path: a fresh pending future gets its callback in place */
-	if (__builtin_expect(f && fn && !(f->op.fflags & (TIDE__FF_CONSUMED | TIDE__FF_RESOLVED)),
+	if (__builtin_expect(f && fn &&
+				     !(f->op.fflags &
+				       (TIDE__FF_CONSUMED | TIDE__FF_RESOLVED)),
 			     1)) {
 		f->fn = (void *)fn;
 		f->arg = arg;
@@ -306,10 +312,11 @@ void tide_future_release(struct tide_future *f)
 		return;
 	if (fut_resolved(f)) {
 		if (f->result < 0 && !(f->op.fflags & TIDE__FF_READ))
-			tide__warn(tide__slab_loop(f),
-				   "future failed (%s) and its result was never "
-				   "read",
-				   tide_strerror((int)f->result));
+			tide__warn(
+				tide__slab_loop(f),
+				"future failed (%s) and its result was never "
+				"read",
+				tide_strerror((int)f->result));
 		tide__future_free(f);
 		return;
 	}

@@ -23,30 +23,30 @@ struct tide_future {
 		/* timers keep their timespec here until the backend read it */
 		struct __kernel_timespec ts;
 	};
-	void *fn;                 /* continuation */
+	void *fn; /* continuation */
 	void *arg;
 	struct tide_future *next; /* derived future, or forward target */
-	void *ext;                /* kind specific: source, state, copies */
+	void *ext;		  /* kind specific: source, state, copies */
 };
 
 _Static_assert(sizeof(struct tide_future) == TIDE__SLAB_OBJ,
 	       "a future is one slab object");
 
 enum fut_kind {
-	TIDE__FK_OP = 1,   /* an engine operation; ext = copied arguments */
-	TIDE__FK_TIMER,    /* tide__op_timeout(); ext = call_later callback or NULL */
-	TIDE__FK_PROMISE,  /* ext = cancel handler (slab) or NULL */
-	TIDE__FK_DERIVED,  /* then/forward result; ext = the future it waits on */
-	TIDE__FK_SHIELD,   /* ext = the shielded future */
-	TIDE__FK_COMBO,    /* all/any/timeout result; ext = combinator state */
+	TIDE__FK_OP = 1, /* an engine operation; ext = copied arguments */
+	TIDE__FK_TIMER, /* tide__op_timeout(); ext = call_later callback or NULL */
+	TIDE__FK_PROMISE, /* ext = cancel handler (slab) or NULL */
+	TIDE__FK_DERIVED, /* then/forward result; ext = the future it waits on */
+	TIDE__FK_SHIELD,  /* ext = the shielded future */
+	TIDE__FK_COMBO,	  /* all/any/timeout result; ext = combinator state */
 	TIDE__FK_READY,
 };
 
 enum fut_cont {
 	TIDE__FC_NONE = 0,
-	TIDE__FC_THEN,     /* fn: tide_then_fn, success only; next = derived */
+	TIDE__FC_THEN,	   /* fn: tide_then_fn, success only; next = derived */
 	TIDE__FC_WRAPPED,  /* fn: tide_then_fn, any outcome; next = derived */
-	TIDE__FC_DONE,     /* fn: tide_done_fn */
+	TIDE__FC_DONE,	   /* fn: tide_done_fn */
 	TIDE__FC_FORWARD,  /* resolve next with our outcome */
 	TIDE__FC_INTERNAL, /* fn: fut_internal_fn, aux = index */
 	TIDE__FC_DISCARD,  /* nobody wants the outcome */
@@ -60,7 +60,7 @@ enum fut_flags {
 	TIDE__FF_READ = 1u << 4,     /* result was observed */
 	TIDE__FF_EXT_SLAB = 1u << 5, /* ext is a slab object to free */
 	TIDE__FF_EXT_MALLOC = 1u << 6,
-	TIDE__FF_FILLS = 1u << 7,    /* the kernel writes res bytes at payload (or
+	TIDE__FF_FILLS = 1u << 7, /* the kernel writes res bytes at payload (or
 			       * into the iovecs at ext) */
 };
 
@@ -91,7 +91,7 @@ static inline bool fut_resolved(const struct tide_future *f)
 #define TIDE__MAX_NEST 8
 
 static inline struct tide_future *tide__future_new(struct tide_loop *loop,
-						  int kind)
+						   int kind)
 {
 	struct tide_future *f = (struct tide_future *)tide__slab_alloc(loop);
 
@@ -118,7 +118,8 @@ static inline void tide__op_resolve(struct tide_loop *loop,
 {
 	struct tide__core *c = tide__core(loop);
 
-	if (f->op.cont == TIDE__FC_DONE && !c->in_user && c->cb_nest < TIDE__MAX_NEST &&
+	if (f->op.cont == TIDE__FC_DONE && !c->in_user &&
+	    c->cb_nest < TIDE__MAX_NEST &&
 	    !(f->op.fflags & (TIDE__FF_EXT_SLAB | TIDE__FF_EXT_MALLOC))) {
 		tide_done_fn *fn = (tide_done_fn *)f->fn;
 		void *arg = f->arg;

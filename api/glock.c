@@ -41,7 +41,7 @@ struct glock_slot {
 
 struct tide_glock {
 	pthread_mutex_t mu;
-	pthread_cond_t cond;          /* lock released (GIL: signal one) */
+	pthread_cond_t cond; /* lock released (GIL: signal one) */
 	pthread_mutex_t switch_mu;
 	pthread_cond_t switch_cond;   /* last_holder changed */
 	atomic_uint drop_request;     /* the eval breaker */
@@ -50,7 +50,7 @@ struct tide_glock {
 	_Atomic uint64_t interval_ns;
 	uint32_t mode;
 	uint32_t flags;
-	uint64_t id;                  /* for the per-thread slot cache */
+	uint64_t id; /* for the per-thread slot cache */
 
 	/* under mu */
 	int locked;
@@ -64,7 +64,7 @@ struct tide_glock {
 	uint64_t acquisitions, releases, handoffs, drop_requests;
 	uint64_t check_drops, blocking, held_ns, forced_drops;
 	struct tide_hist wait_h, hold_h;
-	struct glock_slot *slots;     /* max_threads + 1 (overflow) */
+	struct glock_slot *slots; /* max_threads + 1 (overflow) */
 };
 
 static atomic_uint_fast64_t glock_ids = 1;
@@ -89,7 +89,8 @@ static int valid_options(const struct tide_glock_options *o)
 {
 	unsigned i;
 
-	if (o->mode > TIDE_GLOCK_FIFO || (o->flags & ~TIDE_GLOCK_NO_FORCE_SWITCH))
+	if (o->mode > TIDE_GLOCK_FIFO ||
+	    (o->flags & ~TIDE_GLOCK_NO_FORCE_SWITCH))
 		return 0;
 	if (o->interval_ns && o->interval_ns < GLOCK_MIN_INTERVAL)
 		return 0;
@@ -164,8 +165,9 @@ TIDE_API int tide_glock_new(struct tide_glock **out,
 		goto err_slots;
 	g->mode = o.mode;
 	g->flags = o.flags;
-	atomic_init(&g->interval_ns,
-		    o.interval_ns ? o.interval_ns : TIDE_GLOCK_DEFAULT_INTERVAL_NS);
+	atomic_init(&g->interval_ns, o.interval_ns ?
+					     o.interval_ns :
+					     TIDE_GLOCK_DEFAULT_INTERVAL_NS);
 	g->id = atomic_fetch_add(&glock_ids, 1);
 	g->created_ns = now_ns();
 	*out = g;
@@ -237,11 +239,12 @@ static void wait_interval(struct tide_glock *g)
 	int rc;
 
 	deadline_after(&ts, atomic_load_explicit(&g->interval_ns,
-						  memory_order_relaxed));
+						 memory_order_relaxed));
 	rc = pthread_cond_timedwait(&g->cond, &g->mu, &ts);
 	if (rc == ETIMEDOUT && g->locked && g->switch_number == saved &&
 	    !atomic_load_explicit(&g->drop_request, memory_order_relaxed)) {
-		atomic_store_explicit(&g->drop_request, 1, memory_order_relaxed);
+		atomic_store_explicit(&g->drop_request, 1,
+				      memory_order_relaxed);
 		g->drop_requests++;
 	}
 }
@@ -276,7 +279,8 @@ static void take(struct tide_glock *g, uintptr_t me, uint32_t slot)
 	if (atomic_load_explicit(&g->last_holder, memory_order_relaxed) != me) {
 		if (atomic_load_explicit(&g->last_holder, memory_order_relaxed))
 			g->handoffs++;
-		atomic_store_explicit(&g->last_holder, me, memory_order_relaxed);
+		atomic_store_explicit(&g->last_holder, me,
+				      memory_order_relaxed);
 		g->switch_number++;
 	}
 	if (force_switching(g)) {
@@ -325,7 +329,8 @@ static void drop(struct tide_glock *g, uintptr_t me)
 		return;
 	pthread_mutex_lock(&g->switch_mu);
 	if (atomic_load_explicit(&g->last_holder, memory_order_relaxed) == me) {
-		atomic_store_explicit(&g->drop_request, 0, memory_order_relaxed);
+		atomic_store_explicit(&g->drop_request, 0,
+				      memory_order_relaxed);
 		/* A request means a waiter exists, so somebody takes over. */
 		while (atomic_load_explicit(&g->last_holder,
 					    memory_order_relaxed) == me)
@@ -365,7 +370,8 @@ TIDE_API int tide_glock_check(struct tide_glock *g)
 	if (__builtin_expect(!g, 0))
 		return -EINVAL;
 	if (__builtin_expect(!atomic_load_explicit(&g->drop_request,
-						   memory_order_relaxed), 1))
+						   memory_order_relaxed),
+			     1))
 		return 0;
 	me = self_id();
 	if (atomic_load_explicit(&g->holder, memory_order_relaxed) != me)
@@ -443,7 +449,8 @@ static uint32_t slots_used(const struct tide_glock *g)
 	return g->nslots + (g->slots[g->max_threads].tid == -1 ? 1u : 0u);
 }
 
-TIDE_API void tide_glock_stats(struct tide_glock *g, struct tide_glock_stats *st)
+TIDE_API void tide_glock_stats(struct tide_glock *g,
+			       struct tide_glock_stats *st)
 {
 	uint32_t used;
 
@@ -470,7 +477,8 @@ TIDE_API void tide_glock_stats(struct tide_glock *g, struct tide_glock_stats *st
 	pthread_mutex_unlock(&g->mu);
 	if (st->wall_ns) {
 		st->held_fraction = (double)st->held_ns / (double)st->wall_ns;
-		st->handoffs_per_s = (double)st->handoffs * 1e9 / (double)st->wall_ns;
+		st->handoffs_per_s =
+			(double)st->handoffs * 1e9 / (double)st->wall_ns;
 	}
 }
 
@@ -495,7 +503,8 @@ TIDE_API int tide_glock_thread_stats(struct tide_glock *g,
 		out[k].acquisitions = g->slots[i].acquisitions;
 		out[k].held_ns = g->slots[i].held_ns;
 		out[k].wait_ns = g->slots[i].wait_ns;
-		out[k].share = total ? (double)g->slots[i].held_ns / (double)total : 0;
+		out[k].share =
+			total ? (double)g->slots[i].held_ns / (double)total : 0;
 	}
 	pthread_mutex_unlock(&g->mu);
 	return (int)used;

@@ -13,10 +13,9 @@
 #include "future_impl.h"
 #include "bufring.h"
 
-
 /* recv completion: payload carries the buffer so memcheck can be told */
-static void recv_done(struct tide_loop *loop, struct tide__op *op,
-		      int32_t res, uint32_t cflags)
+static void recv_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
+		      uint32_t cflags)
 {
 	struct tide_future *f = (struct tide_future *)op;
 
@@ -39,10 +38,12 @@ static void recvmsg_done(struct tide_loop *loop, struct tide__op *op,
 		if (msg->msg_name)
 			TIDE__MEM_DEFINED(msg->msg_name, msg->msg_namelen);
 		if (msg->msg_control)
-			TIDE__MEM_DEFINED(msg->msg_control, msg->msg_controllen);
+			TIDE__MEM_DEFINED(msg->msg_control,
+					  msg->msg_controllen);
 		for (size_t i = 0; i < msg->msg_iovlen && n > 0; i++) {
 			size_t k = n < msg->msg_iov[i].iov_len ?
-					   n : msg->msg_iov[i].iov_len;
+					   n :
+					   msg->msg_iov[i].iov_len;
 
 			TIDE__MEM_DEFINED(msg->msg_iov[i].iov_base, k);
 			n -= k;
@@ -50,10 +51,6 @@ static void recvmsg_done(struct tide_loop *loop, struct tide__op *op,
 	}
 	tide__op_done(loop, op, res, cflags);
 }
-
-
-
-
 
 static bool addr_ok(const struct tide_addr *a)
 {
@@ -70,8 +67,8 @@ struct tide_future *tide_socket(struct tide_loop *loop, int domain, int type,
 	f = tide__op_new(loop, NULL);
 	return f ? tide__op_started(f, tide__op_socket(loop, &f->op, domain,
 						       type | SOCK_CLOEXEC,
-						       protocol))
-		 : NULL;
+						       protocol)) :
+		   NULL;
 }
 
 int tide_bind(int fd, const struct tide_addr *a)
@@ -212,9 +209,10 @@ struct tide_future *tide_accept_multishot(struct tide_loop *loop, int fd,
 	if (!fn)
 		return tide_future_fail(loop, -EINVAL);
 	f = multi_new(loop, accept_done, (void *)fn, arg, NULL);
-	return f ? multi_started(loop, f, tide__op_accept_multi(loop, &f->op, fd,
-								 SOCK_CLOEXEC))
-		 : NULL;
+	return f ? multi_started(loop, f,
+				 tide__op_accept_multi(loop, &f->op, fd,
+						       SOCK_CLOEXEC)) :
+		   NULL;
 }
 
 static void recv_multi_done(struct tide_loop *loop, struct tide__op *op,
@@ -252,8 +250,8 @@ struct tide_future *tide_recv_multishot(struct tide_loop *loop, int fd,
 		return tide_future_fail(loop, -EINVAL);
 	f = multi_new(loop, recv_multi_done, (void *)fn, arg, br);
 	return f ? multi_started(loop, f,
-				 tide__op_recv_multi(loop, &f->op, fd, br))
-		 : NULL;
+				 tide__op_recv_multi(loop, &f->op, fd, br)) :
+		   NULL;
 }
 
 struct tide_future *tide_recv(struct tide_loop *loop, int fd, void *buf,
@@ -285,8 +283,8 @@ struct tide_future *tide_send(struct tide_loop *loop, int fd, const void *buf,
 	f = tide__op_new(loop, NULL);
 	return f ? tide__op_started(f, tide__op_send(loop, &f->op, fd, buf,
 						     tide__clamp_len(len),
-						     flags | MSG_NOSIGNAL))
-		 : NULL;
+						     flags | MSG_NOSIGNAL)) :
+		   NULL;
 }
 
 struct tide_future *tide_recvmsg(struct tide_loop *loop, int fd,
@@ -302,7 +300,8 @@ struct tide_future *tide_recvmsg(struct tide_loop *loop, int fd,
 	if (!f)
 		return NULL;
 	f->payload = msg;
-	return tide__op_started(f, tide__op_recvmsg(loop, &f->op, fd, msg, flags));
+	return tide__op_started(f,
+				tide__op_recvmsg(loop, &f->op, fd, msg, flags));
 }
 
 struct tide_future *tide_sendmsg(struct tide_loop *loop, int fd,
@@ -316,8 +315,8 @@ struct tide_future *tide_sendmsg(struct tide_loop *loop, int fd,
 		return tide_future_fail(loop, -EFAULT);
 	f = tide__op_new(loop, NULL);
 	return f ? tide__op_started(f, tide__op_sendmsg(loop, &f->op, fd, msg,
-							flags | MSG_NOSIGNAL))
-		 : NULL;
+							flags | MSG_NOSIGNAL)) :
+		   NULL;
 }
 
 /*
@@ -349,8 +348,8 @@ struct tide_future *tide_send_zc(struct tide_loop *loop, int fd,
 	f = tide__op_new(loop, send_zc_done);
 	return f ? tide__op_started(f, tide__op_send_zc(loop, &f->op, fd, buf,
 							tide__clamp_len(len),
-							flags | MSG_NOSIGNAL))
-		 : NULL;
+							flags | MSG_NOSIGNAL)) :
+		   NULL;
 }
 
 struct tide_future *tide_shutdown(struct tide_loop *loop, int fd, int how)
@@ -362,8 +361,9 @@ struct tide_future *tide_shutdown(struct tide_loop *loop, int fd, int how)
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return tide_future_fail(loop, -EINVAL);
 	f = tide__op_new(loop, NULL);
-	return f ? tide__op_started(f, tide__op_shutdown(loop, &f->op, fd, how))
-		 : NULL;
+	return f ? tide__op_started(f,
+				    tide__op_shutdown(loop, &f->op, fd, how)) :
+		   NULL;
 }
 
 /* ---- client helper ---- */

@@ -39,24 +39,24 @@ struct pool_job {
 	struct tide_pool *pool;
 	tide_pool_fn *fn;
 	void *arg;
-	struct tide_loop *loop;        /* NULL for tide_pool_post() */
-	uint64_t loop_id;              /* tide__loop_id(loop) */
-	struct tide__post node;        /* the hand-back to loop */
+	struct tide_loop *loop; /* NULL for tide_pool_post() */
+	uint64_t loop_id;	/* tide__loop_id(loop) */
+	struct tide__post node; /* the hand-back to loop */
 	struct tide_future *promise;
 	uint64_t t_submit;
 	int64_t result;
-	atomic_int state;              /* JOB_*; written under pool->mu */
+	atomic_int state; /* JOB_*; written under pool->mu */
 };
 
 struct tide_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t work;
-	struct pool_job *head, *tail;  /* the queue, oldest first */
+	struct pool_job *head, *tail; /* the queue, oldest first */
 	uint32_t nthreads, cap;
 	int stopping;
 	int joined;
 	pthread_t *threads;
-	struct tide_pool_stats st;     /* queued/running kept live here */
+	struct tide_pool_stats st; /* queued/running kept live here */
 };
 
 static _Thread_local struct tide_pool *tls_pool; /* set in workers */
@@ -365,8 +365,7 @@ TIDE_API struct tide_future *tide_pool_submit(struct tide_pool *pool,
 	return f;
 }
 
-TIDE_API int tide_pool_post(struct tide_pool *pool, tide_pool_fn *fn,
-			    void *arg)
+TIDE_API int tide_pool_post(struct tide_pool *pool, tide_pool_fn *fn, void *arg)
 {
 	struct pool_job *j;
 	int err;
@@ -428,7 +427,8 @@ TIDE_API void tide_pool_free(struct tide_pool *pool)
 	free(pool);
 }
 
-TIDE_API void tide_pool_stats(struct tide_pool *pool, struct tide_pool_stats *st)
+TIDE_API void tide_pool_stats(struct tide_pool *pool,
+			      struct tide_pool_stats *st)
 {
 	if (!pool || !st)
 		return;

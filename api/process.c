@@ -71,7 +71,7 @@ static void proc_reap(struct tide_process *p)
 /* Without pidfds (Linux < 5.3, or valgrind 3.19, which lacks the system
  * calls) exits are polled with a timer: 1, 2, 4 ... 64 ms, then 64 ms. */
 static struct __kernel_timespec backoff[] = {
-	{ 0, 1000000 },  { 0, 2000000 },  { 0, 4000000 }, { 0, 8000000 },
+	{ 0, 1000000 },	 { 0, 2000000 },  { 0, 4000000 },  { 0, 8000000 },
 	{ 0, 16000000 }, { 0, 32000000 }, { 0, 64000000 },
 };
 #define BACKOFF_N (sizeof(backoff) / sizeof(backoff[0]))
@@ -169,9 +169,9 @@ struct tide_future *tide_process_wait(struct tide_process *p)
 		return NULL;
 	proc_reap(p);
 	if (p->reaped)
-		return p->status < 0 ? tide_future_fail(p->loop, p->status)
-				     : tide_future_ready(p->loop, p->status,
-							 NULL);
+		return p->status < 0 ?
+			       tide_future_fail(p->loop, p->status) :
+			       tide_future_ready(p->loop, p->status, NULL);
 	f = tide__future_new(p->loop, TIDE__FK_OP);
 	if (!f)
 		return NULL;
@@ -226,8 +226,9 @@ struct tide_stream *tide_process_stream(struct tide_process *p, int fd)
 static int check_options(const char *const argv[],
 			 const struct tide_process_options *o)
 {
-	const uint32_t known = TIDE_PROCESS_KILL_ON_FREE | TIDE_PROCESS_NO_PATH |
-			       TIDE_PROCESS_KEEP_FDS | TIDE_PROCESS_NEW_PGROUP;
+	const uint32_t known = TIDE_PROCESS_KILL_ON_FREE |
+			       TIDE_PROCESS_NO_PATH | TIDE_PROCESS_KEEP_FDS |
+			       TIDE_PROCESS_NEW_PGROUP;
 
 	if (!argv || !argv[0] || !argv[0][0])
 		return -EINVAL;
@@ -380,9 +381,9 @@ static int make_streams(struct tide_process *p,
 
 		if (parent[i] < 0)
 			continue;
-		so.read_size = i == 0 ? STDIN_READ_SIZE
-			       : o->read_size ? o->read_size
-					      : PIPE_READ_SIZE;
+		so.read_size = i == 0	    ? STDIN_READ_SIZE :
+			       o->read_size ? o->read_size :
+					      PIPE_READ_SIZE;
 		ret = tide_stream_new(p->loop, parent[i], &so, &p->st[i]);
 		if (ret)
 			return ret;

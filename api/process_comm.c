@@ -32,8 +32,8 @@ struct comm {
 	size_t in_len, limit;
 	struct comm_pipe pipe[3];
 	struct tide_future *wait;
-	unsigned busy;  /* callbacks still due */
-	int err;        /* first error; stops all I/O */
+	unsigned busy; /* callbacks still due */
+	int err;       /* first error; stops all I/O */
 	bool waited;
 };
 
@@ -115,8 +115,7 @@ static void comm_wrote(void *arg, int64_t res, void *payload)
 	cp->op = NULL;
 	c->busy--;
 	/* a child that does not read all its input is not an error */
-	if (res < 0 && res != -EPIPE && res != -ECONNRESET &&
-	    res != -ECANCELED)
+	if (res < 0 && res != -EPIPE && res != -ECONNRESET && res != -ECANCELED)
 		comm_fail(c, (int)res);
 	comm_close(cp);
 	comm_check(c);

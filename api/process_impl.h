@@ -18,15 +18,15 @@
  * the reaper takes a reference and polls the pidfd until it exits.
  */
 struct tide_process {
-	struct tide__op reap_op;   /* background reaper after free */
+	struct tide__op reap_op; /* background reaper after free */
 	struct tide_loop *loop;
 	int pid;
 	int pidfd;
-	int status;                /* wait status, or -ECHILD; once reaped */
+	int status; /* wait status, or -ECHILD; once reaped */
 	bool reaped;
 	bool freed;
 	bool communicating;
-	uint32_t flags;            /* TIDE_PROCESS_* */
+	uint32_t flags; /* TIDE_PROCESS_* */
 	uint32_t refs;
 	struct tide_stream *st[3]; /* parent ends not taken yet */
 };

@@ -28,7 +28,7 @@ struct tide_server {
 	struct tide_future *backoff;  /* sleep before re-arming accept */
 	struct tide_future *deadline; /* graceful stop's limit */
 	uint64_t backoff_ns;
-	uint32_t ops;                 /* futures whose callback is due */
+	uint32_t ops; /* futures whose callback is due */
 	bool stopping, timed_out;
 	struct tide_future *stop_p;
 	struct tide_stream *conns;
@@ -135,7 +135,8 @@ static void server_accept_end(void *arg, int64_t res, void *payload)
 	}
 	srv->st.accept_errors++;
 	/* out of descriptors or memory: wait, then try again */
-	srv->backoff_ns = srv->backoff_ns ? srv->backoff_ns * 2 : BACKOFF_MIN_NS;
+	srv->backoff_ns = srv->backoff_ns ? srv->backoff_ns * 2 :
+					    BACKOFF_MIN_NS;
 	if (srv->backoff_ns > BACKOFF_MAX_NS)
 		srv->backoff_ns = BACKOFF_MAX_NS;
 	f = tide_sleep(srv->loop, srv->backoff_ns);
@@ -199,8 +200,8 @@ int tide_server_new(struct tide_loop *loop, const struct tide_addr *a,
 		o = *opts;
 	if (!loop || !fn == !o.conn_peer || !a || a->len == 0 ||
 	    a->len > sizeof(a->u) ||
-	    (o.flags & ~(uint32_t)(TIDE_SERVER_REUSEPORT |
-				   TIDE_SERVER_NO_BUFRING)) ||
+	    (o.flags &
+	     ~(uint32_t)(TIDE_SERVER_REUSEPORT | TIDE_SERVER_NO_BUFRING)) ||
 	    o.backlog < 0 || o.reserved[0] || o.reserved[1] || o.reserved[2])
 		return -EINVAL;
 	srv = calloc(1, sizeof(*srv));

@@ -31,8 +31,8 @@ struct tide_future *tide_poll(struct tide_loop *loop, int fd, unsigned events)
 		return tide_future_fail(loop, -EBADF);
 	f = tide__op_new(loop, NULL);
 	return f ? tide__op_started(f, tide__op_poll(loop, &f->op, fd, events,
-						     false))
-		 : NULL;
+						     false)) :
+		   NULL;
 }
 
 struct poll_multi {
@@ -309,8 +309,8 @@ static struct tide_future *beneath_error(struct tide_loop *loop, void *arg,
 	(void)payload;
 	if (res == -ELOOP)
 		return tide_future_fail(loop, -EXDEV);
-	return res < 0 ? tide_future_fail(loop, (int)res)
-		       : tide_future_ready(loop, res, NULL);
+	return res < 0 ? tide_future_fail(loop, (int)res) :
+			 tide_future_ready(loop, res, NULL);
 }
 
 static struct tide_future *openat2_fallback(struct tide_loop *loop, int dfd,
@@ -326,14 +326,14 @@ static struct tide_future *openat2_fallback(struct tide_loop *loop, int dfd,
 		resolve |= TIDE_RESOLVE_NO_SYMLINKS;
 	ret = tide__openat2_check(dfd, path, resolve);
 	if (ret)
-		return tide_future_fail(loop, beneath_only && ret == -ELOOP ?
-						      -EXDEV : ret);
-	f = tide_openat(loop, dfd, path,
-			flags | (resolve & TIDE_RESOLVE_NO_SYMLINKS ? O_NOFOLLOW
-								    : 0),
-			mode);
-	return beneath_only ? tide_future_then_wrapped(f, beneath_error, NULL)
-			    : f;
+		return tide_future_fail(
+			loop, beneath_only && ret == -ELOOP ? -EXDEV : ret);
+	f = tide_openat(
+		loop, dfd, path,
+		flags | (resolve & TIDE_RESOLVE_NO_SYMLINKS ? O_NOFOLLOW : 0),
+		mode);
+	return beneath_only ? tide_future_then_wrapped(f, beneath_error, NULL) :
+			      f;
 }
 
 struct tide_future *tide_openat2(struct tide_loop *loop, int dfd,
@@ -349,8 +349,8 @@ struct tide_future *tide_openat2(struct tide_loop *loop, int dfd,
 		return NULL;
 	if (!path)
 		return tide_future_fail(loop, -EFAULT);
-	if (resolve & ~(unsigned)(TIDE_RESOLVE_BENEATH |
-				  TIDE_RESOLVE_NO_SYMLINKS))
+	if (resolve &
+	    ~(unsigned)(TIDE_RESOLVE_BENEATH | TIDE_RESOLVE_NO_SYMLINKS))
 		return tide_future_fail(loop, -EINVAL);
 	n = strlen(path) + 1;
 	f = tide__op_new(loop, NULL);

@@ -19,7 +19,6 @@
 
 #include "stream_impl.h"
 
-
 #define DEFAULT_READ 16384u
 
 _Static_assert(sizeof(struct stream_wreq) <= TIDE__SLAB_OBJ, "wreq");
@@ -157,9 +156,9 @@ static bool stream_copy(struct tide_stream *s)
 			return true;
 		}
 		if (s->rd_got == s->rd_len) {
-			stream_rd_finish(s, s->rd_mode == RD_UNTIL
-						    ? -EMSGSIZE
-						    : (int64_t)s->rd_got);
+			stream_rd_finish(s, s->rd_mode == RD_UNTIL ?
+						    -EMSGSIZE :
+						    (int64_t)s->rd_got);
 			return true;
 		}
 	}
@@ -248,8 +247,9 @@ static void stream_multi_end(void *arg, int64_t res, void *payload)
 
 static void stream_rewake(struct tide__bufring_waiter *w)
 {
-	struct tide_stream *s = (struct tide_stream *)((char *)w -
-			offsetof(struct tide_stream, waiter));
+	struct tide_stream *s =
+		(struct tide_stream *)((char *)w -
+				       offsetof(struct tide_stream, waiter));
 
 	if (!s->closing && !s->in_end && !s->multi)
 		stream_arm(s);
@@ -302,7 +302,8 @@ static void stream_arm(struct tide_stream *s)
 		size_t room = s->rsize - s->rtail;
 
 		if (s->sock)
-			f = tide_recv(s->loop, s->fd, s->rbuf + s->rtail, room, 0);
+			f = tide_recv(s->loop, s->fd, s->rbuf + s->rtail, room,
+				      0);
 		else
 			f = tide_read(s->loop, s->fd, s->rbuf + s->rtail, room,
 				      TIDE_OFF_CUR);
@@ -384,9 +385,9 @@ struct tide_future *tide_stream_read_until(struct tide_stream *s, void *buf,
 	return stream_read_req(s, buf, max, RD_UNTIL, &c, 1);
 }
 
-struct tide_future *tide_stream_read_until_mem(struct tide_stream *s,
-					       void *buf, size_t max,
-					       const void *delim, size_t dlen)
+struct tide_future *tide_stream_read_until_mem(struct tide_stream *s, void *buf,
+					       size_t max, const void *delim,
+					       size_t dlen)
 {
 	if (s && (!delim || dlen == 0 || dlen > TIDE_STREAM_DELIM_MAX))
 		return tide_future_fail(s->loop, delim ? -EINVAL : -EFAULT);
@@ -456,7 +457,7 @@ void tide__stream_wnext(struct tide_stream *s)
 	}
 	if (!s->closing)
 		stream_rx_check(s); /* the backlog went out: resume */
-	stream_drained(s);      /* may end a closing stream */
+	stream_drained(s);	    /* may end a closing stream */
 }
 
 static void stream_wdone(void *arg, int64_t res, void *payload)
@@ -492,8 +493,8 @@ void tide__stream_wkick(struct tide_stream *s)
 		return;
 	}
 	if (s->sock)
-		f = tide_send(s->loop, s->fd, w->buf + w->done, w->len - w->done,
-			      0);
+		f = tide_send(s->loop, s->fd, w->buf + w->done,
+			      w->len - w->done, 0);
 	else
 		f = tide_write(s->loop, s->fd, w->buf + w->done,
 			       w->len - w->done, TIDE_OFF_CUR);
@@ -609,9 +610,9 @@ int tide_stream_new(struct tide_loop *loop, int fd,
 	*out = NULL;
 	if (opts)
 		o = *opts;
-	if (!loop || (o.flags & ~(uint32_t)(TIDE_STREAM_NO_SHUTDOWN |
-					     TIDE_STREAM_KEEP_FD |
-					     TIDE_STREAM_NAGLE)) ||
+	if (!loop ||
+	    (o.flags & ~(uint32_t)(TIDE_STREAM_NO_SHUTDOWN |
+				   TIDE_STREAM_KEEP_FD | TIDE_STREAM_NAGLE)) ||
 	    o.reserved[0] || o.reserved[1] || o.reserved[2] || o.reserved[3] ||
 	    (o.bufring && tide__bufring_loop(o.bufring) != loop))
 		return -EINVAL;
@@ -676,7 +677,8 @@ static void stream_finalize(struct tide_stream *s)
 	}
 	tide__stream_pipe_close(s);
 	if (!(s->flags & TIDE_STREAM_KEEP_FD)) {
-		(void)tide_loop_unfix_fd(s->loop, s->fd); /* -ENOENT: not fixed */
+		(void)tide_loop_unfix_fd(s->loop,
+					 s->fd); /* -ENOENT: not fixed */
 		close(s->fd);
 	}
 	if (s->on_free)
@@ -684,8 +686,8 @@ static void stream_finalize(struct tide_stream *s)
 	free(s->rbuf);
 	free(s);
 	if (p)
-		tide_promise_resolve(p, err == -ECANCELED || s_aborted ? 0 : err,
-				     NULL);
+		tide_promise_resolve(
+			p, err == -ECANCELED || s_aborted ? 0 : err, NULL);
 }
 
 static void stream_close_step(struct tide_stream *s)
@@ -782,8 +784,8 @@ int tide_stream_cancel(struct tide_stream *s, unsigned what)
 	int n = 0;
 
 	if (!s || !what ||
-	    (what & ~(unsigned)(TIDE_STREAM_CANCEL_READ |
-				TIDE_STREAM_CANCEL_WRITE)))
+	    (what &
+	     ~(unsigned)(TIDE_STREAM_CANCEL_READ | TIDE_STREAM_CANCEL_WRITE)))
 		return -EINVAL;
 	if ((what & TIDE_STREAM_CANCEL_READ) && s->rd) {
 		stream_rd_finish(s, -ECANCELED);

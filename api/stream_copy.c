@@ -37,8 +37,8 @@ static void pump_read(struct pump *u);
 static void copy_finish(struct copy *c)
 {
 	struct tide_future *p = c->p;
-	int64_t res = c->err ? c->err
-			     : (int64_t)(c->dir[0].bytes + c->dir[1].bytes);
+	int64_t res = c->err ? c->err :
+			       (int64_t)(c->dir[0].bytes + c->dir[1].bytes);
 
 	if (c->st) {
 		c->st->a_to_b = c->dir[0].bytes;
@@ -189,10 +189,12 @@ struct tide_future *tide_stream_copy_bidi(struct tide_stream *a,
 	c->size = size;
 	c->err = 0;
 	c->running = 2;
-	c->dir[0] = (struct pump){ .c = c, .src = a, .dst = b,
-				   .buf = (char *)(c + 1) };
-	c->dir[1] = (struct pump){ .c = c, .src = b, .dst = a,
-				   .buf = (char *)(c + 1) + size };
+	c->dir[0] = (struct pump){
+		.c = c, .src = a, .dst = b, .buf = (char *)(c + 1)
+	};
+	c->dir[1] = (struct pump){
+		.c = c, .src = b, .dst = a, .buf = (char *)(c + 1) + size
+	};
 	pump_read(&c->dir[0]);
 	pump_read(&c->dir[1]);
 	return p;

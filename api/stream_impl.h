@@ -26,16 +26,16 @@ enum stream_rd_mode { RD_SOME, RD_EXACT, RD_UNTIL };
 struct tide_stream {
 	struct tide_loop *loop;
 	int fd;
-	uint32_t flags;            /* TIDE_STREAM_* */
+	uint32_t flags; /* TIDE_STREAM_* */
 	bool sock;
 	bool closing;
 	bool shut_done;
-	bool in_end;               /* no more input will come */
-	bool wr_shut;              /* tide_stream_shutdown() called */
-	bool aborted;              /* tide_stream_abort() called */
-	int in_err;                /* 0 (EOF) or -errno once in_end */
-	int wr_err;                /* first write error */
-	uint32_t ops;              /* internal futures whose callback is due */
+	bool in_end;  /* no more input will come */
+	bool wr_shut; /* tide_stream_shutdown() called */
+	bool aborted; /* tide_stream_abort() called */
+	int in_err;   /* 0 (EOF) or -errno once in_end */
+	int wr_err;   /* first write error */
+	uint32_t ops; /* internal futures whose callback is due */
 
 	/* input from a buffer ring: lent buffers chained through the ring's
 	 * link array, qfirst..qlast (TIDE__BUFRING_NONE when empty) */
@@ -47,9 +47,9 @@ struct tide_stream {
 	/* fairness: at most `share` lent buffers held; receiving pauses at
 	 * the share, or while writes are backed up and nobody reads */
 	uint32_t held, share;
-	bool rx_paused;            /* receiving stopped on purpose */
-	bool rx_cancel;            /* multi cancelled to pause */
-	size_t wq_bytes;           /* bytes of queued write requests */
+	bool rx_paused;	 /* receiving stopped on purpose */
+	bool rx_cancel;	 /* multi cancelled to pause */
+	size_t wq_bytes; /* bytes of queued write requests */
 
 	/* input without a ring */
 	char *rbuf;
@@ -61,14 +61,14 @@ struct tide_stream {
 	char *rd_buf;
 	size_t rd_len, rd_got;
 	int rd_mode;
-	uint32_t dlen;             /* delimiter length (RD_UNTIL) */
+	uint32_t dlen; /* delimiter length (RD_UNTIL) */
 	char dbuf[TIDE_STREAM_DELIM_MAX];
 
 	/* writes, in order; the head one is in flight as wop */
 	struct stream_wreq *wq, *wq_tail;
 	struct tide_future *wop;
 
-	int pipefd[2];              /* sendfile's pipe; -1 until needed */
+	int pipefd[2]; /* sendfile's pipe; -1 until needed */
 	struct tide_future *close_p;
 	struct tide_future *shut_p; /* tide_stream_shutdown()'s future */
 

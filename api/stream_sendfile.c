@@ -31,9 +31,9 @@ enum sf_stage { SF_READ, SF_SEND, SF_FILL, SF_DRAIN, SF_WAIT };
 struct stream_wfile {
 	int fd;
 	int stage;
-	uint64_t off;   /* file offset of the next byte to read */
-	size_t chunk;   /* bytes read (bounce) or in the pipe, unsent */
-	size_t sent;    /* of a bounce chunk */
+	uint64_t off; /* file offset of the next byte to read */
+	size_t chunk; /* bytes read (bounce) or in the pipe, unsent */
+	size_t sent;  /* of a bounce chunk */
 	bool bounce_mode;
 	size_t bsize;
 	char *bounce;

@@ -37,7 +37,8 @@ static void tasks_free(struct tide_loop *loop)
 
 	tl->freeing = true;
 	for (struct tide_task *t = tl->live; t; t = t->next)
-		tide__warn(loop, "task %s is still suspended as its loop is "
+		tide__warn(loop,
+			   "task %s is still suspended as its loop is "
 			   "freed (its stack is freed without unwinding)",
 			   task_name(t));
 	tide__core(loop)->tasks = NULL;
@@ -114,7 +115,8 @@ static void task_resume(struct tide_task *t)
 	if (tide__core(t->loop)->debug)
 		t->resumed_ns = tide_now_ns();
 #if TIDE__ASAN
-	__sanitizer_start_switch_fiber(&fake, t->lo, (size_t)((char *)t - t->lo));
+	__sanitizer_start_switch_fiber(&fake, t->lo,
+				       (size_t)((char *)t - t->lo));
 	tide__ctx_swap(&t->caller, &t->ctx);
 	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #else
@@ -142,7 +144,8 @@ static void task_suspend(struct tide_task *t)
 {
 	task_leave(t);
 #if TIDE__ASAN
-	__sanitizer_start_switch_fiber(&t->fake, t->caller_bottom, t->caller_size);
+	__sanitizer_start_switch_fiber(&t->fake, t->caller_bottom,
+				       t->caller_size);
 #endif
 	tide__ctx_swap(&t->ctx, &t->caller);
 #if TIDE__ASAN
@@ -157,7 +160,8 @@ static void task_entry(void *arg)
 	int64_t r;
 
 #if TIDE__ASAN
-	__sanitizer_finish_switch_fiber(NULL, &t->caller_bottom, &t->caller_size);
+	__sanitizer_finish_switch_fiber(NULL, &t->caller_bottom,
+					&t->caller_size);
 #endif
 	t->flags |= T_STARTED;
 	r = t->fn(t->arg);
@@ -207,7 +211,8 @@ static int check_opts(const struct tide_task_options *o, size_t *size)
 {
 	size_t ps = 4096, s;
 
-	for (size_t i = 0; i < sizeof(o->reserved) / sizeof(o->reserved[0]); i++)
+	for (size_t i = 0; i < sizeof(o->reserved) / sizeof(o->reserved[0]);
+	     i++)
 		if (o->reserved[i])
 			return -EINVAL;
 	s = o->stack_size ? o->stack_size : TIDE_TASK_STACK_DEFAULT;

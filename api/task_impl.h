@@ -93,29 +93,29 @@ enum {
 
 struct tide_task {
 	/* hot: what an await and a wake-up touch, in the first cache line */
-	struct tide__ctx ctx;    /* the task's, while it is suspended */
+	struct tide__ctx ctx;	 /* the task's, while it is suspended */
 	struct tide__ctx caller; /* whoever resumed it, while it runs */
 	struct tide_loop *loop;
 	struct tide_future *awaiting; /* unresolved future being awaited */
 	int64_t res;
 	void *payload;
-	struct tide_task *prev_cur;   /* current task when this one resumed */
+	struct tide_task *prev_cur; /* current task when this one resumed */
 	uint32_t flags;
-	unsigned vg_id;               /* valgrind stack id */
+	unsigned vg_id; /* valgrind stack id */
 	/* the rest */
 	struct task_loop *tl;
-	struct tide_future *promise;  /* the task's future */
+	struct tide_future *promise; /* the task's future */
 	tide_task_fn *fn;
 	void *arg;
-	void *conn;                   /* task_server.c: the connection */
+	void *conn;		       /* task_server.c: the connection */
 	struct tide_task *next, *prev; /* live tasks of the loop / pool list */
 	struct task_batch *batch;
-	char *lo;                     /* lowest usable stack byte */
-	size_t size;                  /* stack size as requested (rounded) */
-	uint64_t resumed_ns;          /* debug: start of this run */
+	char *lo;	     /* lowest usable stack byte */
+	size_t size;	     /* stack size as requested (rounded) */
+	uint64_t resumed_ns; /* debug: start of this run */
 	uint64_t id;
 #if TIDE__ASAN
-	void *fake;                   /* ASan fake stack while suspended */
+	void *fake; /* ASan fake stack while suspended */
 	const void *caller_bottom;
 	size_t caller_size;
 #endif
@@ -153,14 +153,13 @@ extern _Thread_local struct tide_task *tide__task_cur TIDE__TLS_IE;
 /* Per-loop task state (api/task.c owns the list, task_stack.c the pool). */
 struct task_pool_class {
 	size_t size;
-	struct tide_task *hot;  /* free slots with their pages in place */
+	struct tide_task *hot;	/* free slots with their pages in place */
 	struct tide_task *cold; /* free slots whose pages were given back */
 	uint32_t hot_n;
 };
 
-
 struct task_loop {
-	struct tide_task *live;    /* started or runnable tasks */
+	struct tide_task *live; /* started or runnable tasks */
 	uint64_t live_n;
 	uint64_t next_id;
 	struct task_batch *batches;

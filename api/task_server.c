@@ -59,7 +59,8 @@ int tide_task_server_new(struct tide_loop *loop, const struct tide_addr *a,
 		*out = NULL;
 	if (!loop || !h || !h->fn || !out)
 		return -EINVAL;
-	for (size_t i = 0; i < sizeof(h->reserved) / sizeof(h->reserved[0]); i++)
+	for (size_t i = 0; i < sizeof(h->reserved) / sizeof(h->reserved[0]);
+	     i++)
 		if (h->reserved[i])
 			return -EINVAL;
 	o = h->task;

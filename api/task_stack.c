@@ -91,7 +91,8 @@ static void slot_vg_deregister(struct tide_task *t)
 static struct tide_task *slot_task(struct task_batch *b, uint32_t i)
 {
 	char *end = (char *)b->base + (size_t)(i + 1) * b->slot;
-	uintptr_t rec = ((uintptr_t)end - sizeof(struct tide_task)) & ~(uintptr_t)63;
+	uintptr_t rec = ((uintptr_t)end - sizeof(struct tide_task)) &
+			~(uintptr_t)63;
 
 	return (struct tide_task *)(rec - (uintptr_t)(i * 7 % COLOURS) * 64);
 }
@@ -124,7 +125,8 @@ static int batch_new(struct task_loop *tl, struct task_pool_class *c,
 	/* the record shares the stack's top page(s) */
 	size_t rec = (sizeof(struct tide_task) + 63) & ~(size_t)63;
 	size_t ps = page_size();
-	size_t slot = GUARD + ((size + rec + COLOURS * 64 + ps - 1) & ~(ps - 1));
+	size_t slot =
+		GUARD + ((size + rec + COLOURS * 64 + ps - 1) & ~(ps - 1));
 	uint32_t n = slot >= BATCH_BYTES ? 1 : (uint32_t)(BATCH_BYTES / slot);
 	struct task_batch *b = malloc(sizeof(*b));
 
@@ -144,7 +146,8 @@ static int batch_new(struct task_loop *tl, struct task_pool_class *c,
 	for (uint32_t i = 0; i < n; i++) {
 		char *g = (char *)b->base + (size_t)i * slot;
 
-		if (!b->split_guards && madvise(g, GUARD, MADV_GUARD_INSTALL) == 0)
+		if (!b->split_guards &&
+		    madvise(g, GUARD, MADV_GUARD_INSTALL) == 0)
 			continue;
 		/* no lightweight guards on this kernel: mprotect them all */
 		b->split_guards = true;
@@ -299,7 +302,8 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
 		prev_segv.sa_sigaction(sig, si, uc);
 		return;
 	}
-	if (prev_segv.sa_handler == SIG_DFL || prev_segv.sa_handler == SIG_IGN) {
+	if (prev_segv.sa_handler == SIG_DFL ||
+	    prev_segv.sa_handler == SIG_IGN) {
 		/* returning re-executes the fault with the default action */
 		signal(sig, SIG_DFL);
 		return;
@@ -331,7 +335,8 @@ static void segv_install(void)
 
 	pthread_mutex_lock(&lock);
 	if (sigaction(SIGSEGV, NULL, &cur) == 0 &&
-	    (!(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != segv_handler)) {
+	    (!(cur.sa_flags & SA_SIGINFO) ||
+	     cur.sa_sigaction != segv_handler)) {
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_sigaction = segv_handler;
 		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;

@@ -112,8 +112,12 @@ __asm__(".text\n"
 	".size tide__ctx_start_asm, .-tide__ctx_start_asm\n");
 
 /* Saved frame, lowest address first: x19 x20 ... x28, x29 x30, d8..d15. */
-enum { FRAME_RBX = 0 /* x19: arg */, FRAME_R12 = 1 /* x20: entry */,
-       FRAME_RET = 11 /* x30 */, FRAME_WORDS = 20 };
+enum {
+	FRAME_RBX = 0 /* x19: arg */,
+	FRAME_R12 = 1 /* x20: entry */,
+	FRAME_RET = 11 /* x30 */,
+	FRAME_WORDS = 20
+};
 #endif
 
 void tide__ctx_make(struct tide__ctx *c, void *lo, void *top,
@@ -158,7 +162,8 @@ void tide__ctx_make(struct tide__ctx *c, void *lo, void *top,
 
 	getcontext(&c->uc);
 	c->uc.uc_stack.ss_sp = lo;
-	c->uc.uc_stack.ss_size = (size_t)((char *)top - (char *)lo) & ~(size_t)15;
+	c->uc.uc_stack.ss_size = (size_t)((char *)top - (char *)lo) &
+				 ~(size_t)15;
 	c->uc.uc_link = NULL;
 	makecontext(&c->uc, (void (*)(void))uc_entry, 4,
 		    (unsigned)(e >> 16 >> 16), (unsigned)e,

@@ -34,7 +34,8 @@ struct tide__backend {
 	 * completes through tide__complete()). */
 	void (*cancel_all)(struct tide_loop *loop);
 	/* Fill the backend's part of tide_loop_config(). */
-	void (*config)(const struct tide_loop *loop, struct tide_loop_config *cfg);
+	void (*config)(const struct tide_loop *loop,
+		       struct tide_loop_config *cfg);
 };
 
 extern const struct tide__backend tide__uring_backend;

@@ -22,7 +22,7 @@ struct tide_bufring;
 
 /* ---- completion flags (the cflags of a completion) ---- */
 #define TIDE__CQ_BUFFER (1u << 0) /* data is in ring buffer tide__cq_bid() */
-#define TIDE__CQ_MORE (1u << 1)   /* more completions follow for this op */
+#define TIDE__CQ_MORE (1u << 1)	  /* more completions follow for this op */
 #define TIDE__CQ_NOTIF (1u << 3)  /* zero-copy notification: buffer free */
 #define TIDE__CQ_BID_SHIFT 16
 
@@ -30,7 +30,6 @@ static inline unsigned tide__cq_bid(uint32_t cflags)
 {
 	return cflags >> TIDE__CQ_BID_SHIFT;
 }
-
 
 /* Called once per completion of op; cflags holds TIDE__CQ_*. */
 typedef void tide__op_fn(struct tide_loop *loop, struct tide__op *op,
@@ -44,19 +43,19 @@ typedef void tide__op_fn(struct tide_loop *loop, struct tide__op *op,
 struct tide__op {
 	tide__op_fn *done;
 	uint8_t eflags; /* TIDE__OP_* */
-	uint8_t kind;   /* owner's */
-	uint8_t cont;   /* owner's */
+	uint8_t kind;	/* owner's */
+	uint8_t cont;	/* owner's */
 	uint8_t fflags; /* owner's */
-	uint32_t aux;   /* owner's */
+	uint32_t aux;	/* owner's */
 };
 
 enum {
 	TIDE__OP_CANCELLED_EARLY = 1u << 0, /* refused before it started */
-	TIDE__OP_DEADLINE = 1u << 1,        /* has a deadline (ops.h) */
-	TIDE__OP_INTERNAL = 1u << 2,        /* engine's own; not counted */
-	TIDE__OP_BACKEND = 1u << 3,         /* the backend's own mark */
-	TIDE__OP_FAULT_LATE = 1u << 4,      /* fault injection: deliver late */
-	TIDE__OP_INFLIGHT = 1u << 5,        /* debug builds: counted, not done */
+	TIDE__OP_DEADLINE = 1u << 1,	    /* has a deadline (ops.h) */
+	TIDE__OP_INTERNAL = 1u << 2,	    /* engine's own; not counted */
+	TIDE__OP_BACKEND = 1u << 3,	    /* the backend's own mark */
+	TIDE__OP_FAULT_LATE = 1u << 4,	    /* fault injection: deliver late */
+	TIDE__OP_INFLIGHT = 1u << 5, /* debug builds: counted, not done */
 };
 
 /* A queued callback: continuation dispatch and call_soon share it. */
@@ -92,8 +91,8 @@ struct tide__core {
 	bool running;
 	bool closing;
 	uint64_t ops_pending; /* user ops awaiting their final completion */
-	uint64_t holds;       /* promises and other external work */
-	uint64_t slow_ns;     /* debug: a callback slower than this is reported */
+	uint64_t holds;	      /* promises and other external work */
+	uint64_t slow_ns; /* debug: a callback slower than this is reported */
 	struct tide__taskq ready;
 	/* api/task.c's per-loop state (stack pool, live tasks), released by
 	 * tasks_free after quiesce, before the slab goes */
@@ -146,8 +145,10 @@ static inline void tide__slab_free(struct tide_loop *loop, void *p)
 	void **o = (void **)p;
 
 	TIDE__ASSERT(!tide__slab_freed(p), "slab object %p freed twice", p);
-	TIDE__ASSERT(s->live > 0, "slab of loop %p: more frees than "
-		     "allocations", (void *)loop);
+	TIDE__ASSERT(s->live > 0,
+		     "slab of loop %p: more frees than "
+		     "allocations",
+		     (void *)loop);
 	if (TIDE_DEBUG)
 		((uint64_t *)o)[1] = TIDE__SLAB_FREED;
 	*o = s->free;
@@ -195,7 +196,8 @@ static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
 	TIDE__ASSERT(op->done && ((op->eflags & TIDE__OP_INTERNAL) ||
 				  (op->eflags & TIDE__OP_INFLIGHT)),
 		     "completion (res %d) for record %p, which is not in "
-		     "flight", res, (void *)op);
+		     "flight",
+		     res, (void *)op);
 	if (__builtin_expect(op->eflags & (TIDE__OP_CANCELLED_EARLY |
 					   TIDE__OP_FAULT_LATE),
 			     0)) {

@@ -21,20 +21,21 @@
 #endif
 
 #if TIDE_DEBUG
-#define TIDE__ASSERT(cond, fmt, ...)                                        \
-	do {                                                                \
-		if (__builtin_expect(!(cond), 0)) {                         \
-			fprintf(stderr, "tide: invariant broken (%s:%d, %s): " \
-				fmt "\n", __FILE__, __LINE__, #cond,        \
-				__VA_ARGS__);                               \
-			abort();                                            \
-		}                                                           \
+#define TIDE__ASSERT(cond, fmt, ...)                                       \
+	do {                                                               \
+		if (__builtin_expect(!(cond), 0)) {                        \
+			fprintf(stderr,                                    \
+				"tide: invariant broken (%s:%d, %s): " fmt \
+				"\n",                                      \
+				__FILE__, __LINE__, #cond, __VA_ARGS__);   \
+			abort();                                           \
+		}                                                          \
 	} while (0)
 #else
-#define TIDE__ASSERT(cond, fmt, ...)                                        \
-	do {                                                                \
-		if (0 && (cond)) {                                          \
-		}                                                           \
+#define TIDE__ASSERT(cond, fmt, ...) \
+	do {                         \
+		if (0 && (cond)) {   \
+		}                    \
 	} while (0)
 #endif
 

@@ -24,24 +24,24 @@ struct tide__later {
 
 /* Fault injection (engine/core/fault.c), from TIDE_FAULT at creation. */
 struct tide__fault {
-	uint64_t rng;        /* xorshift state; 0 = off */
-	uint32_t short_pct;  /* socket/pipe transfers cut short, percent */
-	uint32_t late_pct;   /* completions delivered 1-4 dispatches late */
+	uint64_t rng;	    /* xorshift state; 0 = off */
+	uint32_t short_pct; /* socket/pipe transfers cut short, percent */
+	uint32_t late_pct;  /* completions delivered 1-4 dispatches late */
 	uint64_t shortened, delayed;
 };
 
 struct tide_loop {
 	struct tide__core core; /* first: see tide__core() */
 	const struct tide__backend *be;
-	bool uring;             /* be is the io_uring backend (fast path) */
-	uint32_t backend_why;   /* TIDE_BACKEND_WHY_* */
-	int uring_err;          /* io_uring_setup's -errno when it fell back */
+	bool uring;	      /* be is the io_uring backend (fast path) */
+	uint32_t backend_why; /* TIDE_BACKEND_WHY_* */
+	int uring_err;	      /* io_uring_setup's -errno when it fell back */
 	uint32_t opts_flags;
 	/* closing, the epoll backend or fault injection: operations leave
 	 * the io_uring fast path (one test instead of three) */
 	bool slow;
 	struct tide__fault fault;
-	uint64_t wait_cap_ns;   /* 0, or the longest single blocking wait */
+	uint64_t wait_cap_ns; /* 0, or the longest single blocking wait */
 
 	/* completions to deliver on the next dispatch */
 	struct tide__later *later;
@@ -52,15 +52,15 @@ struct tide_loop {
 	struct tide__task *posts, *posts_spare;
 	uint32_t posts_n, posts_cap, spare_cap;
 	int wake_fd;
-	struct tide__post *nodes;   /* tide__loop_post_node(), newest first */
+	struct tide__post *nodes; /* tide__loop_post_node(), newest first */
 	/* the registry of live loops (engine/core/live.c) */
 	uint64_t live_id;
 	struct tide_loop *live_next;
 
 	struct tide_loop_stats stats;
 
-	struct tide__uring u;   /* the io_uring backend's state */
-	struct tide__ep *ep;    /* the epoll backend's state */
+	struct tide__uring u; /* the io_uring backend's state */
+	struct tide__ep *ep;  /* the epoll backend's state */
 };
 
 /* ---- live loops (engine/core/live.c) ---- */

@@ -41,7 +41,7 @@
 /* ---- flags of the operations ---- */
 #define TIDE__RW_FIXED_FILE (1u << 0) /* fd is an index in the file table */
 #define TIDE__FSYNC_DATASYNC (1u << 0)
-#define TIDE__TIMEOUT_ABS (1u << 0)   /* ts is CLOCK_MONOTONIC absolute */
+#define TIDE__TIMEOUT_ABS (1u << 0) /* ts is CLOCK_MONOTONIC absolute */
 
 /* ---- files and other blocking calls ---- */
 int tide__op_nop(struct tide_loop *loop, struct tide__op *op);
@@ -74,9 +74,9 @@ int tide__op_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd,
 		      const char *path, int flags);
 int tide__op_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd,
 		     const char *path, mode_t mode);
-int tide__op_renameat(struct tide_loop *loop, struct tide__op *op,
-		      int olddfd, const char *oldpath, int newdfd,
-		      const char *newpath, unsigned flags);
+int tide__op_renameat(struct tide_loop *loop, struct tide__op *op, int olddfd,
+		      const char *oldpath, int newdfd, const char *newpath,
+		      unsigned flags);
 /* openat2(2); how (struct open_how) must live until completion.
  * -EOPNOTSUPP where the backend or kernel lacks it: api/ then falls back. */
 struct open_how;
@@ -96,8 +96,8 @@ int tide__op_connect(struct tide_loop *loop, struct tide__op *op, int fd,
 int tide__op_accept(struct tide_loop *loop, struct tide__op *op, int fd,
 		    struct sockaddr *addr, socklen_t *len, int flags);
 /* One completion (TIDE__CQ_MORE) per accepted connection, res = its fd. */
-int tide__op_accept_multi(struct tide_loop *loop, struct tide__op *op,
-			  int fd, int flags);
+int tide__op_accept_multi(struct tide_loop *loop, struct tide__op *op, int fd,
+			  int flags);
 int tide__op_recv(struct tide_loop *loop, struct tide__op *op, int fd,
 		  void *buf, unsigned len, int flags);
 /* One completion per receive, TIDE__CQ_BUFFER set and the buffer's id in

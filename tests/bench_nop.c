@@ -161,8 +161,10 @@ int main(int argc, char **argv)
 
 	if (argc > 3)
 		batch = (unsigned)atoi(argv[3]);
-	if (secs <= 0 || rounds < 1 || rounds > 64 || batch < 1 || batch > 4096) {
-		fprintf(stderr, "usage: bench_nop [seconds] [rounds<=64] [batch]\n");
+	if (secs <= 0 || rounds < 1 || rounds > 64 || batch < 1 ||
+	    batch > 4096) {
+		fprintf(stderr,
+			"usage: bench_nop [seconds] [rounds<=64] [batch]\n");
 		return 2;
 	}
 	round_ns = (uint64_t)(secs * 1e9);

@@ -82,7 +82,8 @@ static double run_switch_raw(void)
 
 	if (!stack) {
 		stack = malloc(64 * 1024);
-		tide__ctx_make(&side_ctx, stack, stack + 64 * 1024, side_entry, NULL);
+		tide__ctx_make(&side_ctx, stack, stack + 64 * 1024, side_entry,
+			       NULL);
 	}
 	t0 = tide_now_ns();
 	for (uint64_t i = 0; i < n; i++)
@@ -175,10 +176,12 @@ static double run_spawn(int task)
 
 	while (now - t0 < round_ns) {
 		for (int i = 0; i < 100; i++) {
-			struct tide_future *f = task ?
-				tide_task_spawn(loop, empty_task, NULL, NULL) :
-				tide_future_then(tide_future_ready(loop, 0, NULL),
-						 ready_then, NULL);
+			struct tide_future *f =
+				task ? tide_task_spawn(loop, empty_task, NULL,
+						       NULL) :
+				       tide_future_then(
+					       tide_future_ready(loop, 0, NULL),
+					       ready_then, NULL);
 
 			tide_future_release(f);
 		}
@@ -214,7 +217,8 @@ static double run_await_nop(void)
 	nops = 0;
 	y_deadline = t0 + round_ns;
 	for (int i = 0; i < BATCH; i++)
-		tide_future_release(tide_task_spawn(loop, nop_body, loop, NULL));
+		tide_future_release(
+			tide_task_spawn(loop, nop_body, loop, NULL));
 	tide_loop_run(loop);
 	double ns = (double)(tide_now_ns() - t0) / (double)nops;
 
@@ -288,7 +292,8 @@ static void client(uint16_t port, int n, int go)
 	for (int i = 0; i < n; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-		if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		if (fd < 0 ||
+		    connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
 			perror("bench_task: client connect");
 			_exit(1);
 		}
@@ -361,10 +366,12 @@ int main(int argc, char **argv)
 	double secs = argc > 1 ? atof(argv[1]) : 0.2;
 	int rounds = argc > 2 ? atoi(argv[2]) : 7;
 	int conns = argc > 3 ? atoi(argv[3]) : 10000;
-	double sw[64], yt[64], yc[64], st[64], sc[64], at[64], nc[64], ratio[64];
+	double sw[64], yt[64], yc[64], st[64], sc[64], at[64], nc[64],
+		ratio[64];
 
 	if (rounds < 1 || rounds > 64 || secs <= 0) {
-		fprintf(stderr, "usage: bench_task [seconds] [rounds <= 64] [conns]\n");
+		fprintf(stderr,
+			"usage: bench_task [seconds] [rounds <= 64] [conns]\n");
 		return 2;
 	}
 	round_ns = (uint64_t)(secs * 1e9);

@@ -35,7 +35,8 @@ struct tide_loop *t_loop(void)
 void t_skip_valgrind(void **state)
 {
 	(void)state;
-	fprintf(stderr, "skipped under valgrind: it reserves descriptors of "
+	fprintf(stderr,
+		"skipped under valgrind: it reserves descriptors of "
 		"its own, so descriptor-limit tests cannot hold there\n");
 	skip();
 }
@@ -64,7 +65,8 @@ int t_run_configs(const char *name, const struct CMUnitTest *tests, size_t n)
 		uint32_t flags;
 	} cfgs[] = {
 		{ "default", TIDE_LOOP_REQUIRE_URING },
-		{ "coop", TIDE_LOOP_REQUIRE_URING | TIDE_LOOP_NO_DEFER_TASKRUN },
+		{ "coop",
+		  TIDE_LOOP_REQUIRE_URING | TIDE_LOOP_NO_DEFER_TASKRUN },
 		{ "plain", TIDE_LOOP_REQUIRE_URING | TIDE_LOOP_NO_FAST_FLAGS },
 		{ "sqpoll", TIDE_LOOP_REQUIRE_URING | TIDE_LOOP_SQPOLL },
 		{ "epoll", TIDE_LOOP_EPOLL },

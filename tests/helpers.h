@@ -45,8 +45,11 @@ unsigned char t_pattern(uint64_t off);
  * and check-asan run it.
  */
 void t_skip_valgrind(void **state);
-#define t_unit_test_no_valgrind(f)                                          \
-	{ #f, getenv("TIDE_VALGRIND") ? t_skip_valgrind : (f), NULL, NULL, NULL }
+#define t_unit_test_no_valgrind(f)                                         \
+	{                                                                  \
+#f, getenv("TIDE_VALGRIND") ? t_skip_valgrind : (f), NULL, \
+			NULL, NULL                                         \
+	}
 
 /* What a tide_future_on_done() callback saw: its last result and how many
  * times it ran (t_seen_cb's argument). */
@@ -60,6 +63,7 @@ void t_seen_cb(void *arg, int64_t res, void *payload);
  * from accept(2). */
 void t_tcp_pair(struct tide_loop *loop, int *x, int *y);
 
-#define T_RUN(name, tests) t_run_configs(name, tests, sizeof(tests) / sizeof(tests[0]))
+#define T_RUN(name, tests) \
+	t_run_configs(name, tests, sizeof(tests) / sizeof(tests[0]))
 
 #endif

@@ -29,7 +29,8 @@ int main(void)
 	tide_future_release(f);
 	tide_loop_free(loop);
 	if (ret < 0 || res != 0) {
-		fprintf(stderr, "run_until %d, result %lld\n", ret, (long long)res);
+		fprintf(stderr, "run_until %d, result %lld\n", ret,
+			(long long)res);
 		return 1;
 	}
 	printf("OK tide %s\n", TIDE_VERSION_STRING);

@@ -227,7 +227,8 @@ static void test_blocking_cancel_queued_and_running(void **state)
 
 static void test_blocking_run_calls(void **state)
 {
-	char dir[] = "/tmp/tide_bk.XXXXXX", path[64], path2[64], buf[8] = "abcdefg";
+	char dir[] = "/tmp/tide_bk.XXXXXX", path[64], path2[64],
+	     buf[8] = "abcdefg";
 	struct statx stx;
 	struct iovec iov[2] = { { buf, 3 }, { buf + 3, 4 } };
 	struct job x;
@@ -322,7 +323,8 @@ struct rec {
 	int n;
 };
 
-static void rec_done(struct tide_loop *loop, struct tide__op *op, int32_t res, uint32_t cflags)
+static void rec_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
+		     uint32_t cflags)
 {
 	struct rec *r = (struct rec *)(void *)op;
 
@@ -350,10 +352,13 @@ static void test_per_op_fallback_pool(void **state)
 	tide__core(loop)->ops_pending += 2;
 	tide__op_inflight(&a.op); /* debug builds check it at completion */
 	tide__op_inflight(&b.op);
-	assert_int_equal(
-		tide__ep_openat(loop, &a.op, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC, 0), 0);
-	assert_int_equal(
-		tide__ep_statx(loop, &b.op, AT_FDCWD, "/nonexistent/tide", 0, STATX_SIZE, &stx), 0);
+	assert_int_equal(tide__ep_openat(loop, &a.op, AT_FDCWD, "/dev/null",
+					 O_RDONLY | O_CLOEXEC, 0),
+			 0);
+	assert_int_equal(tide__ep_statx(loop, &b.op, AT_FDCWD,
+					"/nonexistent/tide", 0, STATX_SIZE,
+					&stx),
+			 0);
 	assert_int_equal(a.n + b.n, 0); /* never inside the call */
 	assert_int_equal(tide_loop_run(loop), 0);
 	assert_int_equal(a.n, 1);
@@ -406,7 +411,8 @@ static void test_epoll_keeps_descriptor_modes(void **state)
 	int sv[2], p[2];
 
 	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
 	f = tide_recv(loop, sv[1], buf, sizeof(buf), 0);
 	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
 	assert_false(tide_future_done(f)); /* nothing sent yet: it waits */
@@ -420,7 +426,9 @@ static void test_epoll_keeps_descriptor_modes(void **state)
 	f = tide_read(loop, p[0], buf, sizeof(buf), TIDE_OFF_CUR);
 	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
 	assert_false(tide_future_done(f));
-	assert_int_equal(t_wait(loop, tide_write(loop, p[1], "pipe", 4, TIDE_OFF_CUR)), 4);
+	assert_int_equal(
+		t_wait(loop, tide_write(loop, p[1], "pipe", 4, TIDE_OFF_CUR)),
+		4);
 	assert_int_equal(bounded(loop, f), 4);
 	assert_memory_equal(buf, "pipe", 4);
 	assert_true(blocking(p[0]));
@@ -473,7 +481,8 @@ static int unix_listener(struct sockaddr_un *a, int type_flags)
 	memset(a, 0, sizeof(*a));
 	a->sun_family = AF_UNIX;
 	/* abstract: nothing to unlink */
-	snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "tide-bk-%d-%d", (int)getpid(), fd);
+	snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "tide-bk-%d-%d",
+		 (int)getpid(), fd);
 	assert_true(fd >= 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)a, sizeof(*a)), 0);
 	assert_int_equal(listen(fd, 8), 0);
@@ -498,7 +507,8 @@ static void test_epoll_accept_blocking_listener(void **state)
 		assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
 		assert_false(tide_future_done(f));
 		c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+		assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)),
+				 0);
 		old = (int)bounded(loop, f);
 		assert_true(old >= 0);
 		close(old);
@@ -546,7 +556,8 @@ static void test_epoll_timers(void **state)
 	assert_int_equal(t_wait(loop, tide_sleep(loop, 2000000)), 0);
 	assert_true(tide_now_ns() - t0 >= 2000000);
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	f = tide_future_timeout(tide_read(loop, p[0], buf, sizeof(buf), TIDE_OFF_CUR), 1000000);
+	f = tide_future_timeout(
+		tide_read(loop, p[0], buf, sizeof(buf), TIDE_OFF_CUR), 1000000);
 	assert_int_equal(t_wait(loop, f), -ETIMEDOUT);
 	close(p[0]);
 	close(p[1]);
@@ -601,7 +612,8 @@ struct mpoll {
 	int32_t last;
 };
 
-static void mpoll_done(struct tide_loop *loop, struct tide__op *op, int32_t res, uint32_t cflags)
+static void mpoll_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
+		       uint32_t cflags)
 {
 	struct mpoll *m = (struct mpoll *)(void *)op;
 	char c;
@@ -620,7 +632,8 @@ static void mpoll_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 static void test_epoll_poll_multishot_and_file(void **state)
 {
 	struct tide_loop *loop = ep_loop();
-	struct mpoll m = { .op.done = mpoll_done }, f = { .op.done = mpoll_done };
+	struct mpoll m = { .op.done = mpoll_done },
+		     f = { .op.done = mpoll_done };
 	char path[] = "/tmp/tide_bk_poll.XXXXXX";
 	int p[2], fd;
 
@@ -644,7 +657,8 @@ static void test_epoll_poll_multishot_and_file(void **state)
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	unlink(path);
-	assert_int_equal(tide__op_poll(loop, &f.op, fd, POLLIN | POLLOUT, false), 0);
+	assert_int_equal(
+		tide__op_poll(loop, &f.op, fd, POLLIN | POLLOUT, false), 0);
 	assert_int_equal(f.final, 0); /* never inside the call */
 	assert_int_equal(tide_loop_run(loop), 0);
 	assert_int_equal(f.final, 1);
@@ -669,8 +683,10 @@ static void test_timers_cost_no_sqe(void **state)
 	(void)state;
 	assert_int_equal(tide_loop_new(&loop, NULL), 0);
 	tide_loop_config(loop, &cfg);
-	count = cfg.backend == TIDE_BACKEND_URING && (cfg.features & IORING_FEAT_EXT_ARG);
-	assert_int_equal(t_wait(loop, tide_nop(loop)), 0); /* first submit done */
+	count = cfg.backend == TIDE_BACKEND_URING &&
+		(cfg.features & IORING_FEAT_EXT_ARG);
+	assert_int_equal(t_wait(loop, tide_nop(loop)),
+			 0); /* first submit done */
 	tide_loop_stats(loop, &st0);
 	for (int i = 0; i < NT; i++)
 		f[i] = tide_sleep(loop, 1000u * (unsigned)(i % 7));

@@ -342,12 +342,14 @@ static void test_tide_fixed_buffers_and_files(void **state)
 	if (t_loop_epoll(loop)) { /* io_uring only: refused, documented */
 		assert_int_equal(tide_loop_register_buffers(loop, iov, 2),
 				 -EOPNOTSUPP);
-		assert_int_equal(tide_loop_unregister_buffers(loop), -EOPNOTSUPP);
+		assert_int_equal(tide_loop_unregister_buffers(loop),
+				 -EOPNOTSUPP);
 		assert_int_equal(tide_loop_register_files(loop, &fd, 1),
 				 -EOPNOTSUPP);
 		/* the engine refuses the operation: a failed future says why */
-		assert_int_equal(t_wait(loop, tide_read_fixed(loop, fd, bufs[1],
-							      4096, 4096, 1, 0)),
+		assert_int_equal(t_wait(loop,
+					tide_read_fixed(loop, fd, bufs[1], 4096,
+							4096, 1, 0)),
 				 -EOPNOTSUPP);
 		tide_loop_free(loop);
 		return;

@@ -298,9 +298,9 @@ static void test_tide_future_timeout_pipe(void **state)
 	tide_future_release(f);
 	/* also through the generic (non-linked) path: a derived future */
 	f = tide_future_timeout(tide_future_then(tide_read(loop, p[0], buf,
-							  sizeof(buf),
-							  TIDE_OFF_CUR),
-						add_one, NULL),
+							   sizeof(buf),
+							   TIDE_OFF_CUR),
+						 add_one, NULL),
 				10000000);
 	assert_int_equal(t_wait(loop, f), -ETIMEDOUT);
 	tide_future_release(f);
@@ -326,8 +326,8 @@ static void test_tide_future_shield(void **state)
 	struct tide_future *s;
 
 	(void)state;
-	s = tide_future_shield(tide_future_then(tide_sleep(loop, 5000000),
-						add_one, NULL));
+	s = tide_future_shield(
+		tide_future_then(tide_sleep(loop, 5000000), add_one, NULL));
 	assert_int_equal(tide_future_cancel(s), 0);
 	assert_int_equal(t_wait(loop, s), -ECANCELED);
 	tide_future_release(s);
@@ -360,8 +360,8 @@ static void test_tide_future_cancel_states(void **state)
 		assert_true(loop->u.bl_count > loop->u.bl_head);
 	assert_int_equal(tide_future_cancel(f[19]), 0); /* backlog */
 	assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
-	assert_int_equal(tide_future_cancel(f[0]), 0);  /* in flight */
-	assert_int_equal(tide_future_cancel(f[0]), 0);  /* twice is fine */
+	assert_int_equal(tide_future_cancel(f[0]), 0); /* in flight */
+	assert_int_equal(tide_future_cancel(f[0]), 0); /* twice is fine */
 	for (int i = 1; i < 19; i++)
 		assert_int_equal(tide_future_cancel(f[i]), 0);
 	for (int i = 0; i < 20; i++) {
@@ -397,7 +397,8 @@ static void test_tide_promise_on_cancel(void **state)
 	assert_int_equal(tide_future_cancel(d), 0);
 	assert_int_equal(t_wait(loop, d), -ECANCELED);
 	tide_future_release(d);
-	assert_int_equal(tide_promise_on_cancel(NULL, on_cancel, NULL), -EINVAL);
+	assert_int_equal(tide_promise_on_cancel(NULL, on_cancel, NULL),
+			 -EINVAL);
 	p = tide_future_ready(loop, 0, NULL);
 	assert_int_equal(tide_promise_on_cancel(p, on_cancel, NULL), -EINVAL);
 	tide_future_release(p);
@@ -489,8 +490,8 @@ static void test_tide_call_soon_later_at(void **state)
 	(void)state;
 	soon_n = 0;
 	later = tide_call_later(loop, 20000000, soon, (void *)3);
-	tide_future_release(tide_call_at(loop, tide_now_ns() + 5000000, soon,
-					 (void *)2));
+	tide_future_release(
+		tide_call_at(loop, tide_now_ns() + 5000000, soon, (void *)2));
 	assert_int_equal(tide_call_soon(loop, soon, (void *)1), 0);
 	c = tide_call_later(loop, 1000000, soon, (void *)99);
 	assert_int_equal(tide_future_cancel(c), 0);
@@ -535,8 +536,9 @@ static void test_million_futures_flat(void **state)
 
 	(void)state;
 	for (int i = 0; i < 1000000; i++) {
-		struct tide_future *f = i % 2 ? tide_future_ready(loop, i, NULL) :
-					       tide_promise_new(loop);
+		struct tide_future *f =
+			i % 2 ? tide_future_ready(loop, i, NULL) :
+				tide_promise_new(loop);
 
 		if (!(i % 2))
 			tide_promise_resolve(f, 1, NULL);

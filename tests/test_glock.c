@@ -65,7 +65,8 @@ static void test_tide_glock_new_defaults(void **state)
 
 	(void)state;
 	assert_int_equal(tide_glock_new(&g, NULL), 0);
-	assert_int_equal(tide_glock_interval(g), TIDE_GLOCK_DEFAULT_INTERVAL_NS);
+	assert_int_equal(tide_glock_interval(g),
+			 TIDE_GLOCK_DEFAULT_INTERVAL_NS);
 	assert_int_equal(tide_glock_set_interval(g, 999), -EINVAL);
 	assert_int_equal(tide_glock_set_interval(NULL, 5000), -EINVAL);
 	assert_int_equal(tide_glock_set_interval(g, 2000000), 0);
@@ -102,7 +103,7 @@ static void test_tide_glock_misuse(void **state)
 
 struct mx {
 	struct tide_glock *g;
-	uint64_t counter;    /* plain: only the lock protects it */
+	uint64_t counter; /* plain: only the lock protects it */
 	atomic_int inside;
 	atomic_int overlap;
 };
@@ -150,12 +151,14 @@ static void mutual_exclusion(uint32_t mode, uint32_t flags)
 
 	tide_glock_stats(m.g, &st);
 	assert_int_equal(st.acquisitions, st.releases);
-	assert_true(st.acquisitions >= (uint64_t)MX_THREADS * MX_ROUNDS * 4 / 3);
+	assert_true(st.acquisitions >=
+		    (uint64_t)MX_THREADS * MX_ROUNDS * 4 / 3);
 	assert_int_equal(st.wait_ns.count, st.acquisitions);
 	assert_int_equal(st.hold_ns.count, st.releases);
 	assert_true(st.handoffs <= st.acquisitions);
 	assert_true(st.check_drops <= st.acquisitions);
-	assert_int_equal(st.blocking, (uint64_t)MX_THREADS * ((MX_ROUNDS + 2) / 3));
+	assert_int_equal(st.blocking,
+			 (uint64_t)MX_THREADS * ((MX_ROUNDS + 2) / 3));
 	assert_int_equal(st.threads, MX_THREADS);
 	assert_int_equal(st.waiters, 0);
 	assert_true(st.held_ns <= st.wall_ns);
@@ -251,7 +254,8 @@ static void drop_on_request(uint32_t mode, uint32_t flags)
 	assert_true(st.check_drops >= 1);
 	assert_int_equal(st.acquisitions, st.releases);
 	if (mode == TIDE_GLOCK_GIL && !(flags & TIDE_GLOCK_NO_FORCE_SWITCH))
-		assert_true(st.forced_drops >= 1 && st.forced_drops <= st.drop_requests);
+		assert_true(st.forced_drops >= 1 &&
+			    st.forced_drops <= st.drop_requests);
 	else
 		assert_int_equal(st.forced_drops, 0);
 	/* the waiter waited at least one interval before asking */

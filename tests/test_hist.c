@@ -58,8 +58,9 @@ static void test_tide_hist_record_exact_small(void **state)
 /* Large values: within 1/128 of the sample, and never outside [min, max]. */
 static void test_tide_hist_record_precision(void **state)
 {
-	static const uint64_t vals[] = { 128, 1000, 4097, 65535, 1000000,
-					 123456789, 1ull << 40, UINT64_MAX };
+	static const uint64_t vals[] = { 128,	     1000,	4097,
+					 65535,	     1000000,	123456789,
+					 1ull << 40, UINT64_MAX };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
@@ -68,7 +69,7 @@ static void test_tide_hist_record_precision(void **state)
 		tide_hist_init(&h);
 		tide_hist_record(&h, v);
 		tide_hist_record(&h, v * 2 < v ? v : v * 2); /* a larger one */
-		tide_hist_record(&h, 0);                     /* a smaller one */
+		tide_hist_record(&h, 0);		     /* a smaller one */
 		p = pct(&h, 50); /* rank 2 of 3: the sample v */
 		assert_true((p >= v ? p - v : v - p) <= v / 128);
 	}
@@ -143,7 +144,8 @@ static void test_tide_hist_summary(void **state)
 	assert_int_equal(s.p99, pct(&h, 99));
 	assert_int_equal(s.p999, pct(&h, 99.9));
 	/* 99th of 1000 samples is 990000, reported within 1/128 */
-	assert_true(s.p99 >= 990000 - 990000 / 128 && s.p99 <= 990000 + 990000 / 128);
+	assert_true(s.p99 >= 990000 - 990000 / 128 &&
+		    s.p99 <= 990000 + 990000 / 128);
 	assert_int_equal(tide_hist_summary(NULL, &s), -EINVAL);
 	assert_int_equal(tide_hist_summary(&h, NULL), -EINVAL);
 }

@@ -19,7 +19,7 @@
 
 #include "uring/uring.h"
 
-static int inject_err;      /* returned for every setup attempt */
+static int inject_err;	     /* returned for every setup attempt */
 static unsigned reject_mask; /* IORING_SETUP_* bits answered with -EINVAL */
 
 int tide__sys_setup(unsigned entries, struct io_uring *ring,
@@ -285,7 +285,8 @@ static void test_tide_loop_post_threads(void **state)
 	all_posted = tide_promise_new(loop);
 	p = (struct poster){ .loop = loop, .n = 25000 };
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, post_thread, &p), 0);
+		assert_int_equal(pthread_create(&th[i], NULL, post_thread, &p),
+				 0);
 	assert_int_equal(t_wait(loop, all_posted), 0);
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
@@ -342,8 +343,9 @@ static void *race_thread(void *arg)
 
 	r->last = 0;
 	/* bounded: a post that wrongly keeps succeeding ends the thread */
-	for (int i = 0; r->last == 0 && (i & 1023 || tide_now_ns() - t0 <
-					 60000000000ull); i++) {
+	for (int i = 0;
+	     r->last == 0 && (i & 1023 || tide_now_ns() - t0 < 60000000000ull);
+	     i++) {
 		r->last = tide_loop_post(r->loop, race_run, r->runs);
 		if (r->last == 0 && r->accepted++ == 64)
 			(*r->started)++;
@@ -363,10 +365,12 @@ static void test_tide_loop_post_races_free(void **state)
 		uint64_t accepted = 0;
 
 		for (int i = 0; i < 4; i++) {
-			r[i] = (struct racer){ .loop = loop, .runs = &runs,
+			r[i] = (struct racer){ .loop = loop,
+					       .runs = &runs,
 					       .started = &started };
 			assert_int_equal(pthread_create(&th[i], NULL,
-							race_thread, &r[i]), 0);
+							race_thread, &r[i]),
+					 0);
 		}
 		/* free while every poster is in full flow */
 		while (started < 4)
@@ -525,7 +529,8 @@ static void test_tide_loop_free_backlog_idle_pipe(void **state)
 	assert_int_equal(tide_loop_new(&loop, &o), 0);
 	assert_int_equal(pipe(p), 0);
 	for (int i = 0; i < 16; i++)
-		assert_int_equal(tide_future_on_done(tide_read(loop, p[0], buf[i],
+		assert_int_equal(tide_future_on_done(tide_read(loop, p[0],
+							       buf[i],
 							       sizeof(buf[i]),
 							       TIDE_OFF_CUR),
 						     count_cancelled, &done),

@@ -154,8 +154,8 @@ static void test_tide_pool_submit_many(void **state)
 
 	(void)state;
 	for (i = 0; i < n; i++) {
-		struct tide_future *f = tide_pool_submit(p, loop, job_triple,
-							 (void *)i);
+		struct tide_future *f =
+			tide_pool_submit(p, loop, job_triple, (void *)i);
 
 		assert_int_equal(tide_future_on_done(f, many_done, &m), 0);
 	}

@@ -95,7 +95,8 @@ static void test_tide_probe_run_success(void **state)
 	if (lp) {
 		for (int op = 0; op < IORING_OP_LAST; op++)
 			assert_int_equal(tide_probe_has_op(p, op),
-					 io_uring_opcode_supported(lp, op) ? 1 : 0);
+					 io_uring_opcode_supported(lp, op) ? 1 :
+									     0);
 		io_uring_free_probe(lp);
 	}
 
@@ -119,7 +120,8 @@ static void test_tide_probe_run_success(void **state)
 	assert_true(p->loop.sq_entries > 0);
 	assert_true(p->loop.cq_entries >= p->loop.sq_entries);
 	if (p->loop.setup & TIDE_SETUP_DEFER_TASKRUN)
-		assert_true(tide_probe_has_setup(p, IORING_SETUP_DEFER_TASKRUN));
+		assert_true(
+			tide_probe_has_setup(p, IORING_SETUP_DEFER_TASKRUN));
 	assert_int_equal(p->loop.features, p->features);
 	assert_true(tide_probe_has_feature(p, IORING_FEAT_SINGLE_MMAP));
 
@@ -302,7 +304,8 @@ static void test_tide_probe_explain_seccomp(void **state)
 	e.seccomp = 2;
 	const char *s = explain(&e);
 	assert_true(contains(s, "seccomp filter"));
-	assert_true(contains(s, "io_uring_setup, io_uring_enter and io_uring_register"));
+	assert_true(contains(
+		s, "io_uring_setup, io_uring_enter and io_uring_register"));
 	e.seccomp = 1;
 	assert_true(contains(explain(&e), "strict seccomp"));
 	/* disabled=1 but privileged: the sysctl is not the cause */
@@ -392,7 +395,8 @@ static void test_tide_probe_has_setup(void **state)
 	assert_int_equal(tide_probe_has_setup(&p, IORING_SETUP_IOPOLL), 0);
 	assert_int_equal(tide_probe_has_setup(&p, 0), 0);
 	assert_int_equal(tide_probe_has_setup(&p, IORING_SETUP_SQPOLL |
-						  IORING_SETUP_IOPOLL), 0);
+							  IORING_SETUP_IOPOLL),
+			 0);
 	assert_int_equal(tide_probe_has_setup(NULL, IORING_SETUP_SQPOLL), 0);
 }
 
@@ -403,10 +407,13 @@ static void test_tide_probe_has_feature(void **state)
 	(void)state;
 	p.features = IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG;
 	assert_int_equal(tide_probe_has_feature(&p, IORING_FEAT_NODROP), 1);
-	assert_int_equal(tide_probe_has_feature(&p, IORING_FEAT_NODROP |
-						    IORING_FEAT_EXT_ARG), 1);
-	assert_int_equal(tide_probe_has_feature(&p, IORING_FEAT_NODROP |
-						    IORING_FEAT_FAST_POLL), 0);
+	assert_int_equal(tide_probe_has_feature(
+				 &p, IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG),
+			 1);
+	assert_int_equal(tide_probe_has_feature(&p,
+						IORING_FEAT_NODROP |
+							IORING_FEAT_FAST_POLL),
+			 0);
 	assert_int_equal(tide_probe_has_feature(&p, 0), 0);
 	assert_int_equal(tide_probe_has_feature(NULL, IORING_FEAT_NODROP), 0);
 }
@@ -417,7 +424,8 @@ static void test_tide_probe_op_name(void **state)
 {
 	(void)state;
 	assert_string_equal(tide_probe_op_name(IORING_OP_NOP), "NOP");
-	assert_string_equal(tide_probe_op_name(IORING_OP_SENDMSG_ZC), "SENDMSG_ZC");
+	assert_string_equal(tide_probe_op_name(IORING_OP_SENDMSG_ZC),
+			    "SENDMSG_ZC");
 	/* numbers newer than liburing 2.3, in the kernel's order */
 	assert_string_equal(tide_probe_op_name(49), "READ_MULTISHOT");
 	assert_string_equal(tide_probe_op_name(51), "FUTEX_WAIT");
@@ -430,7 +438,8 @@ static void test_tide_probe_op_name(void **state)
 		last++;
 	assert_true(last >= 62);
 	for (int op = 0; op <= last; op++)
-		assert_int_equal(tide_probe_op_from_name(tide_probe_op_name(op)), op);
+		assert_int_equal(
+			tide_probe_op_from_name(tide_probe_op_name(op)), op);
 	/* failure: unknown numbers */
 	assert_null(tide_probe_op_name(-1));
 	assert_null(tide_probe_op_name(last + 1));
@@ -442,7 +451,8 @@ static void test_tide_probe_op_from_name(void **state)
 {
 	(void)state;
 	assert_int_equal(tide_probe_op_from_name("READV"), IORING_OP_READV);
-	assert_int_equal(tide_probe_op_from_name("ioring_op_readv"), IORING_OP_READV);
+	assert_int_equal(tide_probe_op_from_name("ioring_op_readv"),
+			 IORING_OP_READV);
 	assert_int_equal(tide_probe_op_from_name("Pipe"), 62);
 	assert_int_equal(tide_probe_op_from_name(NULL), -EINVAL);
 	assert_int_equal(tide_probe_op_from_name(""), -ENOENT);
@@ -453,11 +463,13 @@ static void test_tide_probe_op_from_name(void **state)
 static void test_tide_probe_setup_name(void **state)
 {
 	(void)state;
-	assert_string_equal(tide_probe_setup_name(IORING_SETUP_IOPOLL), "IOPOLL");
+	assert_string_equal(tide_probe_setup_name(IORING_SETUP_IOPOLL),
+			    "IOPOLL");
 	assert_string_equal(tide_probe_setup_name(IORING_SETUP_DEFER_TASKRUN),
 			    "DEFER_TASKRUN");
 	assert_string_equal(tide_probe_setup_name(1u << 14), "NO_MMAP");
-	assert_string_equal(tide_probe_setup_name(1u << 15), "REGISTERED_FD_ONLY");
+	assert_string_equal(tide_probe_setup_name(1u << 15),
+			    "REGISTERED_FD_ONLY");
 	assert_string_equal(tide_probe_setup_name(1u << 16), "NO_SQARRAY");
 	assert_string_equal(tide_probe_setup_name(1u << 17), "HYBRID_IOPOLL");
 	assert_null(tide_probe_setup_name(0));
@@ -473,12 +485,14 @@ static void test_tide_probe_feature_name(void **state)
 	assert_string_equal(tide_probe_feature_name(IORING_FEAT_LINKED_FILE),
 			    "LINKED_FILE");
 	assert_string_equal(tide_probe_feature_name(1u << 13), "REG_REG_RING");
-	assert_string_equal(tide_probe_feature_name(1u << 14), "RECVSEND_BUNDLE");
+	assert_string_equal(tide_probe_feature_name(1u << 14),
+			    "RECVSEND_BUNDLE");
 	assert_string_equal(tide_probe_feature_name(1u << 15), "MIN_TIMEOUT");
 	assert_string_equal(tide_probe_feature_name(1u << 16), "RW_ATTR");
 	assert_string_equal(tide_probe_feature_name(1u << 17), "NO_IOWAIT");
 	assert_null(tide_probe_feature_name(0));
-	assert_null(tide_probe_feature_name(IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG));
+	assert_null(tide_probe_feature_name(IORING_FEAT_NODROP |
+					    IORING_FEAT_EXT_ARG));
 	assert_null(tide_probe_feature_name(1u << 30));
 }
 

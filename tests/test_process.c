@@ -25,7 +25,8 @@
 static void skip_exec_errors_under_valgrind(void)
 {
 	if (getenv("TIDE_VALGRIND")) {
-		fprintf(stderr, "skipped: valgrind cannot report exec errors\n");
+		fprintf(stderr,
+			"skipped: valgrind cannot report exec errors\n");
 		skip();
 	}
 }
@@ -69,10 +70,11 @@ static void test_tide_process_spawn_echo(void **state)
 	s = tide_process_stream(p, 1);
 	assert_non_null(s);
 	assert_null(tide_process_stream(p, 1)); /* taken */
-	assert_int_equal(t_wait(loop, tide_stream_read_line(s, line, sizeof(line))),
-			 12);
+	assert_int_equal(
+		t_wait(loop, tide_stream_read_line(s, line, sizeof(line))), 12);
 	assert_memory_equal(line, "hello world\n", 12);
-	assert_int_equal(t_wait(loop, tide_stream_read(s, line, sizeof(line))), 0);
+	assert_int_equal(t_wait(loop, tide_stream_read(s, line, sizeof(line))),
+			 0);
 	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
 	assert_int_equal(tide_process_status(p), -EAGAIN);
 	st = t_wait(loop, tide_process_wait(p));
@@ -115,8 +117,8 @@ static void test_tide_process_communicate_env_cwd(void **state)
 	free(out.err);
 	/* the pipes went with communicate */
 	assert_null(tide_process_stream(p, 1));
-	assert_int_equal(t_wait(loop, tide_process_communicate(p, NULL, 0, 0,
-							       &out)),
+	assert_int_equal(t_wait(loop,
+				tide_process_communicate(p, NULL, 0, 0, &out)),
 			 st);
 	assert_string_equal(out.out, "");
 	free(out.out);
@@ -135,9 +137,9 @@ static void test_tide_process_communicate_socket(void **state)
 	(void)state;
 	p = spawn(loop, argv, TIDE_STDIO_SOCKET, TIDE_STDIO_SOCKET,
 		  TIDE_STDIO_DEVNULL);
-	assert_int_equal(t_wait(loop, tide_process_communicate(p, "abc\n", 4,
-							       16, &out)),
-			 0);
+	assert_int_equal(
+		t_wait(loop, tide_process_communicate(p, "abc\n", 4, 16, &out)),
+		0);
 	assert_string_equal(out.out, "abc\n");
 	assert_int_equal(out.err_len, 0);
 	free(out.out);
@@ -242,11 +244,11 @@ static void test_tide_process_spawn_bad_args(void **state)
 	tide_process_free(NULL);
 	/* bad communicate arguments, bad signal */
 	assert_int_equal(tide_process_spawn(loop, argv, NULL, &p), 0);
-	assert_int_equal(t_wait(loop, tide_process_communicate(p, NULL, 0, 0,
-							       NULL)),
+	assert_int_equal(t_wait(loop,
+				tide_process_communicate(p, NULL, 0, 0, NULL)),
 			 -EINVAL);
-	assert_int_equal(t_wait(loop, tide_process_communicate(p, NULL, 5, 0,
-							       &out)),
+	assert_int_equal(t_wait(loop,
+				tide_process_communicate(p, NULL, 5, 0, &out)),
 			 -EINVAL);
 	assert_int_equal(tide_process_kill(p, 12345), -EINVAL);
 	assert_int_equal(tide_process_kill(p, 0), 0);
@@ -321,11 +323,12 @@ static void test_tide_process_communicate_timeout(void **state)
 	struct tide_process *p;
 
 	(void)state;
-	p = spawn(loop, argv, TIDE_STDIO_PIPE, TIDE_STDIO_PIPE, TIDE_STDIO_PIPE);
-	assert_int_equal(t_wait(loop, tide_future_timeout(
-					      tide_process_communicate(p, "x", 1,
-								       0, &out),
-					      20 * MS)),
+	p = spawn(loop, argv, TIDE_STDIO_PIPE, TIDE_STDIO_PIPE,
+		  TIDE_STDIO_PIPE);
+	assert_int_equal(t_wait(loop,
+				tide_future_timeout(tide_process_communicate(
+							    p, "x", 1, 0, &out),
+						    20 * MS)),
 			 -ETIMEDOUT);
 	assert_null(out.out);
 	assert_null(out.err);
@@ -339,9 +342,8 @@ static void test_tide_process_communicate_timeout(void **state)
 
 static void test_tide_process_communicate_limit(void **state)
 {
-	static const char *const argv[] = {
-		"head", "-c", "1000000", "/dev/zero", NULL
-	};
+	static const char *const argv[] = { "head", "-c", "1000000",
+					    "/dev/zero", NULL };
 	struct tide_loop *loop = t_loop();
 	struct tide_process_output out;
 	struct tide_process *p;
@@ -350,9 +352,9 @@ static void test_tide_process_communicate_limit(void **state)
 	(void)state;
 	p = spawn(loop, argv, TIDE_STDIO_DEVNULL, TIDE_STDIO_PIPE,
 		  TIDE_STDIO_PIPE);
-	assert_int_equal(t_wait(loop, tide_process_communicate(p, NULL, 0,
-							       65536, &out)),
-			 -E2BIG);
+	assert_int_equal(
+		t_wait(loop, tide_process_communicate(p, NULL, 0, 65536, &out)),
+		-E2BIG);
 	assert_null(out.out);
 	/* the child sees its pipe closed: SIGPIPE (its default) ends it */
 	st = t_wait(loop, tide_process_wait(p));
@@ -369,9 +371,8 @@ static void test_tide_process_communicate_limit(void **state)
 	assert_int_equal(out.err_len, 0);
 	free(out.out);
 	free(out.err);
-	assert_int_equal(t_wait(loop, tide_process_communicate(p, NULL, 0, 0,
-							       &out)),
-			 0);
+	assert_int_equal(
+		t_wait(loop, tide_process_communicate(p, NULL, 0, 0, &out)), 0);
 	free(out.out);
 	free(out.err);
 	tide_process_free(p);
@@ -390,8 +391,9 @@ static void test_tide_process_communicate_unread_input(void **state)
 
 	(void)state;
 	p = spawn(loop, argv, TIDE_STDIO_PIPE, TIDE_STDIO_PIPE, 0);
-	assert_int_equal(t_wait(loop, tide_process_communicate(
-					      p, input, sizeof(input), 0, &out)),
+	assert_int_equal(t_wait(loop, tide_process_communicate(p, input,
+							       sizeof(input), 0,
+							       &out)),
 			 0);
 	assert_int_equal(out.out_len, 0);
 	free(out.out);
@@ -460,8 +462,9 @@ static void test_tide_process_spawn_fds_pgroup(void **state)
 	assert_int_equal(tide_process_spawn(loop, argv, &o, &p), 0);
 	/* posix_spawn returns after exec, so this holds at once; valgrind
 	 * runs the vfork as a fork, hence the bounded retry */
-	for (int i = 0; i < 1000 && getpgid(tide_process_pid(p)) !=
-					    tide_process_pid(p); i++)
+	for (int i = 0;
+	     i < 1000 && getpgid(tide_process_pid(p)) != tide_process_pid(p);
+	     i++)
 		usleep(1000);
 	assert_int_equal(getpgid(tide_process_pid(p)), tide_process_pid(p));
 	tide_process_free(p);
@@ -485,10 +488,11 @@ static void test_tide_process_communicate_cat_10mib(void **state)
 	assert_non_null(in);
 	for (size_t i = 0; i < n; i++)
 		in[i] = t_pattern(i);
-	p = spawn(loop, argv, TIDE_STDIO_PIPE, TIDE_STDIO_PIPE, TIDE_STDIO_PIPE);
-	assert_int_equal(t_wait(loop, tide_process_communicate(p, in, n, n + 1,
-							       &out)),
-			 0);
+	p = spawn(loop, argv, TIDE_STDIO_PIPE, TIDE_STDIO_PIPE,
+		  TIDE_STDIO_PIPE);
+	assert_int_equal(
+		t_wait(loop, tide_process_communicate(p, in, n, n + 1, &out)),
+		0);
 	assert_int_equal(out.out_len, n);
 	assert_int_equal(out.err_len, 0);
 	assert_memory_equal(out.out, in, n);

@@ -82,9 +82,10 @@ static void test_tide_stream_sendfile_small_and_large(void **state)
 	struct tide_loop *loop = t_loop();
 
 	(void)state;
-	sendfile_case(loop, true, 4096, 0, 4096);          /* bounce */
-	sendfile_case(loop, true, 3u << 20, 777, (3u << 20) - 1000); /* splice */
-	sendfile_case(loop, false, 300000, 5, 250000);      /* a pipe: bounce */
+	sendfile_case(loop, true, 4096, 0, 4096); /* bounce */
+	sendfile_case(loop, true, 3u << 20, 777,
+		      (3u << 20) - 1000);	       /* splice */
+	sendfile_case(loop, false, 300000, 5, 250000); /* a pipe: bounce */
 	tide_loop_free(loop);
 }
 
@@ -106,9 +107,9 @@ static void test_tide_stream_sendfile_reuse(void **state)
 	for (int i = 0; i < 3; i++) {
 		struct tide_future *b = tide_stream_sendfile(s, fd, 0, 200000);
 
-		assert_int_equal(t_wait(loop, tide_stream_read_exactly(r, in,
-								       200000)),
-				 200000);
+		assert_int_equal(
+			t_wait(loop, tide_stream_read_exactly(r, in, 200000)),
+			200000);
 		assert_int_equal(t_wait(loop, b), 200000);
 		tide_future_release(b);
 		for (size_t k = 0; k < 200000; k++)
@@ -181,7 +182,8 @@ static void test_tide_stream_sendfile_errors(void **state)
 		assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
 		assert_int_equal(tide_stream_new(loop, y, NULL, &r), 0);
 		struct tide_future *b = tide_stream_sendfile(s, z, 0, n);
-		assert_int_equal(t_wait(loop, tide_stream_read_exactly(r, zin, n)),
+		assert_int_equal(t_wait(loop,
+					tide_stream_read_exactly(r, zin, n)),
 				 (int64_t)n);
 		assert_int_equal(t_wait(loop, b), (int64_t)n);
 		tide_future_release(b);
@@ -215,17 +217,19 @@ static void test_tide_stream_sendfile_never_reading_peer(void **state)
 		t_tcp_pair(loop, &x, &y);
 		assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
 		e.n = 0;
-		assert_int_equal(tide_future_on_done(tide_stream_sendfile(s, fd, 0,
-									  big),
-						     t_seen_cb, &e), 0);
+		assert_int_equal(
+			tide_future_on_done(tide_stream_sendfile(s, fd, 0, big),
+					    t_seen_cb, &e),
+			0);
 		for (int i = 0; i < 100; i++)
 			tide_loop_run_once(loop, 0);
 		assert_int_equal(e.n, 0);
 		if (round == 0) {
 			assert_int_equal(t_wait(loop, tide_stream_abort(s)), 0);
 		} else {
-			assert_int_equal(tide_stream_cancel(
-						 s, TIDE_STREAM_CANCEL_WRITE), 1);
+			assert_int_equal(
+				tide_stream_cancel(s, TIDE_STREAM_CANCEL_WRITE),
+				1);
 			while (e.n == 0)
 				assert_true(tide_loop_run_once(loop, 1) >= 0);
 			assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
@@ -319,8 +323,8 @@ static void test_tide_signal(void **state)
 	assert_int_equal(t_wait(loop, f), SIGUSR1);
 	tide_future_release(f);
 	/* free with a wait pending: it resolves -ECANCELED */
-	assert_int_equal(tide_future_on_done(tide_signal_next(sig), t_seen_cb, &e),
-			 0);
+	assert_int_equal(
+		tide_future_on_done(tide_signal_next(sig), t_seen_cb, &e), 0);
 	tide_loop_run_once(loop, 0);
 	tide_signal_free(sig);
 	while (e.n == 0)
@@ -376,13 +380,13 @@ static void test_tide_openat2(void **state)
 						   O_RDONLY, 0,
 						   TIDE_RESOLVE_BENEATH)),
 			 -EXDEV);
-	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, "/etc/passwd",
-						   O_RDONLY, 0,
-						   TIDE_RESOLVE_BENEATH)),
+	assert_int_equal(t_wait(loop,
+				tide_openat2(loop, dfd, "/etc/passwd", O_RDONLY,
+					     0, TIDE_RESOLVE_BENEATH)),
 			 -EXDEV);
-	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, "out/passwd",
-						   O_RDONLY, 0,
-						   TIDE_RESOLVE_BENEATH)),
+	assert_int_equal(t_wait(loop,
+				tide_openat2(loop, dfd, "out/passwd", O_RDONLY,
+					     0, TIDE_RESOLVE_BENEATH)),
 			 -EXDEV);
 	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, "l", O_RDONLY, 0,
 						   TIDE_RESOLVE_NO_SYMLINKS)),
@@ -400,8 +404,8 @@ static void test_tide_openat2(void **state)
 	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, "a/f", O_RDONLY,
 						   0, 1u << 7)),
 			 -EINVAL);
-	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, NULL, O_RDONLY,
-						   0, 0)),
+	assert_int_equal(t_wait(loop,
+				tide_openat2(loop, dfd, NULL, O_RDONLY, 0, 0)),
 			 -EFAULT);
 	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, "nope", O_RDONLY,
 						   0, TIDE_RESOLVE_BENEATH)),

@@ -88,7 +88,8 @@ static struct tide_server *echo_server(struct tide_loop *loop, const char *text,
 	struct tide_addr a;
 
 	assert_int_equal(tide_addr_parse(&a, text), 0);
-	assert_int_equal(tide_server_new(loop, &a, &o, echo_conn, NULL, &srv), 0);
+	assert_int_equal(tide_server_new(loop, &a, &o, echo_conn, NULL, &srv),
+			 0);
 	assert_int_equal(tide_server_addr(srv, bound), 0);
 	return srv;
 }
@@ -114,7 +115,8 @@ struct cli {
 static void cli_fill(struct cli *c)
 {
 	for (size_t i = 0; i < c->len; i++)
-		c->out[i] = (unsigned char)((i * 7 + (size_t)c->seed * 13) ^ (i >> 8));
+		c->out[i] = (unsigned char)((i * 7 + (size_t)c->seed * 13) ^
+					    (i >> 8));
 }
 
 static void cli_part(struct cli *c)
@@ -144,8 +146,8 @@ static void cli_read(void *arg, int64_t res, void *payload)
 static struct tide_stream *dial(struct tide_loop *loop,
 				const struct tide_addr *a)
 {
-	struct tide_future *f = tide_connect_timeout(loop, a, SOCK_STREAM,
-						     2000000000ull);
+	struct tide_future *f =
+		tide_connect_timeout(loop, a, SOCK_STREAM, 2000000000ull);
 	struct tide_stream *s;
 	int64_t fd = t_wait(loop, f);
 
@@ -162,12 +164,14 @@ static void cli_start(struct tide_loop *loop, struct cli *c)
 	assert_non_null(c->in);
 	cli_fill(c);
 	(void)loop;
-	assert_int_equal(tide_future_on_done(tide_stream_write(c->s, c->out,
-								c->len),
-					     cli_wrote, c), 0);
-	assert_int_equal(tide_future_on_done(tide_stream_read_exactly(c->s, c->in,
-								      c->len),
-					     cli_read, c), 0);
+	assert_int_equal(
+		tide_future_on_done(tide_stream_write(c->s, c->out, c->len),
+				    cli_wrote, c),
+		0);
+	assert_int_equal(tide_future_on_done(
+				 tide_stream_read_exactly(c->s, c->in, c->len),
+				 cli_read, c),
+			 0);
 }
 
 static void cli_check_free(struct tide_loop *loop, struct cli *c)
@@ -253,7 +257,8 @@ static void test_tide_server_new_bad_args(void **state)
 	/* a port already taken */
 	srv = echo_server(loop, "127.0.0.1:0", 0, &a);
 	struct tide_server *srv2;
-	assert_int_equal(tide_server_new(loop, &a, NULL, echo_conn, NULL, &srv2),
+	assert_int_equal(tide_server_new(loop, &a, NULL, echo_conn, NULL,
+					 &srv2),
 			 -EADDRINUSE);
 	stop_server(loop, srv);
 	tide_loop_free(loop);
@@ -312,7 +317,8 @@ static void test_tide_stream_bufring_exhausted(void **state)
 
 	(void)state;
 	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:0"), 0);
-	assert_int_equal(tide_server_new(loop, &a, &o, echo_conn, NULL, &srv), 0);
+	assert_int_equal(tide_server_new(loop, &a, &o, echo_conn, NULL, &srv),
+			 0);
 	tide_server_addr(srv, &b);
 	memset(c, 0, sizeof(c));
 	for (int i = 0; i < 8; i++) {
@@ -380,8 +386,8 @@ static void test_tide_server_connect_close(void **state)
 	(void)state;
 	srv = echo_server(loop, "127.0.0.1:0", 0, &a);
 	for (int i = 0; i < 20; i++) {
-		int fd = (int)t_wait(loop, tide_connect_timeout(loop, &a,
-							       SOCK_STREAM, 0));
+		int fd = (int)t_wait(
+			loop, tide_connect_timeout(loop, &a, SOCK_STREAM, 0));
 		assert_true(fd >= 0);
 		close(fd);
 	}
@@ -406,18 +412,23 @@ static void test_tide_stream_read_line(void **state)
 	assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s), 0);
 	assert_int_equal(write(sv[1], msg, strlen(msg)), (ssize_t)strlen(msg));
 	close(sv[1]);
-	assert_int_equal(t_wait(loop, tide_stream_read_line(s, buf, sizeof(buf))), 3);
+	assert_int_equal(
+		t_wait(loop, tide_stream_read_line(s, buf, sizeof(buf))), 3);
 	assert_memory_equal(buf, "ab\n", 3);
 	/* longer than the maximum: an error, not unbounded memory */
-	assert_int_equal(t_wait(loop, tide_stream_read_line(s, buf, sizeof(buf))),
+	assert_int_equal(t_wait(loop,
+				tide_stream_read_line(s, buf, sizeof(buf))),
 			 -EMSGSIZE);
-	assert_int_equal(t_wait(loop, tide_stream_read_until(s, buf, sizeof(buf), '\n')),
-			 3);
+	assert_int_equal(
+		t_wait(loop, tide_stream_read_until(s, buf, sizeof(buf), '\n')),
+		3);
 	assert_memory_equal(buf, "kl\n", 3);
 	/* the stream ends inside a line */
-	assert_int_equal(t_wait(loop, tide_stream_read_line(s, buf, sizeof(buf))),
+	assert_int_equal(t_wait(loop,
+				tide_stream_read_line(s, buf, sizeof(buf))),
 			 -EPIPE);
-	assert_int_equal(t_wait(loop, tide_stream_read_line(s, buf, sizeof(buf))), 0);
+	assert_int_equal(
+		t_wait(loop, tide_stream_read_line(s, buf, sizeof(buf))), 0);
 	assert_int_equal(t_wait(loop, tide_stream_read_until(s, buf, 4, 300)),
 			 -EINVAL);
 	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
@@ -437,11 +448,13 @@ static void test_tide_stream_pipe(void **state)
 	assert_int_equal(tide_stream_new(loop, p[0], NULL, &r), 0);
 	assert_int_equal(tide_stream_new(loop, p[1], NULL, &w), 0);
 	assert_int_equal(tide_stream_fd(r), p[0]);
-	assert_int_equal(t_wait(loop, tide_stream_write(w, "hello world", 11)), 11);
+	assert_int_equal(t_wait(loop, tide_stream_write(w, "hello world", 11)),
+			 11);
 	assert_int_equal(t_wait(loop, tide_stream_read_exactly(r, buf, 5)), 5);
 	assert_memory_equal(buf, "hello", 5);
 	assert_int_equal(t_wait(loop, tide_stream_close(w)), 0);
-	assert_int_equal(t_wait(loop, tide_stream_read_exactly(r, buf, 10)), -EPIPE);
+	assert_int_equal(t_wait(loop, tide_stream_read_exactly(r, buf, 10)),
+			 -EPIPE);
 	assert_memory_equal(buf, " world", 6);
 	assert_int_equal(t_wait(loop, tide_stream_read(r, buf, 10)), 0);
 	assert_int_equal(t_wait(loop, tide_stream_close(r)), 0);
@@ -518,7 +531,8 @@ static void test_tide_server_stop_deadline(void **state)
 	tide_server_stats(srv, &st);
 	assert_int_equal(st.active, 0);
 	/* the listening socket is gone */
-	assert_true(t_wait(loop, tide_connect_timeout(loop, &a, SOCK_STREAM, 0)) < 0);
+	assert_true(t_wait(loop,
+			   tide_connect_timeout(loop, &a, SOCK_STREAM, 0)) < 0);
 	assert_int_equal(t_wait(loop, tide_server_stop(srv, 0)), -EALREADY);
 	tide_server_free(srv);
 	close(fd);
@@ -540,8 +554,8 @@ static void test_tide_stream_read_until_mem(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s), 0);
 	assert_int_equal(write(sv[1], p1, strlen(p1)), (ssize_t)strlen(p1));
-	struct tide_future *r = tide_stream_read_until_mem(s, buf, sizeof(buf),
-							   "\r\n\r\n", 4);
+	struct tide_future *r =
+		tide_stream_read_until_mem(s, buf, sizeof(buf), "\r\n\r\n", 4);
 	/* the first part is in: no delimiter yet (a near miss included) */
 	for (int i = 0; i < 20 && !tide_future_done(r); i++)
 		tide_loop_run_once(loop, 0);
@@ -557,25 +571,25 @@ static void test_tide_stream_read_until_mem(void **state)
 	assert_memory_equal(buf, "BODY", 4);
 	/* too long without the delimiter: -EMSGSIZE, bounded */
 	assert_int_equal(write(sv[1], "0123456789", 10), 10);
-	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, 8,
-								 "\r\n", 2)),
-			 -EMSGSIZE);
+	assert_int_equal(
+		t_wait(loop, tide_stream_read_until_mem(s, buf, 8, "\r\n", 2)),
+		-EMSGSIZE);
 	/* bad delimiters */
-	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, 8,
-								 "", 0)),
+	assert_int_equal(t_wait(loop,
+				tide_stream_read_until_mem(s, buf, 8, "", 0)),
 			 -EINVAL);
 	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(
 					      s, buf, 8, buf,
 					      TIDE_STREAM_DELIM_MAX + 1)),
 			 -EINVAL);
-	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, 8,
-								 NULL, 2)),
+	assert_int_equal(t_wait(loop,
+				tide_stream_read_until_mem(s, buf, 8, NULL, 2)),
 			 -EFAULT);
 	/* the stream ends inside a record */
 	close(sv[1]);
-	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, 8,
-								 "\r\n", 2)),
-			 -EPIPE);
+	assert_int_equal(
+		t_wait(loop, tide_stream_read_until_mem(s, buf, 8, "\r\n", 2)),
+		-EPIPE);
 	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
 	tide_loop_free(loop);
 }
@@ -608,17 +622,20 @@ static void test_tide_stream_read_until_mem_bufring(void **state)
 		assert_int_equal(write(sv[1], p, 1), 1);
 		tide_loop_run_once(loop, 0);
 	}
-	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, sizeof(buf),
-								 "\r\n\r\n", 4)),
+	assert_int_equal(t_wait(loop,
+				tide_stream_read_until_mem(s, buf, sizeof(buf),
+							   "\r\n\r\n", 4)),
 			 12);
 	assert_memory_equal(buf, "HEAD one\r\n\r\n", 12);
-	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, sizeof(buf),
-								 "\r\n\r\n", 4)),
+	assert_int_equal(t_wait(loop,
+				tide_stream_read_until_mem(s, buf, sizeof(buf),
+							   "\r\n\r\n", 4)),
 			 26);
 	assert_memory_equal(buf, "HEAD two, a longer one\r\n\r\n", 26);
 	close(sv[1]);
-	assert_int_equal(t_wait(loop, tide_stream_read_until_mem(s, buf, sizeof(buf),
-								 "\r\n\r\n", 4)),
+	assert_int_equal(t_wait(loop,
+				tide_stream_read_until_mem(s, buf, sizeof(buf),
+							   "\r\n\r\n", 4)),
 			 -EPIPE);
 	assert_memory_equal(buf, "tail", 4);
 	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
@@ -655,9 +672,8 @@ static void test_tide_future_timeout_resolved_no_sqe(void **state)
 	}
 	/* a ready future, likewise */
 	tide_loop_stats(loop, &a);
-	struct tide_future *f = tide_future_timeout(tide_future_ready(loop, 5,
-								      NULL),
-						    1);
+	struct tide_future *f =
+		tide_future_timeout(tide_future_ready(loop, 5, NULL), 1);
 	assert_int_equal(t_wait(loop, f), 5);
 	tide_future_release(f);
 	tide_loop_stats(loop, &b);
@@ -678,7 +694,8 @@ static void nodelay_conn(void *arg, struct tide_stream *s)
 	(void)arg;
 	assert_int_equal(tide_sockopt_get(tide_stream_fd(s),
 					  TIDE_SOCKOPT_NODELAY,
-					  &accepted_nodelay), 0);
+					  &accepted_nodelay),
+			 0);
 	tide_future_release(tide_stream_close(s));
 }
 
@@ -706,8 +723,8 @@ static void test_tide_stream_new_nodelay(void **state)
 	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
 	/* the server's accepted connections */
 	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:0"), 0);
-	assert_int_equal(tide_server_new(loop, &a, NULL, nodelay_conn, NULL,
-					 &srv), 0);
+	assert_int_equal(
+		tide_server_new(loop, &a, NULL, nodelay_conn, NULL, &srv), 0);
 	assert_int_equal(tide_server_addr(srv, &a), 0);
 	x = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_int_equal(connect(x, &a.u.sa, a.len), 0);
@@ -835,11 +852,14 @@ static void test_tide_stream_abort_never_reading_peer(void **state)
 	t_tcp_pair(loop, &x, &y);
 	assert_int_equal(tide_stream_new(loop, x, NULL, &s), 0);
 	assert_int_equal(tide_future_on_done(tide_stream_write(s, data, big),
-					     t_seen_cb, &e1), 0);
+					     t_seen_cb, &e1),
+			 0);
 	assert_int_equal(tide_future_on_done(tide_stream_write(s, data, 10),
-					     t_seen_cb, &e2), 0);
+					     t_seen_cb, &e2),
+			 0);
 	assert_int_equal(tide_future_on_done(tide_stream_shutdown(s), t_seen_cb,
-					     &e3), 0);
+					     &e3),
+			 0);
 	for (int i = 0; i < 50; i++)
 		tide_loop_run_once(loop, 0);
 	assert_int_equal(e1.n + e2.n + e3.n, 0); /* stuck: nobody reads */
@@ -903,7 +923,8 @@ static void test_tide_stream_cancel(void **state)
 	assert_int_equal(tide_stream_cancel(s, TIDE_STREAM_CANCEL_READ), 0);
 	/* a read whose callback is attached */
 	assert_int_equal(tide_future_on_done(tide_stream_read(s, buf, 8),
-					     t_seen_cb, &e), 0);
+					     t_seen_cb, &e),
+			 0);
 	tide_loop_run_once(loop, 0);
 	assert_int_equal(tide_stream_cancel(s, TIDE_STREAM_CANCEL_READ), 1);
 	while (e.n == 0)
@@ -924,9 +945,11 @@ static void test_tide_stream_cancel(void **state)
 	t_tcp_pair(loop, &x, &y);
 	assert_int_equal(tide_stream_new(loop, x, NULL, &w), 0);
 	assert_int_equal(tide_future_on_done(tide_stream_write(w, data, big),
-					     t_seen_cb, &w1), 0);
+					     t_seen_cb, &w1),
+			 0);
 	assert_int_equal(tide_future_on_done(tide_stream_write(w, data, 100),
-					     t_seen_cb, &w2), 0);
+					     t_seen_cb, &w2),
+			 0);
 	for (int i = 0; i < 50; i++)
 		tide_loop_run_once(loop, 0);
 	assert_int_equal(tide_stream_cancel(w, TIDE_STREAM_CANCEL_WRITE), 2);
@@ -1040,14 +1063,16 @@ static void test_tide_stream_copy_bidi_reset(void **state)
 	proxy4_new(loop, &p, true);
 	struct tide_future *cp = tide_stream_copy_bidi(p.a, p.b, 0, &st);
 	assert_int_equal(t_wait(loop, tide_stream_write(p.c, "ping", 4)), 4);
-	assert_int_equal(t_wait(loop, tide_stream_read_exactly(p.v, buf, 4)), 4);
+	assert_int_equal(t_wait(loop, tide_stream_read_exactly(p.v, buf, 4)),
+			 4);
 	assert_int_equal(t_wait(loop, tide_stream_abort(p.v)), 0);
 	assert_int_equal(t_wait(loop, cp), -ECONNRESET);
 	assert_int_equal(st.a_to_b, 4);
 	tide_future_release(cp);
 	/* the streams are the caller's again: a's peer still works */
 	assert_int_equal(t_wait(loop, tide_stream_write(p.a, "ok", 2)), 2);
-	assert_int_equal(t_wait(loop, tide_stream_read_exactly(p.c, buf, 2)), 2);
+	assert_int_equal(t_wait(loop, tide_stream_read_exactly(p.c, buf, 2)),
+			 2);
 	assert_int_equal(t_wait(loop, tide_stream_abort(p.a)), 0);
 	assert_int_equal(t_wait(loop, tide_stream_abort(p.b)), 0);
 	assert_int_equal(t_wait(loop, tide_stream_abort(p.c)), 0);
@@ -1093,7 +1118,8 @@ static void test_tide_stream_copy_bidi_cancel(void **state)
 	proxy4_new(loop, &p, false);
 	/* bad arguments */
 	assert_null(tide_stream_copy_bidi(NULL, NULL, 0, NULL));
-	assert_int_equal(t_wait(loop, tide_stream_copy_bidi(p.a, NULL, 0, NULL)),
+	assert_int_equal(t_wait(loop,
+				tide_stream_copy_bidi(p.a, NULL, 0, NULL)),
 			 -EINVAL);
 	assert_int_equal(t_wait(loop, tide_stream_copy_bidi(p.a, p.a, 0, NULL)),
 			 -EINVAL);
@@ -1171,12 +1197,14 @@ static void ping_send(struct pinger *p)
 	for (int i = 0; i < PING_LEN; i++)
 		p->out[i] = (char)(i ^ p->rounds ^ (int)(uintptr_t)p);
 	p->t_sent = tide_now_ns();
-	assert_int_equal(tide_future_on_done(tide_stream_write(p->s, p->out,
-								PING_LEN),
-					     ping_wrote, p), 0);
-	assert_int_equal(tide_future_on_done(tide_stream_read_exactly(p->s, p->in,
-								      PING_LEN),
-					     ping_got, p), 0);
+	assert_int_equal(
+		tide_future_on_done(tide_stream_write(p->s, p->out, PING_LEN),
+				    ping_wrote, p),
+		0);
+	assert_int_equal(tide_future_on_done(tide_stream_read_exactly(
+						     p->s, p->in, PING_LEN),
+					     ping_got, p),
+			 0);
 }
 
 /* Push what the socket takes without blocking; true on progress. */
@@ -1218,7 +1246,8 @@ static void test_tide_server_hog_does_not_stall_others(void **state)
 	/* until the hog can push no more (or 32 MiB went in) */
 	for (int i = 0; i < 1000000 && idle < 2000 && pushed < (32u << 20);
 	     i++) {
-		idle = hog_push(hog, junk, sizeof(junk), &pushed) ? 0 : idle + 1;
+		idle = hog_push(hog, junk, sizeof(junk), &pushed) ? 0 :
+								    idle + 1;
 		assert_true(tide_loop_run_once(loop, 0) >= 0);
 	}
 	assert_true(pushed >= (1u << 20));
@@ -1293,7 +1322,9 @@ static void peer_round(const char *text, int family)
 		struct tide_addr any;
 
 		assert_int_equal(tide_addr_parse(&any, family == AF_INET ?
-						 "127.0.0.1:0" : "[::1]:0"), 0);
+							       "127.0.0.1:0" :
+							       "[::1]:0"),
+				 0);
 		assert_int_equal(bind(fd, &any.u.sa, any.len), 0);
 		assert_int_equal(getsockname(fd, &mine.u.sa, &mine.len), 0);
 	}
@@ -1304,7 +1335,8 @@ static void peer_round(const char *text, int family)
 	assert_int_equal(got.addr.u.sa.sa_family, family);
 	if (family != AF_UNIX) {
 		assert_true(tide_addr_format(&mine, want, sizeof(want)) > 0);
-		assert_true(tide_addr_format(&got.addr, have, sizeof(have)) > 0);
+		assert_true(tide_addr_format(&got.addr, have, sizeof(have)) >
+			    0);
 		assert_string_equal(have, want);
 	}
 	close(fd);
@@ -1319,7 +1351,8 @@ static void test_tide_server_new_conn_peer(void **state)
 	(void)state;
 	peer_round("127.0.0.1:0", AF_INET);
 	peer_round("[::1]:0", AF_INET6);
-	snprintf(path, sizeof(path), "unix:/tmp/tide-peer-%d.sock", (int)getpid());
+	snprintf(path, sizeof(path), "unix:/tmp/tide-peer-%d.sock",
+		 (int)getpid());
 	unlink(path + 5);
 	peer_round(path, AF_UNIX);
 	unlink(path + 5);

@@ -95,7 +95,8 @@ static int64_t io_task(void *arg)
 	r = tide_await(tide_write(st->loop, st->fds[1], "hello", 5, 0));
 	if (r != 5)
 		return -3000 + r;
-	r = tide_await(tide_read(st->loop, st->fds[0], st->buf, sizeof(st->buf), 0));
+	r = tide_await(
+		tide_read(st->loop, st->fds[0], st->buf, sizeof(st->buf), 0));
 	if (r != 5 || memcmp(st->buf, "hello", 5))
 		return -4000 + r;
 	total += r;
@@ -260,7 +261,8 @@ static int64_t resolve_task(void *arg)
 	struct tide_addr *addrs = NULL;
 	char text[TIDE_ADDR_STRLEN];
 
-	r->n = tide_await_payload(tide_resolve(loop, "127.0.0.1:8080", SOCK_STREAM),
+	r->n = tide_await_payload(tide_resolve(loop, "127.0.0.1:8080",
+					       SOCK_STREAM),
 				  (void **)&addrs);
 	if (r->n > 0 && tide_addr_format(&addrs[0], text, sizeof(text)) > 0)
 		r->port = (uint16_t)atoi(strrchr(text, ':') + 1);
@@ -292,9 +294,8 @@ struct cb_await {
 	struct tide_loop *loop;
 };
 
-static struct tide_future *await_in_callback(struct tide_loop *loop,
-					     void *arg, int64_t res,
-					     void *payload)
+static struct tide_future *await_in_callback(struct tide_loop *loop, void *arg,
+					     int64_t res, void *payload)
 {
 	struct cb_await *c = arg;
 
@@ -314,7 +315,8 @@ static void test_tide_await_outside_task(void **state)
 	(void)state;
 	/* runs the loop until the future resolves */
 	assert_int_equal(tide_await(tide_sleep(loop, 1000000)), 0);
-	assert_int_equal(tide_await_payload(tide_future_ready(loop, 5, &c), &pl), 5);
+	assert_int_equal(
+		tide_await_payload(tide_future_ready(loop, 5, &c), &pl), 5);
 	assert_ptr_equal(pl, &c);
 	assert_int_equal(tide_await(NULL), -ENOMEM);
 	/* in a continuation it cannot block */
@@ -452,7 +454,8 @@ static int64_t run_main(void *arg)
 	if (tide_run(loop, ret_arg, NULL) != -EBUSY)
 		return -1;
 	if (arg)
-		tide_future_release(tide_task_spawn(loop, leftover_task, NULL, NULL));
+		tide_future_release(
+			tide_task_spawn(loop, leftover_task, NULL, NULL));
 	return 99;
 }
 
@@ -535,12 +538,14 @@ static void test_tasks_100000_alive(void **state)
 		assert_true(tide_loop_run_once(loop, 0) >= 0);
 	assert_int_equal(m.peak_live, n);
 	for (uint64_t i = 0; i < n; i++)
-		assert_int_equal(tide_promise_resolve(m.gates[i], (int64_t)i, NULL), 0);
+		assert_int_equal(
+			tide_promise_resolve(m.gates[i], (int64_t)i, NULL), 0);
 	assert_int_equal(t_wait(loop, all), 0);
 	for (uint64_t i = 0; i < n; i++)
 		assert_int_equal(out[i].result, (int64_t)i);
 	tide_future_release(all);
-	assert_int_equal(((struct task_loop *)tide__core(loop)->tasks)->live_n, 0);
+	assert_int_equal(((struct task_loop *)tide__core(loop)->tasks)->live_n,
+			 0);
 	assert_int_equal(tide__core(loop)->slab.live, 0);
 	free(m.gates);
 	free(tasks);
@@ -623,7 +628,8 @@ static void test_task_overflow_reported(void **state)
 		skip();
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGABRT);
-	assert_non_null(strstr(buf, "tide: task deep overflowed its 65536-byte stack"));
+	assert_non_null(
+		strstr(buf, "tide: task deep overflowed its 65536-byte stack"));
 }
 
 /* Not in ASan builds: ASan reports the deliberate wild write itself, as
@@ -666,7 +672,8 @@ static void test_task_segv_handler_chained(void **state)
 		if (tide_loop_new(&loop, NULL))
 			_exit(77);
 		/* the first task of the loop installs the reporter */
-		if (tide_await(tide_task_spawn(loop, ret_arg, (void *)5, NULL)) != 5)
+		if (tide_await(tide_task_spawn(loop, ret_arg, (void *)5,
+					       NULL)) != 5)
 			_exit(1);
 		*bad = 1;
 		_exit(0);
@@ -694,7 +701,8 @@ static void test_task_stacks_pooled(void **state)
 
 	(void)state;
 	for (int i = 0; i < 1000; i++) {
-		struct tide_future *f = tide_task_spawn(loop, ret_arg, NULL, NULL);
+		struct tide_future *f =
+			tide_task_spawn(loop, ret_arg, NULL, NULL);
 
 		assert_int_equal(t_wait(loop, f), 0);
 		tide_future_release(f);
@@ -712,9 +720,10 @@ static void test_task_stacks_pooled(void **state)
 	/* any number of distinct stack sizes */
 	for (int i = 0; i < 12; i++) {
 		struct tide_task_options o = {
-			.stack_size = TIDE_TASK_STACK_MIN + (size_t)i * 8192 };
-		struct tide_future *f = tide_task_spawn(loop, ret_arg,
-							(void *)(intptr_t)i, &o);
+			.stack_size = TIDE_TASK_STACK_MIN + (size_t)i * 8192
+		};
+		struct tide_future *f =
+			tide_task_spawn(loop, ret_arg, (void *)(intptr_t)i, &o);
 
 		assert_int_equal(t_wait(loop, f), i);
 		tide_future_release(f);
@@ -772,9 +781,9 @@ static void test_task_stacks_lazy(void **state)
 struct canc {
 	struct tide_loop *loop;
 	struct tide_future *started;
-	struct tide_future *what;   /* the future the task awaits */
-	int64_t seen;               /* what its await returned */
-	int64_t after;              /* a later await */
+	struct tide_future *what; /* the future the task awaits */
+	int64_t seen;		  /* what its await returned */
+	int64_t after;		  /* a later await */
 };
 
 static int64_t canc_task(void *arg)
@@ -814,12 +823,14 @@ static void test_task_cancel_socket_read(void **state)
 	char buf[64];
 
 	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
 	c.what = tide_recv(c.loop, sv[0], buf, sizeof(buf), 0);
 	cancel_awaiting(&c);
 	/* the socket still works: nothing half-read is pending */
 	assert_int_equal(write(sv[1], "x", 1), 1);
-	assert_int_equal(tide_await(tide_recv(c.loop, sv[0], buf, sizeof(buf), 0)), 1);
+	assert_int_equal(
+		tide_await(tide_recv(c.loop, sv[0], buf, sizeof(buf), 0)), 1);
 	close(sv[0]);
 	close(sv[1]);
 	tide_loop_free(c.loop);
@@ -931,7 +942,8 @@ static void test_task_cancel_runnable(void **state)
 	r = (struct runnable){ .loop = r.loop };
 	f = tide_task_spawn(r.loop, yield_then_nop, &r, NULL);
 	while (!tide__core(r.loop)->tasks ||
-	       !(((struct task_loop *)tide__core(r.loop)->tasks)->live->flags & T_STARTED))
+	       !(((struct task_loop *)tide__core(r.loop)->tasks)->live->flags &
+		 T_STARTED))
 		assert_true(tide_loop_run_once(r.loop, 0) >= 0);
 	assert_int_equal(tide_future_cancel(f), 0);
 	assert_int_equal(t_wait(r.loop, f), -ECANCELED);
@@ -1068,14 +1080,16 @@ static void test_task_all_any(void **state)
 
 	(void)state;
 	for (int i = 0; i < 3; i++)
-		fs[i] = tide_task_spawn(loop, ret_arg, (void *)(intptr_t)(i + 10), NULL);
+		fs[i] = tide_task_spawn(loop, ret_arg,
+					(void *)(intptr_t)(i + 10), NULL);
 	r = tide_all(loop, fs, 3, out);
 	assert_int_equal(t_wait(loop, r), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(out[i].result, i + 10);
 	tide_future_release(r);
 	/* any: the fast one wins, the slow one is cancelled and ends */
-	fs[0] = tide_task_spawn(loop, sleeper, (void *)(uintptr_t)60000000000ull, NULL);
+	fs[0] = tide_task_spawn(loop, sleeper,
+				(void *)(uintptr_t)60000000000ull, NULL);
 	fs[1] = tide_task_spawn(loop, sleeper, (void *)(uintptr_t)1000, NULL);
 	r = tide_any(loop, fs, 2, TIDE_ANY_CANCEL, out);
 	assert_int_equal(t_wait(loop, r), 1);
@@ -1084,7 +1098,8 @@ static void test_task_all_any(void **state)
 	tide_future_release(r);
 	/* timeout over a task */
 	r = tide_future_timeout(
-		tide_task_spawn(loop, sleeper, (void *)(uintptr_t)60000000000ull, NULL),
+		tide_task_spawn(loop, sleeper,
+				(void *)(uintptr_t)60000000000ull, NULL),
 		1000000);
 	assert_int_equal(t_wait(loop, r), -ETIMEDOUT);
 	tide_future_release(r);
@@ -1112,7 +1127,8 @@ static int64_t tree_task(void *arg)
 static void test_task_nested_spawn(void **state)
 {
 	struct tide_loop *loop = t_loop();
-	struct tide_future *f = tide_task_spawn(loop, tree_task, (void *)8, NULL);
+	struct tide_future *f =
+		tide_task_spawn(loop, tree_task, (void *)8, NULL);
 
 	(void)state;
 	/* 2^9 - 1 tasks in a binary tree of depth 8 */
@@ -1137,8 +1153,8 @@ static int64_t open_missing(void *arg)
 
 static int64_t error_outer(void *arg)
 {
-	int64_t r = tide_await(tide_task_spawn(tide_task_loop(NULL), open_missing,
-					       arg, NULL));
+	int64_t r = tide_await(
+		tide_task_spawn(tide_task_loop(NULL), open_missing, arg, NULL));
 
 	return r < 0 ? r : -EPROTO;
 }
@@ -1163,7 +1179,8 @@ static int64_t echo_conn(void *arg, struct tide_stream *s)
 	int64_t n;
 
 	(void)arg;
-	while ((n = tide_await(tide_stream_read_line(s, line, sizeof(line)))) > 0)
+	while ((n = tide_await(tide_stream_read_line(s, line, sizeof(line)))) >
+	       0)
 		if (tide_await(tide_stream_write(s, line, (size_t)n)) != n)
 			return -EIO;
 	return n;
@@ -1196,7 +1213,8 @@ static int64_t client_task(void *arg)
 
 		r = tide_await(tide_stream_write(s, line, (size_t)len));
 		if (r == len)
-			r = tide_await(tide_stream_read_line(s, back, sizeof(back)));
+			r = tide_await(
+				tide_stream_read_line(s, back, sizeof(back)));
 		if (r == len && memcmp(line, back, (size_t)len) != 0)
 			r = -EBADMSG;
 	}
@@ -1240,15 +1258,19 @@ static void test_tide_task_server_new_bad_args(void **state)
 
 	(void)state;
 	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:0"), 0);
-	assert_int_equal(tide_task_server_new(loop, &a, NULL, NULL, &srv), -EINVAL);
+	assert_int_equal(tide_task_server_new(loop, &a, NULL, NULL, &srv),
+			 -EINVAL);
 	assert_null(srv);
-	assert_int_equal(tide_task_server_new(loop, &a, NULL, &h, &srv), -EINVAL);
+	assert_int_equal(tide_task_server_new(loop, &a, NULL, &h, &srv),
+			 -EINVAL);
 	h.fn = echo_conn;
 	h.task.stack_size = 100;
-	assert_int_equal(tide_task_server_new(loop, &a, NULL, &h, &srv), -EINVAL);
+	assert_int_equal(tide_task_server_new(loop, &a, NULL, &h, &srv),
+			 -EINVAL);
 	h.task.stack_size = 0;
 	h.reserved[0] = 1;
-	assert_int_equal(tide_task_server_new(loop, &a, NULL, &h, &srv), -EINVAL);
+	assert_int_equal(tide_task_server_new(loop, &a, NULL, &h, &srv),
+			 -EINVAL);
 	tide_loop_free(loop);
 }
 

@@ -27,8 +27,8 @@ static void size_bad(const char *s, int err)
 	int r = opt_size(s, 0, U64, &v);
 
 	if (r != err || v != 42)
-		fail_msg("opt_size(\"%s\") = %d (v %llu), want %d", s ? s : "NULL",
-			 r, (unsigned long long)v, err);
+		fail_msg("opt_size(\"%s\") = %d (v %llu), want %d",
+			 s ? s : "NULL", r, (unsigned long long)v, err);
 }
 
 static void test_opt_size_accepts(void **state)
@@ -53,9 +53,9 @@ static void test_opt_size_accepts(void **state)
 static void test_opt_size_rejects(void **state)
 {
 	static const char *const bad[] = {
-		"", " 1", "1 ", "-1", "+1", " -1", "nan", "NaN", "inf", "0x10",
-		"1e3", "1.5k", "4kk", "4kib2", "4 k", "k", "4p", "4Bi", "4iB",
-		"\t-0", "1,000", "٣",
+		"",    " 1",   "1 ",  "-1",   "+1",    " -1",	"nan", "NaN",
+		"inf", "0x10", "1e3", "1.5k", "4kk",   "4kib2", "4 k", "k",
+		"4p",  "4Bi",  "4iB", "\t-0", "1,000", "٣",
 	};
 
 	(void)state;
@@ -84,7 +84,8 @@ static void test_opt_count_range(void **state)
 	assert_int_equal(opt_count("4097", 1, 4096, &v), -ERANGE);
 	assert_int_equal(opt_count("0", 1, 4096, &v), -ERANGE);
 	assert_int_equal(opt_count("5k", 1, 4096, &v), -ERANGE);
-	assert_int_equal(opt_count("1KiB", 1, 4096, &v), -EINVAL); /* sizes only */
+	assert_int_equal(opt_count("1KiB", 1, 4096, &v),
+			 -EINVAL); /* sizes only */
 	assert_int_equal(opt_count("1b", 1, 4096, &v), -EINVAL);
 	assert_int_equal(opt_count(" -1", 0, U64, &v), -EINVAL);
 	assert_int_equal(opt_count("nan", 0, U64, &v), -EINVAL);
@@ -120,8 +121,9 @@ static void test_opt_duration_accepts(void **state)
 static void test_opt_duration_rejects(void **state)
 {
 	static const char *const bad[] = {
-		"", ".5", "5.", "5..1", "1.2.3", " 1", "-1", "+1", "nan", "inf",
-		"1e3", "5 s", "5sec", "5S", "5ms ", "0x5", "5mss", "1.5.s",
+		"",	".5", "5.",   "5..1", "1.2.3", " 1",
+		"-1",	"+1", "nan",  "inf",  "1e3",   "5 s",
+		"5sec", "5S", "5ms ", "0x5",  "5mss",  "1.5.s",
 	};
 	uint64_t v = 42;
 

@@ -32,7 +32,8 @@ extern "C" {
 
 /* flags for the _fixed operations */
 enum {
-	TIDE_FIXED_FILE = 1u << 0, /* fd is an index from tide_loop_register_files() */
+	TIDE_FIXED_FILE =
+		1u << 0, /* fd is an index from tide_loop_register_files() */
 };
 
 struct statx;
@@ -89,9 +90,9 @@ TIDE_API struct tide_future *tide_statx(struct tide_loop *loop, int dfd,
 /* unlinkat(2), renameat2(2), mkdirat(2). */
 TIDE_API struct tide_future *tide_unlinkat(struct tide_loop *loop, int dfd,
 					   const char *path, int flags);
-TIDE_API struct tide_future *tide_renameat(struct tide_loop *loop,
-					   int olddfd, const char *oldpath,
-					   int newdfd, const char *newpath,
+TIDE_API struct tide_future *tide_renameat(struct tide_loop *loop, int olddfd,
+					   const char *oldpath, int newdfd,
+					   const char *newpath,
 					   unsigned int flags);
 TIDE_API struct tide_future *tide_mkdirat(struct tide_loop *loop, int dfd,
 					  const char *path, mode_t mode);
@@ -117,7 +118,8 @@ TIDE_API struct tide_future *tide_splice(struct tide_loop *loop, int fd_in,
  * registered gives -ENXIO.  Return 0 or -errno.  Loop thread only.
  */
 TIDE_API int tide_loop_register_buffers(struct tide_loop *loop,
-					const struct iovec *iov, unsigned int n);
+					const struct iovec *iov,
+					unsigned int n);
 TIDE_API int tide_loop_unregister_buffers(struct tide_loop *loop);
 TIDE_API int tide_loop_register_files(struct tide_loop *loop, const int *fds,
 				      unsigned int n);

@@ -61,9 +61,8 @@ TIDE_API struct tide_future *tide_future_then(struct tide_future *f,
 					      tide_then_fn *fn, void *arg);
 
 /* As tide_future_then(), but fn runs for every outcome, errors included. */
-TIDE_API struct tide_future *tide_future_then_wrapped(struct tide_future *f,
-						      tide_then_fn *fn,
-						      void *arg);
+TIDE_API struct tide_future *
+tide_future_then_wrapped(struct tide_future *f, tide_then_fn *fn, void *arg);
 
 /*
  * Call fn once f resolves, with its outcome; nothing is derived.  Consumes f
@@ -120,8 +119,7 @@ TIDE_API struct tide_future *tide_future_ready(struct tide_loop *loop,
 					       int64_t value, void *payload);
 
 /* A future already failed with err (a negative errno; else -EINVAL). */
-TIDE_API struct tide_future *tide_future_fail(struct tide_loop *loop,
-					      int err);
+TIDE_API struct tide_future *tide_future_fail(struct tide_loop *loop, int err);
 
 /*
  * A pending future that user code resolves with tide_promise_resolve().
@@ -164,8 +162,8 @@ TIDE_API struct tide_future *tide_all(struct tide_loop *loop,
 				      struct tide_outcome *out);
 
 enum {
-	TIDE_ANY_CANCEL = 0,  /* cancel the others; resolve once all let go */
-	TIDE_ANY_LEAVE = 1,   /* resolve at once; the others run on, detached */
+	TIDE_ANY_CANCEL = 0, /* cancel the others; resolve once all let go */
+	TIDE_ANY_LEAVE = 1,  /* resolve at once; the others run on, detached */
 };
 
 /*

@@ -45,12 +45,12 @@ enum {
 
 /* Options for tide_glock_new(); zeroed means defaults. */
 struct tide_glock_options {
-	uint32_t mode;         /* TIDE_GLOCK_GIL (default) or TIDE_GLOCK_FIFO */
-	uint32_t flags;        /* TIDE_GLOCK_* flags */
-	uint64_t interval_ns;  /* switch interval; 0 = 5 ms; at least 1000 */
-	uint32_t max_threads;  /* per-thread statistics slots; 0 = 64, <= 4096 */
-	uint32_t reserved32;   /* must be 0 */
-	uint64_t reserved[4];  /* must be 0 */
+	uint32_t mode;	      /* TIDE_GLOCK_GIL (default) or TIDE_GLOCK_FIFO */
+	uint32_t flags;	      /* TIDE_GLOCK_* flags */
+	uint64_t interval_ns; /* switch interval; 0 = 5 ms; at least 1000 */
+	uint32_t max_threads; /* per-thread statistics slots; 0 = 64, <= 4096 */
+	uint32_t reserved32;  /* must be 0 */
+	uint64_t reserved[4]; /* must be 0 */
 };
 
 /* A distribution of durations in nanoseconds; the percentiles follow
@@ -63,34 +63,34 @@ struct tide_glock_dist {
 
 /* Counters since tide_glock_new(); see tide_glock_stats(3). */
 struct tide_glock_stats {
-	uint64_t acquisitions;   /* times a thread took the lock */
-	uint64_t releases;       /* times a thread gave it up */
-	uint64_t handoffs;       /* acquisitions by a thread other than the last holder */
-	uint64_t drop_requests;  /* drop requests set by waiters that timed out */
-	uint64_t forced_drops;   /* releases made while a drop request was pending
+	uint64_t acquisitions; /* times a thread took the lock */
+	uint64_t releases;     /* times a thread gave it up */
+	uint64_t handoffs; /* acquisitions by a thread other than the last holder */
+	uint64_t drop_requests; /* drop requests set by waiters that timed out */
+	uint64_t forced_drops; /* releases made while a drop request was pending
 				    (forced switching: the releaser lets a waiter in first) */
-	uint64_t check_drops;    /* releases made by tide_glock_check() */
-	uint64_t blocking;       /* tide_glock_blocking_begin() calls */
-	uint64_t wall_ns;        /* time since tide_glock_new() */
-	uint64_t held_ns;        /* total time the lock was held */
-	double held_fraction;    /* held_ns / wall_ns */
-	double handoffs_per_s;   /* handoffs / wall time */
+	uint64_t check_drops;  /* releases made by tide_glock_check() */
+	uint64_t blocking;     /* tide_glock_blocking_begin() calls */
+	uint64_t wall_ns;      /* time since tide_glock_new() */
+	uint64_t held_ns;      /* total time the lock was held */
+	double held_fraction;  /* held_ns / wall_ns */
+	double handoffs_per_s; /* handoffs / wall time */
 	struct tide_glock_dist wait_ns; /* time from asking to holding */
 	struct tide_glock_dist hold_ns; /* time from taking to releasing */
-	uint32_t threads;        /* slots in use (overflow slot included) */
-	uint32_t waiters;        /* threads waiting for the lock now */
-	double jain_index;       /* Jain's fairness of held time over threads */
+	uint32_t threads;  /* slots in use (overflow slot included) */
+	uint32_t waiters;  /* threads waiting for the lock now */
+	double jain_index; /* Jain's fairness of held time over threads */
 	uint64_t reserved[4];
 };
 
 /* Per-thread figures, from tide_glock_thread_stats(). */
 struct tide_glock_thread_stats {
-	int32_t tid;             /* gettid() of the thread; -1 = overflow slot */
+	int32_t tid; /* gettid() of the thread; -1 = overflow slot */
 	uint32_t slot;
 	uint64_t acquisitions;
 	uint64_t held_ns;
 	uint64_t wait_ns;
-	double share;            /* held_ns over all threads' held_ns */
+	double share; /* held_ns over all threads' held_ns */
 	uint64_t reserved[2];
 };
 

@@ -34,12 +34,13 @@ extern "C" {
 #define TIDE_HIST_SUB_BITS 6
 #define TIDE_HIST_SUB (1u << TIDE_HIST_SUB_BITS)
 /* 64 one-value buckets, then 64 per power of two from 2^6 to 2^63. */
-#define TIDE_HIST_BUCKETS (TIDE_HIST_SUB + (64u - TIDE_HIST_SUB_BITS) * TIDE_HIST_SUB)
+#define TIDE_HIST_BUCKETS \
+	(TIDE_HIST_SUB + (64u - TIDE_HIST_SUB_BITS) * TIDE_HIST_SUB)
 
 struct tide_hist {
-	uint64_t count;    /* samples recorded */
+	uint64_t count;	   /* samples recorded */
 	uint64_t min, max; /* exact; both 0 while count is 0 */
-	uint64_t sum;      /* of the samples, modulo 2^64 */
+	uint64_t sum;	   /* of the samples, modulo 2^64 */
 	uint64_t b[TIDE_HIST_BUCKETS];
 };
 
@@ -58,7 +59,8 @@ TIDE_API void tide_hist_init(struct tide_hist *h);
 TIDE_API void tide_hist_record(struct tide_hist *h, uint64_t v);
 
 /* Add every sample of src to dst.  0, or -EINVAL when either is NULL. */
-TIDE_API int tide_hist_merge(struct tide_hist *dst, const struct tide_hist *src);
+TIDE_API int tide_hist_merge(struct tide_hist *dst,
+			     const struct tide_hist *src);
 
 /* The pct-th percentile (0 <= pct <= 100) into *out, by the rule above; 0
  * when h is empty.  0, or -EINVAL when h or out is NULL or pct is outside

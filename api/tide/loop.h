@@ -35,10 +35,10 @@ enum {
  * bits or non-zero reserved fields make tide_loop_new() fail with -EINVAL.
  */
 struct tide_loop_options {
-	uint32_t flags;           /* TIDE_LOOP_* */
-	uint32_t entries;         /* SQ entries; 0 = 256; rounded up to a power of 2 */
-	uint32_t cq_entries;      /* CQ entries; 0 = kernel default (2 x SQ) */
-	uint32_t sqpoll_idle_ms;  /* SQPOLL idle time; 0 = 1000 ms */
+	uint32_t flags;	  /* TIDE_LOOP_* */
+	uint32_t entries; /* SQ entries; 0 = 256; rounded up to a power of 2 */
+	uint32_t cq_entries;	   /* CQ entries; 0 = kernel default (2 x SQ) */
+	uint32_t sqpoll_idle_ms;   /* SQPOLL idle time; 0 = 1000 ms */
 	uint64_t slow_callback_ns; /* debug: warn above this; 0 = 100 ms */
 	uint64_t reserved[4];
 };
@@ -67,11 +67,11 @@ enum {
 };
 
 struct tide_loop_config {
-	uint32_t setup;       /* TIDE_SETUP_* actually in use (io_uring) */
-	uint32_t sq_entries;  /* as granted by the kernel (io_uring) */
+	uint32_t setup;	     /* TIDE_SETUP_* actually in use (io_uring) */
+	uint32_t sq_entries; /* as granted by the kernel (io_uring) */
 	uint32_t cq_entries;
 	uint32_t features;    /* io_uring feature bits the kernel reported */
-	uint32_t wake;        /* cross-thread wake: 0 = eventfd */
+	uint32_t wake;	      /* cross-thread wake: 0 = eventfd */
 	uint32_t backend;     /* TIDE_BACKEND_* */
 	uint32_t backend_why; /* TIDE_BACKEND_WHY_* */
 	int32_t uring_error;  /* WHY_NO_URING: io_uring_setup's -errno */
@@ -79,14 +79,14 @@ struct tide_loop_config {
 
 /* Counters since tide_loop_new(); see tide_loop_stats(3). */
 struct tide_loop_stats {
-	uint64_t submitted;     /* SQEs handed to the kernel */
-	uint64_t completed;     /* CQEs reaped */
-	uint64_t enter_calls;   /* system calls that waited or submitted */
-	uint64_t backlog_peak;  /* most SQEs ever waiting for SQ space */
-	uint64_t cq_overflows;  /* times the kernel reported CQ overflow (nothing lost) */
-	uint64_t timers;        /* timers armed */
-	uint64_t posts;         /* cross-thread posts run */
-	uint64_t iterations;    /* loop iterations */
+	uint64_t submitted;    /* SQEs handed to the kernel */
+	uint64_t completed;    /* CQEs reaped */
+	uint64_t enter_calls;  /* system calls that waited or submitted */
+	uint64_t backlog_peak; /* most SQEs ever waiting for SQ space */
+	uint64_t cq_overflows; /* times the kernel reported CQ overflow (nothing lost) */
+	uint64_t timers;     /* timers armed */
+	uint64_t posts;	     /* cross-thread posts run */
+	uint64_t iterations; /* loop iterations */
 	uint64_t reserved[4];
 };
 
@@ -145,7 +145,8 @@ TIDE_API uint64_t tide_loop_pending(const struct tide_loop *loop);
  * -ESHUTDOWN.  A post alone does not keep tide_loop_run() running: hold a
  * promise for work that another thread will finish.
  */
-TIDE_API int tide_loop_post(struct tide_loop *loop, tide_post_fn *fn, void *arg);
+TIDE_API int tide_loop_post(struct tide_loop *loop, tide_post_fn *fn,
+			    void *arg);
 
 /* Copy the configuration chosen at creation into *cfg. */
 TIDE_API void tide_loop_config(const struct tide_loop *loop,

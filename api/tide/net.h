@@ -165,9 +165,9 @@ struct tide_bufring;
 
 /* Options for tide_bufring_new(); zero means defaults. */
 struct tide_bufring_options {
-	uint32_t count;  /* buffers; 0 = 1024; rounded up to a power of 2,
+	uint32_t count; /* buffers; 0 = 1024; rounded up to a power of 2,
 			  * at most 32768 */
-	uint32_t size;   /* bytes per buffer; 0 = 4096 */
+	uint32_t size;	/* bytes per buffer; 0 = 4096 */
 	uint64_t reserved[2];
 };
 
@@ -204,8 +204,7 @@ typedef void tide_recv_fn(void *arg, void *data, uint32_t len, unsigned bid);
  * byte is lost), -ECANCELED after cancellation, -EAGAIN when it ended
  * without error, or the socket's error (-ECONNRESET, ...).
  */
-TIDE_API struct tide_future *tide_recv_multishot(struct tide_loop *loop,
-						 int fd,
+TIDE_API struct tide_future *tide_recv_multishot(struct tide_loop *loop, int fd,
 						 struct tide_bufring *br,
 						 tide_recv_fn *fn, void *arg);
 
@@ -214,15 +213,15 @@ TIDE_API struct tide_future *tide_recv_multishot(struct tide_loop *loop,
 /* Options for tide_sockopt_set()/tide_sockopt_get(); values are ints. */
 enum {
 	TIDE_SOCKOPT_NODELAY = 1, /* TCP_NODELAY: 1 = no Nagle delay (TCP) */
-	TIDE_SOCKOPT_CORK,        /* TCP_CORK: 1 = hold partial frames (TCP) */
-	TIDE_SOCKOPT_KEEPALIVE,   /* SO_KEEPALIVE: 1 = probe idle peers */
-	TIDE_SOCKOPT_KEEPIDLE,    /* TCP_KEEPIDLE: idle seconds before probes */
-	TIDE_SOCKOPT_REUSEADDR,   /* SO_REUSEADDR */
-	TIDE_SOCKOPT_REUSEPORT,   /* SO_REUSEPORT */
-	TIDE_SOCKOPT_RCVBUF,      /* SO_RCVBUF bytes (get: the kernel's doubled
+	TIDE_SOCKOPT_CORK,	  /* TCP_CORK: 1 = hold partial frames (TCP) */
+	TIDE_SOCKOPT_KEEPALIVE,	  /* SO_KEEPALIVE: 1 = probe idle peers */
+	TIDE_SOCKOPT_KEEPIDLE,	  /* TCP_KEEPIDLE: idle seconds before probes */
+	TIDE_SOCKOPT_REUSEADDR,	  /* SO_REUSEADDR */
+	TIDE_SOCKOPT_REUSEPORT,	  /* SO_REUSEPORT */
+	TIDE_SOCKOPT_RCVBUF,	  /* SO_RCVBUF bytes (get: the kernel's doubled
 				   * figure, as getsockopt(2) reports it) */
-	TIDE_SOCKOPT_SNDBUF,      /* SO_SNDBUF bytes (likewise) */
-	TIDE_SOCKOPT_LINGER,      /* SO_LINGER seconds; -1 = off, 0 = close
+	TIDE_SOCKOPT_SNDBUF,	  /* SO_SNDBUF bytes (likewise) */
+	TIDE_SOCKOPT_LINGER,	  /* SO_LINGER seconds; -1 = off, 0 = close
 				   * resets the connection */
 };
 

@@ -33,33 +33,34 @@ typedef int64_t tide_pool_fn(void *arg);
 
 /* Options for tide_pool_new(); zeroed means defaults. */
 struct tide_pool_options {
-	uint32_t threads;         /* workers; 0 = online CPUs; <= 1024 */
-	uint32_t queue_capacity;  /* queued (not yet running) jobs; 0 = 1024 */
-	uint32_t flags;           /* none defined: must be 0 */
-	uint32_t reserved32;      /* must be 0 */
-	uint64_t reserved[4];     /* must be 0 */
+	uint32_t threads;	 /* workers; 0 = online CPUs; <= 1024 */
+	uint32_t queue_capacity; /* queued (not yet running) jobs; 0 = 1024 */
+	uint32_t flags;		 /* none defined: must be 0 */
+	uint32_t reserved32;	 /* must be 0 */
+	uint64_t reserved[4];	 /* must be 0 */
 };
 
 /* tide_pool_shutdown() modes */
 enum {
 	TIDE_POOL_DRAIN = 0, /* run every queued job, then stop */
-	TIDE_POOL_ABORT = 1, /* cancel queued jobs (-ECANCELED); running ones finish */
+	TIDE_POOL_ABORT =
+		1, /* cancel queued jobs (-ECANCELED); running ones finish */
 };
 
 /* Counters and gauges; see tide_pool_stats(3). */
 struct tide_pool_stats {
 	uint32_t threads;
 	uint32_t queue_capacity;
-	uint64_t queued;          /* waiting now */
-	uint64_t running;         /* running now */
-	uint64_t submitted;       /* accepted jobs */
-	uint64_t completed;       /* jobs that ran to their end */
-	uint64_t failed;          /* of those, with a negative result */
-	uint64_t cancelled;       /* removed from the queue before running */
-	uint64_t rejected;        /* refused: queue full (-EAGAIN) or shut down */
+	uint64_t queued;    /* waiting now */
+	uint64_t running;   /* running now */
+	uint64_t submitted; /* accepted jobs */
+	uint64_t completed; /* jobs that ran to their end */
+	uint64_t failed;    /* of those, with a negative result */
+	uint64_t cancelled; /* removed from the queue before running */
+	uint64_t rejected;  /* refused: queue full (-EAGAIN) or shut down */
 	uint64_t queue_wait_ns_total; /* submit to start, over started jobs */
 	uint64_t queue_wait_ns_max;
-	uint64_t run_ns_total;    /* time spent running jobs */
+	uint64_t run_ns_total; /* time spent running jobs */
 	uint64_t reserved[4];
 };
 

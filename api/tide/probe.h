@@ -27,16 +27,16 @@ extern "C" {
  * Zero-initialise before filling it by hand; reserved fields must stay 0.
  */
 struct tide_probe_env {
-	int32_t setup_errno;       /* io_uring_setup(2) errno, 0 = it worked */
+	int32_t setup_errno;	   /* io_uring_setup(2) errno, 0 = it worked */
 	int32_t io_uring_disabled; /* kernel.io_uring_disabled: 0, 1, 2;
 				      -1 = no such sysctl (kernel < 6.6) */
-	int64_t io_uring_group;    /* kernel.io_uring_group; -1 = none/unknown */
-	int32_t in_group;          /* caller is in io_uring_group: 1, 0, -1 unknown */
-	int32_t cap_sys_admin;     /* CAP_SYS_ADMIN effective: 1, 0, -1 unknown */
-	int32_t seccomp;           /* "Seccomp:" of /proc/self/status: 0 off,
+	int64_t io_uring_group; /* kernel.io_uring_group; -1 = none/unknown */
+	int32_t in_group; /* caller is in io_uring_group: 1, 0, -1 unknown */
+	int32_t cap_sys_admin; /* CAP_SYS_ADMIN effective: 1, 0, -1 unknown */
+	int32_t seccomp;       /* "Seccomp:" of /proc/self/status: 0 off,
 				      1 strict, 2 filter; -1 unknown */
 	uint32_t reserved0;
-	uint64_t memlock_soft;     /* RLIMIT_MEMLOCK, bytes or TIDE_PROBE_UNLIMITED */
+	uint64_t memlock_soft; /* RLIMIT_MEMLOCK, bytes or TIDE_PROBE_UNLIMITED */
 	uint64_t memlock_hard;
 	uint64_t reserved[4];
 };
@@ -54,22 +54,22 @@ enum {
 
 /* Everything tide_probe_run() learns. */
 struct tide_probe {
-	char kernel[65];            /* uname(2) release, e.g. "6.18.0" */
-	uint8_t usable;             /* 1 when a ring could be created */
+	char kernel[65]; /* uname(2) release, e.g. "6.18.0" */
+	uint8_t usable;	 /* 1 when a ring could be created */
 	uint8_t reserved0[6];
 	struct tide_probe_env env;
-	char reason[512];           /* tide_probe_explain() of env (truncated) */
+	char reason[512]; /* tide_probe_explain() of env (truncated) */
 
-	uint32_t features;          /* IORING_FEAT_* from io_uring_setup(2) */
-	uint32_t setup_tried;       /* IORING_SETUP_* bits tried, one by one */
-	uint32_t setup_ok;          /* ... of which a ring could be created */
-	int32_t setup_errno[32];    /* per bit number: 0 or the errno */
+	uint32_t features;	 /* IORING_FEAT_* from io_uring_setup(2) */
+	uint32_t setup_tried;	 /* IORING_SETUP_* bits tried, one by one */
+	uint32_t setup_ok;	 /* ... of which a ring could be created */
+	int32_t setup_errno[32]; /* per bit number: 0 or the errno */
 
-	uint32_t ops_len;           /* opcodes the kernel knows (last_op + 1) */
-	uint32_t ops_count;         /* opcodes it supports */
+	uint32_t ops_len;   /* opcodes the kernel knows (last_op + 1) */
+	uint32_t ops_count; /* opcodes it supports */
 	uint64_t ops[TIDE_PROBE_OPS_MAX / 64]; /* bitmap of supported opcodes */
 
-	int32_t loop_errno;         /* tide_loop_new() errno, 0 = loop valid */
+	int32_t loop_errno; /* tide_loop_new() errno, 0 = loop valid */
 	uint32_t reserved1;
 	struct tide_loop_config loop; /* what tide_loop_new(NULL options) chose */
 	uint64_t reserved[8];

@@ -44,9 +44,9 @@ struct tide_stream;
 /* What a child's fd 0, 1 or 2 is connected to (tide_process_options.stdio). */
 enum {
 	TIDE_STDIO_INHERIT = 0, /* the parent's descriptor */
-	TIDE_STDIO_PIPE = 1,    /* a pipe; the parent's end is a stream */
+	TIDE_STDIO_PIPE = 1,	/* a pipe; the parent's end is a stream */
 	TIDE_STDIO_DEVNULL = 2, /* /dev/null */
-	TIDE_STDIO_SOCKET = 3,  /* a socketpair end; parent's end is a stream */
+	TIDE_STDIO_SOCKET = 3,	/* a socketpair end; parent's end is a stream */
 };
 
 /* Flags for tide_process_options.flags. */
@@ -69,20 +69,20 @@ enum {
  * The pointers need only live for the call.
  */
 struct tide_process_options {
-	uint32_t flags;            /* TIDE_PROCESS_* */
-	uint32_t stdio[3];         /* TIDE_STDIO_* for the child's fd 0, 1, 2 */
-	const char *const *envp;   /* NULL-terminated; NULL = the parent's */
-	const char *cwd;           /* NULL = the parent's */
-	uint32_t read_size;        /* pipe streams' read buffer; 0 = 64 KiB */
+	uint32_t flags;		 /* TIDE_PROCESS_* */
+	uint32_t stdio[3];	 /* TIDE_STDIO_* for the child's fd 0, 1, 2 */
+	const char *const *envp; /* NULL-terminated; NULL = the parent's */
+	const char *cwd;	 /* NULL = the parent's */
+	uint32_t read_size;	 /* pipe streams' read buffer; 0 = 64 KiB */
 	uint32_t reserved32;
 	uint64_t reserved[4];
 };
 
 /* Buffers that tide_process_communicate() fills. */
 struct tide_process_output {
-	char *out;      /* the child's stdout, NUL-terminated; free() it */
+	char *out;	/* the child's stdout, NUL-terminated; free() it */
 	size_t out_len; /* bytes in out, terminator excluded */
-	char *err;      /* the child's stderr, NUL-terminated; free() it */
+	char *err;	/* the child's stderr, NUL-terminated; free() it */
 	size_t err_len;
 };
 
@@ -150,9 +150,9 @@ TIDE_API int tide_process_kill(struct tide_process *p, int sig);
  * same with -ECANCELED (-ETIMEDOUT).  input must live and out must stay
  * valid until the future resolves.  One communicate per process.
  */
-TIDE_API struct tide_future *tide_process_communicate(
-	struct tide_process *p, const void *input, size_t len, size_t limit,
-	struct tide_process_output *out);
+TIDE_API struct tide_future *
+tide_process_communicate(struct tide_process *p, const void *input, size_t len,
+			 size_t limit, struct tide_process_output *out);
 
 /*
  * Free p and close the streams not taken.  A child that has not been

@@ -35,8 +35,8 @@ typedef void tide_poll_fn(void *arg, unsigned revents);
  * returned future is cancelled (-ECANCELED) or the kernel ends it (-EAGAIN:
  * start again; or the error).  -EINVAL for a NULL fn.
  */
-TIDE_API struct tide_future *tide_poll_multishot(struct tide_loop *loop,
-						 int fd, unsigned events,
+TIDE_API struct tide_future *tide_poll_multishot(struct tide_loop *loop, int fd,
+						 unsigned events,
 						 tide_poll_fn *fn, void *arg);
 
 /* ---- signals ------------------------------------------------------------ */

@@ -42,8 +42,8 @@ enum {
 
 /* Options for tide_stream_new(); zero means defaults. */
 struct tide_stream_options {
-	uint32_t flags;      /* TIDE_STREAM_* */
-	uint32_t read_size;  /* read buffer without a bufring; 0 = 16 KiB */
+	uint32_t flags;	    /* TIDE_STREAM_* */
+	uint32_t read_size; /* read buffer without a bufring; 0 = 16 KiB */
 	struct tide_bufring *bufring; /* sockets: multishot recv into it */
 	uint64_t reserved[4];
 };
@@ -62,8 +62,8 @@ TIDE_API int tide_stream_new(struct tide_loop *loop, int fd,
 
 /* Read up to len (> 0) bytes: result is the count, 0 at end of stream.
  * -EBUSY while another read is pending. */
-TIDE_API struct tide_future *tide_stream_read(struct tide_stream *s,
-					      void *buf, size_t len);
+TIDE_API struct tide_future *tide_stream_read(struct tide_stream *s, void *buf,
+					      size_t len);
 
 /* Read exactly len bytes: result len, or -EPIPE when the stream ends
  * first (the bytes that did arrive are in buf), 0 when it ended before
@@ -77,9 +77,8 @@ TIDE_API struct tide_future *tide_stream_read_exactly(struct tide_stream *s,
  * delimiter (they are in buf and consumed); 0 at end of stream; -EPIPE when
  * the stream ended inside a line.
  */
-TIDE_API struct tide_future *tide_stream_read_until(struct tide_stream *s,
-						    void *buf, size_t max,
-						    int delim);
+TIDE_API struct tide_future *
+tide_stream_read_until(struct tide_stream *s, void *buf, size_t max, int delim);
 
 /*
  * As tide_stream_read_until() for a delimiter of dlen bytes (1 ..
@@ -121,9 +120,8 @@ TIDE_API struct tide_future *tide_stream_close(struct tide_stream *s);
  * len, -ENODATA when the file ends first (what was sent stays sent), or the
  * write's error.  fd must stay open until the future resolves.
  */
-TIDE_API struct tide_future *tide_stream_sendfile(struct tide_stream *s,
-						  int fd, uint64_t off,
-						  size_t len);
+TIDE_API struct tide_future *tide_stream_sendfile(struct tide_stream *s, int fd,
+						  uint64_t off, size_t len);
 
 /*
  * Half-close: once the writes queued so far went out, shutdown(SHUT_WR) the
@@ -205,10 +203,10 @@ enum {
 
 /* Options for tide_server_new(); zero means defaults. */
 struct tide_server_options {
-	uint32_t flags;      /* TIDE_SERVER_* */
-	int32_t backlog;     /* listen backlog; 0 = SOMAXCONN */
-	uint32_t buf_count;  /* bufring buffers; 0 = 1024 */
-	uint32_t buf_size;   /* bufring buffer size; 0 = 4096 */
+	uint32_t flags;	    /* TIDE_SERVER_* */
+	int32_t backlog;    /* listen backlog; 0 = SOMAXCONN */
+	uint32_t buf_count; /* bufring buffers; 0 = 1024 */
+	uint32_t buf_size;  /* bufring buffer size; 0 = 4096 */
 	/* when set, called for each connection instead of fn (which must
 	 * then be NULL), with the peer's address */
 	tide_conn_peer_fn *conn_peer;
@@ -216,8 +214,8 @@ struct tide_server_options {
 };
 
 struct tide_server_stats {
-	uint64_t accepted;      /* connections handed to the callback */
-	uint64_t active;        /* streams not yet closed */
+	uint64_t accepted;	/* connections handed to the callback */
+	uint64_t active;	/* streams not yet closed */
 	uint64_t accept_errors; /* -EMFILE and other accept failures */
 	uint64_t reserved[5];
 };

@@ -78,9 +78,9 @@ struct tide_task_options {
  * comes from the loop's pool and returns to it when fn returns.  Loop
  * thread only (a task may spawn tasks).
  */
-TIDE_API struct tide_future *tide_task_spawn(struct tide_loop *loop,
-					     tide_task_fn *fn, void *arg,
-					     const struct tide_task_options *opts);
+TIDE_API struct tide_future *
+tide_task_spawn(struct tide_loop *loop, tide_task_fn *fn, void *arg,
+		const struct tide_task_options *opts);
 
 /*
  * Suspend the calling task until f resolves; return f's result.  A future

@@ -48,7 +48,8 @@ static unsigned env_threads(void)
 	return (unsigned)v;
 }
 
-int tide__blocking_new(struct tide__blocking **out, unsigned threads, int wake_fd)
+int tide__blocking_new(struct tide__blocking **out, unsigned threads,
+		       int wake_fd)
 {
 	struct tide__blocking *p;
 	int ret;
@@ -98,20 +99,24 @@ int32_t tide__blocking_run(struct tide__bjob *j)
 		r = 0;
 		break;
 	case TIDE__B_READ:
-		r = j->off == (uint64_t)-1 ? read(j->fd, j->buf, j->len) :
-					     pread(j->fd, j->buf, j->len, (off_t)j->off);
+		r = j->off == (uint64_t)-1 ?
+			    read(j->fd, j->buf, j->len) :
+			    pread(j->fd, j->buf, j->len, (off_t)j->off);
 		break;
 	case TIDE__B_WRITE:
-		r = j->off == (uint64_t)-1 ? write(j->fd, j->buf, j->len) :
-					     pwrite(j->fd, j->buf, j->len, (off_t)j->off);
+		r = j->off == (uint64_t)-1 ?
+			    write(j->fd, j->buf, j->len) :
+			    pwrite(j->fd, j->buf, j->len, (off_t)j->off);
 		break;
 	case TIDE__B_READV:
-		r = j->off == (uint64_t)-1 ? readv(j->fd, j->buf, (int)j->len) :
-					     preadv(j->fd, j->buf, (int)j->len, (off_t)j->off);
+		r = j->off == (uint64_t)-1 ?
+			    readv(j->fd, j->buf, (int)j->len) :
+			    preadv(j->fd, j->buf, (int)j->len, (off_t)j->off);
 		break;
 	case TIDE__B_WRITEV:
-		r = j->off == (uint64_t)-1 ? writev(j->fd, j->buf, (int)j->len) :
-					     pwritev(j->fd, j->buf, (int)j->len, (off_t)j->off);
+		r = j->off == (uint64_t)-1 ?
+			    writev(j->fd, j->buf, (int)j->len) :
+			    pwritev(j->fd, j->buf, (int)j->len, (off_t)j->off);
 		break;
 	case TIDE__B_FSYNC:
 		r = (j->flags & 1) ? fdatasync(j->fd) : fsync(j->fd);
@@ -120,7 +125,8 @@ int32_t tide__blocking_run(struct tide__bjob *j)
 		r = fallocate(j->fd, j->flags, (off_t)j->off, (off_t)j->len64);
 		break;
 	case TIDE__B_SYNC_FILE_RANGE:
-		r = sync_file_range(j->fd, (off_t)j->off, j->len, (unsigned)j->flags);
+		r = sync_file_range(j->fd, (off_t)j->off, j->len,
+				    (unsigned)j->flags);
 		break;
 	case TIDE__B_STATX:
 		r = statx(j->fd, opt_path(j->path), j->flags, j->mode, j->buf);
@@ -140,14 +146,15 @@ int32_t tide__blocking_run(struct tide__bjob *j)
 		r = mkdirat(j->fd, opt_path(j->path), (mode_t)j->mode);
 		break;
 	case TIDE__B_RENAMEAT:
-		r = syscall(SYS_renameat2, j->fd, opt_path(j->path), j->fd2, opt_path(j->path2),
-			    (unsigned)j->flags);
+		r = syscall(SYS_renameat2, j->fd, opt_path(j->path), j->fd2,
+			    opt_path(j->path2), (unsigned)j->flags);
 		break;
 	case TIDE__B_SPLICE:
 		oi = (loff_t)j->off;
 		oo = (loff_t)j->off2;
 		r = splice(j->fd, (int64_t)j->off == -1 ? NULL : &oi, j->fd2,
-			   (int64_t)j->off2 == -1 ? NULL : &oo, j->len, (unsigned)j->flags);
+			   (int64_t)j->off2 == -1 ? NULL : &oo, j->len,
+			   (unsigned)j->flags);
 		break;
 	default:
 		return -EINVAL;

@@ -43,13 +43,13 @@ enum tide__bop {
 	TIDE__B_FSYNC,		 /* fd, flags & 1: fdatasync */
 	TIDE__B_FALLOCATE,	 /* fd, mode = flags, off, len64 */
 	TIDE__B_SYNC_FILE_RANGE, /* fd, off, len, flags */
-	TIDE__B_STATX,		 /* fd = dfd, path, flags, mode = mask, buf = statx */
-	TIDE__B_OPENAT,		 /* fd = dfd, path, flags, mode */
-	TIDE__B_CLOSE,		 /* fd */
-	TIDE__B_UNLINKAT,	 /* fd = dfd, path, flags */
-	TIDE__B_MKDIRAT,	 /* fd = dfd, path, mode */
-	TIDE__B_RENAMEAT,	 /* fd, path, fd2, path2, flags */
-	TIDE__B_SPLICE,		 /* fd, off, fd2, off2, len, flags */
+	TIDE__B_STATX,	  /* fd = dfd, path, flags, mode = mask, buf = statx */
+	TIDE__B_OPENAT,	  /* fd = dfd, path, flags, mode */
+	TIDE__B_CLOSE,	  /* fd */
+	TIDE__B_UNLINKAT, /* fd = dfd, path, flags */
+	TIDE__B_MKDIRAT,  /* fd = dfd, path, mode */
+	TIDE__B_RENAMEAT, /* fd, path, fd2, path2, flags */
+	TIDE__B_SPLICE,	  /* fd, off, fd2, off2, len, flags */
 };
 
 enum {
@@ -80,7 +80,8 @@ struct tide__blocking;
 /* A pool whose workers write wake_fd (an eventfd) when a batch is done.
  * threads == 0: the default (TIDE_BLOCKING_THREADS, else 4).  No thread
  * starts before the first job.  0 or -errno. */
-int tide__blocking_new(struct tide__blocking **out, unsigned threads, int wake_fd);
+int tide__blocking_new(struct tide__blocking **out, unsigned threads,
+		       int wake_fd);
 /* Queue job (filled in, state IDLE).  0 or -errno (a worker thread could
  * not be started and none runs: nothing was queued). */
 int tide__blocking_submit(struct tide__blocking *p, struct tide__bjob *job);

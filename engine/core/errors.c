@@ -18,13 +18,14 @@ static const struct {
 		  "default profile does); run tide-probe to see which, then "
 		  "use a kernel with io_uring enabled or allow "
 		  "io_uring_setup/io_uring_enter/io_uring_register" },
-	{ EPERM, "operation not permitted; from tide_loop_new() it means "
-		 "io_uring is not permitted here: the sysctl "
-		 "kernel.io_uring_disabled is 1 or 2, or a seccomp filter "
-		 "(container runtime, systemd SystemCallFilter) denies it; run "
-		 "tide-probe to see which, then set kernel.io_uring_disabled=0 "
-		 "(or add this user to kernel.io_uring_group) or allow the "
-		 "io_uring_setup/io_uring_enter/io_uring_register system calls" },
+	{ EPERM,
+	  "operation not permitted; from tide_loop_new() it means "
+	  "io_uring is not permitted here: the sysctl "
+	  "kernel.io_uring_disabled is 1 or 2, or a seccomp filter "
+	  "(container runtime, systemd SystemCallFilter) denies it; run "
+	  "tide-probe to see which, then set kernel.io_uring_disabled=0 "
+	  "(or add this user to kernel.io_uring_group) or allow the "
+	  "io_uring_setup/io_uring_enter/io_uring_register system calls" },
 	{ ENOMEM, "out of memory: on kernels before 5.12 io_uring rings count "
 		  "against RLIMIT_MEMLOCK, so raise it (ulimit -l) or use "
 		  "fewer entries" },

@@ -83,8 +83,10 @@ int tide__fault_init(struct tide_loop *loop)
 	if (!e || !*e)
 		return 0;
 	if (parse(&loop->fault, e)) {
-		fprintf(stderr, "tide: TIDE_FAULT=%s: expected "
-			"seed=N[,short=PERCENT][,late=PERCENT]\n", e);
+		fprintf(stderr,
+			"tide: TIDE_FAULT=%s: expected "
+			"seed=N[,short=PERCENT][,late=PERCENT]\n",
+			e);
 		return -EINVAL;
 	}
 	loop->slow = true;
@@ -119,7 +121,8 @@ void tide__complete_odd(struct tide_loop *loop, struct tide__op *op,
 		 * stay in order */
 		if (!(cflags & TIDE__CQ_MORE) &&
 		    tide__later_push(loop, op, res, cflags,
-				     1 + (uint32_t)(next(&loop->fault) % 4)) == 0)
+				     1 + (uint32_t)(next(&loop->fault) % 4)) ==
+			    0)
 			return;
 	}
 	if (op->eflags & TIDE__OP_CANCELLED_EARLY)

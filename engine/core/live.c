@@ -23,7 +23,10 @@ struct reg_shard {
 	struct tide_loop *head;
 };
 
-#define SHARD { PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP, NULL }
+#define SHARD                                                           \
+	{                                                               \
+		PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP, NULL \
+	}
 #define SHARD4 SHARD, SHARD, SHARD, SHARD
 static struct reg_shard shards[REG_SHARDS] = { SHARD4, SHARD4, SHARD4, SHARD4 };
 static uint64_t next_id = 1;

@@ -15,8 +15,8 @@
 
 #include "loop_impl.h"
 
-#define KNOWN_FLAGS                                                      \
-	(TIDE_LOOP_SQPOLL | TIDE_LOOP_NO_FAST_FLAGS |                    \
+#define KNOWN_FLAGS                                                       \
+	(TIDE_LOOP_SQPOLL | TIDE_LOOP_NO_FAST_FLAGS |                     \
 	 TIDE_LOOP_NO_DEFER_TASKRUN | TIDE_LOOP_DEBUG | TIDE_LOOP_EPOLL | \
 	 TIDE_LOOP_REQUIRE_URING)
 
@@ -258,7 +258,8 @@ int tide__loop_post_node(struct tide_loop *loop, uint64_t id,
 	do
 		node->next = head;
 	while (!__atomic_compare_exchange_n(&loop->nodes, &head, node, true,
-					    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+					    __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED));
 	if (!head)
 		wake(loop);
 	tide__live_leave(loop);
@@ -276,7 +277,8 @@ static int check_opts(const struct tide_loop_options *o)
 {
 	if (o->flags & ~(uint32_t)KNOWN_FLAGS)
 		return -EINVAL;
-	for (size_t i = 0; i < sizeof(o->reserved) / sizeof(o->reserved[0]); i++)
+	for (size_t i = 0; i < sizeof(o->reserved) / sizeof(o->reserved[0]);
+	     i++)
 		if (o->reserved[i])
 			return -EINVAL;
 	if (o->entries > 32768 || (o->cq_entries && o->cq_entries < o->entries))
@@ -342,7 +344,8 @@ static int setup_backend(struct tide_loop *loop,
 			return ret;
 		loop->uring_err = ret;
 		loop->backend_why = ret == -EOPNOTSUPP ?
-			TIDE_BACKEND_WHY_OLD_KERNEL : TIDE_BACKEND_WHY_NO_URING;
+					    TIDE_BACKEND_WHY_OLD_KERNEL :
+					    TIDE_BACKEND_WHY_NO_URING;
 	}
 	loop->be = &tide__epoll_backend;
 	loop->uring = false;
@@ -458,7 +461,8 @@ void tide_loop_free(struct tide_loop *loop)
 	if (loop->core.tasks_free)
 		loop->core.tasks_free(loop);
 	if (loop->core.debug && loop->core.slab.live)
-		tide__warn(loop, "%llu futures or their argument copies were "
+		tide__warn(loop,
+			   "%llu futures or their argument copies were "
 			   "never released",
 			   (unsigned long long)loop->core.slab.live);
 	loop->be->fini(loop);
@@ -492,8 +496,9 @@ int tide__iterate(struct tide_loop *loop, int wait)
 	n = (int)drain_posts(loop);
 	n += (int)run_ready(loop);
 	n += (int)run_later(loop);
-	wait = wait && !loop->core.stop && !tide__taskq_len(&loop->core.ready) &&
-	       !loop->later_n && n == 0 && tide_loop_pending(loop) > 0;
+	wait = wait && !loop->core.stop &&
+	       !tide__taskq_len(&loop->core.ready) && !loop->later_n &&
+	       n == 0 && tide_loop_pending(loop) > 0;
 	ret = loop->be->poll(loop, wait);
 	if (ret > 0)
 		n += ret;
@@ -507,7 +512,8 @@ int tide_loop_run_once(struct tide_loop *loop, int wait)
 	if (!loop)
 		return -EINVAL;
 	if (!loop->core.running)
-		loop->core.stop = false; /* a stop ends a run, not the next call */
+		loop->core.stop =
+			false; /* a stop ends a run, not the next call */
 	return tide__iterate(loop, wait);
 }
 
@@ -536,7 +542,8 @@ void tide_loop_stop(struct tide_loop *loop)
 		loop->core.stop = true;
 }
 
-void tide_loop_config(const struct tide_loop *loop, struct tide_loop_config *cfg)
+void tide_loop_config(const struct tide_loop *loop,
+		      struct tide_loop_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->backend = loop->uring ? TIDE_BACKEND_URING : TIDE_BACKEND_EPOLL;

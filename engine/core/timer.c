@@ -47,11 +47,13 @@ static void sift_down(struct tide__timer_heap *h, uint32_t i)
 	place(h, i, t);
 }
 
-int tide__timer_add(struct tide__timer_heap *h, struct tide__timer *t, uint64_t when)
+int tide__timer_add(struct tide__timer_heap *h, struct tide__timer *t,
+		    uint64_t when)
 {
 	if (h->n == h->cap) {
 		uint32_t cap = h->cap ? h->cap * 2 : 64;
-		struct tide__timer **v = realloc(h->v, (size_t)cap * sizeof(*v));
+		struct tide__timer **v =
+			realloc(h->v, (size_t)cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
@@ -81,7 +83,8 @@ void tide__timer_del(struct tide__timer_heap *h, struct tide__timer *t)
 		sift_down(h, i);
 }
 
-struct tide__timer *tide__timer_pop_due(struct tide__timer_heap *h, uint64_t now)
+struct tide__timer *tide__timer_pop_due(struct tide__timer_heap *h,
+					uint64_t now)
 {
 	struct tide__timer *t = tide__timer_first(h);
 

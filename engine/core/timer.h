@@ -38,16 +38,19 @@ static inline bool tide__timer_armed(const struct tide__timer *t)
 }
 
 /* Insert t (not armed) at when.  0 or -ENOMEM (nothing changed then). */
-int tide__timer_add(struct tide__timer_heap *h, struct tide__timer *t, uint64_t when);
+int tide__timer_add(struct tide__timer_heap *h, struct tide__timer *t,
+		    uint64_t when);
 /* Remove t if it is armed. */
 void tide__timer_del(struct tide__timer_heap *h, struct tide__timer *t);
 /* The earliest timer, NULL when the heap is empty. */
-static inline struct tide__timer *tide__timer_first(const struct tide__timer_heap *h)
+static inline struct tide__timer *
+tide__timer_first(const struct tide__timer_heap *h)
 {
 	return h->n ? h->v[0] : NULL;
 }
 /* Remove and return the earliest timer due at now, or NULL. */
-struct tide__timer *tide__timer_pop_due(struct tide__timer_heap *h, uint64_t now);
+struct tide__timer *tide__timer_pop_due(struct tide__timer_heap *h,
+					uint64_t now);
 void tide__timer_heap_free(struct tide__timer_heap *h);
 
 #endif /* TIDE_CORE_TIMER_H */

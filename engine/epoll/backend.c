@@ -19,12 +19,14 @@
 
 static struct ep_req *from_timer(struct tide__timer *t)
 {
-	return (struct ep_req *)(void *)((char *)t - offsetof(struct ep_req, timer));
+	return (struct ep_req *)(void *)((char *)t -
+					 offsetof(struct ep_req, timer));
 }
 
 static struct ep_req *from_job(struct tide__bjob *j)
 {
-	return (struct ep_req *)(void *)((char *)j - offsetof(struct ep_req, job));
+	return (struct ep_req *)(void *)((char *)j -
+					 offsetof(struct ep_req, job));
 }
 
 /* ---- op -> record hash (cancel and deadline find records by op) ---- */
@@ -61,7 +63,8 @@ static int hash_grow(struct tide__ep *ep)
 	return 0;
 }
 
-static struct ep_req *hash_find(const struct tide__ep *ep, const struct tide__op *op)
+static struct ep_req *hash_find(const struct tide__ep *ep,
+				const struct tide__op *op)
 {
 	struct ep_req *r = ep->hash[hslot(ep, op)];
 
@@ -100,7 +103,8 @@ static int lazy_state(struct tide_loop *loop)
 	return 0;
 }
 
-struct ep_req *tide__ep_req_new(struct tide_loop *loop, struct tide__op *op, uint8_t kind)
+struct ep_req *tide__ep_req_new(struct tide_loop *loop, struct tide__op *op,
+				uint8_t kind)
 {
 	struct tide__ep *ep;
 	struct ep_req *r;
@@ -410,8 +414,8 @@ static uint64_t ts_ns(const struct __kernel_timespec *ts)
 	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
 }
 
-int tide__ep_timeout(struct tide_loop *loop, struct tide__op *op, struct __kernel_timespec *ts,
-		     unsigned flags)
+int tide__ep_timeout(struct tide_loop *loop, struct tide__op *op,
+		     struct __kernel_timespec *ts, unsigned flags)
 {
 	struct ep_req *r;
 	uint64_t when;
@@ -434,7 +438,8 @@ int tide__ep_timeout(struct tide_loop *loop, struct tide__op *op, struct __kerne
 	return 0;
 }
 
-int tide__ep_deadline(struct tide_loop *loop, struct tide__op *op, struct __kernel_timespec *ts)
+int tide__ep_deadline(struct tide_loop *loop, struct tide__op *op,
+		      struct __kernel_timespec *ts)
 {
 	struct tide__ep *ep = loop->ep;
 	struct ep_req *r = ep->last_req;
@@ -479,7 +484,8 @@ static int cancel_req(struct tide_loop *loop, struct ep_req *r, bool now)
 		/* no memory to defer the result: a job taken off the queue
 		 * goes back (at its end) and runs after all */
 		if (r->kind == EP_BLOCKING && tide__ep_pool_submit(loop, r))
-			tide__warn(loop, "a cancelled job could not be requeued");
+			tide__warn(loop,
+				   "a cancelled job could not be requeued");
 		return -ENOMEM;
 	}
 	tide__ep_list_del(r);
@@ -636,18 +642,20 @@ static int ep_wait(struct tide__ep *ep, int64_t ns)
 			tp = &ts;
 		}
 		n = (int)syscall(SYS_epoll_pwait2, ep->epfd, ep->ev,
-				 (int)(sizeof(ep->ev) / sizeof(ep->ev[0])), tp, NULL, 0);
+				 (int)(sizeof(ep->ev) / sizeof(ep->ev[0])), tp,
+				 NULL, 0);
 		if (n >= 0 || (errno != ENOSYS && errno != EPERM))
 			return n < 0 ? -errno : n;
 		ep->no_pwait2 = true;
 	}
 #endif
 	/* milliseconds, rounded up so a timer is never early */
-	n = epoll_wait(ep->epfd, ep->ev, (int)(sizeof(ep->ev) / sizeof(ep->ev[0])),
-		       ns < 0 ?
-			       -1 :
-			       (int)((ns + 999999) / 1000000 > 86400000 ? 86400000 :
-									  (ns + 999999) / 1000000));
+	n = epoll_wait(ep->epfd, ep->ev,
+		       (int)(sizeof(ep->ev) / sizeof(ep->ev[0])),
+		       ns < 0 ? -1 :
+				(int)((ns + 999999) / 1000000 > 86400000 ?
+					      86400000 :
+					      (ns + 999999) / 1000000));
 	return n < 0 ? -errno : n;
 }
 
@@ -668,7 +676,8 @@ static int ep_poll(struct tide_loop *loop, int wait)
 
 			ns = t->when > now ? (int64_t)(t->when - now) : 0;
 		}
-		if (loop->wait_cap_ns && (ns < 0 || (uint64_t)ns > loop->wait_cap_ns))
+		if (loop->wait_cap_ns &&
+		    (ns < 0 || (uint64_t)ns > loop->wait_cap_ns))
 			ns = (int64_t)loop->wait_cap_ns;
 	}
 	ep->delivered = 0;
@@ -708,7 +717,8 @@ static void ep_cancel_all(struct tide_loop *loop)
 	}
 }
 
-static void ep_config(const struct tide_loop *loop, struct tide_loop_config *cfg)
+static void ep_config(const struct tide_loop *loop,
+		      struct tide_loop_config *cfg)
 {
 	(void)loop;
 	cfg->setup = 0;

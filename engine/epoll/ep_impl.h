@@ -138,15 +138,18 @@ static inline struct ep_fd *tide__ep_fd_at(const struct tide__ep *ep, int fd)
 }
 
 /* backend.c */
-struct ep_req *tide__ep_req_new(struct tide_loop *loop, struct tide__op *op, uint8_t kind);
+struct ep_req *tide__ep_req_new(struct tide_loop *loop, struct tide__op *op,
+				uint8_t kind);
 void tide__ep_req_free(struct tide_loop *loop, struct ep_req *r);
 /* A request finished: unhash, drop its deadline, deliver res (final). */
 void tide__ep_finish(struct tide_loop *loop, struct ep_req *r, int32_t res);
 /* Remember op as the last started (r NULL: it already completed). */
-static inline void tide__ep_started(struct tide_loop *loop, struct tide__op *op, struct ep_req *r)
+static inline void tide__ep_started(struct tide_loop *loop, struct tide__op *op,
+				    struct ep_req *r)
 {
 	if (!loop->uring) /* io_uring counts SQEs there */
-		loop->stats.submitted++; /* tide_loop_stats(): operations started */
+		loop->stats
+			.submitted++; /* tide_loop_stats(): operations started */
 	loop->ep->last_op = op;
 	loop->ep->last_req = r;
 }
@@ -171,8 +174,8 @@ int tide__ep_pool_submit(struct tide_loop *loop, struct ep_req *r);
 int tide__ep_set_nonblock(struct tide_loop *loop, int fd);
 
 /* A completion with more to follow (multishot). */
-static inline void tide__ep_more(struct tide_loop *loop, struct ep_req *r, int32_t res,
-				 uint32_t cflags)
+static inline void tide__ep_more(struct tide_loop *loop, struct ep_req *r,
+				 int32_t res, uint32_t cflags)
 {
 	loop->ep->delivered++;
 	tide__ep_count_done(loop);
@@ -187,7 +190,8 @@ bool tide__ep_retry(struct tide_loop *loop, struct ep_req *r, uint32_t ev);
  * stack (copied); else the caller's array, valid until completion.
  * -EAGAIN: nothing done, the cached kind of fd was stale (file.c looks
  * again and takes the right road). */
-int tide__ep_stream_rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
-		       const struct iovec *iov, unsigned cnt, bool single);
+int tide__ep_stream_rw(struct tide_loop *loop, struct tide__op *op, int fd,
+		       bool in, const struct iovec *iov, unsigned cnt,
+		       bool single);
 
 #endif /* TIDE_EP_IMPL_H */

@@ -32,7 +32,8 @@ static uint8_t classify(struct tide_loop *loop, int fd, bool fresh)
 	}
 	if (S_ISSOCK(st.st_mode))
 		e->kind = EP_FD_SOCKET;
-	else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode))
+	else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
+		 S_ISDIR(st.st_mode))
 		e->kind = EP_FD_BLOCKING;
 	else
 		e->kind = EP_FD_STREAM;
@@ -41,7 +42,8 @@ static uint8_t classify(struct tide_loop *loop, int fd, bool fresh)
 	return e->kind;
 }
 
-static struct ep_req *job(struct tide_loop *loop, struct tide__op *op, uint8_t bop)
+static struct ep_req *job(struct tide_loop *loop, struct tide__op *op,
+			  uint8_t bop)
 {
 	struct ep_req *r = tide__ep_req_new(loop, op, EP_BLOCKING);
 
@@ -79,8 +81,8 @@ int tide__ep_nop(struct tide_loop *loop, struct tide__op *op)
  * could not do goes to the pool.  A short inline transfer is finished by
  * the pool, so a file read is as complete as on io_uring.
  */
-static ssize_t try_nowait(struct tide_loop *loop, int fd, bool in, const struct iovec *iov,
-			  unsigned cnt, uint64_t off)
+static ssize_t try_nowait(struct tide_loop *loop, int fd, bool in,
+			  const struct iovec *iov, unsigned cnt, uint64_t off)
 {
 	struct ep_fd *e = tide__ep_fd(loop, fd);
 	off_t o = off == (uint64_t)-1 ? -1 : (off_t)off;
@@ -107,8 +109,9 @@ static ssize_t try_nowait(struct tide_loop *loop, int fd, bool in, const struct 
  * again, so a pipe never lands on the pool, where a read could block a
  * worker for good.  Returns 1: take the pool; else the operation's return.
  */
-static int by_readiness(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
-			const struct iovec *iov, unsigned cnt, bool single)
+static int by_readiness(struct tide_loop *loop, struct tide__op *op, int fd,
+			bool in, const struct iovec *iov, unsigned cnt,
+			bool single)
 {
 	int ret;
 
@@ -134,8 +137,9 @@ static int recheck(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 	return by_readiness(loop, op, fd, in, iov, cnt, single);
 }
 
-static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in, void *buf, unsigned len,
-	      uint64_t off, int buf_index, unsigned flags)
+static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
+	      void *buf, unsigned len, uint64_t off, int buf_index,
+	      unsigned flags)
 {
 	struct iovec one = { .iov_base = buf, .iov_len = len };
 	struct ep_req *r;
@@ -149,10 +153,12 @@ static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in, void
 	if (ret != 1)
 		return ret;
 	n = try_nowait(loop, fd, in, &one, 1, off);
-	if (n == -EAGAIN && (ret = recheck(loop, op, fd, in, &one, 1, true)) != 1)
+	if (n == -EAGAIN &&
+	    (ret = recheck(loop, op, fd, in, &one, 1, true)) != 1)
 		return ret;
 	if (n != -EAGAIN && (n < 0 || (unsigned)n == len || n == 0))
-		return tide__ep_now(loop, op, (int32_t)(n > INT32_MAX ? INT32_MAX : n));
+		return tide__ep_now(loop, op,
+				    (int32_t)(n > INT32_MAX ? INT32_MAX : n));
 	if (n < 0)
 		n = 0;
 	r = job(loop, op, in ? TIDE__B_READ : TIDE__B_WRITE);
@@ -166,16 +172,19 @@ static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in, void
 	return submit(loop, r);
 }
 
-int tide__ep_read(struct tide_loop *loop, struct tide__op *op, int fd, void *buf, unsigned len,
-		  uint64_t off, int buf_index, unsigned flags)
+int tide__ep_read(struct tide_loop *loop, struct tide__op *op, int fd,
+		  void *buf, unsigned len, uint64_t off, int buf_index,
+		  unsigned flags)
 {
 	return rw(loop, op, fd, true, buf, len, off, buf_index, flags);
 }
 
-int tide__ep_write(struct tide_loop *loop, struct tide__op *op, int fd, const void *buf,
-		   unsigned len, uint64_t off, int buf_index, unsigned flags)
+int tide__ep_write(struct tide_loop *loop, struct tide__op *op, int fd,
+		   const void *buf, unsigned len, uint64_t off, int buf_index,
+		   unsigned flags)
 {
-	return rw(loop, op, fd, false, (void *)(uintptr_t)buf, len, off, buf_index, flags);
+	return rw(loop, op, fd, false, (void *)(uintptr_t)buf, len, off,
+		  buf_index, flags);
 }
 
 static int rwv(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
@@ -189,7 +198,8 @@ static int rwv(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 		return ret;
 	/* all or nothing inline: a vector is not split between the two */
 	n = try_nowait(loop, fd, in, iov, cnt, off);
-	if (n == -EAGAIN && (ret = recheck(loop, op, fd, in, iov, cnt, false)) != 1)
+	if (n == -EAGAIN &&
+	    (ret = recheck(loop, op, fd, in, iov, cnt, false)) != 1)
 		return ret;
 	if (n != -EAGAIN) {
 		size_t total = 0;
@@ -197,7 +207,9 @@ static int rwv(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 		for (unsigned i = 0; i < cnt; i++)
 			total += iov[i].iov_len;
 		if (n < 0 || n == 0 || (size_t)n == total)
-			return tide__ep_now(loop, op, (int32_t)(n > INT32_MAX ? INT32_MAX : n));
+			return tide__ep_now(
+				loop, op,
+				(int32_t)(n > INT32_MAX ? INT32_MAX : n));
 		/* short: the pool does it again from the start (reads are
 		 * idempotent at an offset; a write at the file position is
 		 * not, so only offset writes are redone) */
@@ -214,19 +226,20 @@ static int rwv(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 	return submit(loop, r);
 }
 
-int tide__ep_readv(struct tide_loop *loop, struct tide__op *op, int fd, const struct iovec *iov,
-		   unsigned iovcnt, uint64_t off)
+int tide__ep_readv(struct tide_loop *loop, struct tide__op *op, int fd,
+		   const struct iovec *iov, unsigned iovcnt, uint64_t off)
 {
 	return rwv(loop, op, fd, true, iov, iovcnt, off);
 }
 
-int tide__ep_writev(struct tide_loop *loop, struct tide__op *op, int fd, const struct iovec *iov,
-		    unsigned iovcnt, uint64_t off)
+int tide__ep_writev(struct tide_loop *loop, struct tide__op *op, int fd,
+		    const struct iovec *iov, unsigned iovcnt, uint64_t off)
 {
 	return rwv(loop, op, fd, false, iov, iovcnt, off);
 }
 
-int tide__ep_fsync(struct tide_loop *loop, struct tide__op *op, int fd, unsigned flags)
+int tide__ep_fsync(struct tide_loop *loop, struct tide__op *op, int fd,
+		   unsigned flags)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_FSYNC);
 
@@ -237,8 +250,8 @@ int tide__ep_fsync(struct tide_loop *loop, struct tide__op *op, int fd, unsigned
 	return submit(loop, r);
 }
 
-int tide__ep_fallocate(struct tide_loop *loop, struct tide__op *op, int fd, int mode, uint64_t off,
-		       uint64_t len)
+int tide__ep_fallocate(struct tide_loop *loop, struct tide__op *op, int fd,
+		       int mode, uint64_t off, uint64_t len)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_FALLOCATE);
 
@@ -251,8 +264,8 @@ int tide__ep_fallocate(struct tide_loop *loop, struct tide__op *op, int fd, int 
 	return submit(loop, r);
 }
 
-int tide__ep_sync_file_range(struct tide_loop *loop, struct tide__op *op, int fd, uint64_t off,
-			     uint32_t len, unsigned flags)
+int tide__ep_sync_file_range(struct tide_loop *loop, struct tide__op *op,
+			     int fd, uint64_t off, uint32_t len, unsigned flags)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_SYNC_FILE_RANGE);
 
@@ -265,8 +278,9 @@ int tide__ep_sync_file_range(struct tide_loop *loop, struct tide__op *op, int fd
 	return submit(loop, r);
 }
 
-int tide__ep_statx(struct tide_loop *loop, struct tide__op *op, int dfd, const char *path,
-		   int flags, unsigned mask, struct statx *stx)
+int tide__ep_statx(struct tide_loop *loop, struct tide__op *op, int dfd,
+		   const char *path, int flags, unsigned mask,
+		   struct statx *stx)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_STATX);
 
@@ -280,8 +294,8 @@ int tide__ep_statx(struct tide_loop *loop, struct tide__op *op, int dfd, const c
 	return submit(loop, r);
 }
 
-int tide__ep_openat(struct tide_loop *loop, struct tide__op *op, int dfd, const char *path,
-		    int flags, mode_t mode)
+int tide__ep_openat(struct tide_loop *loop, struct tide__op *op, int dfd,
+		    const char *path, int flags, mode_t mode)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_OPENAT);
 
@@ -313,8 +327,8 @@ int tide__ep_close(struct tide_loop *loop, struct tide__op *op, int fd)
 	return submit(loop, r);
 }
 
-int tide__ep_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd, const char *path,
-		      int flags)
+int tide__ep_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd,
+		      const char *path, int flags)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_UNLINKAT);
 
@@ -326,8 +340,8 @@ int tide__ep_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd, cons
 	return submit(loop, r);
 }
 
-int tide__ep_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd, const char *path,
-		     mode_t mode)
+int tide__ep_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd,
+		     const char *path, mode_t mode)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_MKDIRAT);
 
@@ -339,8 +353,9 @@ int tide__ep_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd, const
 	return submit(loop, r);
 }
 
-int tide__ep_renameat(struct tide_loop *loop, struct tide__op *op, int olddfd, const char *oldpath,
-		      int newdfd, const char *newpath, unsigned flags)
+int tide__ep_renameat(struct tide_loop *loop, struct tide__op *op, int olddfd,
+		      const char *oldpath, int newdfd, const char *newpath,
+		      unsigned flags)
 {
 	struct ep_req *r = job(loop, op, TIDE__B_RENAMEAT);
 

@@ -47,8 +47,8 @@ static int park(struct tide_loop *loop, struct ep_req *r)
 	return tide__ep_now(loop, op, ret); /* -EBADF ...: its result */
 }
 
-static struct ep_req *req(struct tide_loop *loop, struct tide__op *op, uint8_t kind, int fd,
-			  uint32_t want)
+static struct ep_req *req(struct tide_loop *loop, struct tide__op *op,
+			  uint8_t kind, int fd, uint32_t want)
 {
 	struct ep_req *r = tide__ep_req_new(loop, op, kind);
 
@@ -61,7 +61,8 @@ static struct ep_req *req(struct tide_loop *loop, struct tide__op *op, uint8_t k
 
 /* ---- sockets ---- */
 
-int tide__ep_socket(struct tide_loop *loop, struct tide__op *op, int domain, int type, int protocol)
+int tide__ep_socket(struct tide_loop *loop, struct tide__op *op, int domain,
+		    int type, int protocol)
 {
 	int fd = socket(domain, type, protocol);
 
@@ -110,9 +111,11 @@ static bool retry_connect(struct tide_loop *loop, struct ep_req *r, uint32_t ev)
 	int err;
 
 	if (r->flags) {
-		if (connect(r->fd, r->u.io.addr, (socklen_t)r->u.io.len) == 0 || errno == EISCONN)
+		if (connect(r->fd, r->u.io.addr, (socklen_t)r->u.io.len) == 0 ||
+		    errno == EISCONN)
 			err = 0;
-		else if (would_block(errno) || errno == EALREADY || errno == EINPROGRESS)
+		else if (would_block(errno) || errno == EALREADY ||
+			 errno == EINPROGRESS)
 			return false;
 		else
 			err = -errno;
@@ -125,8 +128,8 @@ static bool retry_connect(struct tide_loop *loop, struct ep_req *r, uint32_t ev)
 	return true;
 }
 
-int tide__ep_accept(struct tide_loop *loop, struct tide__op *op, int fd, struct sockaddr *addr,
-		    socklen_t *len, int flags)
+int tide__ep_accept(struct tide_loop *loop, struct tide__op *op, int fd,
+		    struct sockaddr *addr, socklen_t *len, int flags)
 {
 	struct ep_req *r;
 	int ret = tide__ep_set_nonblock(loop, fd), nfd;
@@ -149,7 +152,8 @@ int tide__ep_accept(struct tide_loop *loop, struct tide__op *op, int fd, struct 
 	return park(loop, r);
 }
 
-int tide__ep_accept_multi(struct tide_loop *loop, struct tide__op *op, int fd, int flags)
+int tide__ep_accept_multi(struct tide_loop *loop, struct tide__op *op, int fd,
+			  int flags)
 {
 	struct ep_req *r;
 	int ret = tide__ep_set_nonblock(loop, fd);
@@ -168,8 +172,10 @@ int tide__ep_accept_multi(struct tide_loop *loop, struct tide__op *op, int fd, i
 static bool retry_accept(struct tide_loop *loop, struct ep_req *r)
 {
 	for (int i = 0; i < MULTI_BATCH; i++) {
-		int nfd = accept4(r->fd, r->kind == EP_ACCEPT ? r->u.io.addr : NULL,
-				  r->kind == EP_ACCEPT ? r->u.io.addrlen : NULL, r->flags);
+		int nfd = accept4(r->fd,
+				  r->kind == EP_ACCEPT ? r->u.io.addr : NULL,
+				  r->kind == EP_ACCEPT ? r->u.io.addrlen : NULL,
+				  r->flags);
 
 		if (nfd < 0) {
 			if (errno == ECONNABORTED || errno == EINTR)
@@ -207,11 +213,12 @@ static ssize_t do_send(int fd, const void *buf, size_t len, int flags)
 
 /* A receive or send at once; waits (kind, want) on EAGAIN.  MSG_WAITALL
  * keeps going until len bytes, end of stream or an error. */
-static int sock_io(struct tide_loop *loop, struct tide__op *op, uint8_t kind, int fd, void *buf,
-		   unsigned len, int flags)
+static int sock_io(struct tide_loop *loop, struct tide__op *op, uint8_t kind,
+		   int fd, void *buf, unsigned len, int flags)
 {
 	bool in = kind == EP_RECV;
-	ssize_t n = in ? do_recv(fd, buf, len, flags) : do_send(fd, buf, len, flags);
+	ssize_t n = in ? do_recv(fd, buf, len, flags) :
+			 do_send(fd, buf, len, flags);
 	struct ep_req *r;
 
 	if (n < 0 && !would_block(errno))
@@ -230,16 +237,17 @@ static int sock_io(struct tide_loop *loop, struct tide__op *op, uint8_t kind, in
 	return park(loop, r);
 }
 
-int tide__ep_recv(struct tide_loop *loop, struct tide__op *op, int fd, void *buf, unsigned len,
-		  int flags)
+int tide__ep_recv(struct tide_loop *loop, struct tide__op *op, int fd,
+		  void *buf, unsigned len, int flags)
 {
 	return sock_io(loop, op, EP_RECV, fd, buf, len, flags);
 }
 
-int tide__ep_send(struct tide_loop *loop, struct tide__op *op, int fd, const void *buf,
-		  unsigned len, int flags)
+int tide__ep_send(struct tide_loop *loop, struct tide__op *op, int fd,
+		  const void *buf, unsigned len, int flags)
 {
-	return sock_io(loop, op, EP_SEND, fd, (void *)(uintptr_t)buf, len, flags);
+	return sock_io(loop, op, EP_SEND, fd, (void *)(uintptr_t)buf, len,
+		       flags);
 }
 
 static bool retry_sock_io(struct tide_loop *loop, struct ep_req *r)
@@ -263,8 +271,8 @@ static bool retry_sock_io(struct tide_loop *loop, struct ep_req *r)
 	return true;
 }
 
-int tide__ep_recvmsg(struct tide_loop *loop, struct tide__op *op, int fd, struct msghdr *msg,
-		     int flags)
+int tide__ep_recvmsg(struct tide_loop *loop, struct tide__op *op, int fd,
+		     struct msghdr *msg, int flags)
 {
 	ssize_t n = recvmsg(fd, msg, flags | MSG_DONTWAIT);
 	struct ep_req *r;
@@ -279,8 +287,8 @@ int tide__ep_recvmsg(struct tide_loop *loop, struct tide__op *op, int fd, struct
 	return park(loop, r);
 }
 
-int tide__ep_sendmsg(struct tide_loop *loop, struct tide__op *op, int fd, const struct msghdr *msg,
-		     int flags)
+int tide__ep_sendmsg(struct tide_loop *loop, struct tide__op *op, int fd,
+		     const struct msghdr *msg, int flags)
 {
 	ssize_t n = sendmsg(fd, msg, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
 	struct ep_req *r;
@@ -299,7 +307,8 @@ static bool retry_msg(struct tide_loop *loop, struct ep_req *r)
 {
 	ssize_t n = r->kind == EP_RECVMSG ?
 			    recvmsg(r->fd, r->u.msg, r->flags | MSG_DONTWAIT) :
-			    sendmsg(r->fd, r->u.msg, r->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+			    sendmsg(r->fd, r->u.msg,
+				    r->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
 
 	if (n < 0 && would_block(errno))
 		return false;
@@ -341,7 +350,8 @@ static bool retry_recv_multi(struct tide_loop *loop, struct ep_req *r)
 			return true;
 		}
 		tide__bufring_take(br);
-		tide__ep_more(loop, r, res_of(n), TIDE__CQ_BUFFER | bid << TIDE__CQ_BID_SHIFT);
+		tide__ep_more(loop, r, res_of(n),
+			      TIDE__CQ_BUFFER | bid << TIDE__CQ_BID_SHIFT);
 		if (r->cancel) {
 			tide__ep_finish(loop, r, -ECANCELED);
 			return true;
@@ -355,15 +365,18 @@ static bool retry_recv_multi(struct tide_loop *loop, struct ep_req *r)
 	return false;
 }
 
-int tide__ep_shutdown(struct tide_loop *loop, struct tide__op *op, int fd, int how)
+int tide__ep_shutdown(struct tide_loop *loop, struct tide__op *op, int fd,
+		      int how)
 {
 	return tide__ep_now(loop, op, shutdown(fd, how) ? -errno : 0);
 }
 
-int tide__ep_poll(struct tide_loop *loop, struct tide__op *op, int fd, unsigned events, bool multi)
+int tide__ep_poll(struct tide_loop *loop, struct tide__op *op, int fd,
+		  unsigned events, bool multi)
 {
 	struct ep_req *r =
-		req(loop, op, EP_POLL, fd, events & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP));
+		req(loop, op, EP_POLL, fd,
+		    events & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP));
 	int ret;
 
 	if (!r)
@@ -380,7 +393,8 @@ int tide__ep_poll(struct tide_loop *loop, struct tide__op *op, int fd, unsigned 
 	/* epoll refuses regular files: they are always ready, as poll(2)
 	 * says */
 	if (ret == -EPERM)
-		return tide__ep_now(loop, op, (int32_t)(events & (POLLIN | POLLOUT)));
+		return tide__ep_now(loop, op,
+				    (int32_t)(events & (POLLIN | POLLOUT)));
 	return tide__ep_now(loop, op, ret);
 }
 
@@ -409,8 +423,8 @@ static bool retry_poll(struct tide_loop *loop, struct ep_req *r, uint32_t ev)
  * take RWF_NOWAIT (Linux 5.8 and later); others (ttys ...) get O_NONBLOCK,
  * checked before every call since the number may name another file now
  * (a blocking read would stop the loop). */
-static ssize_t stream_io(struct tide_loop *loop, int fd, bool in, const struct iovec *iov,
-			 unsigned cnt)
+static ssize_t stream_io(struct tide_loop *loop, int fd, bool in,
+			 const struct iovec *iov, unsigned cnt)
 {
 	struct ep_fd *e = tide__ep_fd_at(loop->ep, fd);
 	ssize_t n;
@@ -431,8 +445,9 @@ static ssize_t stream_io(struct tide_loop *loop, int fd, bool in, const struct i
 	return in ? readv(fd, iov, (int)cnt) : writev(fd, iov, (int)cnt);
 }
 
-int tide__ep_stream_rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
-		       const struct iovec *iov, unsigned cnt, bool single)
+int tide__ep_stream_rw(struct tide_loop *loop, struct tide__op *op, int fd,
+		       bool in, const struct iovec *iov, unsigned cnt,
+		       bool single)
 {
 	struct ep_fd *e = tide__ep_fd_at(loop->ep, fd); /* made by file.c */
 	struct ep_req *r;
@@ -452,7 +467,8 @@ int tide__ep_stream_rw(struct tide_loop *loop, struct tide__op *op, int fd, bool
 	}
 	if (n >= 0 || !would_block(errno))
 		return tide__ep_now(loop, op, res_of(n));
-	r = req(loop, op, in ? EP_READV : EP_WRITEV, fd, in ? EPOLLIN : EPOLLOUT);
+	r = req(loop, op, in ? EP_READV : EP_WRITEV, fd,
+		in ? EPOLLIN : EPOLLOUT);
 	if (!r)
 		return -ENOMEM;
 	r->u.v.iov = iov;
@@ -499,12 +515,14 @@ static bool retry_stream(struct tide_loop *loop, struct ep_req *r)
 
 /* ---- splice with a pipe end (the pool would block on an empty pipe) ---- */
 
-int tide__ep_splice(struct tide_loop *loop, struct tide__op *op, int fd_in, int64_t off_in,
-		    int fd_out, int64_t off_out, unsigned len, unsigned flags)
+int tide__ep_splice(struct tide_loop *loop, struct tide__op *op, int fd_in,
+		    int64_t off_in, int fd_out, int64_t off_out, unsigned len,
+		    unsigned flags)
 {
 	loff_t oi = off_in, oo = off_out;
-	ssize_t n = splice(fd_in, off_in == -1 ? NULL : &oi, fd_out, off_out == -1 ? NULL : &oo,
-			   len, flags | SPLICE_F_NONBLOCK);
+	ssize_t n = splice(fd_in, off_in == -1 ? NULL : &oi, fd_out,
+			   off_out == -1 ? NULL : &oo, len,
+			   flags | SPLICE_F_NONBLOCK);
 	struct pollfd p[2] = { { .fd = fd_in, .events = POLLIN },
 			       { .fd = fd_out, .events = POLLOUT } };
 	struct ep_req *r;

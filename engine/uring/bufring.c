@@ -100,7 +100,8 @@ static void ring_teardown(struct tide_bufring *br)
 		munmap(br->ring, br->ring_bytes);
 		return;
 	}
-	io_uring_free_buf_ring(&br->loop->u.ring, br->ring, br->count, br->bgid);
+	io_uring_free_buf_ring(&br->loop->u.ring, br->ring, br->count,
+			       br->bgid);
 }
 #else
 static int ring_setup(struct tide_bufring *br)
@@ -284,8 +285,7 @@ void tide__bufring_take(struct tide_bufring *br)
 	br->uhead++;
 }
 
-void tide__bufring_wait(struct tide_bufring *br,
-			struct tide__bufring_waiter *w)
+void tide__bufring_wait(struct tide_bufring *br, struct tide__bufring_waiter *w)
 {
 	if (br->avail > 0) {
 		w->fn(w);

@@ -24,8 +24,7 @@ _Static_assert(TIDE__CQ_BUFFER == IORING_CQE_F_BUFFER &&
 	       "the engine's completion flags are the kernel's, untranslated");
 
 /* Count op as in flight when the backend took it. */
-static inline int accepted(struct tide_loop *loop, struct tide__op *op,
-			   int ret)
+static inline int accepted(struct tide_loop *loop, struct tide__op *op, int ret)
 {
 	if (ret == 0 && !(op->eflags & TIDE__OP_INTERNAL)) {
 		loop->core.ops_pending++;
@@ -38,7 +37,8 @@ static inline int accepted(struct tide_loop *loop, struct tide__op *op,
 static int refuse(struct tide_loop *loop, struct tide__op *op)
 {
 	op->eflags |= TIDE__OP_CANCELLED_EARLY;
-	return accepted(loop, op, tide__complete_later(loop, op, -ECANCELED, 0));
+	return accepted(loop, op,
+			tide__complete_later(loop, op, -ECANCELED, 0));
 }
 
 /* A result known now (a syscall done inline): delivered next dispatch. */
@@ -50,8 +50,7 @@ static int finish(struct tide_loop *loop, struct tide__op *op, int res)
 /* Off the fast path: the loop is closing (operations complete -ECANCELED
  * unstarted), runs on epoll, or injects faults.  1: go on with io_uring. */
 static __attribute__((noinline, cold)) int
-slow_path(struct tide_loop *loop, struct tide__op *op, int fd,
-		     unsigned *len)
+slow_path(struct tide_loop *loop, struct tide__op *op, int fd, unsigned *len)
 {
 	if (loop->core.closing)
 		return refuse(loop, op);
@@ -62,15 +61,15 @@ slow_path(struct tide_loop *loop, struct tide__op *op, int fd,
 /* The prologue of every operation: one test keeps io_uring on the fast
  * path; ep, the epoll backend's road, is evaluated only there.  fd and
  * len (a pointer, or NULL) are what fault injection may cut short. */
-#define ROUTE_ON(fd, len, ep)                                          \
-	do {                                                           \
-		if (__builtin_expect(loop->slow, 0)) {                 \
-			int r_ = slow_path(loop, op, (fd), (len));     \
-			if (r_ <= 0)                                   \
-				return r_;                             \
-			if (!loop->uring)                              \
-				return accepted(loop, op, (ep));       \
-		}                                                      \
+#define ROUTE_ON(fd, len, ep)                                      \
+	do {                                                       \
+		if (__builtin_expect(loop->slow, 0)) {             \
+			int r_ = slow_path(loop, op, (fd), (len)); \
+			if (r_ <= 0)                               \
+				return r_;                         \
+			if (!loop->uring)                          \
+				return accepted(loop, op, (ep));   \
+		}                                                  \
 	} while (0)
 #define ROUTE(ep) ROUTE_ON(-1, NULL, ep)
 
@@ -91,27 +90,27 @@ static inline struct io_uring_sqe *sqe_for(struct tide_loop *loop,
 }
 
 /* Fill one SQE for op with prep; -ENOMEM when there is none. */
-#define SQE(prep)                                                      \
-	do {                                                           \
-		struct io_uring_sqe *sqe = sqe_for(loop, op);          \
-		if (__builtin_expect(!sqe, 0))                         \
-			return -ENOMEM;                                \
-		prep;                                                  \
-		return 0;                                              \
+#define SQE(prep)                                             \
+	do {                                                  \
+		struct io_uring_sqe *sqe = sqe_for(loop, op); \
+		if (__builtin_expect(!sqe, 0))                \
+			return -ENOMEM;                       \
+		prep;                                         \
+		return 0;                                     \
 	} while (0)
 
 /* The same, for an op on a descriptor that may be fixed in the ring. */
-#define SQE_FD(prep)                                                   \
-	SQE({                                                          \
-		prep;                                                  \
-		tide__sqe_fd(loop, sqe);                               \
+#define SQE_FD(prep)                     \
+	SQE({                            \
+		prep;                    \
+		tide__sqe_fd(loop, sqe); \
 	})
 
 /* The kernel lacks opcode: the epoll backend's way for this one op. */
-#define LACKS(opcode, ep)                                              \
-	do {                                                           \
-		if (__builtin_expect(!tide__has_op(loop, opcode), 0))  \
-			return accepted(loop, op, (ep));               \
+#define LACKS(opcode, ep)                                             \
+	do {                                                          \
+		if (__builtin_expect(!tide__has_op(loop, opcode), 0)) \
+			return accepted(loop, op, (ep));              \
 	} while (0)
 
 int tide__op_nop(struct tide_loop *loop, struct tide__op *op)
@@ -173,22 +172,22 @@ int tide__op_fsync(struct tide_loop *loop, struct tide__op *op, int fd,
 		   unsigned flags)
 {
 	ROUTE(tide__ep_fsync(loop, op, fd, flags));
-	SQE_FD(io_uring_prep_fsync(sqe, fd,
-				   (flags & TIDE__FSYNC_DATASYNC) ?
-					   IORING_FSYNC_DATASYNC : 0));
+	SQE_FD(io_uring_prep_fsync(
+		sqe, fd,
+		(flags & TIDE__FSYNC_DATASYNC) ? IORING_FSYNC_DATASYNC : 0));
 }
 
 int tide__op_fallocate(struct tide_loop *loop, struct tide__op *op, int fd,
 		       int mode, uint64_t off, uint64_t len)
 {
 	ROUTE(tide__ep_fallocate(loop, op, fd, mode, off, len));
-	LACKS(IORING_OP_FALLOCATE, tide__ep_fallocate(loop, op, fd, mode, off, len));
+	LACKS(IORING_OP_FALLOCATE,
+	      tide__ep_fallocate(loop, op, fd, mode, off, len));
 	SQE_FD(io_uring_prep_fallocate(sqe, fd, mode, off, len));
 }
 
 int tide__op_sync_file_range(struct tide_loop *loop, struct tide__op *op,
-			     int fd, uint64_t off, uint32_t len,
-			     unsigned flags)
+			     int fd, uint64_t off, uint32_t len, unsigned flags)
 {
 	ROUTE(tide__ep_sync_file_range(loop, op, fd, off, len, flags));
 	SQE_FD(io_uring_prep_sync_file_range(sqe, fd, len, off, (int)flags));
@@ -208,7 +207,8 @@ int tide__op_openat(struct tide_loop *loop, struct tide__op *op, int dfd,
 		    const char *path, int flags, mode_t mode)
 {
 	ROUTE(tide__ep_openat(loop, op, dfd, path, flags, mode));
-	LACKS(IORING_OP_OPENAT, tide__ep_openat(loop, op, dfd, path, flags, mode));
+	LACKS(IORING_OP_OPENAT,
+	      tide__ep_openat(loop, op, dfd, path, flags, mode));
 	SQE(io_uring_prep_openat(sqe, dfd, path, flags, mode));
 }
 
@@ -232,7 +232,8 @@ int tide__op_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd,
 		      const char *path, int flags)
 {
 	ROUTE(tide__ep_unlinkat(loop, op, dfd, path, flags));
-	LACKS(IORING_OP_UNLINKAT, tide__ep_unlinkat(loop, op, dfd, path, flags));
+	LACKS(IORING_OP_UNLINKAT,
+	      tide__ep_unlinkat(loop, op, dfd, path, flags));
 	SQE(io_uring_prep_unlinkat(sqe, dfd, path, flags));
 }
 
@@ -244,15 +245,14 @@ int tide__op_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd,
 	SQE(io_uring_prep_mkdirat(sqe, dfd, path, mode));
 }
 
-int tide__op_renameat(struct tide_loop *loop, struct tide__op *op,
-		      int olddfd, const char *oldpath, int newdfd,
-		      const char *newpath, unsigned flags)
+int tide__op_renameat(struct tide_loop *loop, struct tide__op *op, int olddfd,
+		      const char *oldpath, int newdfd, const char *newpath,
+		      unsigned flags)
 {
 	ROUTE(tide__ep_renameat(loop, op, olddfd, oldpath, newdfd, newpath,
 				flags));
-	LACKS(IORING_OP_RENAMEAT,
-	      tide__ep_renameat(loop, op, olddfd, oldpath, newdfd, newpath,
-				flags));
+	LACKS(IORING_OP_RENAMEAT, tide__ep_renameat(loop, op, olddfd, oldpath,
+						    newdfd, newpath, flags));
 	SQE(io_uring_prep_renameat(sqe, olddfd, oldpath, newdfd, newpath,
 				   (int)flags));
 }
@@ -296,8 +296,8 @@ int tide__op_accept(struct tide_loop *loop, struct tide__op *op, int fd,
 	SQE_FD(io_uring_prep_accept(sqe, fd, addr, len, flags));
 }
 
-int tide__op_accept_multi(struct tide_loop *loop, struct tide__op *op,
-			  int fd, int flags)
+int tide__op_accept_multi(struct tide_loop *loop, struct tide__op *op, int fd,
+			  int flags)
 {
 	ROUTE(tide__ep_accept_multi(loop, op, fd, flags));
 	SQE_FD(io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, flags));
@@ -355,7 +355,8 @@ int tide__op_shutdown(struct tide_loop *loop, struct tide__op *op, int fd,
 		      int how)
 {
 	ROUTE(tide__ep_shutdown(loop, op, fd, how));
-	LACKS(IORING_OP_SHUTDOWN, finish(loop, op, shutdown(fd, how) ? -errno : 0));
+	LACKS(IORING_OP_SHUTDOWN,
+	      finish(loop, op, shutdown(fd, how) ? -errno : 0));
 	SQE_FD(io_uring_prep_shutdown(sqe, fd, how));
 }
 
@@ -381,11 +382,12 @@ int tide__op_timeout(struct tide_loop *loop, struct tide__op *op,
 	 * take a timeout without an SQE (IORING_FEAT_EXT_ARG, 5.11): arming
 	 * and cancelling a timer then costs no system call */
 	if (__builtin_expect(loop->u.ring.features & IORING_FEAT_EXT_ARG, 1))
-		return accepted(loop, op, tide__ep_timeout(loop, op, ts, flags));
+		return accepted(loop, op,
+				tide__ep_timeout(loop, op, ts, flags));
 	loop->stats.timers++;
-	SQE(io_uring_prep_timeout(sqe, ts, 0,
-				  (flags & TIDE__TIMEOUT_ABS) ?
-					  IORING_TIMEOUT_ABS : 0));
+	SQE(io_uring_prep_timeout(
+		sqe, ts, 0,
+		(flags & TIDE__TIMEOUT_ABS) ? IORING_TIMEOUT_ABS : 0));
 }
 
 int tide__op_deadline(struct tide_loop *loop, struct tide__op *op,

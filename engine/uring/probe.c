@@ -38,21 +38,23 @@
  * kernel's number (compat.h). */
 _Static_assert(IORING_OP_SENDMSG_ZC == 48, "liburing's opcode enum moved");
 enum {
-	OP_READ_MULTISHOT = TIDE__ENUM_OR(IORING_OP_READ_MULTISHOT, 49), /* 6.7 */
-	OP_WAITID = TIDE__ENUM_OR(IORING_OP_WAITID, 50), /* 6.7 */
-	OP_FUTEX_WAIT = TIDE__ENUM_OR(IORING_OP_FUTEX_WAIT, 51), /* 6.7 */
-	OP_FUTEX_WAKE = TIDE__ENUM_OR(IORING_OP_FUTEX_WAKE, 52), /* 6.7 */
+	OP_READ_MULTISHOT =
+		TIDE__ENUM_OR(IORING_OP_READ_MULTISHOT, 49),	   /* 6.7 */
+	OP_WAITID = TIDE__ENUM_OR(IORING_OP_WAITID, 50),	   /* 6.7 */
+	OP_FUTEX_WAIT = TIDE__ENUM_OR(IORING_OP_FUTEX_WAIT, 51),   /* 6.7 */
+	OP_FUTEX_WAKE = TIDE__ENUM_OR(IORING_OP_FUTEX_WAKE, 52),   /* 6.7 */
 	OP_FUTEX_WAITV = TIDE__ENUM_OR(IORING_OP_FUTEX_WAITV, 53), /* 6.7 */
-	OP_FIXED_FD_INSTALL = TIDE__ENUM_OR(IORING_OP_FIXED_FD_INSTALL, 54), /* 6.8 */
-	OP_FTRUNCATE = TIDE__ENUM_OR(IORING_OP_FTRUNCATE, 55), /* 6.9 */
-	OP_BIND = TIDE__ENUM_OR(IORING_OP_BIND, 56), /* 6.11 */
-	OP_LISTEN = TIDE__ENUM_OR(IORING_OP_LISTEN, 57), /* 6.11 */
-	OP_RECV_ZC = TIDE__ENUM_OR(IORING_OP_RECV_ZC, 58), /* 6.15 */
-	OP_EPOLL_WAIT = TIDE__ENUM_OR(IORING_OP_EPOLL_WAIT, 59), /* 6.15 */
-	OP_READV_FIXED = TIDE__ENUM_OR(IORING_OP_READV_FIXED, 60), /* 6.15 */
+	OP_FIXED_FD_INSTALL =
+		TIDE__ENUM_OR(IORING_OP_FIXED_FD_INSTALL, 54),	     /* 6.8 */
+	OP_FTRUNCATE = TIDE__ENUM_OR(IORING_OP_FTRUNCATE, 55),	     /* 6.9 */
+	OP_BIND = TIDE__ENUM_OR(IORING_OP_BIND, 56),		     /* 6.11 */
+	OP_LISTEN = TIDE__ENUM_OR(IORING_OP_LISTEN, 57),	     /* 6.11 */
+	OP_RECV_ZC = TIDE__ENUM_OR(IORING_OP_RECV_ZC, 58),	     /* 6.15 */
+	OP_EPOLL_WAIT = TIDE__ENUM_OR(IORING_OP_EPOLL_WAIT, 59),     /* 6.15 */
+	OP_READV_FIXED = TIDE__ENUM_OR(IORING_OP_READV_FIXED, 60),   /* 6.15 */
 	OP_WRITEV_FIXED = TIDE__ENUM_OR(IORING_OP_WRITEV_FIXED, 61), /* 6.15 */
-	OP_PIPE = TIDE__ENUM_OR(IORING_OP_PIPE, 62), /* 6.16 */
-	OP_NOP128 = TIDE__ENUM_OR(IORING_OP_NOP128, 63), /* 6.19 */
+	OP_PIPE = TIDE__ENUM_OR(IORING_OP_PIPE, 62),		     /* 6.16 */
+	OP_NOP128 = TIDE__ENUM_OR(IORING_OP_NOP128, 63),	     /* 6.19 */
 	OP_URING_CMD128 = TIDE__ENUM_OR(IORING_OP_URING_CMD128, 64), /* 6.19 */
 };
 
@@ -133,59 +135,56 @@ static const char *const op_names[] = {
 #else
 #define RING_USER_ADDR resv2
 #endif
-#define SETUP_NO_MMAP (1u << 14)            /* 6.5 */
+#define SETUP_NO_MMAP (1u << 14)	    /* 6.5 */
 #define SETUP_REGISTERED_FD_ONLY (1u << 15) /* 6.5 */
-#define SETUP_NO_SQARRAY (1u << 16)         /* 6.6 */
-#define SETUP_HYBRID_IOPOLL (1u << 17)      /* 6.13 */
-#define SETUP_CQE_MIXED (1u << 18)          /* 6.18 */
-#define SETUP_SQE_MIXED (1u << 19)          /* 6.19 */
-#define SETUP_SQ_REWIND (1u << 20)          /* 7.0 */
+#define SETUP_NO_SQARRAY (1u << 16)	    /* 6.6 */
+#define SETUP_HYBRID_IOPOLL (1u << 17)	    /* 6.13 */
+#define SETUP_CQE_MIXED (1u << 18)	    /* 6.18 */
+#define SETUP_SQE_MIXED (1u << 19)	    /* 6.19 */
+#define SETUP_SQ_REWIND (1u << 20)	    /* 7.0 */
 
 /* Indexed by bit number. */
 static const char *const setup_names[32] = {
-	[0] = "IOPOLL",           /* 5.1 */
-	[1] = "SQPOLL",           /* 5.1 */
-	[2] = "SQ_AFF",           /* 5.1 */
-	[3] = "CQSIZE",           /* 5.5 */
-	[4] = "CLAMP",            /* 5.6 */
-	[5] = "ATTACH_WQ",        /* 5.6 */
-	[6] = "R_DISABLED",       /* 5.10 */
-	[7] = "SUBMIT_ALL",       /* 5.18 */
-	[8] = "COOP_TASKRUN",     /* 5.19 */
-	[9] = "TASKRUN_FLAG",     /* 5.19 */
-	[10] = "SQE128",          /* 5.19 */
-	[11] = "CQE32",           /* 5.19 */
-	[12] = "SINGLE_ISSUER",   /* 6.0 */
-	[13] = "DEFER_TASKRUN",   /* 6.1 */
-	[14] = "NO_MMAP",
-	[15] = "REGISTERED_FD_ONLY",
-	[16] = "NO_SQARRAY",
-	[17] = "HYBRID_IOPOLL",
-	[18] = "CQE_MIXED",
-	[19] = "SQE_MIXED",
+	[0] = "IOPOLL",		/* 5.1 */
+	[1] = "SQPOLL",		/* 5.1 */
+	[2] = "SQ_AFF",		/* 5.1 */
+	[3] = "CQSIZE",		/* 5.5 */
+	[4] = "CLAMP",		/* 5.6 */
+	[5] = "ATTACH_WQ",	/* 5.6 */
+	[6] = "R_DISABLED",	/* 5.10 */
+	[7] = "SUBMIT_ALL",	/* 5.18 */
+	[8] = "COOP_TASKRUN",	/* 5.19 */
+	[9] = "TASKRUN_FLAG",	/* 5.19 */
+	[10] = "SQE128",	/* 5.19 */
+	[11] = "CQE32",		/* 5.19 */
+	[12] = "SINGLE_ISSUER", /* 6.0 */
+	[13] = "DEFER_TASKRUN", /* 6.1 */
+	[14] = "NO_MMAP",	[15] = "REGISTERED_FD_ONLY",
+	[16] = "NO_SQARRAY",	[17] = "HYBRID_IOPOLL",
+	[18] = "CQE_MIXED",	[19] = "SQE_MIXED",
 	[20] = "SQ_REWIND",
 };
 
 /* Indexed by bit number; 13.. are newer than liburing 2.3. */
 static const char *const feature_names[32] = {
-	[0] = "SINGLE_MMAP",      /* 5.4 */
-	[1] = "NODROP",           /* 5.5 */
-	[2] = "SUBMIT_STABLE",    /* 5.5 */
-	[3] = "RW_CUR_POS",       /* 5.6 */
+	[0] = "SINGLE_MMAP",	  /* 5.4 */
+	[1] = "NODROP",		  /* 5.5 */
+	[2] = "SUBMIT_STABLE",	  /* 5.5 */
+	[3] = "RW_CUR_POS",	  /* 5.6 */
 	[4] = "CUR_PERSONALITY",  /* 5.6 */
-	[5] = "FAST_POLL",        /* 5.7 */
-	[6] = "POLL_32BITS",      /* 5.9 */
+	[5] = "FAST_POLL",	  /* 5.7 */
+	[6] = "POLL_32BITS",	  /* 5.9 */
 	[7] = "SQPOLL_NONFIXED",  /* 5.11 */
-	[8] = "EXT_ARG",          /* 5.11 */
-	[9] = "NATIVE_WORKERS",   /* 5.12 */
-	[10] = "RSRC_TAGS",       /* 5.13 */
-	[11] = "CQE_SKIP",        /* 5.17 */
-	[12] = "LINKED_FILE",     /* 5.17 */
-	[13] = "REG_REG_RING",    /* 6.3 */
+	[8] = "EXT_ARG",	  /* 5.11 */
+	[9] = "NATIVE_WORKERS",	  /* 5.12 */
+	[10] = "RSRC_TAGS",	  /* 5.13 */
+	[11] = "CQE_SKIP",	  /* 5.17 */
+	[12] = "LINKED_FILE",	  /* 5.17 */
+	[13] = "REG_REG_RING",	  /* 6.3 */
 	[14] = "RECVSEND_BUNDLE", /* 6.10 */
-	[15] = "MIN_TIMEOUT",     /* 6.12 */
-	[16] = "RW_ATTR",         /* 6.14 */
-	[17] = "NO_IOWAIT",       /* 6.15 */
+	[15] = "MIN_TIMEOUT",	  /* 6.12 */
+	[16] = "RW_ATTR",	  /* 6.14 */
+	[17] = "NO_IOWAIT",	  /* 6.15 */
 };
 
 const char *tide_probe_op_name(int op)
@@ -232,21 +231,45 @@ static const struct {
 	int err;
 	const char *name;
 } errno_names[] = {
-	{ EPERM, "EPERM" },	{ ENOENT, "ENOENT" },   { ESRCH, "ESRCH" },
-	{ EINTR, "EINTR" },	{ EIO, "EIO" },         { ENXIO, "ENXIO" },
-	{ E2BIG, "E2BIG" },	{ EBADF, "EBADF" },     { EAGAIN, "EAGAIN" },
-	{ ENOMEM, "ENOMEM" },	{ EACCES, "EACCES" },   { EFAULT, "EFAULT" },
-	{ EBUSY, "EBUSY" },	{ EEXIST, "EEXIST" },   { ENODEV, "ENODEV" },
-	{ ENOTDIR, "ENOTDIR" }, { EISDIR, "EISDIR" },   { EINVAL, "EINVAL" },
-	{ ENFILE, "ENFILE" },	{ EMFILE, "EMFILE" },   { EFBIG, "EFBIG" },
-	{ ENOSPC, "ENOSPC" },	{ ESPIPE, "ESPIPE" },   { EROFS, "EROFS" },
-	{ EPIPE, "EPIPE" },	{ ERANGE, "ERANGE" },   { EDEADLK, "EDEADLK" },
-	{ ENOSYS, "ENOSYS" },	{ EOVERFLOW, "EOVERFLOW" },
-	{ ENOTSUP, "EOPNOTSUPP" }, { EALREADY, "EALREADY" },
-	{ ECANCELED, "ECANCELED" }, { ETIMEDOUT, "ETIMEDOUT" },
-	{ ECONNREFUSED, "ECONNREFUSED" }, { ECONNRESET, "ECONNRESET" },
-	{ EADDRINUSE, "EADDRINUSE" }, { ENOTCONN, "ENOTCONN" },
-	{ ENOBUFS, "ENOBUFS" }, { EXDEV, "EXDEV" },
+	{ EPERM, "EPERM" },
+	{ ENOENT, "ENOENT" },
+	{ ESRCH, "ESRCH" },
+	{ EINTR, "EINTR" },
+	{ EIO, "EIO" },
+	{ ENXIO, "ENXIO" },
+	{ E2BIG, "E2BIG" },
+	{ EBADF, "EBADF" },
+	{ EAGAIN, "EAGAIN" },
+	{ ENOMEM, "ENOMEM" },
+	{ EACCES, "EACCES" },
+	{ EFAULT, "EFAULT" },
+	{ EBUSY, "EBUSY" },
+	{ EEXIST, "EEXIST" },
+	{ ENODEV, "ENODEV" },
+	{ ENOTDIR, "ENOTDIR" },
+	{ EISDIR, "EISDIR" },
+	{ EINVAL, "EINVAL" },
+	{ ENFILE, "ENFILE" },
+	{ EMFILE, "EMFILE" },
+	{ EFBIG, "EFBIG" },
+	{ ENOSPC, "ENOSPC" },
+	{ ESPIPE, "ESPIPE" },
+	{ EROFS, "EROFS" },
+	{ EPIPE, "EPIPE" },
+	{ ERANGE, "ERANGE" },
+	{ EDEADLK, "EDEADLK" },
+	{ ENOSYS, "ENOSYS" },
+	{ EOVERFLOW, "EOVERFLOW" },
+	{ ENOTSUP, "EOPNOTSUPP" },
+	{ EALREADY, "EALREADY" },
+	{ ECANCELED, "ECANCELED" },
+	{ ETIMEDOUT, "ETIMEDOUT" },
+	{ ECONNREFUSED, "ECONNREFUSED" },
+	{ ECONNRESET, "ECONNRESET" },
+	{ EADDRINUSE, "EADDRINUSE" },
+	{ ENOTCONN, "ENOTCONN" },
+	{ ENOBUFS, "ENOBUFS" },
+	{ EXDEV, "EXDEV" },
 };
 
 const char *tide_probe_errno_name(int err)
@@ -333,7 +356,8 @@ static void read_status(struct tide_probe_env *env)
 		if (sscanf(line, "Seccomp: %d", &mode) == 1)
 			env->seccomp = mode;
 		else if (sscanf(line, "CapEff: %llx", &caps) == 1)
-			env->cap_sys_admin = (caps >> 21) & 1; /* CAP_SYS_ADMIN */
+			env->cap_sys_admin = (caps >> 21) &
+					     1; /* CAP_SYS_ADMIN */
 	}
 	fclose(f);
 }
@@ -370,20 +394,21 @@ int tide_probe_env_read(struct tide_probe_env *env)
 		close(fd);
 	env->setup_errno = fd < 0 ? -fd : 0;
 
-	env->io_uring_disabled = (int32_t)read_long("/proc/sys/kernel/io_uring_disabled");
+	env->io_uring_disabled =
+		(int32_t)read_long("/proc/sys/kernel/io_uring_disabled");
 	env->io_uring_group = read_long("/proc/sys/kernel/io_uring_group");
-	env->in_group = env->io_uring_group >= 0
-				? caller_in_group((gid_t)env->io_uring_group)
-				: -1;
+	env->in_group = env->io_uring_group >= 0 ?
+				caller_in_group((gid_t)env->io_uring_group) :
+				-1;
 	read_status(env);
 
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0) {
-		env->memlock_soft = rl.rlim_cur == RLIM_INFINITY
-					    ? TIDE_PROBE_UNLIMITED
-					    : (uint64_t)rl.rlim_cur;
-		env->memlock_hard = rl.rlim_max == RLIM_INFINITY
-					    ? TIDE_PROBE_UNLIMITED
-					    : (uint64_t)rl.rlim_max;
+		env->memlock_soft = rl.rlim_cur == RLIM_INFINITY ?
+					    TIDE_PROBE_UNLIMITED :
+					    (uint64_t)rl.rlim_cur;
+		env->memlock_hard = rl.rlim_max == RLIM_INFINITY ?
+					    TIDE_PROBE_UNLIMITED :
+					    (uint64_t)rl.rlim_max;
 	}
 	return 0;
 }
@@ -492,8 +517,7 @@ static void explain_enomem(struct text *t, const struct tide_probe_env *e)
 	put(t, ".");
 }
 
-int tide_probe_explain(const struct tide_probe_env *env, char *buf,
-		       size_t len)
+int tide_probe_explain(const struct tide_probe_env *env, char *buf, size_t len)
 {
 	struct text t = { .buf = buf, .len = len };
 
@@ -521,27 +545,30 @@ int tide_probe_explain(const struct tide_probe_env *env, char *buf,
 	case ENOSYS:
 		put(&t, "io_uring_setup(2) failed with ENOSYS: ");
 		if (env->seccomp == 2)
-			put(&t, "a seccomp filter is active (Seccomp: 2) and "
-				"some runtimes answer denied calls with ENOSYS; "
-				"otherwise ");
-		put(&t, "this kernel has no io_uring (older than 5.1, or "
-			"built without CONFIG_IO_URING; some distributions "
-			"also boot with it compiled out). Fix: use a kernel "
-			"with CONFIG_IO_URING=y, 5.19 or newer for tide's fast "
-			"paths%s.",
+			put(&t,
+			    "a seccomp filter is active (Seccomp: 2) and "
+			    "some runtimes answer denied calls with ENOSYS; "
+			    "otherwise ");
+		put(&t,
+		    "this kernel has no io_uring (older than 5.1, or "
+		    "built without CONFIG_IO_URING; some distributions "
+		    "also boot with it compiled out). Fix: use a kernel "
+		    "with CONFIG_IO_URING=y, 5.19 or newer for tide's fast "
+		    "paths%s.",
 		    env->seccomp == 2 ? ", or allow io_uring_setup, "
 					"io_uring_enter and io_uring_register "
-					"in the seccomp profile"
-				      : "");
+					"in the seccomp profile" :
+					"");
 		break;
 	case ENOMEM:
 		explain_enomem(&t, env);
 		break;
 	case EMFILE:
 	case ENFILE:
-		put(&t, "io_uring_setup(2) failed with %s: no file descriptor "
-			"is left for the ring. Fix: close descriptors or raise "
-			"the limit (ulimit -n, fs.file-max).",
+		put(&t,
+		    "io_uring_setup(2) failed with %s: no file descriptor "
+		    "is left for the ring. Fix: close descriptors or raise "
+		    "the limit (ulimit -n, fs.file-max).",
 		    env->setup_errno == EMFILE ? "EMFILE" : "ENFILE");
 		break;
 	case EINVAL:
@@ -552,8 +579,9 @@ int tide_probe_explain(const struct tide_probe_env *env, char *buf,
 	default: {
 		const char *name = tide_probe_errno_name(env->setup_errno);
 
-		put(&t, "io_uring_setup(2) failed with %s (%s). Fix: see "
-			"io_uring_setup(2) for this error.",
+		put(&t,
+		    "io_uring_setup(2) failed with %s (%s). Fix: see "
+		    "io_uring_setup(2) for this error.",
 		    name ? name : "an unknown errno",
 		    strerror(env->setup_errno));
 		break;
@@ -638,7 +666,8 @@ static int try_setup(size_t i, int base_fd)
 		if (mem == MAP_FAILED)
 			return ENOMEM;
 		p.cq_off.RING_USER_ADDR = (uint64_t)(uintptr_t)mem;
-		p.sq_off.RING_USER_ADDR = (uint64_t)(uintptr_t)mem + (uint64_t)page;
+		p.sq_off.RING_USER_ADDR =
+			(uint64_t)(uintptr_t)mem + (uint64_t)page;
 		break;
 	default:
 		break;
@@ -681,7 +710,8 @@ static void probe_ops(struct tide_probe *out, int fd)
 
 	if (!pr)
 		return;
-	if (sys_register(fd, IORING_REGISTER_PROBE, pr, TIDE_PROBE_OPS_MAX) >= 0) {
+	if (sys_register(fd, IORING_REGISTER_PROBE, pr, TIDE_PROBE_OPS_MAX) >=
+	    0) {
 		out->ops_len = pr->ops_len;
 		for (unsigned i = 0; i < pr->ops_len; i++) {
 			if (!(pr->ops[i].flags & IO_URING_OP_SUPPORTED))

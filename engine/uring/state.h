@@ -12,7 +12,7 @@
 struct tide__uring {
 	struct io_uring ring;
 	unsigned int setup_flags; /* IORING_SETUP_* in use */
-	uint32_t tide_setup;      /* TIDE_SETUP_* */
+	uint32_t tide_setup;	  /* TIDE_SETUP_* */
 	bool ring_fd_registered;  /* io_uring_register_ring_fd() worked */
 
 	/* SQEs that found the SQ full, submitted in order next iteration */
@@ -29,7 +29,7 @@ struct tide__uring {
 	struct tide__op cancel_op;
 	bool cancel_inflight;
 	bool cancelled_all;
-	bool dead;           /* enter failed for good while freeing */
+	bool dead;	    /* enter failed for good while freeing */
 	bool no_cancel_all; /* kernel before 5.19: one CANCEL_ANY per SQE */
 
 	unsigned registered_bufs, registered_files;

@@ -65,7 +65,8 @@ static uint32_t chain_len(const struct tide_loop *loop, uint32_t i)
 	uint32_t n = 1;
 
 	while (i + n - 1 < loop->u.bl_count &&
-	       (loop->u.bl[i + n - 1].flags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK)))
+	       (loop->u.bl[i + n - 1].flags &
+		(IOSQE_IO_LINK | IOSQE_IO_HARDLINK)))
 		n++;
 	return n;
 }
@@ -79,9 +80,11 @@ void tide__backlog_flush(struct tide_loop *loop)
 		if (io_uring_sq_space_left(&loop->u.ring) < n)
 			break;
 		for (uint32_t k = 0; k < n; k++) {
-			struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->u.ring);
+			struct io_uring_sqe *sqe =
+				io_uring_get_sqe(&loop->u.ring);
 
-			memcpy(sqe, &loop->u.bl[loop->u.bl_head++], sizeof(*sqe));
+			memcpy(sqe, &loop->u.bl[loop->u.bl_head++],
+			       sizeof(*sqe));
 		}
 	}
 	if (loop->u.bl_head == loop->u.bl_count)
@@ -117,7 +120,8 @@ int tide__submit_until(struct tide_loop *loop, int wait, int64_t ns)
 	if (needs_enter(ring, queued, wait) ||
 	    (loop->u.setup_flags & IORING_SETUP_DEFER_TASKRUN))
 		loop->stats.enter_calls++;
-	if (wait && loop->wait_cap_ns && (ns < 0 || (uint64_t)ns > loop->wait_cap_ns))
+	if (wait && loop->wait_cap_ns &&
+	    (ns < 0 || (uint64_t)ns > loop->wait_cap_ns))
 		ns = (int64_t)loop->wait_cap_ns;
 	if (wait && ns >= 0) {
 		/* the earliest heap timer, or valgrind's cap: with EXT_ARG the
@@ -128,7 +132,8 @@ int tide__submit_until(struct tide_loop *loop, int wait, int64_t ns)
 		};
 		struct io_uring_cqe *cqe;
 
-		ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
+		ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts,
+						       NULL);
 		if (ret == -ETIME)
 			ret = 0;
 		/* valgrind only hands its lock over at blocking calls */
@@ -161,7 +166,8 @@ int tide__reap(struct tide_loop *loop)
 	/* Callbacks cannot re-enter the loop (tide_loop_run() is -EBUSY
 	 * there), so walking the CQ in place and advancing once is safe. */
 	io_uring_for_each_cqe(ring, head, cqe) {
-		struct tide__op *op = (struct tide__op *)(uintptr_t)cqe->user_data;
+		struct tide__op *op =
+			(struct tide__op *)(uintptr_t)cqe->user_data;
 
 		total++;
 		if (op)
@@ -214,7 +220,8 @@ int tide__uring_deadline(struct tide_loop *loop, struct tide__op *op,
 		if (ring->sq.sqe_tail == ring->sq.sqe_head ||
 		    !io_uring_sq_space_left(ring))
 			return -EAGAIN;
-		last = &ring->sq.sqes[(ring->sq.sqe_tail - 1) & ring->sq.ring_mask];
+		last = &ring->sq.sqes[(ring->sq.sqe_tail - 1) &
+				      ring->sq.ring_mask];
 		if (last->user_data != ud || (last->flags & IOSQE_IO_LINK))
 			return -EAGAIN;
 		sqe = io_uring_get_sqe(ring);

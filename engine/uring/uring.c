@@ -36,7 +36,8 @@ static int setup_ring(struct tide_loop *loop, const struct tide_loop_options *o)
 		if (tries[i].flags && (o->flags & TIDE_LOOP_NO_FAST_FLAGS))
 			continue;
 		if ((tries[i].flags & IORING_SETUP_DEFER_TASKRUN) &&
-		    (o->flags & (TIDE_LOOP_NO_DEFER_TASKRUN | TIDE_LOOP_SQPOLL)))
+		    (o->flags &
+		     (TIDE_LOOP_NO_DEFER_TASKRUN | TIDE_LOOP_SQPOLL)))
 			continue;
 		for (int submit_all = 1; submit_all >= 0; submit_all--) {
 			memset(&p, 0, sizeof(p));
@@ -50,14 +51,16 @@ static int setup_ring(struct tide_loop *loop, const struct tide_loop_options *o)
 			if (o->flags & TIDE_LOOP_SQPOLL) {
 				p.flags |= IORING_SETUP_SQPOLL;
 				p.sq_thread_idle = o->sqpoll_idle_ms ?
-					o->sqpoll_idle_ms : 1000;
+							   o->sqpoll_idle_ms :
+							   1000;
 			}
 			ret = tide__sys_setup(entries, &loop->u.ring, &p);
 			if (ret == 0) {
 				loop->u.setup_flags = p.flags;
 				loop->u.tide_setup = tries[i].tide;
 				if (submit_all)
-					loop->u.tide_setup |= TIDE_SETUP_SUBMIT_ALL;
+					loop->u.tide_setup |=
+						TIDE_SETUP_SUBMIT_ALL;
 				if (p.flags & IORING_SETUP_SQPOLL)
 					loop->u.tide_setup |= TIDE_SETUP_SQPOLL;
 				return 0;
@@ -70,8 +73,8 @@ static int setup_ring(struct tide_loop *loop, const struct tide_loop_options *o)
 	return ret;
 }
 
-static void wake_done(struct tide_loop *loop, struct tide__op *op,
-		      int32_t res, uint32_t cflags);
+static void wake_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
+		      uint32_t cflags);
 
 static int arm_wake(struct tide_loop *loop)
 {
@@ -86,8 +89,8 @@ static int arm_wake(struct tide_loop *loop)
 	return 0;
 }
 
-static void wake_done(struct tide_loop *loop, struct tide__op *op,
-		      int32_t res, uint32_t cflags)
+static void wake_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
+		      uint32_t cflags)
 {
 	(void)op;
 	(void)res;
@@ -104,11 +107,11 @@ static void wake_done(struct tide_loop *loop, struct tide__op *op,
  * (kernels before 5.6) the epoll backend serves better. */
 static bool has_basics(const struct tide_loop *loop)
 {
-	static const int need[] = { IORING_OP_NOP, IORING_OP_READ,
-				    IORING_OP_WRITE, IORING_OP_TIMEOUT,
+	static const int need[] = { IORING_OP_NOP,	    IORING_OP_READ,
+				    IORING_OP_WRITE,	    IORING_OP_TIMEOUT,
 				    IORING_OP_ASYNC_CANCEL, IORING_OP_POLL_ADD,
-				    IORING_OP_RECV, IORING_OP_SEND,
-				    IORING_OP_ACCEPT, IORING_OP_CONNECT };
+				    IORING_OP_RECV,	    IORING_OP_SEND,
+				    IORING_OP_ACCEPT,	    IORING_OP_CONNECT };
 
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 		if (!tide__has_op(loop, need[i]))
@@ -128,7 +131,8 @@ static int u_init(struct tide_loop *loop, const struct tide_loop_options *o)
 		goto err;
 	}
 	/* the kernel skips an fget/fput of the ring per enter (5.18) */
-	loop->u.ring_fd_registered = io_uring_register_ring_fd(&loop->u.ring) == 1;
+	loop->u.ring_fd_registered = io_uring_register_ring_fd(&loop->u.ring) ==
+				     1;
 	loop->u.wake_op.done = wake_done;
 	loop->u.wake_op.eflags = TIDE__OP_INTERNAL;
 	ret = arm_wake(loop);
@@ -155,7 +159,8 @@ static void u_fini(struct tide_loop *loop)
 	if (loop->u.wake_armed) {
 		uint64_t one = 1;
 
-		if (write(loop->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		if (write(loop->wake_fd, &one, sizeof(one)) < 0 &&
+		    errno != EAGAIN)
 			tide__warn(loop, "cannot end the wake-up read: %s",
 				   strerror(errno));
 		while (loop->u.wake_armed && tide__submit(loop, 1) == 0)
@@ -187,7 +192,8 @@ static void ring_dead(struct tide_loop *loop, int err)
 	for (; head != sq->sqe_tail; head++) {
 		struct io_uring_sqe *sqe =
 			&sq->sqes[(head & sq->ring_mask) << shift];
-		struct tide__op *op = (struct tide__op *)(uintptr_t)sqe->user_data;
+		struct tide__op *op =
+			(struct tide__op *)(uintptr_t)sqe->user_data;
 
 		if (op) {
 			op->eflags |= TIDE__OP_CANCELLED_EARLY;
@@ -196,7 +202,8 @@ static void ring_dead(struct tide_loop *loop, int err)
 	}
 	sq->sqe_head = sq->sqe_tail;
 	if (loop->core.ops_pending)
-		fprintf(stderr, "tide: io_uring_enter fails while freeing the "
+		fprintf(stderr,
+			"tide: io_uring_enter fails while freeing the "
 			"loop (%s): %llu operations the kernel took are "
 			"cancelled by closing the ring, not reaped\n",
 			strerror(-err),
@@ -216,7 +223,8 @@ static int u_poll(struct tide_loop *loop, int wait)
 	 * only once a timer or a fallback job was started */
 	if (__builtin_expect(loop->u.dead, 0))
 		return 0;
-	ret = tide__submit_until(loop, wait, loop->ep ? tide__ep_timer_wait_ns(loop) : -1);
+	ret = tide__submit_until(loop, wait,
+				 loop->ep ? tide__ep_timer_wait_ns(loop) : -1);
 	if (__builtin_expect(ret < 0, 0)) {
 		if (loop->core.closing)
 			ring_dead(loop, ret);
@@ -283,11 +291,13 @@ static void u_cancel_all(struct tide_loop *loop)
 		sqe = io_uring_get_sqe(&u->ring);
 		if (!sqe)
 			break; /* SQPOLL has not consumed the SQ yet: next pass */
-		io_uring_prep_cancel64(sqe, 0,
-				       IORING_ASYNC_CANCEL_ANY |
-					       (u->no_cancel_all ?
-							0 : IORING_ASYNC_CANCEL_ALL));
-		io_uring_sqe_set_data(sqe, u->no_cancel_all ? NULL : &u->cancel_op);
+		io_uring_prep_cancel64(
+			sqe, 0,
+			IORING_ASYNC_CANCEL_ANY |
+				(u->no_cancel_all ? 0 :
+						    IORING_ASYNC_CANCEL_ALL));
+		io_uring_sqe_set_data(sqe,
+				      u->no_cancel_all ? NULL : &u->cancel_op);
 		u->cancel_inflight = !u->no_cancel_all;
 	}
 }

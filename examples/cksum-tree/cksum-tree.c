@@ -38,7 +38,7 @@ struct job {
 	struct file *f;
 	int fd;
 	uint64_t off;
-	size_t n;          /* bytes in buf */
+	size_t n; /* bytes in buf */
 	unsigned char buf[CHUNK];
 };
 
@@ -89,7 +89,7 @@ static int walk_one(const char *path, const struct stat *st, int type,
 		return 0;
 	if (nfiles == cap) {
 		struct file *v = realloc(files, (cap = cap ? cap * 2 : 256) *
-						       sizeof(*v));
+							sizeof(*v));
 
 		if (!v)
 			return -1;
@@ -141,8 +141,8 @@ static int64_t sum_file(struct job *j, struct file *f)
 		return res;
 	j->f = f;
 	j->fd = (int)res;
-	while ((res = tide_await(tide_read(loop, j->fd, j->buf, CHUNK,
-					   off))) > 0) {
+	while ((res = tide_await(tide_read(loop, j->fd, j->buf, CHUNK, off))) >
+	       0) {
 		j->n = (size_t)res;
 		off += (uint64_t)res;
 		f->size += (uint64_t)res;
@@ -226,7 +226,8 @@ int main(int argc, char **argv)
 	}
 	ret = (int)tide_run(loop, cksum_tree, NULL);
 	if (ret < 0) { /* the walk's error (or no memory for the tasks) */
-		fprintf(stderr, "cksum-tree: %s: %s\n", root, tide_strerror(ret));
+		fprintf(stderr, "cksum-tree: %s: %s\n", root,
+			tide_strerror(ret));
 		status = 1;
 	}
 	for (size_t i = 0; i < nfiles; i++) {
@@ -238,7 +239,8 @@ int main(int argc, char **argv)
 			status = 1;
 		} else {
 			printf("%u %llu %s\n", files[i].crc,
-			       (unsigned long long)files[i].size, files[i].path);
+			       (unsigned long long)files[i].size,
+			       files[i].path);
 		}
 		free(files[i].path);
 	}

@@ -40,11 +40,11 @@
 
 struct conn {
 	struct conn *next, *prev; /* every open connection, for the sweep */
-	uint64_t since;    /* waiting for a request head since (0: busy) */
+	uint64_t since; /* waiting for a request head since (0: busy) */
 	struct tide_stream *s;
-	int fd;            /* the file being sent, or -1 */
-	int keep;          /* keep the connection after this response */
-	int head_only;     /* HEAD: no body */
+	int fd;	       /* the file being sent, or -1 */
+	int keep;      /* keep the connection after this response */
+	int head_only; /* HEAD: no body */
 	off_t size;
 	size_t hlen;
 	char head[HEAD_MAX];
@@ -61,10 +61,10 @@ static uint64_t requests;
 static const char *mime(const char *path)
 {
 	static const char *const map[][2] = {
-		{ ".html", "text/html" },      { ".txt", "text/plain" },
-		{ ".css", "text/css" },        { ".js", "text/javascript" },
+		{ ".html", "text/html" },	 { ".txt", "text/plain" },
+		{ ".css", "text/css" },		 { ".js", "text/javascript" },
 		{ ".json", "application/json" }, { ".png", "image/png" },
-		{ ".jpg", "image/jpeg" },      { ".svg", "image/svg+xml" },
+		{ ".jpg", "image/jpeg" },	 { ".svg", "image/svg+xml" },
 	};
 	const char *dot = strrchr(path, '.');
 
@@ -106,7 +106,8 @@ static int64_t respond_error(struct conn *c, int code, const char *why)
 	n = snprintf(c->out, sizeof(c->out),
 		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
 		     "Content-Length: %zu\r\nConnection: %s\r\n\r\n%s",
-		     code, why, sizeof(body) - 1, c->keep ? "keep-alive" : "close",
+		     code, why, sizeof(body) - 1,
+		     c->keep ? "keep-alive" : "close",
 		     c->head_only ? "" : body);
 	return respond(c, (size_t)n);
 }
@@ -118,9 +119,9 @@ static int64_t send_file(struct conn *c)
 	int64_t res;
 	int n;
 
-	res = tide_await(tide_openat2(loop, root_fd, c->head, O_RDONLY, 0,
-				      TIDE_RESOLVE_BENEATH |
-					      TIDE_RESOLVE_NO_SYMLINKS));
+	res = tide_await(
+		tide_openat2(loop, root_fd, c->head, O_RDONLY, 0,
+			     TIDE_RESOLVE_BENEATH | TIDE_RESOLVE_NO_SYMLINKS));
 	if (res == -ENOENT || res == -ENOTDIR)
 		return respond_error(c, 404, "Not Found");
 	if (res == -EXDEV || res == -ELOOP || res == -EACCES)
@@ -143,7 +144,8 @@ static int64_t send_file(struct conn *c)
 	if (c->head_only || c->size == 0 || c->size > SMALL_BODY)
 		return respond(c, (size_t)n); /* header, then sendfile */
 	/* a small file read in after the header: one write, one TCP segment */
-	res = tide_await(tide_read(loop, c->fd, c->out + n, (size_t)c->size, 0));
+	res = tide_await(
+		tide_read(loop, c->fd, c->out + n, (size_t)c->size, 0));
 	close(c->fd);
 	c->fd = -1;
 	if (res != (int64_t)c->size) /* changed under us: cannot answer */
@@ -245,9 +247,8 @@ static int64_t conn_task(void *arg)
 	conns = &c;
 	for (;;) {
 		c.since = tide_now_ns();
-		res = tide_await(tide_stream_read_until_mem(c.s, c.head,
-							    HEAD_MAX - 1,
-							    "\r\n\r\n", 4));
+		res = tide_await(tide_stream_read_until_mem(
+			c.s, c.head, HEAD_MAX - 1, "\r\n\r\n", 4));
 		c.since = 0;
 		if (res == -EMSGSIZE) {
 			res = respond_error(&c, 431,
@@ -275,8 +276,8 @@ static int64_t conn_task(void *arg)
 	if (c.next)
 		c.next->prev = c.prev;
 	/* runs on by itself; nothing waits for it */
-	tide_future_release(reset ? tide_stream_abort(c.s)
-				  : tide_stream_close(c.s));
+	tide_future_release(reset ? tide_stream_abort(c.s) :
+				    tide_stream_close(c.s));
 	return 0;
 }
 
@@ -291,7 +292,8 @@ static int64_t sweep_task(void *arg)
 
 		for (struct conn *c = conns; c; c = c->next)
 			if (c->since && now - c->since > idle_ns)
-				tide_stream_cancel(c->s, TIDE_STREAM_CANCEL_READ);
+				tide_stream_cancel(c->s,
+						   TIDE_STREAM_CANCEL_READ);
 	}
 	return 0;
 }
@@ -316,8 +318,8 @@ static void on_conn(void *arg, struct tide_stream *s)
 static int64_t serve(void *arg)
 {
 	struct tide_server *srv = arg;
-	struct tide_future *sweeper = tide_task_spawn(loop, sweep_task, NULL,
-						      NULL);
+	struct tide_future *sweeper =
+		tide_task_spawn(loop, sweep_task, NULL, NULL);
 	int64_t res;
 
 	res = tide_await(tide_signal_next(sig));
@@ -345,7 +347,8 @@ int main(int argc, char **argv)
 		} else if (opt == 'i' && atoi(optarg) > 0) {
 			idle_ns = (uint64_t)atoi(optarg) * 1000000000ull;
 		} else {
-			fprintf(stderr, "usage: %s [-l ADDR] [-i SECONDS] [-s] ROOT\n",
+			fprintf(stderr,
+				"usage: %s [-l ADDR] [-i SECONDS] [-s] ROOT\n",
 				argv[0]);
 			return opt == 'h' ? 0 : 2;
 		}
@@ -357,7 +360,8 @@ int main(int argc, char **argv)
 	}
 	root_fd = open(argv[optind], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0) {
-		fprintf(stderr, "http: %s: %s\n", argv[optind], strerror(errno));
+		fprintf(stderr, "http: %s: %s\n", argv[optind],
+			strerror(errno));
 		return 1;
 	}
 	if (tide_addr_parse(&a, listen)) {
@@ -385,7 +389,8 @@ int main(int argc, char **argv)
 		struct tide_loop_stats st;
 
 		tide_loop_stats(loop, &st);
-		fprintf(stderr, "http: %llu requests, %.2f submissions and %.2f "
+		fprintf(stderr,
+			"http: %llu requests, %.2f submissions and %.2f "
 			"io_uring_enter calls per request\n",
 			(unsigned long long)requests,
 			(double)st.submitted / (double)requests,

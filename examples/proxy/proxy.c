@@ -41,8 +41,8 @@ static struct tide_signal *sig;
 static void drop(struct tide_stream *s, int error)
 {
 	if (s)
-		tide_future_release(error ? tide_stream_abort(s)
-					  : tide_stream_close(s));
+		tide_future_release(error ? tide_stream_abort(s) :
+					    tide_stream_close(s));
 }
 
 /* One connection, top to bottom: connect to the upstream, copy both ways
@@ -55,10 +55,11 @@ static int64_t pair_task(void *arg)
 	if (pairs)
 		pairs->prev = &p;
 	pairs = &p;
-	res = tide_await(tide_connect_timeout(loop, &upstream, SOCK_STREAM,
-					      CONNECT_NS));
+	res = tide_await(
+		tide_connect_timeout(loop, &upstream, SOCK_STREAM, CONNECT_NS));
 	if (res < 0) {
-		fprintf(stderr, "proxy: upstream: %s\n", tide_strerror((int)res));
+		fprintf(stderr, "proxy: upstream: %s\n",
+			tide_strerror((int)res));
 	} else if (tide_stream_new(loop, (int)res, NULL, &p.up)) {
 		close((int)res);
 		res = -ENOMEM;
@@ -135,14 +136,16 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "l:h")) != -1) {
 		if (opt != 'l') {
-			fprintf(stderr, "usage: %s [-l ADDR] UPSTREAM\n", argv[0]);
+			fprintf(stderr, "usage: %s [-l ADDR] UPSTREAM\n",
+				argv[0]);
 			return opt == 'h' ? 0 : 2;
 		}
 		listen = optarg;
 	}
 	if (optind != argc - 1 || tide_addr_parse(&upstream, argv[optind]) ||
 	    tide_addr_parse(&a, listen)) {
-		fprintf(stderr, "usage: %s [-l ADDR] UPSTREAM (numeric "
+		fprintf(stderr,
+			"usage: %s [-l ADDR] UPSTREAM (numeric "
 			"addresses: 127.0.0.1:80, [::1]:80, unix:/path)\n",
 			argv[0]);
 		return 2;
@@ -156,7 +159,8 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = tide_server_new(loop, &a, NULL, on_conn, NULL, &srv);
 	if (ret < 0) {
-		fprintf(stderr, "proxy: %s: %s\n", listen, tide_strerror((int)ret));
+		fprintf(stderr, "proxy: %s: %s\n", listen,
+			tide_strerror((int)ret));
 		return 1;
 	}
 	tide_server_addr(srv, &a);

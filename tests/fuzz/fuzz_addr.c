@@ -38,11 +38,13 @@ static void round_trip(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 	r = tide_addr_parse(&a, text);
-	check(r == 0 || r == -EINVAL || r == -ENAMETOOLONG, "parse errno", text);
+	check(r == 0 || r == -EINVAL || r == -ENAMETOOLONG, "parse errno",
+	      text);
 	if (r == 0) {
 		check(a.len > 0 && a.len <= sizeof(a.u), "parsed length", text);
 		n = tide_addr_format(&a, out, sizeof(out));
-		check(n > 0 && (size_t)n == strlen(out), "format of parsed", text);
+		check(n > 0 && (size_t)n == strlen(out), "format of parsed",
+		      text);
 		check(tide_addr_parse(&b, out) == 0, "reparse", out);
 		check(a.len == b.len && !memcmp(&a.u, &b.u, a.len),
 		      "round trip changed the address", out);

@@ -47,10 +47,11 @@ static struct {
 
 static void fail(const char *what, int64_t res)
 {
-	fprintf(stderr, "fuzz_stream: %s (result %lld, mode %d, len %zu, "
-		"delim %d, written %zu, consumed %zu, eof %d)\n", what,
-		(long long)res, m.mode, m.len, m.delim, m.sent_len, m.consumed,
-		m.eof);
+	fprintf(stderr,
+		"fuzz_stream: %s (result %lld, mode %d, len %zu, "
+		"delim %d, written %zu, consumed %zu, eof %d)\n",
+		what, (long long)res, m.mode, m.len, m.delim, m.sent_len,
+		m.consumed, m.eof);
 	abort();
 }
 
@@ -105,7 +106,8 @@ static void on_read(void *arg, int64_t res, void *payload)
 	case M_EXACT:
 		if (res == (int64_t)m.len) {
 			if (rem < m.len)
-				fail("read_exactly: more than was written", res);
+				fail("read_exactly: more than was written",
+				     res);
 			same(m.len, res);
 		} else if (!m.eof || rem >= m.len) {
 			fail("read_exactly: short before end of stream", res);
@@ -120,8 +122,8 @@ static void on_read(void *arg, int64_t res, void *payload)
 	}
 }
 
-static void start_read(struct tide_stream *s, int mode, size_t len,
-		       int delim, bool line)
+static void start_read(struct tide_stream *s, int mode, size_t len, int delim,
+		       bool line)
 {
 	struct tide_future *f;
 
@@ -183,7 +185,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	r = tide_loop_new(&loop, NULL);
 	if (r) {
-		fprintf(stderr, "fuzz_stream: skipped, no usable io_uring: %s\n",
+		fprintf(stderr,
+			"fuzz_stream: skipped, no usable io_uring: %s\n",
 			tide_strerror(r));
 		exit(77);
 	}
@@ -241,7 +244,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case 4:
 			if (!m.pending)
-				start_read(s, M_UNTIL, 1u + a % 100u, '\n', true);
+				start_read(s, M_UNTIL, 1u + a % 100u, '\n',
+					   true);
 			break;
 		default:
 			for (int k = 0; k <= a % 4; k++)

@@ -75,7 +75,7 @@ static int run_dir(const char *dir, unsigned long *count)
 			continue;
 		if (n == cap) {
 			char **v = realloc(names, (cap = cap ? cap * 2 : 64) *
-						   sizeof(*v));
+							  sizeof(*v));
 
 			if (!v) {
 				ret = -1;

@@ -25,18 +25,18 @@ enum { GIL_TIDE, GIL_PY, GIL_NSIDES };
 
 struct gil_cfg {
 	int workload;
-	int threads;           /* workers; convoy: CPU-bound threads */
-	uint64_t count;        /* cpu: countdown per thread */
-	uint64_t ops;          /* io: operations per thread */
+	int threads;	/* workers; convoy: CPU-bound threads */
+	uint64_t count; /* cpu: countdown per thread */
+	uint64_t ops;	/* io: operations per thread */
 	uint64_t interval_ns;
-	uint32_t mode;         /* TIDE_GLOCK_GIL / TIDE_GLOCK_FIFO */
+	uint32_t mode; /* TIDE_GLOCK_GIL / TIDE_GLOCK_FIFO */
 	int pin;
-	double duration;       /* convoy: seconds */
-	uint32_t block;        /* io-file: bytes per read; io-net: message */
-	const char *file;      /* io-file: file to read (NULL: a temp file) */
-	uint64_t py_count;     /* cpu, CPython side: countdown per thread */
-	int calibrated;        /* count / ops were chosen by calibration */
-	double warmup;         /* fraction of the size run untimed first */
+	double duration;   /* convoy: seconds */
+	uint32_t block;	   /* io-file: bytes per read; io-net: message */
+	const char *file;  /* io-file: file to read (NULL: a temp file) */
+	uint64_t py_count; /* cpu, CPython side: countdown per thread */
+	int calibrated;	   /* count / ops were chosen by calibration */
+	double warmup;	   /* fraction of the size run untimed first */
 };
 
 struct gil_result {
@@ -60,18 +60,18 @@ struct gil_report {
 	int ran[GIL_NWAYS][GIL_NSIDES];
 	struct gil_result r[GIL_NWAYS][GIL_NSIDES][GIL_MAX_ROUNDS];
 	long cores;
-	int python;            /* the CPython side ran */
+	int python; /* the CPython side ran */
 	char py_path[256];
 	char py_version[32];
-	int py_gil;            /* 1: the interpreter has a GIL */
-	char py_note[600];     /* why the CPython side did not run */
+	int py_gil;		   /* 1: the interpreter has a GIL */
+	char py_note[600];	   /* why the CPython side did not run */
 	double tide_rate, py_rate; /* cpu calibration: countdown turns per s */
-	double load[2];        /* 1-minute load average at start and end */
+	double load[2];		   /* 1-minute load average at start and end */
 };
 
 /* A figure over the rounds. */
 struct gil_stat {
-	int n, bad;            /* finite values used, others left out */
+	int n, bad; /* finite values used, others left out */
 	double med, lo, hi;
 };
 
@@ -97,8 +97,8 @@ double gil_io_rate(const struct gil_cfg *c, double seconds, char *err,
 
 /* Run one way once (after an untimed warm-up of c->warmup of the size).
  * 0, or a negative errno with a message in err. */
-int gil_run(const struct gil_cfg *c, int way, struct gil_result *r,
-	    char *err, size_t errlen);
+int gil_run(const struct gil_cfg *c, int way, struct gil_result *r, char *err,
+	    size_t errlen);
 
 /* Pin the calling thread to cpu (-1: leave it). */
 void gil_pin_self(int cpu);
@@ -111,7 +111,7 @@ ssize_t gil_write(int fd, void *b, size_t n);
 struct gil_echo;
 struct gil_peers {
 	struct gil_echo *e;
-	int *fds;              /* client ends */
+	int *fds; /* client ends */
 	int n;
 };
 int gil_peers_start(struct gil_peers *p, int n, uint32_t len, int cpu);

@@ -19,11 +19,11 @@ static const char *const gil_verdicts[] = { "ok", "differs", "noisy" };
 
 struct gil_check {
 	char name[112];
-	char basis[160];        /* where the band comes from */
-	double lo, hi;          /* the band */
-	struct gil_stat m;      /* the measured value over the rounds */
+	char basis[160];   /* where the band comes from */
+	double lo, hi;	   /* the band */
+	struct gil_stat m; /* the measured value over the rounds */
 	int verdict;
-	const char *why;        /* for noisy */
+	const char *why; /* for noisy */
 };
 
 #define GIL_MAX_CHECKS 16
@@ -63,7 +63,8 @@ static void gil_stat_arr(double *v, int n, struct gil_stat *s)
 /* The figure that decides a way: wall time, or the convoy's IO p50 (s). */
 double gil_key(const struct gil_report *rep, const struct gil_result *r)
 {
-	return rep->c->workload == GIL_CONVOY ? (double)r->lat.p50 / 1e9 : r->wall_s;
+	return rep->c->workload == GIL_CONVOY ? (double)r->lat.p50 / 1e9 :
+						r->wall_s;
 }
 
 static int gil_wi(const struct gil_report *rep, int way)
@@ -94,7 +95,8 @@ void gil_stat_of(const struct gil_report *rep, int wi, int side,
 static void gil_speedup(const struct gil_report *rep, int wi, int side,
 			struct gil_stat *s)
 {
-	int si = gil_wi(rep, GIL_SEQ), k, convoy = rep->c->workload == GIL_CONVOY;
+	int si = gil_wi(rep, GIL_SEQ), k,
+	    convoy = rep->c->workload == GIL_CONVOY;
 	double v[GIL_MAX_ROUNDS];
 
 	memset(s, 0, sizeof(*s));
@@ -104,14 +106,15 @@ static void gil_speedup(const struct gil_report *rep, int wi, int side,
 		const struct gil_result *a = &rep->r[wi][side][k];
 		const struct gil_result *b = &rep->r[si][side][k];
 
-		v[k] = convoy ? a->ops_per_sec / b->ops_per_sec : b->wall_s / a->wall_s;
+		v[k] = convoy ? a->ops_per_sec / b->ops_per_sec :
+				b->wall_s / a->wall_s;
 	}
 	gil_stat_arr(v, rep->rounds, s);
 }
 
 /* The round whose key is the median (for the detail figures). */
 const struct gil_result *gil_median_run(const struct gil_report *rep, int wi,
-				       int side)
+					int side)
 {
 	int k, best = 0;
 	double d, bd = INFINITY;
@@ -173,9 +176,9 @@ static double gil_seq_share(const struct gil_report *rep)
 	return m;
 }
 
-__attribute__((format(printf, 5, 6)))
-static void gil_add(struct gil_report *rep, const double *v, double lo,
-		    double hi, const char *name, ...)
+__attribute__((format(printf, 5, 6))) static void
+gil_add(struct gil_report *rep, const double *v, double lo, double hi,
+	const char *name, ...)
 {
 	struct gil_check *k;
 	double tmp[GIL_MAX_ROUNDS], floor_s;
@@ -198,10 +201,12 @@ static void gil_add(struct gil_report *rep, const double *v, double lo,
 		k->why = "one round has no spread: use --repeat 3 or more";
 	} else if (gil_min_wall(rep) < floor_s) {
 		k->verdict = GIL_V_NOISY;
-		k->why = "runs too short to measure (under 0.2 s or 20 intervals)";
+		k->why =
+			"runs too short to measure (under 0.2 s or 20 intervals)";
 	} else if (gil_seq_share(rep) < 0.85) {
 		k->verdict = GIL_V_NOISY;
-		k->why = "the machine is busy: a sequential run got under 85% of a CPU";
+		k->why =
+			"the machine is busy: a sequential run got under 85% of a CPU";
 	} else if (k->m.bad || !k->m.n) {
 		k->verdict = GIL_V_NOISY;
 		k->why = "no value in some round";
@@ -220,26 +225,29 @@ static void gil_basis(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(gil_chk[gil_nchk - 1].basis, sizeof(gil_chk[0].basis), fmt, ap);
+	vsnprintf(gil_chk[gil_nchk - 1].basis, sizeof(gil_chk[0].basis), fmt,
+		  ap);
 	va_end(ap);
 }
 
 /* v[k] = key or speed-up figure of (way, side) in round k. */
-static int gil_fig(const struct gil_report *rep, int way, int side,
-		   int what, double *v)
+static int gil_fig(const struct gil_report *rep, int way, int side, int what,
+		   double *v)
 {
 	int wi = gil_wi(rep, way), si = gil_wi(rep, GIL_SEQ), k;
 
-	if (wi < 0 || !rep->ran[wi][side] || (what == 1 && (si < 0 || !rep->ran[si][side])))
+	if (wi < 0 || !rep->ran[wi][side] ||
+	    (what == 1 && (si < 0 || !rep->ran[si][side])))
 		return 0;
 	for (k = 0; k < rep->rounds; k++) {
 		const struct gil_result *a = &rep->r[wi][side][k];
 
-		if (what == 0)          /* wall (cpu, io) or IO p50 (convoy) */
+		if (what == 0) /* wall (cpu, io) or IO p50 (convoy) */
 			v[k] = gil_key(rep, a);
-		else if (what == 1)     /* way / sequential, same side */
-			v[k] = gil_key(rep, a) / gil_key(rep, &rep->r[si][side][k]);
-		else                    /* hand-offs per second */
+		else if (what == 1) /* way / sequential, same side */
+			v[k] = gil_key(rep, a) /
+			       gil_key(rep, &rep->r[si][side][k]);
+		else /* hand-offs per second */
 			v[k] = a->handoffs_per_s >= 0 ? a->handoffs_per_s : NAN;
 	}
 	return 1;
@@ -248,77 +256,102 @@ static int gil_fig(const struct gil_report *rep, int way, int side,
 static void gil_checks_cpu(struct gil_report *rep)
 {
 	const struct gil_cfg *c = rep->c;
-	double a[GIL_MAX_ROUNDS], b[GIL_MAX_ROUNDS], hz = 1e9 / (double)c->interval_ns;
+	double a[GIL_MAX_ROUNDS], b[GIL_MAX_ROUNDS],
+		hz = 1e9 / (double)c->interval_ns;
 	double m = (double)(c->threads < rep->cores ? c->threads : rep->cores);
 	int k, way;
 
 	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 1, a)) {
-		gil_add(rep, a, 0.95, 1.25, "glock threads / sequential (wall)");
-		gil_basis("the lock serialises the work; hand-offs add a little");
+		gil_add(rep, a, 0.95, 1.25,
+			"glock threads / sequential (wall)");
+		gil_basis(
+			"the lock serialises the work; hand-offs add a little");
 	}
-	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 1, a) && gil_fig(rep, GIL_GLOCK, GIL_PY, 1, b)) {
+	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 1, a) &&
+	    gil_fig(rep, GIL_GLOCK, GIL_PY, 1, b)) {
 		for (k = 0; k < rep->rounds; k++)
 			a[k] /= b[k];
-		gil_add(rep, a, 0.90, 1.10, "(glock / sequential) over CPython's (threads / sequential)");
-		gil_basis("fidelity goal: within 10%% of CPython %s, same rounds",
-			  rep->py_version);
+		gil_add(rep, a, 0.90, 1.10,
+			"(glock / sequential) over CPython's (threads / sequential)");
+		gil_basis(
+			"fidelity goal: within 10%% of CPython %s, same rounds",
+			rep->py_version);
 	}
 	for (way = GIL_POOL; way <= GIL_PROC; way++)
 		if (gil_fig(rep, way, GIL_TIDE, 1, a)) {
-			gil_add(rep, a, 0.9 / m, 1.3 / m, "%s / sequential (wall)",
-				gil_way_names[way]);
-			gil_basis("1/min(threads, cores) = 1/%.0f, -10%%..+30%%", m);
+			gil_add(rep, a, 0.9 / m, 1.3 / m,
+				"%s / sequential (wall)", gil_way_names[way]);
+			gil_basis(
+				"1/min(threads, cores) = 1/%.0f, -10%%..+30%%",
+				m);
 		}
-	if (gil_fig(rep, GIL_PROC, GIL_TIDE, 1, a) && gil_fig(rep, GIL_PROC, GIL_PY, 1, b)) {
+	if (gil_fig(rep, GIL_PROC, GIL_TIDE, 1, a) &&
+	    gil_fig(rep, GIL_PROC, GIL_PY, 1, b)) {
 		for (k = 0; k < rep->rounds; k++)
 			a[k] /= b[k];
-		gil_add(rep, a, 0.85, 1.15, "(processes / sequential) over CPython's");
+		gil_add(rep, a, 0.85, 1.15,
+			"(processes / sequential) over CPython's");
 		gil_basis("no lock shared: within 15%% of CPython's");
 	}
 	if (c->threads < 2)
 		return;
 	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 2, a)) {
-		gil_add(rep, a, 0.70 * hz, 1.05 * hz, "glock hand-offs per second");
-		gil_basis("a little under 1/interval = %.0f/s (each hand-off waits one "
-			  "interval, then the holder's next check)", hz);
+		gil_add(rep, a, 0.70 * hz, 1.05 * hz,
+			"glock hand-offs per second");
+		gil_basis(
+			"a little under 1/interval = %.0f/s (each hand-off waits one "
+			"interval, then the holder's next check)",
+			hz);
 	}
-	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 2, a) && gil_fig(rep, GIL_GLOCK, GIL_PY, 2, b)) {
+	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 2, a) &&
+	    gil_fig(rep, GIL_GLOCK, GIL_PY, 2, b)) {
 		for (k = 0; k < rep->rounds; k++)
 			a[k] /= b[k];
 		gil_add(rep, a, 0.75, 1.25, "glock hand-offs/s over CPython's");
-		gil_basis("fidelity goal: within 25%% of CPython %s", rep->py_version);
+		gil_basis("fidelity goal: within 25%% of CPython %s",
+			  rep->py_version);
 	}
 }
 
 static void gil_checks_convoy(struct gil_report *rep)
 {
 	const struct gil_cfg *c = rep->c;
-	double a[GIL_MAX_ROUNDS], b[GIL_MAX_ROUNDS], iv = (double)c->interval_ns / 1e9;
+	double a[GIL_MAX_ROUNDS], b[GIL_MAX_ROUNDS],
+		iv = (double)c->interval_ns / 1e9;
 	int k;
 
 	/* Only split placement on two or more CPUs predicts the convoy: on
 	 * one CPU the CPU thread cannot run while the IO thread's peer
 	 * answers, and unpinned the peer lands either side (tide-gil(1)). */
-	if (c->threads >= 1 && c->interval_ns >= 1000000 && c->pin == GIL_PIN_SPLIT &&
-	    rep->cores >= 2 && gil_fig(rep, GIL_GLOCK, GIL_TIDE, 0, a)) {
+	if (c->threads >= 1 && c->interval_ns >= 1000000 &&
+	    c->pin == GIL_PIN_SPLIT && rep->cores >= 2 &&
+	    gil_fig(rep, GIL_GLOCK, GIL_TIDE, 0, a)) {
 		for (k = 0; k < rep->rounds; k++)
 			a[k] /= iv;
-		gil_add(rep, a, 0.8, 2.2, "glock IO round trip p50, in switch intervals");
-		gil_basis("the lock is left twice per round trip; each time a CPU "
-			  "thread may take it for one interval: 1 to 2");
+		gil_add(rep, a, 0.8, 2.2,
+			"glock IO round trip p50, in switch intervals");
+		gil_basis(
+			"the lock is left twice per round trip; each time a CPU "
+			"thread may take it for one interval: 1 to 2");
 	}
-	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 0, a) && gil_fig(rep, GIL_GLOCK, GIL_PY, 0, b)) {
+	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 0, a) &&
+	    gil_fig(rep, GIL_GLOCK, GIL_PY, 0, b)) {
 		for (k = 0; k < rep->rounds; k++)
 			a[k] /= b[k];
-		gil_add(rep, a, 0.75, 1.25, "glock IO p50 over CPython's threads IO p50");
-		gil_basis("fidelity goal: within 25%% of CPython %s", rep->py_version);
+		gil_add(rep, a, 0.75, 1.25,
+			"glock IO p50 over CPython's threads IO p50");
+		gil_basis("fidelity goal: within 25%% of CPython %s",
+			  rep->py_version);
 	}
-	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 1, a) && gil_fig(rep, GIL_GLOCK, GIL_PY, 1, b)) {
+	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 1, a) &&
+	    gil_fig(rep, GIL_GLOCK, GIL_PY, 1, b)) {
 		for (k = 0; k < rep->rounds; k++)
 			a[k] /= b[k];
-		gil_add(rep, a, 0.75, 1.25, "(glock IO p50 / sequential's) over CPython's");
-		gil_basis("the lock's own cost, net of the interpreter's per-call "
-			  "cost: within 25%%");
+		gil_add(rep, a, 0.75, 1.25,
+			"(glock IO p50 / sequential's) over CPython's");
+		gil_basis(
+			"the lock's own cost, net of the interpreter's per-call "
+			"cost: within 25%%");
 	}
 	if (gil_fig(rep, GIL_URING, GIL_TIDE, 1, a)) {
 		gil_add(rep, a, 0.0, 4.0, "uring IO p50 / sequential IO p50");
@@ -332,12 +365,15 @@ static void gil_checks_io(struct gil_report *rep)
 	int k, way;
 
 	for (way = GIL_GLOCK; way <= GIL_PROC; way++)
-		if (gil_fig(rep, way, GIL_TIDE, 1, a) && gil_fig(rep, way, GIL_PY, 1, b)) {
+		if (gil_fig(rep, way, GIL_TIDE, 1, a) &&
+		    gil_fig(rep, way, GIL_PY, 1, b)) {
 			for (k = 0; k < rep->rounds; k++)
 				a[k] /= b[k];
-			gil_add(rep, a, 0.75, 1.25, "(%s / sequential) over CPython's",
+			gil_add(rep, a, 0.75, 1.25,
+				"(%s / sequential) over CPython's",
 				gil_way_names[way]);
-			gil_basis("the same calls, lock left around each: within 25%%");
+			gil_basis(
+				"the same calls, lock left around each: within 25%%");
 		}
 }
 
@@ -363,9 +399,18 @@ int gil_ferr(FILE *f)
 	return 0;
 }
 
-double gil_f_wall(const struct gil_result *r) { return r->wall_s; }
-double gil_f_p50(const struct gil_result *r) { return (double)r->lat.p50 / 1e3; }
-static double gil_f_hz(const struct gil_result *r) { return r->handoffs_per_s; }
+double gil_f_wall(const struct gil_result *r)
+{
+	return r->wall_s;
+}
+double gil_f_p50(const struct gil_result *r)
+{
+	return (double)r->lat.p50 / 1e3;
+}
+static double gil_f_hz(const struct gil_result *r)
+{
+	return r->handoffs_per_s;
+}
 
 static int gil_flag(const struct gil_report *rep, const struct gil_stat *sp)
 {
@@ -378,39 +423,51 @@ static void gil_head(const struct gil_report *rep, FILE *f)
 	const struct gil_cfg *c = rep->c;
 	static const char *const pins[] = { "none", "split", "same" };
 
-	fprintf(f, "workload %s, %d thread%s, switch interval %.3f ms, mode %s, "
-		   "pin %s, %ld cores\n", gil_workload_names[c->workload],
-		c->threads, c->threads == 1 ? "" : "s", (double)c->interval_ns / 1e6,
-		c->mode == TIDE_GLOCK_FIFO ? "fifo" : "gil", pins[c->pin], rep->cores);
+	fprintf(f,
+		"workload %s, %d thread%s, switch interval %.3f ms, mode %s, "
+		"pin %s, %ld cores\n",
+		gil_workload_names[c->workload], c->threads,
+		c->threads == 1 ? "" : "s", (double)c->interval_ns / 1e6,
+		c->mode == TIDE_GLOCK_FIFO ? "fifo" : "gil", pins[c->pin],
+		rep->cores);
 	if (c->workload == GIL_CPU) {
-		fprintf(f, "work: countdown of %llu per thread", (unsigned long long)c->count);
+		fprintf(f, "work: countdown of %llu per thread",
+			(unsigned long long)c->count);
 		if (rep->tide_rate > 0)
 			fprintf(f, " (%.2f s alone at %.0f M turns/s)",
-				(double)c->count / rep->tide_rate, rep->tide_rate / 1e6);
+				(double)c->count / rep->tide_rate,
+				rep->tide_rate / 1e6);
 		if (rep->python)
-			fprintf(f, "; CPython busy_wait(%llu) (%.2f s alone at %.1f M/s)",
+			fprintf(f,
+				"; CPython busy_wait(%llu) (%.2f s alone at %.1f M/s)",
 				(unsigned long long)c->py_count,
-				rep->py_rate > 0 ? (double)c->py_count / rep->py_rate : 0,
+				rep->py_rate > 0 ?
+					(double)c->py_count / rep->py_rate :
+					0,
 				rep->py_rate / 1e6);
 		fputc('\n', f);
 	} else if (c->workload == GIL_CONVOY) {
-		fprintf(f, "work: one IO thread's %u-byte round trips next to %d "
-			   "CPU-bound thread%s, %.2f s per way\n", c->block, c->threads,
-			c->threads == 1 ? "" : "s", c->duration);
+		fprintf(f,
+			"work: one IO thread's %u-byte round trips next to %d "
+			"CPU-bound thread%s, %.2f s per way\n",
+			c->block, c->threads, c->threads == 1 ? "" : "s",
+			c->duration);
 	} else {
 		fprintf(f, "work: %llu %s of %u bytes per thread%s\n",
 			(unsigned long long)c->ops,
-			c->workload == GIL_IO_FILE ? "preads" : "round trips", c->block,
-			c->calibrated ? " (calibrated)" : "");
+			c->workload == GIL_IO_FILE ? "preads" : "round trips",
+			c->block, c->calibrated ? " (calibrated)" : "");
 	}
-	fprintf(f, "%d round%s, ways interleaved, each run after a warm-up; "
-		   "medians, +- = (max - min) / 2 / median\n",
+	fprintf(f,
+		"%d round%s, ways interleaved, each run after a warm-up; "
+		"medians, +- = (max - min) / 2 / median\n",
 		rep->rounds, rep->rounds == 1 ? "" : "s");
 	fprintf(f, "load average %.2f at start, %.2f at end\n", rep->load[0],
 		rep->load[1]);
 	if (rep->python)
-		fprintf(f, "CPython: %s (%s%s), the same rounds\n", rep->py_path,
-			rep->py_version, rep->py_gil ? "" : ", no GIL");
+		fprintf(f, "CPython: %s (%s%s), the same rounds\n",
+			rep->py_path, rep->py_version,
+			rep->py_gil ? "" : ", no GIL");
 	else if (rep->py_note[0])
 		fprintf(f, "CPython: not run: %s\n", rep->py_note);
 	fputc('\n', f);
@@ -434,16 +491,19 @@ static void gil_cell_pm(FILE *f, const struct gil_stat *s)
 
 static void gil_row(const struct gil_report *rep, int wi, FILE *f, int *flagged)
 {
-	int convoy = rep->c->workload == GIL_CONVOY, cpu = rep->c->workload == GIL_CPU;
+	int convoy = rep->c->workload == GIL_CONVOY,
+	    cpu = rep->c->workload == GIL_CPU;
 	int side;
 	struct gil_stat key[2], sp[2], x;
 
 	fprintf(f, "%-11s", gil_way_names[rep->way[wi]]);
 	for (side = 0; side < (rep->python ? 2 : 1); side++) {
-		const struct gil_result *m = rep->ran[wi][side] ?
-					     gil_median_run(rep, wi, side) : NULL;
+		const struct gil_result *m =
+			rep->ran[wi][side] ? gil_median_run(rep, wi, side) :
+					     NULL;
 
-		gil_stat_of(rep, wi, side, convoy ? gil_f_p50 : gil_f_wall, &key[side]);
+		gil_stat_of(rep, wi, side, convoy ? gil_f_p50 : gil_f_wall,
+			    &key[side]);
 		gil_speedup(rep, wi, side, &sp[side]);
 		if (side)
 			fprintf(f, "  |");
@@ -488,8 +548,10 @@ static void gil_row(const struct gil_report *rep, int wi, FILE *f, int *flagged)
 
 int gil_print_table(const struct gil_report *rep, FILE *f)
 {
-	int convoy = rep->c->workload == GIL_CONVOY, cpu = rep->c->workload == GIL_CPU;
-	const char *a = convoy ? "IO p50 us" : "wall s", *b = convoy ? "speedup" : "speedup";
+	int convoy = rep->c->workload == GIL_CONVOY,
+	    cpu = rep->c->workload == GIL_CPU;
+	const char *a = convoy ? "IO p50 us" : "wall s",
+		   *b = convoy ? "speedup" : "speedup";
 	const char *c3 = cpu ? "cpu s" : convoy ? "p99 us" : "ops/s";
 	const char *c4 = cpu ? "handoff/s" : convoy ? "max us" : "p50 us";
 	int i, side, flagged = 0;
@@ -502,52 +564,62 @@ int gil_print_table(const struct gil_report *rep, FILE *f)
 	fprintf(f, "%s\n", rep->python ? "  | tide/CPy" : "");
 	fprintf(f, "%-11s", "way");
 	for (side = 0; side < (rep->python ? 2 : 1); side++)
-		fprintf(f, "%s %9s %6s %8s %9s %9s", side ? "  |" : "", a, "+-", b,
-			c3, c4);
-	fprintf(f, "%s\n", rep->python ? (convoy ? "  |  IO p50" : "  | speedup") : "");
+		fprintf(f, "%s %9s %6s %8s %9s %9s", side ? "  |" : "", a, "+-",
+			b, c3, c4);
+	fprintf(f, "%s\n",
+		rep->python ? (convoy ? "  |  IO p50" : "  | speedup") : "");
 	for (i = 0; i < rep->nways; i++)
 		gil_row(rep, i, f, &flagged);
 	if (flagged)
-		fprintf(f, "! speed-up above the %ld cores: a measurement problem "
-			   "(frequency, placement, noise), not a result\n", rep->cores);
+		fprintf(f,
+			"! speed-up above the %ld cores: a measurement problem "
+			"(frequency, placement, noise), not a result\n",
+			rep->cores);
 	for (i = 0; i < rep->nways; i++) {
 		const struct tide_glock_stats *g;
 
 		if (rep->way[i] != GIL_GLOCK || !rep->ran[i][GIL_TIDE])
 			continue;
 		g = &gil_median_run(rep, i, GIL_TIDE)->gs;
-		fprintf(f, "\nglock (median round): %.1f hand-offs/s, %llu acquisitions, "
-			   "%llu drop requests, %llu forced drops, held %.1f%% of wall "
-			   "time, Jain %.3f\n", g->handoffs_per_s,
-			(unsigned long long)g->acquisitions,
+		fprintf(f,
+			"\nglock (median round): %.1f hand-offs/s, %llu acquisitions, "
+			"%llu drop requests, %llu forced drops, held %.1f%% of wall "
+			"time, Jain %.3f\n",
+			g->handoffs_per_s, (unsigned long long)g->acquisitions,
 			(unsigned long long)g->drop_requests,
-			(unsigned long long)g->forced_drops, g->held_fraction * 100,
-			g->jain_index);
-		fprintf(f, "       wait us p50 %.1f p99 %.1f max %.1f; "
-			   "hold us p50 %.1f p99 %.1f max %.1f\n",
-			g->wait_ns.p50 / 1e3, g->wait_ns.p99 / 1e3, g->wait_ns.max / 1e3,
-			g->hold_ns.p50 / 1e3, g->hold_ns.p99 / 1e3, g->hold_ns.max / 1e3);
+			(unsigned long long)g->forced_drops,
+			g->held_fraction * 100, g->jain_index);
+		fprintf(f,
+			"       wait us p50 %.1f p99 %.1f max %.1f; "
+			"hold us p50 %.1f p99 %.1f max %.1f\n",
+			g->wait_ns.p50 / 1e3, g->wait_ns.p99 / 1e3,
+			g->wait_ns.max / 1e3, g->hold_ns.p50 / 1e3,
+			g->hold_ns.p99 / 1e3, g->hold_ns.max / 1e3);
 	}
 	if (gil_nchk)
-		fprintf(f, "\nchecks (value: median [min..max] over the rounds; band; verdict):\n");
+		fprintf(f,
+			"\nchecks (value: median [min..max] over the rounds; band; verdict):\n");
 	for (i = 0; i < gil_nchk; i++) {
 		const struct gil_check *k = &gil_chk[i];
 
 		fprintf(f, "  [%-7s] %s: %.3g [%.3g..%.3g], band %.3g..%.3g\n",
-			gil_verdicts[k->verdict], k->name, k->m.med, k->m.lo, k->m.hi,
-			k->lo, k->hi);
+			gil_verdicts[k->verdict], k->name, k->m.med, k->m.lo,
+			k->m.hi, k->lo, k->hi);
 		fprintf(f, "            %s%s%s\n", k->basis,
 			k->verdict == GIL_V_NOISY ? "; noisy: " : "",
 			k->verdict == GIL_V_NOISY ? k->why : "");
 	}
-	if (!gil_nchk && rep->c->workload != GIL_CPU && rep->c->workload != GIL_CONVOY)
-		fprintf(f, "\nchecks: the IO checks compare with CPython: run with --python\n");
+	if (!gil_nchk && rep->c->workload != GIL_CPU &&
+	    rep->c->workload != GIL_CONVOY)
+		fprintf(f,
+			"\nchecks: the IO checks compare with CPython: run with --python\n");
 	return gil_ferr(f);
 }
 
 /* ---- JSON -------------------------------------------------------------- */
 
-static void gil_jstat(struct json_writer *w, const char *key, const struct gil_stat *s)
+static void gil_jstat(struct json_writer *w, const char *key,
+		      const struct gil_stat *s)
 {
 	json_key(w, key);
 	if (!s->n || !isfinite(s->med)) {
@@ -629,8 +701,10 @@ static void gil_jside(struct json_writer *w, const struct gil_report *rep,
 		json_uint(w, g->drop_requests);
 		json_key(w, "forced_drops");
 		json_uint(w, g->forced_drops);
-		gil_jdist(w, "wait_ns", g->wait_ns.p50, g->wait_ns.p99, g->wait_ns.max);
-		gil_jdist(w, "hold_ns", g->hold_ns.p50, g->hold_ns.p99, g->hold_ns.max);
+		gil_jdist(w, "wait_ns", g->wait_ns.p50, g->wait_ns.p99,
+			  g->wait_ns.max);
+		gil_jdist(w, "hold_ns", g->hold_ns.p50, g->hold_ns.p99,
+			  g->hold_ns.max);
 		json_key(w, "held_fraction");
 		json_double(w, g->held_fraction);
 		json_key(w, "jain_index");
@@ -657,8 +731,9 @@ static void gil_jconfig(struct json_writer *w, const struct gil_report *rep)
 	json_int(w, rep->rounds);
 	json_key(w, "cores");
 	json_int(w, rep->cores);
-	json_key(w, c->workload == GIL_CPU ? "count" : c->workload == GIL_CONVOY ?
-		    "duration_s" : "ops");
+	json_key(w, c->workload == GIL_CPU    ? "count" :
+		    c->workload == GIL_CONVOY ? "duration_s" :
+						"ops");
 	if (c->workload == GIL_CONVOY)
 		json_double(w, c->duration);
 	else
@@ -687,7 +762,8 @@ static void gil_jconfig(struct json_writer *w, const struct gil_report *rep)
 		}
 	} else {
 		json_key(w, "note");
-		json_string(w, rep->py_note[0] ? rep->py_note : "not requested (--python)");
+		json_string(w, rep->py_note[0] ? rep->py_note :
+						 "not requested (--python)");
 	}
 	json_object_end(w);
 }

@@ -70,8 +70,9 @@ int gil_peers_start(struct gil_peers *p, int n, uint32_t len, int cpu)
 		p->e[i].len = len;
 		p->e[i].cpu = cpu;
 		p->e[i].buf = malloc(len);
-		rc = p->e[i].buf ? pthread_create(&p->e[i].t, NULL, gil_echo_body,
-						  &p->e[i]) : ENOMEM;
+		rc = p->e[i].buf ? pthread_create(&p->e[i].t, NULL,
+						  gil_echo_body, &p->e[i]) :
+				   ENOMEM;
 		if (rc) {
 			free(p->e[i].buf);
 			close(sv[0]);

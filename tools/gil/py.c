@@ -56,7 +56,8 @@ static int gil_which(const char *name, char *out, size_t len)
 	}
 	for (p = path ? path : "/usr/bin:/bin"; *p; p = *e ? e + 1 : e) {
 		e = strchrnul(p, ':');
-		if ((size_t)snprintf(out, len, "%.*s/%s", (int)(e - p), p, name) < len &&
+		if ((size_t)snprintf(out, len, "%.*s/%s", (int)(e - p), p,
+				     name) < len &&
 		    e > p && gil_exec_ok(out))
 			return 0;
 	}
@@ -86,7 +87,8 @@ static int gil_find_script(void)
 		dirs[0] = env;
 	}
 	for (i = 0; i < 3 && dirs[i]; i++) {
-		snprintf(gil_script, sizeof(gil_script), "%s/%s", dirs[i], GIL_SCRIPT);
+		snprintf(gil_script, sizeof(gil_script), "%s/%s", dirs[i],
+			 GIL_SCRIPT);
 		if (!access(gil_script, R_OK))
 			return 0;
 	}
@@ -132,7 +134,8 @@ static int gil_py_exec(const struct gil_report *rep, const char *const *args,
 		_exit(127);
 	}
 	close(pfd[1]);
-	while ((r = read(pfd[0], out->buf + got, sizeof(out->buf) - 1 - got)) != 0) {
+	while ((r = read(pfd[0], out->buf + got, sizeof(out->buf) - 1 - got)) !=
+	       0) {
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -186,10 +189,11 @@ int gil_py_find(struct gil_report *rep, const char *path, const char *argv0)
 	int rc;
 
 	(void)argv0;
-	if (gil_which(path ? path : "python3", rep->py_path, sizeof(rep->py_path))) {
+	if (gil_which(path ? path : "python3", rep->py_path,
+		      sizeof(rep->py_path))) {
 		snprintf(rep->py_note, sizeof(rep->py_note), "%s not found%s",
-			 path ? path : "python3", path && strchr(path, '/') ? "" :
-			 " on PATH");
+			 path ? path : "python3",
+			 path && strchr(path, '/') ? "" : " on PATH");
 		return -ENOENT;
 	}
 	if (gil_find_script()) {
@@ -217,13 +221,15 @@ int gil_py_find(struct gil_report *rep, const char *path, const char *argv0)
 
 double gil_py_rate(const struct gil_report *rep, char *err, size_t errlen)
 {
-	static const char *const cal[] = { "calibrate", "--seconds", "0.2", NULL };
+	static const char *const cal[] = { "calibrate", "--seconds", "0.2",
+					   NULL };
 	struct gil_kv kv;
 	double rate;
 
 	if (gil_py_exec(rep, cal, NULL, 0, &kv) ||
 	    !((rate = gil_kv_num(&kv, "rate", 0)) > 0)) {
-		snprintf(err, errlen, "CPython calibration failed (%s %s calibrate)",
+		snprintf(err, errlen,
+			 "CPython calibration failed (%s %s calibrate)",
 			 rep->py_path, gil_script);
 		return 0;
 	}
@@ -241,7 +247,8 @@ int gil_py_has_way(const struct gil_report *rep, int way)
  * of the timed work, 0.05..0.5 s. */
 static double gil_handoff_s(const struct gil_report *rep)
 {
-	double s = rep->py_rate > 0 ? (double)rep->c->py_count / rep->py_rate : 0.5;
+	double s = rep->py_rate > 0 ? (double)rep->c->py_count / rep->py_rate :
+				      0.5;
 
 	return s < 0.05 ? 0.05 : s > 0.5 ? 0.5 : s;
 }
@@ -263,9 +270,11 @@ int gil_py_run(const struct gil_report *rep, int way, struct gil_result *r,
 	memset(r, 0, sizeof(*r));
 	r->way = way;
 	r->handoffs_per_s = -1;
-	npeer = c->workload == GIL_IO_NET ? c->threads : c->workload == GIL_CONVOY;
+	npeer = c->workload == GIL_IO_NET ? c->threads :
+					    c->workload == GIL_CONVOY;
 	if (npeer > GIL_PY_MAX_PEERS) {
-		snprintf(err, errlen, "--python: io-net takes at most %d threads",
+		snprintf(err, errlen,
+			 "--python: io-net takes at most %d threads",
 			 GIL_PY_MAX_PEERS);
 		return -EINVAL;
 	}
@@ -289,14 +298,18 @@ int gil_py_run(const struct gil_report *rep, int way, struct gil_result *r,
 	snprintf(blk, sizeof(blk), "%u", c->block);
 	snprintf(dur, sizeof(dur), "%.6f", c->duration);
 	snprintf(wu, sizeof(wu), "%.6f", c->warmup);
-	snprintf(ffd, sizeof(ffd), "%d", c->workload == GIL_IO_FILE ? fds[nfds - 1] : -1);
+	snprintf(ffd, sizeof(ffd), "%d",
+		 c->workload == GIL_IO_FILE ? fds[nfds - 1] : -1);
 	snprintf(fsz, sizeof(fsz), "%llu", (unsigned long long)fsize);
 	/* hand-offs: a short extra run after the timed one, threads only */
-	snprintf(hs, sizeof(hs), "%.3f", c->workload == GIL_CPU && way == GIL_GLOCK &&
-		 c->threads >= 2 ? gil_handoff_s(rep) : 0.0);
+	snprintf(hs, sizeof(hs), "%.3f",
+		 c->workload == GIL_CPU && way == GIL_GLOCK && c->threads >= 2 ?
+			 gil_handoff_s(rep) :
+			 0.0);
 	args[n++] = gil_workload_names[c->workload];
-	args[n++] = way == GIL_SEQ ? "sequential" : way == GIL_PROC ? "processes" :
-		    "threads";
+	args[n++] = way == GIL_SEQ  ? "sequential" :
+		    way == GIL_PROC ? "processes" :
+				      "threads";
 	args[n++] = "--threads";
 	args[n++] = thr;
 	args[n++] = "--count";
@@ -330,7 +343,8 @@ int gil_py_run(const struct gil_report *rep, int way, struct gil_result *r,
 		snprintf(err, errlen, "CPython %s %s failed (%s)",
 			 gil_workload_names[c->workload], gil_way_names[way],
 			 rc == -ECHILD ? "see its message above" :
-			 rc == -EPROTO ? "no figures in its output" : strerror(-rc));
+			 rc == -EPROTO ? "no figures in its output" :
+					 strerror(-rc));
 		return rc;
 	}
 	r->wall_s = gil_kv_num(&kv, "wall_s", 0);

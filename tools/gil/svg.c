@@ -11,7 +11,7 @@
 #include "gil.h"
 
 #define SVG_W 820
-#define SVG_X0 150  /* plot area */
+#define SVG_X0 150 /* plot area */
 #define SVG_X1 720
 #define SVG_BAR 16
 
@@ -19,7 +19,7 @@ static const char *const gil_side_color[GIL_NSIDES] = { "#2e86c1", "#e67e22" };
 
 struct gil_axis {
 	int log;
-	double lo, hi;          /* value range of the axis */
+	double lo, hi; /* value range of the axis */
 };
 
 static double gil_x(const struct gil_axis *ax, double v)
@@ -38,24 +38,29 @@ static void gil_ticks(FILE *f, const struct gil_axis *ax, int y)
 {
 	double step, v;
 
-	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n",
+	fprintf(f,
+		"<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n",
 		SVG_X0, y, SVG_X1, y);
 	if (ax->log) {
 		for (v = ax->lo; v <= ax->hi * 1.0001; v *= 10)
-			fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
-				   "stroke=\"#ccc\"/><text x=\"%.1f\" y=\"%d\" "
-				   "text-anchor=\"middle\">%g</text>\n",
-				gil_x(ax, v), 70, gil_x(ax, v), y, gil_x(ax, v), y + 16, v);
+			fprintf(f,
+				"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+				"stroke=\"#ccc\"/><text x=\"%.1f\" y=\"%d\" "
+				"text-anchor=\"middle\">%g</text>\n",
+				gil_x(ax, v), 70, gil_x(ax, v), y, gil_x(ax, v),
+				y + 16, v);
 		return;
 	}
 	step = pow(10, floor(log10(ax->hi / 5)));
 	if (ax->hi / step > 10)
 		step *= ax->hi / step > 25 ? 5 : 2;
 	for (v = 0; v <= ax->hi * 1.0001; v += step)
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
-			   "stroke=\"#ccc\"/><text x=\"%.1f\" y=\"%d\" "
-			   "text-anchor=\"middle\">%g</text>\n",
-			gil_x(ax, v), 70, gil_x(ax, v), y, gil_x(ax, v), y + 16, v);
+		fprintf(f,
+			"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+			"stroke=\"#ccc\"/><text x=\"%.1f\" y=\"%d\" "
+			"text-anchor=\"middle\">%g</text>\n",
+			gil_x(ax, v), 70, gil_x(ax, v), y, gil_x(ax, v), y + 16,
+			v);
 }
 
 static void gil_svg_axis(const struct gil_report *rep, struct gil_axis *ax)
@@ -67,8 +72,10 @@ static void gil_svg_axis(const struct gil_report *rep, struct gil_axis *ax)
 		for (s = 0; s < GIL_NSIDES; s++)
 			for (k = 0; rep->ran[i][s] && k < rep->rounds; k++) {
 				const struct gil_result *r = &rep->r[i][s][k];
-				double v = convoy ? (double)r->lat.p99 / 1e3 : r->wall_s;
-				double l = convoy ? (double)r->lat.p50 / 1e3 : v;
+				double v = convoy ? (double)r->lat.p99 / 1e3 :
+						    r->wall_s;
+				double l = convoy ? (double)r->lat.p50 / 1e3 :
+						    v;
 
 				hi = fmax(hi, v);
 				if (l > 0)
@@ -95,20 +102,24 @@ static void gil_svg_bar(FILE *f, const struct gil_report *rep,
 
 	gil_stat_of(rep, wi, side, convoy ? gil_f_p50 : gil_f_wall, &s);
 	x = gil_x(ax, s.med);
-	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n",
+	fprintf(f,
+		"<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n",
 		SVG_X0, y, x - SVG_X0, SVG_BAR, gil_side_color[side]);
 	/* whisker: the rounds' min..max */
-	fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/>"
-		   "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/>"
-		   "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/>\n",
-		gil_x(ax, s.lo), y + SVG_BAR / 2, gil_x(ax, s.hi), y + SVG_BAR / 2,
-		gil_x(ax, s.lo), y + 4, gil_x(ax, s.lo), y + SVG_BAR - 4,
-		gil_x(ax, s.hi), y + 4, gil_x(ax, s.hi), y + SVG_BAR - 4);
+	fprintf(f,
+		"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/>"
+		"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/>"
+		"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/>\n",
+		gil_x(ax, s.lo), y + SVG_BAR / 2, gil_x(ax, s.hi),
+		y + SVG_BAR / 2, gil_x(ax, s.lo), y + 4, gil_x(ax, s.lo),
+		y + SVG_BAR - 4, gil_x(ax, s.hi), y + 4, gil_x(ax, s.hi),
+		y + SVG_BAR - 4);
 	if (convoy) {
 		const struct gil_result *m = gil_median_run(rep, wi, side);
 		double p = gil_x(ax, (double)m->lat.p99 / 1e3);
 
-		fprintf(f, "<path d=\"M%.1f %d l5 %d l-5 %d l-5 %d z\" fill=\"#222\"/>\n",
+		fprintf(f,
+			"<path d=\"M%.1f %d l5 %d l-5 %d l-5 %d z\" fill=\"#222\"/>\n",
 			p, y, SVG_BAR / 2, SVG_BAR / 2, -SVG_BAR / 2);
 		x = fmax(x, p);
 	}
@@ -134,27 +145,35 @@ int gil_write_svg(const struct gil_report *rep, const char *path)
 		rows += rep->ran[i][GIL_TIDE] + rep->ran[i][GIL_PY];
 	h = 150 + rows * (SVG_BAR + 4) + rep->nways * 14;
 	gil_svg_axis(rep, &ax);
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-		   "font-family=\"sans-serif\" font-size=\"12\">\n"
-		   "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n", SVG_W, h);
-	fprintf(f, "<text x=\"10\" y=\"22\" font-size=\"16\" font-weight=\"bold\">"
-		   "tide-gil %s: %s, %d thread%s, switch interval %g ms</text>\n",
+	fprintf(f,
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+		"font-family=\"sans-serif\" font-size=\"12\">\n"
+		"<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n",
+		SVG_W, h);
+	fprintf(f,
+		"<text x=\"10\" y=\"22\" font-size=\"16\" font-weight=\"bold\">"
+		"tide-gil %s: %s, %d thread%s, switch interval %g ms</text>\n",
 		gil_workload_names[rep->c->workload],
-		convoy ? "the IO thread's round-trip latency" : "wall time per way",
+		convoy ? "the IO thread's round-trip latency" :
+			 "wall time per way",
 		rep->c->threads, rep->c->threads == 1 ? "" : "s",
 		(double)rep->c->interval_ns / 1e6);
-	fprintf(f, "<text x=\"10\" y=\"40\">%s; median of %d round%s, whisker: "
-		   "min-max over the rounds%s</text>\n",
+	fprintf(f,
+		"<text x=\"10\" y=\"40\">%s; median of %d round%s, whisker: "
+		"min-max over the rounds%s</text>\n",
 		convoy ? "bar: p50, diamond: p99 of the median round" :
 			 "shorter is faster",
 		rep->rounds, rep->rounds == 1 ? "" : "s",
 		rep->c->workload == GIL_CPU && rep->python ?
-		"; CPython counts its own calibrated busy_wait(n)" : "");
+			"; CPython counts its own calibrated busy_wait(n)" :
+			"");
 	for (s = 0; s < (rep->python ? 2 : 1); s++)
-		fprintf(f, "<rect x=\"%d\" y=\"50\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-			   "<text x=\"%d\" y=\"60\">%s%s</text>\n", 10 + 200 * s,
-			gil_side_color[s], 28 + 200 * s,
-			s ? "CPython " : "tide emulation", s ? rep->py_version : "");
+		fprintf(f,
+			"<rect x=\"%d\" y=\"50\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+			"<text x=\"%d\" y=\"60\">%s%s</text>\n",
+			10 + 200 * s, gil_side_color[s], 28 + 200 * s,
+			s ? "CPython " : "tide emulation",
+			s ? rep->py_version : "");
 	y = 80 + rows * (SVG_BAR + 4) + rep->nways * 14;
 	gil_ticks(f, &ax, y);
 	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
@@ -171,8 +190,10 @@ int gil_write_svg(const struct gil_report *rep, const char *path)
 			gil_svg_bar(f, rep, &ax, i, s, y);
 			y += SVG_BAR + 4;
 		}
-		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n",
-			SVG_X0 - 8, (y0 + y) / 2 + 2, gil_way_names[rep->way[i]]);
+		fprintf(f,
+			"<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n",
+			SVG_X0 - 8, (y0 + y) / 2 + 2,
+			gil_way_names[rep->way[i]]);
 		y += 14;
 	}
 	fprintf(f, "</svg>\n");

@@ -52,8 +52,8 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 ran, 1 a run failed, 2 bad usage.\n";
 
-__attribute__((format(printf, 1, 2), noreturn))
-static void bad(const char *fmt, ...)
+__attribute__((format(printf, 1, 2), noreturn)) static void bad(const char *fmt,
+								...)
 {
 	va_list ap;
 
@@ -73,8 +73,8 @@ static uint64_t num(const char *s, const char *what, uint64_t lo, uint64_t hi)
 	int err = opt_count(s, lo, hi, &v);
 
 	if (err) {
-		snprintf(want, sizeof(want), "%llu to %llu", (unsigned long long)lo,
-			 (unsigned long long)hi);
+		snprintf(want, sizeof(want), "%llu to %llu",
+			 (unsigned long long)lo, (unsigned long long)hi);
 		exit(opt_bad("tide-gil", what, s, err, want));
 	}
 	return v;
@@ -87,8 +87,9 @@ static uint64_t parse_interval(const char *s)
 	int err = opt_duration(s, 1000000, 1000, 10000000000ull, &v);
 
 	if (err)
-		exit(opt_bad("tide-gil", "--switch-interval", s, err,
-			     "1us to 10s, e.g. 5ms, 100us; a bare number is ms"));
+		exit(opt_bad(
+			"tide-gil", "--switch-interval", s, err,
+			"1us to 10s, e.g. 5ms, 100us; a bare number is ms"));
 	return v;
 }
 
@@ -111,7 +112,8 @@ static unsigned parse_ways(const char *list)
 	if (strlen(list) >= sizeof(buf))
 		bad("--ways list too long: '%s'", list);
 	strcpy(buf, list);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
 		w = lookup(tok, gil_way_names, GIL_NWAYS);
 		if (w < 0)
 			bad("unknown way '%s' (sequential, glock, pool, processes, uring)",
@@ -135,15 +137,23 @@ struct gil_opts {
 static void parse(int argc, char **argv, struct gil_cfg *c, struct gil_opts *o)
 {
 	static const struct option lo[] = {
-		{ "workload", 1, NULL, 'w' }, { "threads", 1, NULL, 't' },
-		{ "count", 1, NULL, 'n' }, { "ops", 1, NULL, 'o' },
-		{ "switch-interval", 1, NULL, 'i' }, { "mode", 1, NULL, 'm' },
-		{ "pin", 1, NULL, 'p' }, { "repeat", 1, NULL, 'r' },
-		{ "duration", 1, NULL, 'd' }, { "ways", 1, NULL, 'W' },
-		{ "block", 1, NULL, 'b' }, { "file", 1, NULL, 'f' },
-		{ "json", 0, NULL, 'j' }, { "svg", 1, NULL, 's' },
+		{ "workload", 1, NULL, 'w' },
+		{ "threads", 1, NULL, 't' },
+		{ "count", 1, NULL, 'n' },
+		{ "ops", 1, NULL, 'o' },
+		{ "switch-interval", 1, NULL, 'i' },
+		{ "mode", 1, NULL, 'm' },
+		{ "pin", 1, NULL, 'p' },
+		{ "repeat", 1, NULL, 'r' },
+		{ "duration", 1, NULL, 'd' },
+		{ "ways", 1, NULL, 'W' },
+		{ "block", 1, NULL, 'b' },
+		{ "file", 1, NULL, 'f' },
+		{ "json", 0, NULL, 'j' },
+		{ "svg", 1, NULL, 's' },
 		{ "python", 2, NULL, 'P' },
-		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const pins[] = { "none", "split", "same" };
 	static const char *const modes[] = { "gil", "fifo" };
@@ -153,12 +163,15 @@ static void parse(int argc, char **argv, struct gil_cfg *c, struct gil_opts *o)
 				  lo, NULL)) != -1) {
 		switch (opt) {
 		case 'w':
-			c->workload = lookup(optarg, gil_workload_names, GIL_NWORKLOADS);
+			c->workload = lookup(optarg, gil_workload_names,
+					     GIL_NWORKLOADS);
 			if (c->workload < 0)
 				bad("unknown workload '%s' (cpu, io-file, io-net, convoy)",
 				    optarg);
 			break;
-		case 't': c->threads = (int)num(optarg, "--threads", 1, 256); break;
+		case 't':
+			c->threads = (int)num(optarg, "--threads", 1, 256);
+			break;
 		case 'n':
 			c->count = num(optarg, "--count", 1, UINT64_MAX / 256);
 			o->n_set = 1;
@@ -167,7 +180,9 @@ static void parse(int argc, char **argv, struct gil_cfg *c, struct gil_opts *o)
 			c->ops = num(optarg, "--ops", 1, 1000000000);
 			o->o_set = 1;
 			break;
-		case 'i': c->interval_ns = parse_interval(optarg); break;
+		case 'i':
+			c->interval_ns = parse_interval(optarg);
+			break;
 		case 'm':
 			if (lookup(optarg, modes, 2) < 0)
 				bad("unknown mode '%s' (gil, fifo)", optarg);
@@ -176,21 +191,29 @@ static void parse(int argc, char **argv, struct gil_cfg *c, struct gil_opts *o)
 		case 'p':
 			c->pin = lookup(optarg, pins, 3);
 			if (c->pin < 0)
-				bad("unknown placement '%s' (none, split, same)", optarg);
+				bad("unknown placement '%s' (none, split, same)",
+				    optarg);
 			break;
-		case 'r': o->repeat = (int)num(optarg, "--repeat", 1, GIL_MAX_ROUNDS); break;
+		case 'r':
+			o->repeat =
+				(int)num(optarg, "--repeat", 1, GIL_MAX_ROUNDS);
+			break;
 		case 'd': {
 			uint64_t ns;
 			int err = opt_duration(optarg, 1000000000ull, 1000000,
 					       3600000000000ull, &ns);
 
 			if (err)
-				exit(opt_bad("tide-gil", "--duration", optarg, err,
-					     "1ms to 3600s; a bare number is seconds"));
+				exit(opt_bad(
+					"tide-gil", "--duration", optarg, err,
+					"1ms to 3600s; a bare number is seconds"));
 			c->duration = (double)ns / 1e9;
 			break;
 		}
-		case 'W': o->ways = parse_ways(optarg); o->ways_set = 1; break;
+		case 'W':
+			o->ways = parse_ways(optarg);
+			o->ways_set = 1;
+			break;
 		case 'b': {
 			uint64_t v;
 			int err = opt_size(optarg, 1, 1u << 24, &v);
@@ -202,9 +225,15 @@ static void parse(int argc, char **argv, struct gil_cfg *c, struct gil_opts *o)
 			block_set = 1;
 			break;
 		}
-		case 'f': c->file = optarg; break;
-		case 'j': o->json = 1; break;
-		case 's': o->svg = optarg; break;
+		case 'f':
+			c->file = optarg;
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 's':
+			o->svg = optarg;
+			break;
 		case 'P':
 			o->python = 1;
 			/* "--python PATH": a following word that is no option */
@@ -214,18 +243,25 @@ static void parse(int argc, char **argv, struct gil_cfg *c, struct gil_opts *o)
 			if (o->py_path && !*o->py_path)
 				bad("empty --python path");
 			break;
-		case 'h': fputs(usage, stdout); exit(fflush(stdout) ? 1 : 0);
-		default: fputs("Try 'tide-gil --help'.\n", stderr); exit(2);
+		case 'h':
+			fputs(usage, stdout);
+			exit(fflush(stdout) ? 1 : 0);
+		default:
+			fputs("Try 'tide-gil --help'.\n", stderr);
+			exit(2);
 		}
 	}
 	if (optind < argc)
 		bad("unexpected argument '%s'", argv[optind]);
 	if (!block_set)
 		c->block = c->workload == GIL_IO_FILE ? 4096 : 64;
-	if (o->python && c->workload == GIL_IO_NET && c->threads > GIL_PY_MAX_PEERS)
-		bad("--python: io-net takes at most %d threads", GIL_PY_MAX_PEERS);
+	if (o->python && c->workload == GIL_IO_NET &&
+	    c->threads > GIL_PY_MAX_PEERS)
+		bad("--python: io-net takes at most %d threads",
+		    GIL_PY_MAX_PEERS);
 	if (c->file && c->workload != GIL_IO_FILE)
-		bad("--file '%s' applies to the io-file workload only", c->file);
+		bad("--file '%s' applies to the io-file workload only",
+		    c->file);
 }
 
 static void progress(const struct gil_opts *o, const char *fmt, ...)
@@ -264,11 +300,14 @@ static int calibrate(struct gil_cfg *c, struct gil_report *rep,
 			rep->py_rate = gil_py_rate(rep, err, errlen);
 			if (!(rep->py_rate > 0))
 				return -EINVAL;
-			c->py_count = (uint64_t)((double)c->count * rep->py_rate /
-						 rep->tide_rate) + 1;
+			c->py_count =
+				(uint64_t)((double)c->count * rep->py_rate /
+					   rep->tide_rate) +
+				1;
 		}
 	} else if (c->workload != GIL_CONVOY && !o->o_set) {
-		progress(o, "calibrating %s ...", gil_workload_names[c->workload]);
+		progress(o, "calibrating %s ...",
+			 gil_workload_names[c->workload]);
 		rate = gil_io_rate(c, 0.2, err, errlen);
 		if (!(rate > 0))
 			return -EIO;
@@ -290,15 +329,17 @@ static int run_rounds(struct gil_report *rep, const struct gil_opts *o,
 
 			progress(o, "round %d/%d: %s", k + 1, rep->rounds,
 				 gil_way_names[way]);
-			rc = gil_run(c, way, &rep->r[i][GIL_TIDE][k], err, errlen);
+			rc = gil_run(c, way, &rep->r[i][GIL_TIDE][k], err,
+				     errlen);
 			if (rc)
 				return rc;
 			rep->ran[i][GIL_TIDE] = 1;
 			if (!rep->python || !gil_py_has_way(rep, way))
 				continue;
-			progress(o, "round %d/%d: %s (CPython)", k + 1, rep->rounds,
-				 gil_way_names[way]);
-			rc = gil_py_run(rep, way, &rep->r[i][GIL_PY][k], err, errlen);
+			progress(o, "round %d/%d: %s (CPython)", k + 1,
+				 rep->rounds, gil_way_names[way]);
+			rc = gil_py_run(rep, way, &rep->r[i][GIL_PY][k], err,
+					errlen);
 			if (rc)
 				return rc;
 			rep->ran[i][GIL_PY] = 1;
@@ -339,10 +380,13 @@ static unsigned uring_unusable(void)
 
 int main(int argc, char **argv)
 {
-	struct gil_cfg c = { .workload = GIL_CPU, .threads = 2,
-			     .count = 200000000, .ops = 20000,
+	struct gil_cfg c = { .workload = GIL_CPU,
+			     .threads = 2,
+			     .count = 200000000,
+			     .ops = 20000,
 			     .interval_ns = TIDE_GLOCK_DEFAULT_INTERVAL_NS,
-			     .duration = 1.0, .warmup = 0.1 };
+			     .duration = 1.0,
+			     .warmup = 0.1 };
 	struct gil_opts o = { .ways = (1u << GIL_NWAYS) - 1, .repeat = 3 };
 	char err[512] = "";
 	int way, rc, status = 0;
@@ -364,11 +408,13 @@ int main(int argc, char **argv)
 	if (o.python) {
 		rc = gil_py_find(&rep, o.py_path, argv[0]);
 		if (rc && o.py_path) {
-			fprintf(stderr, "tide-gil: --python: %s\n", rep.py_note);
+			fprintf(stderr, "tide-gil: --python: %s\n",
+				rep.py_note);
 			return 1;
 		}
 		if (rc)
-			fprintf(stderr, "tide-gil: %s: running the emulation alone\n",
+			fprintf(stderr,
+				"tide-gil: %s: running the emulation alone\n",
 				rep.py_note);
 		rep.python = !rc;
 	}
@@ -386,14 +432,16 @@ int main(int argc, char **argv)
 	}
 	rep.load[1] = loadavg();
 	gil_checks(&rep);
-	rc = o.json ? gil_print_json(&rep, stdout) : gil_print_table(&rep, stdout);
+	rc = o.json ? gil_print_json(&rep, stdout) :
+		      gil_print_table(&rep, stdout);
 	if (rc) {
 		fprintf(stderr, "tide-gil: writing the %s: %s\n",
 			o.json ? "JSON" : "table", strerror(-rc));
 		status = 1;
 	}
 	if (o.svg && (rc = gil_write_svg(&rep, o.svg))) {
-		fprintf(stderr, "tide-gil: writing %s: %s\n", o.svg, strerror(-rc));
+		fprintf(stderr, "tide-gil: writing %s: %s\n", o.svg,
+			strerror(-rc));
 		status = 1;
 	}
 	gil_teardown();

@@ -40,7 +40,10 @@ const char *const gil_way_names[GIL_NWAYS] = {
 	"sequential", "glock", "pool", "processes", "uring",
 };
 const char *const gil_workload_names[GIL_NWORKLOADS] = {
-	"cpu", "io-file", "io-net", "convoy",
+	"cpu",
+	"io-file",
+	"io-net",
+	"convoy",
 };
 
 static char gil_tmp_path[64];
@@ -50,18 +53,18 @@ static uint64_t gil_file_size;
 /* Per worker, in a shared mapping so forked workers report back. */
 struct gil_sh {
 	struct tide_hist h;
-	int err;                  /* first failure, negative errno */
-	const char *what;         /* the call that failed (a literal) */
+	int err;	  /* first failure, negative errno */
+	const char *what; /* the call that failed (a literal) */
 };
 
 struct gil_w {
 	const struct gil_cfg *c;
-	struct tide_glock *g;     /* this worker's lock; NULL: none */
+	struct tide_glock *g; /* this worker's lock; NULL: none */
 	atomic_int *stop;
-	int role;                 /* GIL_R_* */
-	int fd;                   /* io-net / convoy: client socket */
-	int cpu;                  /* -1: not pinned */
-	uint64_t n;               /* countdown or operations */
+	int role;   /* GIL_R_* */
+	int fd;	    /* io-net / convoy: client socket */
+	int cpu;    /* -1: not pinned */
+	uint64_t n; /* countdown or operations */
 	uint64_t seed;
 	struct gil_sh *sh;
 	pthread_t t;
@@ -217,8 +220,9 @@ static void *gil_body(void *arg)
 	default:
 		for (i = 0; w->stop ? !atomic_load(w->stop) : i < w->n; i++) {
 			t0 = gil_now();
-			if (w->role == GIL_R_FILE ? gil_file_op(w, buf) :
-						    gil_net_op(w, buf, w->c->block))
+			if (w->role == GIL_R_FILE ?
+				    gil_file_op(w, buf) :
+				    gil_net_op(w, buf, w->c->block))
 				break;
 			tide_hist_record(&w->sh->h, gil_now() - t0);
 		}
@@ -254,17 +258,21 @@ static int gil_open_file(struct gil_cfg *c, char *err, size_t errlen)
 
 	gil_file_fd = open(c->file, O_RDONLY | O_CLOEXEC);
 	if (gil_file_fd < 0 || fstat(gil_file_fd, &st)) {
-		snprintf(err, errlen, "cannot open %s: %s", c->file, strerror(errno));
+		snprintf(err, errlen, "cannot open %s: %s", c->file,
+			 strerror(errno));
 		return -errno;
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		snprintf(err, errlen, "%s is %s, not a regular file or block device",
-			 c->file, S_ISDIR(st.st_mode) ? "a directory" : "special");
+		snprintf(err, errlen,
+			 "%s is %s, not a regular file or block device",
+			 c->file,
+			 S_ISDIR(st.st_mode) ? "a directory" : "special");
 		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	}
 	gil_file_size = (uint64_t)lseek(gil_file_fd, 0, SEEK_END);
 	if (gil_file_size < c->block) {
-		snprintf(err, errlen, "%s has %llu bytes, less than one --block of %u",
+		snprintf(err, errlen,
+			 "%s has %llu bytes, less than one --block of %u",
 			 c->file, (unsigned long long)gil_file_size, c->block);
 		return -EINVAL;
 	}
@@ -274,7 +282,8 @@ static int gil_open_file(struct gil_cfg *c, char *err, size_t errlen)
 	r = pread(gil_file_fd, probe, c->block, 0);
 	free(probe);
 	if (r < 0) {
-		snprintf(err, errlen, "reading %s: %s", c->file, strerror(errno));
+		snprintf(err, errlen, "reading %s: %s", c->file,
+			 strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -296,7 +305,8 @@ int gil_setup(struct gil_cfg *c, char *err, size_t errlen)
 		return -errno;
 	}
 	if (c->block > GIL_FILE_SIZE) {
-		snprintf(err, errlen, "--block %u is larger than the %u-byte test file",
+		snprintf(err, errlen,
+			 "--block %u is larger than the %u-byte test file",
 			 c->block, GIL_FILE_SIZE);
 		return -EINVAL;
 	}
@@ -339,7 +349,7 @@ struct gil_ur {
 	struct gil_w *w;
 	char *buf;
 	uint64_t t0;
-	uint64_t *left;           /* shared budget; NULL: run until stop */
+	uint64_t *left; /* shared budget; NULL: run until stop */
 	int phase;
 };
 
@@ -361,13 +371,16 @@ static void gil_ur_done(void *arg, int64_t res, void *payload)
 	if (res < 0 || (res == 0 && w->role == GIL_R_NET)) {
 		gil_fail(w, res < 0 ? (int)res : -EPIPE,
 			 w->role == GIL_R_FILE ? "io_uring read" :
-			 u->phase ? "io_uring recv" : "io_uring send");
+			 u->phase	       ? "io_uring recv" :
+						 "io_uring send");
 		return;
 	}
 	if (w->role == GIL_R_NET && u->phase == 0) {
 		u->phase = 1;
-		gil_ur_submit(u, tide_recv(u->loop, w->fd, u->buf, w->c->block,
-					   MSG_WAITALL), gil_ur_done);
+		gil_ur_submit(u,
+			      tide_recv(u->loop, w->fd, u->buf, w->c->block,
+					MSG_WAITALL),
+			      gil_ur_done);
 		return;
 	}
 	tide_hist_record(&w->sh->h, gil_now() - u->t0);
@@ -385,11 +398,13 @@ static void gil_ur_next(struct gil_ur *u)
 	u->t0 = gil_now();
 	u->phase = 0;
 	if (w->role == GIL_R_NET)
-		gil_ur_submit(u, tide_send(u->loop, w->fd, u->buf, w->c->block, 0),
+		gil_ur_submit(u,
+			      tide_send(u->loop, w->fd, u->buf, w->c->block, 0),
 			      gil_ur_done);
 	else
-		gil_ur_submit(u, tide_read(u->loop, gil_file_fd, u->buf,
-					   w->c->block, gil_next_off(w)),
+		gil_ur_submit(u,
+			      tide_read(u->loop, gil_file_fd, u->buf,
+					w->c->block, gil_next_off(w)),
 			      gil_ur_done);
 }
 
@@ -450,7 +465,8 @@ static double gil_tv(struct timeval tv)
 
 static void gil_sleep_s(double s)
 {
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+	struct timespec ts = { (time_t)s,
+			       (long)((s - (double)(time_t)s) * 1e9) };
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
@@ -459,9 +475,9 @@ static void gil_sleep_s(double s)
 struct gil_run {
 	const struct gil_cfg *c;
 	int way;
-	int nw;                   /* workers (convoy: 1 IO + threads CPU) */
-	struct gil_w *w;          /* nw + 1 (terminator) */
-	struct gil_sh *sh;        /* shared mapping, nw entries */
+	int nw;		   /* workers (convoy: 1 IO + threads CPU) */
+	struct gil_w *w;   /* nw + 1 (terminator) */
+	struct gil_sh *sh; /* shared mapping, nw entries */
 	struct tide_glock **locks;
 	struct gil_peers peers;
 	atomic_int stop;
@@ -492,12 +508,16 @@ static int gil_prepare(struct gil_run *x, int way, char *err, size_t errlen)
 	for (i = 0; i < (shared ? 1 : x->nw); i++) {
 		rc = tide_glock_new(&x->locks[i], &o);
 		if (rc) {
-			snprintf(err, errlen, "tide_glock_new: %s", strerror(-rc));
+			snprintf(err, errlen, "tide_glock_new: %s",
+				 strerror(-rc));
 			return rc;
 		}
 	}
-	rc = gil_peers_start(&x->peers, c->workload == GIL_IO_NET ? x->nw :
-					convoy ? 1 : 0, c->block, gil_peer_cpu(c));
+	rc = gil_peers_start(&x->peers,
+			     c->workload == GIL_IO_NET ? x->nw :
+			     convoy		       ? 1 :
+							 0,
+			     c->block, gil_peer_cpu(c));
 	if (rc) {
 		snprintf(err, errlen, "echo peers: %s", strerror(-rc));
 		return rc;
@@ -516,8 +536,9 @@ static int gil_prepare(struct gil_run *x, int way, char *err, size_t errlen)
 			w->role = i == 0 ? GIL_R_NET : GIL_R_SPIN;
 			w->stop = &x->stop;
 		} else {
-			w->role = c->workload == GIL_CPU ? GIL_R_CPU :
-				  c->workload == GIL_IO_FILE ? GIL_R_FILE : GIL_R_NET;
+			w->role = c->workload == GIL_CPU     ? GIL_R_CPU :
+				  c->workload == GIL_IO_FILE ? GIL_R_FILE :
+							       GIL_R_NET;
 			w->n = c->workload == GIL_CPU ? c->count : c->ops;
 		}
 	}
@@ -577,7 +598,8 @@ static int gil_pool_workers(struct gil_run *x, int from)
 		return rc;
 	}
 	for (i = from; i < x->nw; i++) {
-		if (tide_future_on_done(tide_pool_submit(pool, loop, gil_pool_job,
+		if (tide_future_on_done(tide_pool_submit(pool, loop,
+							 gil_pool_job,
 							 &x->w[i]),
 					gil_pool_done, &left)) {
 			rc = -ENOMEM;
@@ -683,8 +705,9 @@ static int gil_first_error(struct gil_run *x, char *err, size_t errlen)
 
 	for (i = 0; i < x->nw; i++)
 		if (x->sh[i].err) {
-			snprintf(err, errlen, "%s: %s: %s", gil_way_names[x->way],
-				 x->sh[i].what, tide_strerror(x->sh[i].err));
+			snprintf(err, errlen, "%s: %s: %s",
+				 gil_way_names[x->way], x->sh[i].what,
+				 tide_strerror(x->sh[i].err));
 			return x->sh[i].err;
 		}
 	return 0;
@@ -704,8 +727,9 @@ static int gil_run_once(const struct gil_cfg *c, int way, struct gil_result *r,
 	if (rc)
 		goto out;
 	/* uring: the loop does the IO; convoy: worker 0 is the IO side */
-	from = (way == GIL_URING && !convoy) ? x.nw :
-	       (convoy && way != GIL_SEQ && way != GIL_GLOCK) ? 1 : 0;
+	from = (way == GIL_URING && !convoy)		      ? x.nw :
+	       (convoy && way != GIL_SEQ && way != GIL_GLOCK) ? 1 :
+								0;
 	getrusage(RUSAGE_SELF, &s0);
 	getrusage(RUSAGE_CHILDREN, &c0);
 	t0 = gil_now();
@@ -727,7 +751,8 @@ static int gil_run_once(const struct gil_cfg *c, int way, struct gil_result *r,
 	getrusage(RUSAGE_SELF, &s1);
 	getrusage(RUSAGE_CHILDREN, &c1);
 	if (rc) {
-		snprintf(err, errlen, "%s: %s", gil_way_names[way], tide_strerror(rc));
+		snprintf(err, errlen, "%s: %s", gil_way_names[way],
+			 tide_strerror(rc));
 		goto out;
 	}
 	rc = gil_first_error(&x, err, errlen);
@@ -738,15 +763,16 @@ static int gil_run_once(const struct gil_cfg *c, int way, struct gil_result *r,
 		   gil_tv(c1.ru_utime) - gil_tv(c0.ru_utime) +
 		   gil_tv(c1.ru_stime) - gil_tv(c0.ru_stime);
 	r->nvcsw = (s1.ru_nvcsw - s0.ru_nvcsw) + (c1.ru_nvcsw - c0.ru_nvcsw);
-	r->nivcsw = (s1.ru_nivcsw - s0.ru_nivcsw) + (c1.ru_nivcsw - c0.ru_nivcsw);
+	r->nivcsw =
+		(s1.ru_nivcsw - s0.ru_nivcsw) + (c1.ru_nivcsw - c0.ru_nivcsw);
 	gil_collect(&x, r, (double)(t1 - t0) / 1e9);
 out:
 	gil_cleanup(&x);
 	return rc;
 }
 
-int gil_run(const struct gil_cfg *c, int way, struct gil_result *r,
-	    char *err, size_t errlen)
+int gil_run(const struct gil_cfg *c, int way, struct gil_result *r, char *err,
+	    size_t errlen)
 {
 	struct gil_cfg wc = *c;
 	int rc;
