@@ -31,12 +31,13 @@ struct tide__fault {
 	uint32_t eintr_pct;  /* epoll: a try-first call says EINTR */
 	uint32_t nomore_pct; /* a multishot ends early after a completion */
 	uint32_t nomem_pct;  /* io_uring: the SQ is full (backlog path) */
+	uint32_t cancel_pct; /* an operation cancelled before it ran */
 	bool errno_last;  /* the last call faked an errno: the next is real */
 	bool report;	  /* report=1: print the counts at free */
 	bool ending_user; /* ending_op was cancelled by its owner too */
 	bool ending_recv; /* ending_op is a receive (else an accept) */
 	struct tide__op *ending_op; /* the multishot being ended early */
-	uint64_t shortened, delayed, again, intr, ended, sq_full;
+	uint64_t shortened, delayed, again, intr, ended, sq_full, cancelled;
 };
 
 struct tide_loop {
@@ -102,9 +103,11 @@ void tide__fault_op(struct tide_loop *loop, struct tide__op *op, int fd,
 		    unsigned *len, unsigned how);
 /* io_uring: should this submission find the SQ full (nomem)? */
 bool tide__fault_sq_full(struct tide_loop *loop);
+/* Should op, being started, be cancelled by "the kernel" before it runs? */
+bool tide__fault_refuse(struct tide_loop *loop, unsigned how);
 /* The owner of op asked to cancel it (tide__op_cancel()). */
-static inline void tide__fault_cancel(struct tide_loop *loop,
-				      struct tide__op *op)
+static inline void tide__fault_owner_cancel(struct tide_loop *loop,
+					    struct tide__op *op)
 {
 	if (__builtin_expect(loop->fault.ending_op == op, 0))
 		loop->fault.ending_user = true;

@@ -19,7 +19,12 @@
  *           no byte and no connection (default 10);
  *   nomem   io_uring: an SQE cannot be had when an operation starts (the SQ
  *           is full): it and the ones after it wait in the backlog until
- *           the next submission, in order (default 10).
+ *           the next submission, in order (default 10);
+ *   cancel  a single-shot operation is cancelled by the kernel before it
+ *           ran (as io-wq does when the thread that submitted it exits):
+ *           it completes with -ECANCELED, having touched nothing.  Nothing
+ *           can redo it for its owner, who sees -ECANCELED as for a cancel
+ *           of its own, so this kind is off unless named (default 0).
  * Only what the kernel may legally do is injected, so callers that honour
  * the contracts keep every assertion.  eagain and eintr never strike twice
  * in a row, so every call progresses.  The choices follow from the seed
@@ -63,6 +68,7 @@ static const struct {
 	{ "eintr", offsetof(struct tide__fault, eintr_pct), 10 },
 	{ "nomore", offsetof(struct tide__fault, nomore_pct), 10 },
 	{ "nomem", offsetof(struct tide__fault, nomem_pct), 10 },
+	{ "cancel", offsetof(struct tide__fault, cancel_pct), 0 },
 };
 
 static uint32_t *pct_of(struct tide__fault *f, size_t i)
@@ -128,7 +134,7 @@ int tide__fault_init(struct tide_loop *loop)
 		fprintf(stderr,
 			"tide: TIDE_FAULT=%s: expected seed=N[,KIND=PERCENT]..."
 			"[,report=1] with KIND one of short, late, eagain, "
-			"eintr, nomore, nomem\n",
+			"eintr, nomore, nomem, cancel\n",
 			e);
 		return -EINVAL;
 	}
@@ -144,11 +150,12 @@ void tide__fault_report(const struct tide_loop *loop)
 		return;
 	fprintf(stderr,
 		"tide: faults injected (%s): short %llu late %llu eagain %llu "
-		"eintr %llu nomore %llu nomem %llu\n",
+		"eintr %llu nomore %llu nomem %llu cancel %llu\n",
 		loop->be->name, (unsigned long long)f->shortened,
 		(unsigned long long)f->delayed, (unsigned long long)f->again,
 		(unsigned long long)f->intr, (unsigned long long)f->ended,
-		(unsigned long long)f->sq_full);
+		(unsigned long long)f->sq_full,
+		(unsigned long long)f->cancelled);
 }
 
 /*
@@ -190,6 +197,16 @@ void tide__fault_op(struct tide_loop *loop, struct tide__op *op, int fd,
 	}
 	if (how == TIDE__FAULT_MULTI && f->nomore_pct)
 		op->eflags |= TIDE__OP_FAULT_MULTI;
+}
+
+bool tide__fault_refuse(struct tide_loop *loop, unsigned how)
+{
+	struct tide__fault *f = &loop->fault;
+
+	if (!f->rng || how == TIDE__FAULT_MULTI || !chance(f, f->cancel_pct))
+		return false;
+	f->cancelled++;
+	return true;
 }
 
 bool tide__fault_sq_full(struct tide_loop *loop)

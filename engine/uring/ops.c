@@ -63,13 +63,15 @@ static void sq_full(struct tide_loop *loop)
 }
 
 /* Off the fast path: the loop is closing (operations complete -ECANCELED
- * unstarted), runs on epoll, or injects faults.  1: go on with io_uring. */
+ * unstarted, as do those fault injection has the kernel cancel), runs on
+ * epoll, or injects faults.  1: go on with io_uring. */
 static __attribute__((noinline, cold)) int slow_path(struct tide_loop *loop,
 						     struct tide__op *op,
 						     int fd, unsigned *len,
 						     unsigned how)
 {
-	if (loop->core.closing)
+	if (loop->core.closing || (!(op->eflags & TIDE__OP_INTERNAL) &&
+				   tide__fault_refuse(loop, how)))
 		return refuse(loop, op);
 	tide__fault_op(loop, op, fd, len, how);
 	if (loop->uring && tide__fault_sq_full(loop))
@@ -429,7 +431,7 @@ int tide__op_deadline(struct tide_loop *loop, struct tide__op *op,
 
 int tide__op_cancel(struct tide_loop *loop, struct tide__op *op)
 {
-	tide__fault_cancel(loop, op);
+	tide__fault_owner_cancel(loop, op);
 	if (!loop->uring || tide__ep_owns(loop, op))
 		return tide__ep_cancel(loop, op); /* a heap timer, a pool job */
 	return tide__uring_cancel(loop, op);
