@@ -142,11 +142,8 @@ static void errno_kind(const char *spec, bool intr)
 	char buf[64];
 	int s[2], p[2], lfd, c, afd;
 
-	if (!t_loop_epoll(loop)) {
-		/* io_uring tries nothing itself: nothing to inject */
-		tide_loop_free(loop);
-		skip();
-	}
+	bool ep = t_loop_epoll(loop);
+
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0);
 	assert_int_equal(pipe(p), 0);
 	for (int i = 0; i < 50; i++) {
@@ -178,7 +175,10 @@ static void errno_kind(const char *spec, bool intr)
 		close(afd);
 		close(c);
 	}
-	if (intr) {
+	if (!ep) {
+		/* io_uring tries no call itself: nothing was injected */
+		assert_int_equal(loop->fault.intr + loop->fault.again, 0);
+	} else if (intr) {
 		assert_true(loop->fault.intr > 50);
 		assert_int_equal(loop->fault.again, 0);
 	} else {
@@ -343,7 +343,7 @@ static void test_fault_nomore_server(void **state)
 }
 
 /* io_uring: operations that find the SQ full wait in the backlog, in
- * order, and complete. */
+ * order, and complete (epoll has no SQ: nothing is injected there). */
 static void test_fault_nomem_backlog(void **state)
 {
 	struct tide_loop *loop =
@@ -355,10 +355,6 @@ static void test_fault_nomem_backlog(void **state)
 	int p[2];
 
 	(void)state;
-	if (t_loop_epoll(loop)) {
-		tide_loop_free(loop);
-		skip(); /* no SQ */
-	}
 	assert_int_equal(pipe(p), 0);
 	for (int i = 0; i < 64; i++)
 		f[i] = tide_nop(loop);
@@ -371,9 +367,14 @@ static void test_fault_nomem_backlog(void **state)
 	assert_int_equal(t_wait(loop, tide_read(loop, p[0], buf, sizeof(buf),
 						(uint64_t)-1)),
 			 2);
-	assert_true(loop->fault.sq_full >= 66);
 	tide_loop_stats(loop, &ls);
-	assert_true(ls.backlog_peak >= 64);
+	if (t_loop_epoll(loop)) {
+		/* no SQ there: nothing to fill */
+		assert_int_equal(loop->fault.sq_full, 0);
+	} else {
+		assert_true(loop->fault.sq_full >= 66);
+		assert_true(ls.backlog_peak >= 64);
+	}
 	close(p[0]);
 	close(p[1]);
 	tide_loop_free(loop);
