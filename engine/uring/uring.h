@@ -8,23 +8,23 @@
 
 #include "loop_impl.h"
 
-/* Slow path of tide__sqe(): the SQ is full or a backlog exists. */
-struct io_uring_sqe *tide__sqe_backlog(struct tide_loop *loop);
+/* Slow path of tide__sqe(): refreshes sq_limit from the kernel's head, or
+ * backlogs the SQE while the ring is full or a backlog exists. */
+struct io_uring_sqe *tide__sqe_slow(struct tide_loop *loop);
 
 /* An SQE to fill: from the SQ ring, or the backlog when the ring is full.
- * NULL only when the backlog cannot grow (-ENOMEM). */
+ * NULL only when the backlog cannot grow (-ENOMEM).  tide's rings have
+ * 64-byte SQEs and 16-byte CQEs (never SQE128/CQE32: uring.c refuses). */
 static inline struct io_uring_sqe *tide__sqe(struct tide_loop *loop)
 {
 	struct tide__uring *u = &loop->u;
+	unsigned tail = u->ring.sq.sqe_tail;
 
-	if (__builtin_expect(u->bl_count == u->bl_head, 1)) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-
-		if (__builtin_expect(sqe != NULL, 1))
-			return sqe;
+	if (__builtin_expect((int)(u->sq_limit - tail) > 0, 1)) {
+		u->ring.sq.sqe_tail = tail + 1;
+		return &u->ring.sq.sqes[tail & u->ring.sq.ring_mask];
 	}
-	/* keep submission order: once anything is backlogged, all is */
-	return tide__sqe_backlog(loop);
+	return tide__sqe_slow(loop);
 }
 
 /* Turn a bound SQE into a NOP that completes op with -ECANCELED. */
