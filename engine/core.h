@@ -171,8 +171,8 @@ static inline void tide__op_inflight(struct tide__op *op)
 		op->eflags |= TIDE__OP_INFLIGHT;
 }
 
-/* The rare completions: refused before they started, or held back by
- * fault injection (engine/core/fault.c). */
+/* The rare completions: refused before they started, held back by fault
+ * injection (engine/core/fault.c), or the engine's own (not counted). */
 void tide__complete_odd(struct tide_loop *loop, struct tide__op *op,
 			int32_t res, uint32_t cflags);
 
@@ -198,13 +198,23 @@ static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
 		     "completion (res %d) for record %p, which is not in "
 		     "flight",
 		     res, (void *)op);
-	if (__builtin_expect(op->eflags & (TIDE__OP_CANCELLED_EARLY |
-					   TIDE__OP_FAULT_LATE),
+	/* the engine's own records (not counted) take the odd road too:
+	 * one test on the common path */
+	if (__builtin_expect(op->eflags &
+				     (TIDE__OP_CANCELLED_EARLY |
+				      TIDE__OP_FAULT_LATE | TIDE__OP_INTERNAL),
 			     0)) {
 		tide__complete_odd(loop, op, res, cflags);
 		return;
 	}
-	tide__op_retire(loop, op, cflags);
+	if (!(cflags & TIDE__CQ_MORE)) {
+		TIDE__ASSERT(tide__core(loop)->ops_pending > 0,
+			     "ops_pending would go negative (record %p)",
+			     (void *)op);
+		if (TIDE_DEBUG)
+			op->eflags &= (uint8_t)~TIDE__OP_INFLIGHT;
+		tide__core(loop)->ops_pending--;
+	}
 	op->done(loop, op, res, cflags);
 }
 
