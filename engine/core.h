@@ -52,10 +52,11 @@ struct tide__op {
 enum {
 	TIDE__OP_CANCELLED_EARLY = 1u << 0, /* refused before it started */
 	TIDE__OP_DEADLINE = 1u << 1,	    /* has a deadline (ops.h) */
-	TIDE__OP_INTERNAL = 1u << 2,	    /* engine's own; not counted */
-	TIDE__OP_BACKEND = 1u << 3,	    /* the backend's own mark */
-	TIDE__OP_FAULT_LATE = 1u << 4,	    /* fault injection: deliver late */
-	TIDE__OP_INFLIGHT = 1u << 5, /* debug builds: counted, not done */
+	TIDE__OP_INTERNAL = 1u
+			    << 2,   /* backend submits it itself: not counted */
+	TIDE__OP_BACKEND = 1u << 3, /* the backend's own mark */
+	TIDE__OP_FAULT_LATE = 1u << 4, /* fault injection: deliver late */
+	TIDE__OP_INFLIGHT = 1u << 5,   /* debug builds: counted, not done */
 };
 
 /* A queued callback: continuation dispatch and call_soon share it. */

@@ -12,19 +12,27 @@
  * backlogs the SQE while the ring is full or a backlog exists. */
 struct io_uring_sqe *tide__sqe_slow(struct tide_loop *loop);
 
-/* An SQE to fill: from the SQ ring, or the backlog when the ring is full.
- * NULL only when the backlog cannot grow (-ENOMEM).  tide's rings have
- * 64-byte SQEs and 16-byte CQEs (never SQE128/CQE32: uring.c refuses). */
-static inline struct io_uring_sqe *tide__sqe(struct tide_loop *loop)
+/* An SQE from the SQ ring, or NULL when the cached limit is reached (then
+ * tide__sqe_slow()).  tide's rings have 64-byte SQEs and 16-byte CQEs
+ * (never SQE128/CQE32: uring.c refuses them). */
+static inline struct io_uring_sqe *tide__sqe_fast(struct tide_loop *loop)
 {
 	struct tide__uring *u = &loop->u;
 	unsigned tail = u->ring.sq.sqe_tail;
 
-	if (__builtin_expect((int)(u->sq_limit - tail) > 0, 1)) {
-		u->ring.sq.sqe_tail = tail + 1;
-		return &u->ring.sq.sqes[tail & u->ring.sq.ring_mask];
-	}
-	return tide__sqe_slow(loop);
+	if (__builtin_expect((int)(u->sq_limit - tail) <= 0, 0))
+		return NULL;
+	u->ring.sq.sqe_tail = tail + 1;
+	return &u->ring.sq.sqes[tail & u->ring.sq.ring_mask];
+}
+
+/* An SQE to fill: from the SQ ring, or the backlog when the ring is full.
+ * NULL only when the backlog cannot grow (-ENOMEM). */
+static inline struct io_uring_sqe *tide__sqe(struct tide_loop *loop)
+{
+	struct io_uring_sqe *sqe = tide__sqe_fast(loop);
+
+	return __builtin_expect(sqe != NULL, 1) ? sqe : tide__sqe_slow(loop);
 }
 
 /* Turn a bound SQE into a NOP that completes op with -ECANCELED. */
