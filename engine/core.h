@@ -177,11 +177,11 @@ static inline void tide__op_inflight(struct tide__op *op)
 void tide__complete_odd(struct tide_loop *loop, struct tide__op *op,
 			int32_t res, uint32_t cflags);
 
-/* An op's final completion: it no longer counts as pending. */
-static inline void tide__op_retire(struct tide_loop *loop, struct tide__op *op,
-				   uint32_t cflags)
+/* A counted op's final completion: it no longer counts as pending. */
+static inline void tide__op_uncount(struct tide_loop *loop, struct tide__op *op,
+				    uint32_t cflags)
 {
-	if (!(cflags & TIDE__CQ_MORE) && !(op->eflags & TIDE__OP_INTERNAL)) {
+	if (!(cflags & TIDE__CQ_MORE)) {
 		TIDE__ASSERT(tide__core(loop)->ops_pending > 0,
 			     "ops_pending would go negative (record %p)",
 			     (void *)op);
@@ -189,6 +189,14 @@ static inline void tide__op_retire(struct tide_loop *loop, struct tide__op *op,
 			op->eflags &= (uint8_t)~TIDE__OP_INFLIGHT;
 		tide__core(loop)->ops_pending--;
 	}
+}
+
+/* An op's final completion, the engine's own (not counted) included. */
+static inline void tide__op_retire(struct tide_loop *loop, struct tide__op *op,
+				   uint32_t cflags)
+{
+	if (!(op->eflags & TIDE__OP_INTERNAL))
+		tide__op_uncount(loop, op, cflags);
 }
 
 static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
@@ -208,14 +216,7 @@ static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
 		tide__complete_odd(loop, op, res, cflags);
 		return;
 	}
-	if (!(cflags & TIDE__CQ_MORE)) {
-		TIDE__ASSERT(tide__core(loop)->ops_pending > 0,
-			     "ops_pending would go negative (record %p)",
-			     (void *)op);
-		if (TIDE_DEBUG)
-			op->eflags &= (uint8_t)~TIDE__OP_INFLIGHT;
-		tide__core(loop)->ops_pending--;
-	}
+	tide__op_uncount(loop, op, cflags);
 	op->done(loop, op, res, cflags);
 }
 
