@@ -116,7 +116,7 @@ static bool retry_connect(struct tide_loop *loop, struct ep_req *r, uint32_t ev)
 		    errno == EISCONN)
 			err = 0;
 		else if (would_block(errno) || errno == EALREADY ||
-			 errno == EINPROGRESS)
+			 errno == EINPROGRESS || errno == EINTR)
 			return false;
 		else
 			err = -errno;
