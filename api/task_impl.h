@@ -21,13 +21,10 @@
 #include "future_impl.h"
 
 /* The context switch: assembly on x86-64 and aarch64, ucontext elsewhere
- * or when built with -DTIDE_TASK_UCONTEXT=1. */
-#ifndef TIDE_TASK_UCONTEXT
-#if defined(__x86_64__) || defined(__aarch64__)
-#define TIDE_TASK_UCONTEXT 0
-#else
-#define TIDE_TASK_UCONTEXT 1
-#endif
+ * or with configure --with-task-switch=ucontext (TIDE_TASK_UCONTEXT, from
+ * config.h through engine/compat.h). */
+#if !TIDE_TASK_UCONTEXT && !defined(__x86_64__) && !defined(__aarch64__)
+#error "no assembly context switch for this target: configure --with-task-switch=ucontext"
 #endif
 
 #if TIDE_TASK_UCONTEXT
