@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "task_impl.h"
+#include "task_ctx.h"
 
 #if !TIDE_TASK_UCONTEXT
 
