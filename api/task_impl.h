@@ -36,6 +36,8 @@
 #endif
 
 struct task_loop;
+struct fut_rec;
+struct fut_track;
 
 /* One mapping holding nslots stack slots of slot bytes each. */
 struct task_batch {
@@ -74,9 +76,10 @@ struct tide_task {
 	void *conn;		       /* task_server.c: the connection */
 	struct tide_task *next, *prev; /* live tasks of the loop / pool list */
 	struct task_batch *batch;
-	char *lo;	     /* lowest usable stack byte */
-	size_t size;	     /* stack size as requested (rounded) */
-	uint64_t resumed_ns; /* debug: start of this run */
+	char *lo;	      /* lowest usable stack byte */
+	size_t size;	      /* stack size as requested (rounded) */
+	uint64_t resumed_ns;  /* debug: start of this run */
+	struct fut_rec *futs; /* debug: futures created while it ran */
 	uint64_t id;
 #if TIDE__ASAN
 	void *fake; /* ASan fake stack while suspended */
@@ -134,6 +137,8 @@ struct task_loop {
 	 * once nothing runs on its stack any more (at the next switch into
 	 * a task, spawn or free) */
 	struct tide_task *zombie;
+	/* debug: futures created in tasks, by address (api/task.c) */
+	struct fut_track *track;
 };
 
 #endif /* TIDE_TASK_IMPL_H */

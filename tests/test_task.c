@@ -1431,6 +1431,77 @@ static int64_t busy_task(void *arg)
 	return 0;
 }
 
+/* Leaks the future of a sleep it never awaits or releases. */
+static int64_t leaky_task(void *arg)
+{
+	(void)arg;
+	(void)tide_sleep(tide_task_loop(NULL), 1000);
+	return 0;
+}
+
+static struct tide_future *then_same(struct tide_loop *loop, void *arg,
+				     int64_t res, void *payload)
+{
+	(void)arg;
+	(void)payload;
+	return tide_future_ready(loop, res, NULL);
+}
+
+static void done_count(void *arg, int64_t res, void *payload)
+{
+	(void)res;
+	(void)payload;
+	++*(int *)arg;
+}
+
+static struct tide_future *handed; /* a promise another owner consumes */
+static int done_calls;
+
+/* Gives every future it makes to a consumer: await, then, on_done, all,
+ * any, timeout, shield, release, another owner (a promise consumed after
+ * this task ended), and its own result (the caller awaits it). */
+static int64_t tidy_task(void *arg)
+{
+	struct tide_loop *loop = tide_task_loop(NULL);
+	struct tide_future *in[2], *f;
+	struct tide_outcome out[2];
+	int64_t r = 0;
+
+	(void)arg;
+	r |= tide_await(tide_sleep(loop, 1000));
+	r |= tide_await(
+		tide_future_then(tide_sleep(loop, 1000), then_same, NULL));
+	r |= tide_future_on_done(tide_sleep(loop, 1000), done_count,
+				 &done_calls);
+	in[0] = tide_sleep(loop, 1000);
+	in[1] = tide_future_ready(loop, 7, NULL);
+	r |= tide_await(tide_all(loop, in, 2, out));
+	in[0] = tide_sleep(loop, 1000);
+	in[1] = tide_sleep(loop, 2000000000ull);
+	r |= tide_await(tide_any(loop, in, 2, TIDE_ANY_CANCEL, out)) < 0;
+	r |= tide_await(
+		tide_future_timeout(tide_sleep(loop, 1000), 1000000000ull));
+	r |= tide_await(tide_future_shield(tide_sleep(loop, 1000)));
+	tide_future_release(tide_sleep(loop, 1000));
+	handed = tide_promise_new(loop);
+	if (r)
+		return -EINVAL;
+	f = tide_future_ready(loop, 42, NULL);
+	return (int64_t)(intptr_t)f; /* handed on as the result */
+}
+
+/* Awaits tidy_task and the future it returned. */
+static int64_t tidy_parent(void *arg)
+{
+	struct tide_task_options to = { .name = "tidy-one" };
+	int64_t r = tide_await(
+		tide_task_spawn(tide_task_loop(NULL), tidy_task, arg, &to));
+
+	if (r <= 0)
+		return r < 0 ? r : -EINVAL;
+	return tide_await((struct tide_future *)(intptr_t)r);
+}
+
 static void debug_scenario(void)
 {
 	struct tide_loop_options o = t_opts;
@@ -1446,12 +1517,35 @@ static void debug_scenario(void)
 	f = tide_task_spawn(loop, busy_task, NULL, &to);
 	tide_loop_run_until(loop, f);
 	tide_future_release(f);
+	to.name = "leaky-one";
+	f = tide_task_spawn(loop, leaky_task, NULL, &to);
+	tide_loop_run_until(loop, f);
+	tide_future_release(f);
+	to.name = "tidy-parent";
+	done_calls = 0;
+	f = tide_task_spawn(loop, tidy_parent, NULL, &to);
+	tide_loop_run_until(loop, f);
+	fprintf(stderr, "tidy result %lld, done calls %d\n",
+		(long long)tide_future_result(f), done_calls);
+	tide_future_release(f);
+	/* the other owner consumes the promise the finished task made */
+	tide_promise_resolve(handed, 0, NULL);
+	tide_future_release(handed);
 	p = tide_promise_new(loop);
 	to.name = "stuck-one";
 	f = tide_task_spawn(loop, await_forever, p, &to);
 	tide_loop_run_once(loop, 0);
 	tide_future_release(f);
 	tide_loop_free(loop);
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
 }
 
 static void test_task_debug_reports(void **state)
@@ -1462,6 +1556,15 @@ static void test_task_debug_reports(void **state)
 	capture_stderr(debug_scenario, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "task busy-one ran"));
 	assert_non_null(strstr(buf, "task stuck-one is still suspended"));
+	/* the leak: reported once, with the task's name and what it was */
+	assert_non_null(strstr(buf, "task leaky-one finished with a future it "
+				    "never awaited or released: a timer's "
+				    "future made by the call returning to "));
+	/* every consumer and hand-off: nothing reported */
+	assert_non_null(strstr(buf, "tidy result 42, done calls 1\n"));
+	assert_int_equal(count_of(buf, "finished with a future"), 1);
+	if (getenv("TIDE_TEST_VERBOSE"))
+		fputs(buf, stderr);
 }
 
 int main(void)
