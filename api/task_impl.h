@@ -34,6 +34,7 @@
 #include <ucontext.h>
 struct tide__ctx {
 	ucontext_t uc;
+	int64_t val; /* what the switch into this context returns */
 };
 #else
 struct tide__ctx {
@@ -47,14 +48,23 @@ typedef void tide__ctx_entry(void *arg);
  * [lo, top); entry must never return. */
 void tide__ctx_make(struct tide__ctx *c, void *lo, void *top,
 		    tide__ctx_entry *entry, void *arg);
-/* Save the current context in from and continue in to. */
+/*
+ * Save the current context in from and continue in to; the switch that
+ * context made returns val there (the first switch into a new context
+ * drops it), and this one returns whatever the switch back here passes.
+ * A wake-up hands the task its await's result this way, so the task's
+ * side has nothing to do after the switch and compilers make the switch
+ * a tail call: the task continues straight in the code that awaited.
+ */
 #if TIDE_TASK_UCONTEXT
-void tide__ctx_swap(struct tide__ctx *from, struct tide__ctx *to);
+int64_t tide__ctx_swap(struct tide__ctx *from, struct tide__ctx *to,
+		       int64_t val);
 #else
-void tide__ctx_switch_asm(void **save_sp, void *new_sp);
-static inline void tide__ctx_swap(struct tide__ctx *from, struct tide__ctx *to)
+int64_t tide__ctx_switch_asm(void **save_sp, void *new_sp, int64_t val);
+static inline int64_t tide__ctx_swap(struct tide__ctx *from,
+				     struct tide__ctx *to, int64_t val)
 {
-	tide__ctx_switch_asm(&from->sp, to->sp);
+	return tide__ctx_switch_asm(&from->sp, to->sp, val);
 }
 #endif
 
@@ -97,8 +107,7 @@ struct tide_task {
 	struct tide__ctx caller; /* whoever resumed it, while it runs */
 	struct tide_loop *loop;
 	struct tide_future *awaiting; /* unresolved future being awaited */
-	int64_t res;
-	void *payload;
+	void **payload_out;	    /* the suspended await's payload argument */
 	struct tide_task *prev_cur; /* current task when this one resumed */
 	uint32_t flags;
 	unsigned vg_id; /* valgrind stack id */
