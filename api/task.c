@@ -104,27 +104,46 @@ static void bury(struct task_loop *tl)
 	tide__stack_put(tl, z);
 }
 
-/* Switch into t; val is what its suspended switch returns. */
-static void task_resume(struct tide_task *t, int64_t val)
+/* The switch into t; val is what its suspended switch returns. */
+static inline void task_enter(struct tide_task *t, int64_t val)
 {
 #if TIDE__ASAN
 	void *fake = NULL;
 #endif
 
-	if (__builtin_expect(t->tl->zombie != NULL, 0))
-		bury(t->tl);
 	t->prev_cur = tide__task_cur;
 	tide__task_cur = t;
-	if (tide__core(t->loop)->debug)
-		t->resumed_ns = tide_now_ns();
 #if TIDE__ASAN
 	__sanitizer_start_switch_fiber(&fake, t->lo,
 				       (size_t)((char *)t - t->lo));
-	(void)tide__ctx_swap(&t->caller, &t->ctx, val);
+	(void)tide__ctx_swap_in(&t->caller, &t->ctx, val);
 	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #else
-	(void)tide__ctx_swap(&t->caller, &t->ctx, val);
+	(void)tide__ctx_swap_in(&t->caller, &t->ctx, val);
 #endif
+}
+
+/* task_resume() with a slot to bury or in debug mode. */
+static __attribute__((noinline)) void task_resume_slow(struct tide_task *t,
+						       int64_t val)
+{
+	if (t->tl->zombie)
+		bury(t->tl);
+	if (tide__core(t->loop)->debug)
+		t->resumed_ns = tide_now_ns();
+	task_enter(t, val);
+}
+
+/* Switch into t; val is what its suspended switch returns.  The common
+ * case needs no stack frame: the switch is a plain jump. */
+static inline void task_resume(struct tide_task *t, int64_t val)
+{
+	if (__builtin_expect(
+		    t->tl->zombie != NULL || tide__core(t->loop)->debug, 0)) {
+		task_resume_slow(t, val);
+		return;
+	}
+	task_enter(t, val);
 }
 
 /* Debug mode: report a task that ran too long without awaiting. */
@@ -358,16 +377,37 @@ static int64_t await_outside(struct tide_future *f, void **payload)
 	return r;
 }
 
-int64_t tide_await_payload(struct tide_future *f, void **payload)
+/* t awaits f, whose continuation is task_wake(). */
+static inline int64_t await_park(struct tide_task *t, struct tide_future *f,
+				 void **payload)
 {
-	struct tide_task *t = tide__task_cur;
+	t->awaiting = f; /* valid until task_wake() runs */
+	t->payload_out = payload;
+	t->flags |= T_AWAITING;
+	return task_suspend(t);
+}
+
+/* Suspend t until f resolves; task_wake() does the rest of the await
+ * and passes its result. */
+static inline int64_t await_suspend(struct tide_task *t, struct tide_future *f,
+				    void **payload)
+{
+	int ret = tide_future_on_done(f, task_wake, t);
+
+	if (__builtin_expect(ret != 0, 0))
+		return ret;
+	return await_park(t, f, payload);
+}
+
+/* Everything but a task awaiting a pending future with no cancellation
+ * to pass on. */
+static __attribute__((noinline)) int64_t
+await_slow(struct tide_task *t, struct tide_future *f, void **payload)
+{
 	int64_t r;
 	void *p;
-	int ret;
 
-	if (payload)
-		*payload = NULL;
-	if (__builtin_expect(!t, 0))
+	if (!t)
 		return await_outside(f, payload);
 	if (!f)
 		return -ENOMEM;
@@ -387,14 +427,30 @@ int64_t tide_await_payload(struct tide_future *f, void **payload)
 	}
 	if (t->flags & T_CANCEL)
 		tide_future_cancel(f);
-	ret = tide_future_on_done(f, task_wake, t);
-	if (ret)
-		return ret;
-	t->awaiting = f; /* valid until task_wake() runs */
-	t->payload_out = payload;
-	t->flags |= T_AWAITING;
-	/* task_wake() does the rest and passes the result */
-	return task_suspend(t);
+	return await_suspend(t, f, payload);
+}
+
+int64_t tide_await_payload(struct tide_future *f, void **payload)
+{
+	struct tide_task *t = tide__task_cur;
+
+	if (payload)
+		*payload = NULL;
+	/* the common case: a fresh pending future of this task's loop */
+	if (__builtin_expect(!t || !f ||
+				     (f->op.fflags & (TIDE__FF_RESOLVED |
+						      TIDE__FF_CONSUMED)) ||
+				     (t->flags & T_CANCEL) ||
+				     tide__slab_loop(f) != t->loop,
+			     0))
+		return await_slow(t, f, payload);
+	/* tide_future_on_done()'s fast path, inline: with no call this
+	 * function needs no stack frame and the switch is a plain jump */
+	f->fn = (void *)task_wake;
+	f->arg = t;
+	f->op.cont = TIDE__FC_DONE;
+	f->op.fflags |= TIDE__FF_CONSUMED | TIDE__FF_READ;
+	return await_park(t, f, payload);
 }
 
 int64_t tide_await(struct tide_future *f)

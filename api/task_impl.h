@@ -59,12 +59,21 @@ void tide__ctx_make(struct tide__ctx *c, void *lo, void *top,
 #if TIDE_TASK_UCONTEXT
 int64_t tide__ctx_swap(struct tide__ctx *from, struct tide__ctx *to,
 		       int64_t val);
+#define tide__ctx_swap_in tide__ctx_swap
 #else
 int64_t tide__ctx_switch_asm(void **save_sp, void *new_sp, int64_t val);
+int64_t tide__ctx_resume_asm(void **save_sp, void *new_sp, int64_t val);
 static inline int64_t tide__ctx_swap(struct tide__ctx *from,
 				     struct tide__ctx *to, int64_t val)
 {
 	return tide__ctx_switch_asm(&from->sp, to->sp, val);
+}
+/* The same switch, for the way into a task (its own copy of the code:
+ * its final jump is predicted apart from the way out). */
+static inline int64_t tide__ctx_swap_in(struct tide__ctx *from,
+					struct tide__ctx *to, int64_t val)
+{
+	return tide__ctx_resume_asm(&from->sp, to->sp, val);
 }
 #endif
 
