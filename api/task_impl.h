@@ -20,62 +20,7 @@
 
 #include "future_impl.h"
 
-/* The context switch: assembly on x86-64 and aarch64, ucontext elsewhere
- * or when built with -DTIDE_TASK_UCONTEXT=1. */
-#ifndef TIDE_TASK_UCONTEXT
-#if defined(__x86_64__) || defined(__aarch64__)
-#define TIDE_TASK_UCONTEXT 0
-#else
-#define TIDE_TASK_UCONTEXT 1
-#endif
-#endif
-
-#if TIDE_TASK_UCONTEXT
-#include <ucontext.h>
-struct tide__ctx {
-	ucontext_t uc;
-	int64_t val; /* what the switch into this context returns */
-};
-#else
-struct tide__ctx {
-	void *sp; /* saved stack pointer; registers are on that stack */
-};
-#endif
-
-typedef void tide__ctx_entry(void *arg);
-
-/* Prepare c so that the first switch to it calls entry(arg) on the stack
- * [lo, top); entry must never return. */
-void tide__ctx_make(struct tide__ctx *c, void *lo, void *top,
-		    tide__ctx_entry *entry, void *arg);
-/*
- * Save the current context in from and continue in to; the switch that
- * context made returns val there (the first switch into a new context
- * drops it), and this one returns whatever the switch back here passes.
- * A wake-up hands the task its await's result this way, so the task's
- * side has nothing to do after the switch and compilers make the switch
- * a tail call: the task continues straight in the code that awaited.
- */
-#if TIDE_TASK_UCONTEXT
-int64_t tide__ctx_swap(struct tide__ctx *from, struct tide__ctx *to,
-		       int64_t val);
-#define tide__ctx_swap_in tide__ctx_swap
-#else
-int64_t tide__ctx_switch_asm(void **save_sp, void *new_sp, int64_t val);
-int64_t tide__ctx_resume_asm(void **save_sp, void *new_sp, int64_t val);
-static inline int64_t tide__ctx_swap(struct tide__ctx *from,
-				     struct tide__ctx *to, int64_t val)
-{
-	return tide__ctx_switch_asm(&from->sp, to->sp, val);
-}
-/* The same switch, for the way into a task (its own copy of the code:
- * its final jump is predicted apart from the way out). */
-static inline int64_t tide__ctx_swap_in(struct tide__ctx *from,
-					struct tide__ctx *to, int64_t val)
-{
-	return tide__ctx_resume_asm(&from->sp, to->sp, val);
-}
-#endif
+#include "task_ctx.h"
 
 /* ---- sanitizers and valgrind ---- */
 #if defined(__has_feature)
@@ -91,6 +36,8 @@ static inline int64_t tide__ctx_swap_in(struct tide__ctx *from,
 #endif
 
 struct task_loop;
+struct fut_rec;
+struct fut_track;
 
 /* One mapping holding nslots stack slots of slot bytes each. */
 struct task_batch {
@@ -128,9 +75,10 @@ struct tide_task {
 	void *conn;		       /* task_server.c: the connection */
 	struct tide_task *next, *prev; /* live tasks of the loop / pool list */
 	struct task_batch *batch;
-	char *lo;	     /* lowest usable stack byte */
-	size_t size;	     /* stack size as requested (rounded) */
-	uint64_t resumed_ns; /* debug: start of this run */
+	char *lo;	      /* lowest usable stack byte */
+	size_t size;	      /* stack size as requested (rounded) */
+	uint64_t resumed_ns;  /* debug: start of this run */
+	struct fut_rec *futs; /* debug: futures created while it ran */
 	uint64_t id;
 #if TIDE__ASAN
 	void *fake; /* ASan fake stack while suspended */
@@ -188,6 +136,8 @@ struct task_loop {
 	 * once nothing runs on its stack any more (at the next switch into
 	 * a task, spawn or free) */
 	struct tide_task *zombie;
+	/* debug: futures created in tasks, by address (api/task.c) */
+	struct fut_track *track;
 };
 
 #endif /* TIDE_TASK_IMPL_H */

@@ -282,13 +282,27 @@ static int gil_fig(const struct gil_report *rep, int way, int side, int what,
 	return 1;
 }
 
+/* v[k] = the way's figure (gil_fig()'s what) on tide over CPython's, round
+ * by round; 0 when either side did not run. */
+static int gil_vs_py(const struct gil_report *rep, int way, int what, double *v)
+{
+	double b[GIL_MAX_ROUNDS];
+	int k;
+
+	if (!gil_fig(rep, way, GIL_TIDE, what, v) ||
+	    !gil_fig(rep, way, GIL_PY, what, b))
+		return 0;
+	for (k = 0; k < rep->rounds; k++)
+		v[k] /= b[k];
+	return 1;
+}
+
 static void gil_checks_cpu(struct gil_report *rep)
 {
 	const struct gil_cfg *c = rep->c;
-	double a[GIL_MAX_ROUNDS], b[GIL_MAX_ROUNDS],
-		hz = 1e9 / (double)c->interval_ns;
+	double a[GIL_MAX_ROUNDS], hz = 1e9 / (double)c->interval_ns;
 	double m = (double)(c->threads < rep->cores ? c->threads : rep->cores);
-	int k, way;
+	int way;
 
 	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 1, a)) {
 		gil_add(rep, a, 0.95, 1.25,
@@ -296,10 +310,7 @@ static void gil_checks_cpu(struct gil_report *rep)
 		gil_basis(
 			"the lock serialises the work; hand-offs add a little");
 	}
-	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 1, a) &&
-	    gil_fig(rep, GIL_GLOCK, GIL_PY, 1, b)) {
-		for (k = 0; k < rep->rounds; k++)
-			a[k] /= b[k];
+	if (gil_vs_py(rep, GIL_GLOCK, 1, a)) {
 		gil_add(rep, a, 0.90, 1.10,
 			"(glock / sequential) over CPython's (threads / sequential)");
 		gil_basis(
@@ -314,10 +325,7 @@ static void gil_checks_cpu(struct gil_report *rep)
 				"1/min(threads, cores) = 1/%.0f, -10%%..+30%%",
 				m);
 		}
-	if (gil_fig(rep, GIL_PROC, GIL_TIDE, 1, a) &&
-	    gil_fig(rep, GIL_PROC, GIL_PY, 1, b)) {
-		for (k = 0; k < rep->rounds; k++)
-			a[k] /= b[k];
+	if (gil_vs_py(rep, GIL_PROC, 1, a)) {
 		gil_add(rep, a, 0.85, 1.15,
 			"(processes / sequential) over CPython's");
 		gil_basis("no lock shared: within 15%% of CPython's");
@@ -332,10 +340,7 @@ static void gil_checks_cpu(struct gil_report *rep)
 			"interval, then the holder's next check)",
 			hz);
 	}
-	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 2, a) &&
-	    gil_fig(rep, GIL_GLOCK, GIL_PY, 2, b)) {
-		for (k = 0; k < rep->rounds; k++)
-			a[k] /= b[k];
+	if (gil_vs_py(rep, GIL_GLOCK, 2, a)) {
 		gil_add(rep, a, 0.75, 1.25, "glock hand-offs/s over CPython's");
 		gil_basis("fidelity goal: within 25%% of CPython %s",
 			  rep->py_version);
@@ -345,8 +350,7 @@ static void gil_checks_cpu(struct gil_report *rep)
 static void gil_checks_convoy(struct gil_report *rep)
 {
 	const struct gil_cfg *c = rep->c;
-	double a[GIL_MAX_ROUNDS], b[GIL_MAX_ROUNDS],
-		iv = (double)c->interval_ns / 1e9;
+	double a[GIL_MAX_ROUNDS], iv = (double)c->interval_ns / 1e9;
 	int k;
 
 	/* Only split placement on two or more CPUs predicts the convoy: on
@@ -363,19 +367,13 @@ static void gil_checks_convoy(struct gil_report *rep)
 			"the lock is left twice per round trip; each time a CPU "
 			"thread may take it for one interval: 1 to 2");
 	}
-	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 0, a) &&
-	    gil_fig(rep, GIL_GLOCK, GIL_PY, 0, b)) {
-		for (k = 0; k < rep->rounds; k++)
-			a[k] /= b[k];
+	if (gil_vs_py(rep, GIL_GLOCK, 0, a)) {
 		gil_add(rep, a, 0.75, 1.25,
 			"glock IO p50 over CPython's threads IO p50");
 		gil_basis("fidelity goal: within 25%% of CPython %s",
 			  rep->py_version);
 	}
-	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 1, a) &&
-	    gil_fig(rep, GIL_GLOCK, GIL_PY, 1, b)) {
-		for (k = 0; k < rep->rounds; k++)
-			a[k] /= b[k];
+	if (gil_vs_py(rep, GIL_GLOCK, 1, a)) {
 		gil_add(rep, a, 0.75, 1.25,
 			"(glock IO p50 / sequential's) over CPython's");
 		gil_basis(
@@ -390,14 +388,11 @@ static void gil_checks_convoy(struct gil_report *rep)
 
 static void gil_checks_io(struct gil_report *rep)
 {
-	double a[GIL_MAX_ROUNDS], b[GIL_MAX_ROUNDS];
-	int k, way;
+	double a[GIL_MAX_ROUNDS];
+	int way;
 
 	for (way = GIL_GLOCK; way <= GIL_PROC; way++)
-		if (gil_fig(rep, way, GIL_TIDE, 1, a) &&
-		    gil_fig(rep, way, GIL_PY, 1, b)) {
-			for (k = 0; k < rep->rounds; k++)
-				a[k] /= b[k];
+		if (gil_vs_py(rep, way, 1, a)) {
 			gil_add(rep, a, 0.75, 1.25,
 				"(%s / sequential) over CPython's",
 				gil_way_names[way]);
