@@ -328,12 +328,14 @@ static void live_del(struct task_loop *tl, struct tide_task *t)
 /* ---- switching ---- */
 
 /*
- * The switch into a task is the last thing its resumer does (a tail call
- * in optimised builds without ASan), and the bookkeeping of the way back
- * happens on the task's side before it switches out.  Every call frame
- * between a switch and the code that continues after it costs a
- * mispredicted return (the return-stack predictor holds the other
- * context's frames), so there are as few as can be.
+ * Every return through a frame that was live when a context was switched
+ * out costs a mispredicted return (the return-stack predictor holds the
+ * other context's calls), so there are as few as can be.  The switch into
+ * a task is the last thing its resumer does, and the resumer does the
+ * await's bookkeeping before it: the result travels through the switch
+ * (tide__ctx_swap()'s val) and the switch out of an await is a tail call,
+ * so in optimised builds without ASan the task continues straight in the
+ * function that called tide_await(), with no return at all.
  */
 
 /* The slot of a finished task goes back to the pool (not on its stack). */
@@ -345,55 +347,83 @@ static void bury(struct task_loop *tl)
 	tide__stack_put(tl, z);
 }
 
-static void task_resume(struct tide_task *t)
+/* The switch into t; val is what its suspended switch returns. */
+static inline void task_enter(struct tide_task *t, int64_t val)
 {
 #if TIDE__ASAN
 	void *fake = NULL;
 #endif
 
-	if (__builtin_expect(t->tl->zombie != NULL, 0))
-		bury(t->tl);
 	t->prev_cur = tide__task_cur;
 	tide__task_cur = t;
-	if (tide__core(t->loop)->debug)
-		t->resumed_ns = tide_now_ns();
 #if TIDE__ASAN
 	__sanitizer_start_switch_fiber(&fake, t->lo,
 				       (size_t)((char *)t - t->lo));
-	tide__ctx_swap(&t->caller, &t->ctx);
+	(void)tide__ctx_swap_in(&t->caller, &t->ctx, val);
 	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #else
-	tide__ctx_swap(&t->caller, &t->ctx);
+	(void)tide__ctx_swap_in(&t->caller, &t->ctx, val);
 #endif
+}
+
+/* task_resume() with a slot to bury or in debug mode. */
+static __attribute__((noinline)) void task_resume_slow(struct tide_task *t,
+						       int64_t val)
+{
+	if (t->tl->zombie)
+		bury(t->tl);
+	if (tide__core(t->loop)->debug)
+		t->resumed_ns = tide_now_ns();
+	task_enter(t, val);
+}
+
+/* Switch into t; val is what its suspended switch returns.  The common
+ * case needs no stack frame: the switch is a plain jump. */
+static inline void task_resume(struct tide_task *t, int64_t val)
+{
+	if (__builtin_expect(
+		    t->tl->zombie != NULL || tide__core(t->loop)->debug, 0)) {
+		task_resume_slow(t, val);
+		return;
+	}
+	task_enter(t, val);
+}
+
+/* Debug mode: report a task that ran too long without awaiting. */
+static __attribute__((noinline, cold)) void task_check_slow(struct tide_task *t)
+{
+	struct tide_loop *loop = t->loop;
+	uint64_t ran = tide_now_ns() - t->resumed_ns;
+
+	if (ran > tide__core(loop)->slow_ns)
+		tide__warn(loop, "task %s ran %.3f ms without awaiting",
+			   task_name(t), (double)ran / 1e6);
 }
 
 /* On the task's side, before it gives the thread back. */
-static void task_leave(struct tide_task *t)
+static inline void task_leave(struct tide_task *t)
 {
-	struct tide_loop *loop = t->loop;
-
 	tide__task_cur = t->prev_cur;
-	if (tide__core(loop)->debug) {
-		uint64_t ran = tide_now_ns() - t->resumed_ns;
-
-		if (ran > tide__core(loop)->slow_ns)
-			tide__warn(loop, "task %s ran %.3f ms without awaiting",
-				   task_name(t), (double)ran / 1e6);
-	}
+	if (__builtin_expect(tide__core(t->loop)->debug, 0))
+		task_check_slow(t);
 }
 
-/* Give the thread back to whoever resumed t. */
-static void task_suspend(struct tide_task *t)
+/* Give the thread back to whoever resumed t; returns the val of the
+ * switch that resumes it. */
+static inline int64_t task_suspend(struct tide_task *t)
 {
 	task_leave(t);
 #if TIDE__ASAN
+	int64_t v;
+
 	__sanitizer_start_switch_fiber(&t->fake, t->caller_bottom,
 				       t->caller_size);
-#endif
-	tide__ctx_swap(&t->ctx, &t->caller);
-#if TIDE__ASAN
+	v = tide__ctx_swap(&t->ctx, &t->caller, 0);
 	__sanitizer_finish_switch_fiber(t->fake, &t->caller_bottom,
 					&t->caller_size);
+	return v;
+#else
+	return tide__ctx_swap(&t->ctx, &t->caller, 0);
 #endif
 }
 
@@ -422,17 +452,23 @@ static void task_entry(void *arg)
 	/* NULL: this fiber is gone, ASan frees its fake stack */
 	__sanitizer_start_switch_fiber(NULL, t->caller_bottom, t->caller_size);
 #endif
-	tide__ctx_swap(&t->ctx, &t->caller);
+	(void)tide__ctx_swap(&t->ctx, &t->caller, 0);
 	__builtin_unreachable();
 }
 
-/* Queued wake-ups: first start and tide_task_yield(). */
+/* Queued wake-ups: first start and tide_task_yield(), whose result is
+ * -ECANCELED for a task cancelled while runnable. */
 static void task_run_queued(void *arg)
 {
 	struct tide_task *t = arg;
+	int64_t val = 0;
 
 	t->flags &= ~(uint32_t)T_QUEUED;
-	task_resume(t);
+	if ((t->flags & (T_STARTED | T_CANCEL)) == (T_STARTED | T_CANCEL)) {
+		t->flags &= ~(uint32_t)T_CANCEL; /* delivered */
+		val = -ECANCELED;
+	}
+	task_resume(t, val);
 }
 
 /* ---- cancellation ---- */
@@ -544,15 +580,20 @@ err_stack:
 
 /* ---- await ---- */
 
+/* The awaited future resolved: finish the await on the task's behalf
+ * and switch into it with the result. */
 static void task_wake(void *arg, int64_t res, void *payload)
 {
 	struct tide_task *t = arg;
+	uint32_t fl = t->flags & ~(uint32_t)T_AWAITING;
 
+	if (res == -ECANCELED)
+		fl &= ~(uint32_t)T_CANCEL; /* delivered */
+	t->flags = fl;
 	t->awaiting = NULL;
-	t->flags &= ~(uint32_t)T_AWAITING;
-	t->res = res;
-	t->payload = payload;
-	task_resume(t);
+	if (t->payload_out)
+		*t->payload_out = res < 0 ? NULL : payload;
+	task_resume(t, res);
 }
 
 static int64_t await_outside(struct tide_future *f, void **payload)
@@ -581,13 +622,36 @@ static int64_t await_outside(struct tide_future *f, void **payload)
 	return r;
 }
 
-int64_t tide_await_payload(struct tide_future *f, void **payload)
+/* t awaits f, whose continuation is task_wake(). */
+static inline int64_t await_park(struct tide_task *t, struct tide_future *f,
+				 void **payload)
 {
-	struct tide_task *t = tide__task_cur;
-	int ret;
+	t->awaiting = f; /* valid until task_wake() runs */
+	t->payload_out = payload;
+	t->flags |= T_AWAITING;
+	return task_suspend(t);
+}
 
-	if (payload)
-		*payload = NULL;
+/* Suspend t until f resolves; task_wake() does the rest of the await
+ * and passes its result. */
+static inline int64_t await_suspend(struct tide_task *t, struct tide_future *f,
+				    void **payload)
+{
+	int ret = tide_future_on_done(f, task_wake, t);
+
+	if (__builtin_expect(ret != 0, 0))
+		return ret;
+	return await_park(t, f, payload);
+}
+
+/* Everything but a task awaiting a pending future with no cancellation
+ * to pass on. */
+static __attribute__((noinline)) int64_t
+await_slow(struct tide_task *t, struct tide_future *f, void **payload)
+{
+	int64_t r;
+	void *p;
+
 	if (!t)
 		return await_outside(f, payload);
 	if (!f)
@@ -597,24 +661,41 @@ int64_t tide_await_payload(struct tide_future *f, void **payload)
 	if (fut_resolved(f) && !(f->op.fflags & TIDE__FF_CONSUMED)) {
 		/* resolved already: no suspension, as asyncio awaits a done
 		 * future (a pending cancellation stays pending) */
-		t->res = tide_future_result(f);
-		t->payload = tide_future_payload(f);
+		r = tide_future_result(f);
+		p = tide_future_payload(f);
 		tide_future_release(f);
-	} else {
-		if (t->flags & T_CANCEL)
-			tide_future_cancel(f);
-		ret = tide_future_on_done(f, task_wake, t);
-		if (ret)
-			return ret;
-		t->awaiting = f; /* valid until task_wake() runs */
-		t->flags |= T_AWAITING;
-		task_suspend(t);
+		if (r == -ECANCELED)
+			t->flags &= ~(uint32_t)T_CANCEL; /* delivered */
+		if (payload)
+			*payload = r < 0 ? NULL : p;
+		return r;
 	}
-	if (t->res == -ECANCELED)
-		t->flags &= ~(uint32_t)T_CANCEL; /* delivered */
+	if (t->flags & T_CANCEL)
+		tide_future_cancel(f);
+	return await_suspend(t, f, payload);
+}
+
+int64_t tide_await_payload(struct tide_future *f, void **payload)
+{
+	struct tide_task *t = tide__task_cur;
+
 	if (payload)
-		*payload = t->res < 0 ? NULL : t->payload;
-	return t->res;
+		*payload = NULL;
+	/* the common case: a fresh pending future of this task's loop */
+	if (__builtin_expect(!t || !f ||
+				     (f->op.fflags & (TIDE__FF_RESOLVED |
+						      TIDE__FF_CONSUMED)) ||
+				     (t->flags & T_CANCEL) ||
+				     tide__slab_loop(f) != t->loop,
+			     0))
+		return await_slow(t, f, payload);
+	/* tide_future_on_done()'s fast path, inline: with no call this
+	 * function needs no stack frame and the switch is a plain jump */
+	f->fn = (void *)task_wake;
+	f->arg = t;
+	f->op.cont = TIDE__FC_DONE;
+	f->op.fflags |= TIDE__FF_CONSUMED | TIDE__FF_READ;
+	return await_park(t, f, payload);
 }
 
 int64_t tide_await(struct tide_future *f)
@@ -637,13 +718,8 @@ int tide_task_yield(void)
 	if (tide__defer(t->loop, task_run_queued, t))
 		return -ENOMEM;
 	t->flags |= T_QUEUED;
-	task_suspend(t);
-	if (t->flags & T_CANCEL) {
-		/* cancelled while runnable */
-		t->flags &= ~(uint32_t)T_CANCEL;
-		return -ECANCELED;
-	}
-	return 0;
+	/* 0, or -ECANCELED if cancelled while runnable (task_run_queued()) */
+	return (int)task_suspend(t);
 }
 
 int tide_task_sleep(uint64_t ns)

@@ -8,6 +8,8 @@
 #ifndef TIDE_TASK_CTX_H
 #define TIDE_TASK_CTX_H
 
+#include <stdint.h>
+
 #include "compat.h"
 
 /* The context switch: assembly on x86-64 and aarch64, ucontext elsewhere
@@ -21,6 +23,7 @@
 #include <ucontext.h>
 struct tide__ctx {
 	ucontext_t uc;
+	int64_t val; /* what the switch into this context returns */
 };
 #else
 struct tide__ctx {
@@ -34,14 +37,32 @@ typedef void tide__ctx_entry(void *arg);
  * [lo, top); entry must never return. */
 void tide__ctx_make(struct tide__ctx *c, void *lo, void *top,
 		    tide__ctx_entry *entry, void *arg);
-/* Save the current context in from and continue in to. */
+/*
+ * Save the current context in from and continue in to; the switch that
+ * context made returns val there (the first switch into a new context
+ * drops it), and this one returns whatever the switch back here passes.
+ * A wake-up hands the task its await's result this way, so the task's
+ * side has nothing to do after the switch and compilers make the switch
+ * a tail call: the task continues straight in the code that awaited.
+ */
 #if TIDE_TASK_UCONTEXT
-void tide__ctx_swap(struct tide__ctx *from, struct tide__ctx *to);
+int64_t tide__ctx_swap(struct tide__ctx *from, struct tide__ctx *to,
+		       int64_t val);
+#define tide__ctx_swap_in tide__ctx_swap
 #else
-void tide__ctx_switch_asm(void **save_sp, void *new_sp);
-static inline void tide__ctx_swap(struct tide__ctx *from, struct tide__ctx *to)
+int64_t tide__ctx_switch_asm(void **save_sp, void *new_sp, int64_t val);
+int64_t tide__ctx_resume_asm(void **save_sp, void *new_sp, int64_t val);
+static inline int64_t tide__ctx_swap(struct tide__ctx *from,
+				     struct tide__ctx *to, int64_t val)
 {
-	tide__ctx_switch_asm(&from->sp, to->sp);
+	return tide__ctx_switch_asm(&from->sp, to->sp, val);
+}
+/* The same switch, for the way into a task (its own copy of the code:
+ * its final jump is predicted apart from the way out). */
+static inline int64_t tide__ctx_swap_in(struct tide__ctx *from,
+					struct tide__ctx *to, int64_t val)
+{
+	return tide__ctx_resume_asm(&from->sp, to->sp, val);
 }
 #endif
 

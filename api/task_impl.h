@@ -63,8 +63,7 @@ struct tide_task {
 	struct tide__ctx caller; /* whoever resumed it, while it runs */
 	struct tide_loop *loop;
 	struct tide_future *awaiting; /* unresolved future being awaited */
-	int64_t res;
-	void *payload;
+	void **payload_out;	    /* the suspended await's payload argument */
 	struct tide_task *prev_cur; /* current task when this one resumed */
 	uint32_t flags;
 	unsigned vg_id; /* valgrind stack id */

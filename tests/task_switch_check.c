@@ -191,7 +191,7 @@ static void regs_entry(void *arg)
 		regs_switch(&ctx_a.sp, main_ctx.sp, got, SEED_CTX + r * 64);
 		check_regs("context", got, SEED_CTX + r * 64);
 	}
-	tide__ctx_swap(&ctx_a, &main_ctx);
+	(void)tide__ctx_swap(&ctx_a, &main_ctx, 0);
 	abort(); /* never resumed again */
 }
 
@@ -220,6 +220,7 @@ static double fsum_a;
 static void pingpong_a(void *arg)
 {
 	double x = *(double *)arg, acc = 0; /* live across every switch */
+	int64_t v;
 
 	for (uint64_t i = 0; i < ROUNDS; i++) {
 		CHECK(counter == 3 * i + 1, "a: counter %llu, expected %llu",
@@ -228,15 +229,21 @@ static void pingpong_a(void *arg)
 		counter++;
 		seen_a++;
 		acc += x * (double)i;
-		tide__ctx_swap(&ctx_a, &ctx_b);
+		/* the value each switch passes is what the other side's
+		 * switch returns: main resumes a next with 1000 + i + 1 */
+		v = tide__ctx_swap(&ctx_a, &ctx_b, (int64_t)(2000 + i));
+		CHECK(v == (int64_t)(1000 + i + 1), "a: resumed with %lld",
+		      (long long)v);
 	}
 	fsum_a = acc;
-	tide__ctx_swap(&ctx_a, &main_ctx);
+	(void)tide__ctx_swap(&ctx_a, &main_ctx, 0);
 	abort();
 }
 
 static void pingpong_b(void *arg)
 {
+	int64_t v;
+
 	(void)arg;
 	for (uint64_t i = 0; i < ROUNDS; i++) {
 		CHECK(counter == 3 * i + 2, "b: counter %llu, expected %llu",
@@ -244,7 +251,9 @@ static void pingpong_b(void *arg)
 		      (unsigned long long)(3 * i + 2));
 		counter++;
 		seen_b++;
-		tide__ctx_swap(&ctx_b, &main_ctx);
+		v = tide__ctx_swap(&ctx_b, &main_ctx, (int64_t)(3000 + i));
+		CHECK(v == (int64_t)(2000 + i + 1), "b: resumed with %lld",
+		      (long long)v);
 	}
 	abort(); /* main stops resuming b after ROUNDS */
 }
@@ -252,6 +261,7 @@ static void pingpong_b(void *arg)
 static void test_pingpong(char *stack_a, char *stack_b)
 {
 	double x = 0.5, expect = 0;
+	int64_t v;
 
 	counter = 0;
 	tide__ctx_make(&ctx_a, stack_a, stack_a + STACK_SIZE, pingpong_a, &x);
@@ -260,18 +270,21 @@ static void test_pingpong(char *stack_a, char *stack_b)
 		CHECK(counter == 3 * i, "main: counter %llu, expected %llu",
 		      (unsigned long long)counter, (unsigned long long)(3 * i));
 		counter++;
-		/* main -> a -> b -> main */
-		tide__ctx_swap(&main_ctx, &ctx_a);
+		/* main -> a -> b -> main; b passes 3000 + i */
+		v = tide__ctx_swap(&main_ctx, &ctx_a, (int64_t)(1000 + i));
+		CHECK(v == (int64_t)(3000 + i), "main: resumed with %lld",
+		      (long long)v);
 		expect += x * (double)i;
 	}
-	tide__ctx_swap(&main_ctx, &ctx_a); /* a stores its sum and returns */
+	/* a stores its sum and returns */
+	(void)tide__ctx_swap(&main_ctx, &ctx_a, (int64_t)(1000 + ROUNDS));
 	CHECK(seen_a == ROUNDS && seen_b == ROUNDS,
 	      "a ran %llu times, b %llu, expected %u each",
 	      (unsigned long long)seen_a, (unsigned long long)seen_b, ROUNDS);
 	CHECK(fsum_a == expect, "a's floating-point sum %.17g, expected %.17g",
 	      fsum_a, expect);
-	printf("ping-pong: %u rounds of main -> a -> b -> main: %s\n", ROUNDS,
-	       failures ? "FAILED" : "ok");
+	printf("ping-pong: %u rounds of main -> a -> b -> main, values passed: %s\n",
+	       ROUNDS, failures ? "FAILED" : "ok");
 }
 
 /* ---- a deep call on a context's stack ---- */
@@ -302,7 +315,7 @@ static void deep_entry(void *arg)
 	entry_misaligned = ((uintptr_t)__builtin_frame_address(0) & 15) != 0;
 	deep_result = deep(*(unsigned *)arg, 1);
 	snprintf(printed, sizeof(printed), "%.3f %.1f", 3.14159, 2.5e10);
-	tide__ctx_swap(&ctx_a, &main_ctx);
+	(void)tide__ctx_swap(&ctx_a, &main_ctx, 0);
 	abort();
 }
 
@@ -313,7 +326,7 @@ static void test_deep(char *stack)
 
 	deep_result = 0;
 	tide__ctx_make(&ctx_a, stack, stack + STACK_SIZE, deep_entry, &depth);
-	tide__ctx_swap(&main_ctx, &ctx_a);
+	(void)tide__ctx_swap(&main_ctx, &ctx_a, 0);
 	CHECK(deep_result == expect,
 	      "deep(%u) on the context gave %llu, not %llu", DEPTH,
 	      (unsigned long long)deep_result, (unsigned long long)expect);
