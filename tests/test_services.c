@@ -17,8 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+
 #include "helpers.h"
-#include "../api/services_impl.h"
+#include "core/blocking.h"
 
 /* ---- sendfile ---- */
 
@@ -426,41 +429,227 @@ static void test_tide_openat2(void **state)
 	tide_loop_free(loop);
 }
 
-/* The fallback's path check (used where the kernel has no openat2):
- * stricter than the kernel, every ".." and every symlink refused. */
-static void test_tide_openat2_fallback_check(void **state)
+/* Does this kernel have openat2(2)?  (5.6; else the pool walks.) */
+static bool kernel_has_openat2(void)
 {
-	char root[] = "/tmp/tide-fb-XXXXXX", p[160], longc[300];
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC };
+	long fd = syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
+
+	if (fd >= 0)
+		close((int)fd);
+	return fd >= 0 || errno != ENOSYS;
+}
+
+/* The refusals every road gives alike (io_uring's openat2, the pool's
+ * system call on epoll), and what only the kernel allows: a symlink that
+ * stays beneath, which the user-space walk refuses. */
+static void test_tide_openat2_refusals_both_roads(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	char root[] = "/tmp/tide-rr-XXXXXX", p[128];
 	const unsigned B = TIDE_RESOLVE_BENEATH, N = TIDE_RESOLVE_NO_SYMLINKS;
-	int dfd;
+	int dfd, fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(p, sizeof(p), "%s/d", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/d/f", root);
+	fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/ld", root);
+	assert_int_equal(symlink("d", p), 0);
+	snprintf(p, sizeof(p), "%s/up", root);
+	assert_int_equal(symlink("..", p), 0);
+	dfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+
+	/* a symlink in a directory component */
+	assert_int_equal(
+		t_wait(loop, tide_openat2(loop, dfd, "ld/f", O_RDONLY, 0, N)),
+		-ELOOP);
+	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, "ld/f", O_RDONLY,
+						   0, B | N)),
+			 -ELOOP);
+	/* ".." inside the path, through a symlink, or a way out */
+	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, "d/../../x",
+						   O_RDONLY, 0, B)),
+			 -EXDEV);
+	assert_int_equal(
+		t_wait(loop, tide_openat2(loop, dfd, "up/x", O_RDONLY, 0, B)),
+		-EXDEV);
+	/* a component that is not a directory */
+	assert_int_equal(t_wait(loop, tide_openat2(loop, dfd, "d/f/x", O_RDONLY,
+						   0, B | N)),
+			 -ENOTDIR);
+	fd = (int)t_wait(loop, tide_openat2(loop, dfd, "d/", O_RDONLY, 0, B));
+	assert_true(fd >= 0);
+	close(fd);
+	/* a symlink that stays beneath: the kernel follows it, the walk
+	 * (kernels without openat2) refuses it */
+	fd = (int)t_wait(loop, tide_openat2(loop, dfd, "ld/f", O_RDONLY, 0, B));
+	if (kernel_has_openat2()) {
+		assert_true(fd >= 0);
+		close(fd);
+	} else {
+		assert_int_equal(fd, -EXDEV);
+	}
+	snprintf(p, sizeof(p), "%s/d/f", root);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/d", root);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/ld", root);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/up", root);
+	unlink(p);
+	rmdir(root);
+	close(dfd);
+	tide_loop_free(loop);
+}
+
+/* The open runs off the loop thread on every backend: an open of a FIFO
+ * that waits for a writer leaves the loop free to run other futures. */
+static void test_tide_openat2_does_not_block_the_loop(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	char root[] = "/tmp/tide-ff-XXXXXX", p[128];
+	struct tide_future *f;
+	int dfd, w, fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(p, sizeof(p), "%s/fifo", root);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	dfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	f = tide_openat2(loop, dfd, "fifo", O_RDONLY, 0,
+			 TIDE_RESOLVE_BENEATH | TIDE_RESOLVE_NO_SYMLINKS);
+	assert_non_null(f);
+	/* the loop turns while the open waits (and has submitted it); the
+	 * pool's open waits for the writer, io_uring's first try opens
+	 * without waiting (O_NONBLOCK, dropped once open) */
+	assert_int_equal(t_wait(loop, tide_nop(loop)), 0);
+	if (t_loop_epoll(loop))
+		assert_false(tide_future_done(f));
+	w = open(p, O_WRONLY | O_CLOEXEC); /* meets the pending reader */
+	assert_true(w >= 0);
+	fd = (int)t_wait(loop, f);
+	assert_true(fd >= 0);
+	assert_int_equal(write(w, "x", 1), 1);
+	char c;
+	assert_int_equal(read(fd, &c, 1), 1);
+	assert_int_equal(c, 'x');
+	close(fd);
+	close(w);
+	tide_future_release(f);
+	unlink(p);
+	rmdir(root);
+	close(dfd);
+	tide_loop_free(loop);
+}
+
+/* The user-space walk (kernels without openat2), called directly:
+ * stricter than the kernel, every ".." and every symlink refused, one
+ * component at a time. */
+static int walk(int dfd, const char *path, int flags, uint64_t resolve)
+{
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+				.resolve = resolve };
+
+	if (flags & O_CREAT)
+		how.mode = 0600;
+	return tide__openat2_walk(dfd, path, &how);
+}
+
+static void expect_fd(int fd)
+{
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+static void test_tide__openat2_walk(void **state)
+{
+	char root[] = "/tmp/tide-wk-XXXXXX", p[160], longc[300];
+	const uint64_t B = RESOLVE_BENEATH, N = RESOLVE_NO_SYMLINKS;
+	int dfd, fd;
+	char buf[8];
 
 	(void)state;
 	assert_non_null(mkdtemp(root));
 	snprintf(p, sizeof(p), "%s/a", root);
 	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/a/f", root);
+	fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "hello", 5), 5);
+	close(fd);
 	snprintf(p, sizeof(p), "%s/la", root);
 	assert_int_equal(symlink("a", p), 0);
+	snprintf(p, sizeof(p), "%s/lf", root);
+	assert_int_equal(symlink("a/f", p), 0);
 	dfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	assert_true(dfd >= 0);
-	assert_int_equal(tide__openat2_check(dfd, "a/f", B | N), 0);
-	assert_int_equal(tide__openat2_check(dfd, "./a//f", B | N), 0);
-	assert_int_equal(tide__openat2_check(dfd, "../x", B), -EXDEV);
-	assert_int_equal(tide__openat2_check(dfd, "a/../../x", B), -EXDEV);
-	assert_int_equal(tide__openat2_check(dfd, "a/..", B), -EXDEV);
-	assert_int_equal(tide__openat2_check(dfd, "/etc/passwd", B), -EXDEV);
-	assert_int_equal(tide__openat2_check(dfd, "la/f", N), -ELOOP);
-	/* the last component is left to O_NOFOLLOW */
-	assert_int_equal(tide__openat2_check(dfd, "la", N), 0);
-	assert_int_equal(tide__openat2_check(dfd, "nope/f", N), -ENOENT);
+
+	fd = walk(dfd, "a/f", O_RDONLY, B | N);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "hello", 5);
+	close(fd);
+	expect_fd(walk(dfd, "./a//f", O_RDONLY, B | N));
+	expect_fd(walk(dfd, "a/", O_RDONLY | O_DIRECTORY, B | N));
+	expect_fd(walk(dfd, ".", O_RDONLY | O_DIRECTORY, B));
+	assert_int_equal(walk(dfd, "../x", O_RDONLY, B), -EXDEV);
+	assert_int_equal(walk(dfd, "a/../../x", O_RDONLY, B), -EXDEV);
+	assert_int_equal(walk(dfd, "a/..", O_RDONLY, B), -EXDEV);
+	assert_int_equal(walk(dfd, "/etc/passwd", O_RDONLY, B), -EXDEV);
+	/* symlinks: -ELOOP with NO_SYMLINKS, -EXDEV with BENEATH alone */
+	assert_int_equal(walk(dfd, "la/f", O_RDONLY, N), -ELOOP);
+	assert_int_equal(walk(dfd, "la/f", O_RDONLY, B), -EXDEV);
+	assert_int_equal(walk(dfd, "lf", O_RDONLY, N), -ELOOP);
+	assert_int_equal(walk(dfd, "lf", O_RDONLY, B), -EXDEV);
+	assert_int_equal(walk(dfd, "la/", O_RDONLY, N), -ELOOP);
+	/* O_PATH | O_NOFOLLOW names the link itself, as the kernel does */
+	expect_fd(walk(dfd, "lf", O_PATH | O_NOFOLLOW, N));
+	/* the open's own errors */
+	assert_int_equal(walk(dfd, "nope/f", O_RDONLY, N), -ENOENT);
+	assert_int_equal(walk(dfd, "a/f/x", O_RDONLY, N), -ENOTDIR);
+	assert_int_equal(walk(dfd, "", O_RDONLY, N), -ENOENT);
 	memset(longc, 'x', sizeof(longc) - 3);
 	longc[sizeof(longc) - 3] = '/';
 	longc[sizeof(longc) - 2] = 'f';
 	longc[sizeof(longc) - 1] = '\0';
-	assert_int_equal(tide__openat2_check(dfd, longc, N), -ENAMETOOLONG);
+	assert_int_equal(walk(dfd, longc, O_RDONLY, N), -ENAMETOOLONG);
+	longc[sizeof(longc) - 3] = 'x';
+	assert_int_equal(walk(dfd, longc, O_RDONLY, N), -ENAMETOOLONG);
+	/* a bit the walk does not know */
+	assert_int_equal(walk(dfd, "a/f", O_RDONLY, RESOLVE_NO_XDEV), -EINVAL);
+	/* create beneath; absolute paths are fine without BENEATH */
+	expect_fd(walk(dfd, "a/new", O_CREAT | O_EXCL | O_WRONLY, B | N));
+	snprintf(p, sizeof(p), "%s/a/new", root);
+	expect_fd(walk(dfd, p, O_RDONLY, N));
+	assert_int_equal(unlink(p), 0);
+	/* ".." without BENEATH is only a directory */
+	snprintf(p, sizeof(p), "a/../a/f");
+	expect_fd(walk(dfd, p, O_RDONLY, N));
 	/* without restrictions nothing is refused */
-	assert_int_equal(tide__openat2_check(dfd, "../la/f", 0), 0);
+	expect_fd(walk(dfd, "la/f", O_RDONLY, 0));
+	/* the pool's job: the system call here, or the walk */
+	fd = tide__openat2_run(dfd, "a/f",
+			       &(struct open_how){ .flags = O_RDONLY,
+						   .resolve = B | N });
+	expect_fd(fd);
+	assert_int_equal(
+		tide__openat2_run(dfd, "../x",
+				  &(struct open_how){ .flags = O_RDONLY,
+						      .resolve = B }),
+		-EXDEV);
 	close(dfd);
 	snprintf(p, sizeof(p), "%s/la", root);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/lf", root);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/a/f", root);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/a", root);
 	rmdir(p);
@@ -477,7 +666,9 @@ int main(void)
 		cmocka_unit_test(test_tide_poll),
 		cmocka_unit_test(test_tide_signal),
 		cmocka_unit_test(test_tide_openat2),
-		cmocka_unit_test(test_tide_openat2_fallback_check),
+		cmocka_unit_test(test_tide_openat2_refusals_both_roads),
+		cmocka_unit_test(test_tide_openat2_does_not_block_the_loop),
+		cmocka_unit_test(test_tide__openat2_walk),
 	};
 
 	return T_RUN("services", tests);
