@@ -165,8 +165,26 @@ static bool stream_copy(struct tide_stream *s)
 	return false;
 }
 
+/* A pending RD_PEEK: done once anything is buffered. */
+static void stream_pump_peek(struct tide_stream *s)
+{
+	char *p;
+
+	if (stream_peek(s, &p) > 0)
+		stream_rd_finish(s, 1);
+	else if (s->in_end)
+		stream_rd_finish(s, s->in_err < 0 ? s->in_err : 0);
+	else
+		stream_arm(s);
+	stream_rx_check(s);
+}
+
 static void stream_pump(struct tide_stream *s)
 {
+	if (s->rd && s->rd_mode == RD_PEEK) {
+		stream_pump_peek(s);
+		return;
+	}
 	if (!s->rd || stream_copy(s)) {
 		stream_rx_check(s);
 		return;
@@ -363,6 +381,72 @@ static struct tide_future *stream_read_req(struct tide_stream *s, void *buf,
 	return p;
 }
 
+/* ---- input without a copy (stream_copy.c) ---- */
+
+struct tide_future *tide__stream_wait_input(struct tide_stream *s)
+{
+	return stream_read_req(s, s, 1, RD_PEEK, NULL, 0);
+}
+
+unsigned tide__stream_peekv(struct tide_stream *s, struct iovec *iov,
+			    unsigned max, size_t limit, size_t *total)
+{
+	unsigned n = 0;
+	size_t sum = 0;
+
+	if (!s->br) {
+		size_t len = s->rtail - s->rhead;
+
+		if (len > limit)
+			len = limit;
+		if (len && max) {
+			iov[0] = (struct iovec){ s->rbuf + s->rhead, len };
+			sum = len;
+			n = 1;
+		}
+	} else {
+		uint32_t bid = s->qfirst, off = s->qoff;
+
+		for (; n < max && bid != TIDE__BUFRING_NONE && sum < limit;
+		     n++) {
+			size_t len = s->links[bid].len - off;
+
+			if (len > limit - sum)
+				len = limit - sum;
+			iov[n] = (struct iovec){
+				(char *)tide__bufring_ptr(s->br, bid) + off, len
+			};
+			sum += len;
+			off = 0;
+			bid = s->links[bid].next;
+		}
+	}
+	s->lent = n > 0;
+	*total = sum;
+	return n;
+}
+
+void tide__stream_release(struct tide_stream *s, size_t n)
+{
+	char *p;
+
+	while (n > 0) {
+		size_t k = stream_peek(s, &p);
+
+		if (k == 0)
+			break;
+		if (k > n)
+			k = n;
+		stream_consume(s, k);
+		n -= k;
+	}
+	s->lent = false;
+	if (s->closing)
+		stream_close_step(s);
+	else
+		stream_rx_check(s); /* buffers came back: resume */
+}
+
 struct tide_future *tide_stream_read(struct tide_stream *s, void *buf,
 				     size_t len)
 {
@@ -483,6 +567,40 @@ static void stream_wdone(void *arg, int64_t res, void *payload)
 	tide__stream_wnext(s);
 }
 
+/* What is left of a vectored head write, in one sendmsg/writev. */
+static void stream_wkick_vec(struct tide_stream *s, struct stream_wreq *w)
+{
+	const struct iovec *v = (const struct iovec *)(const void *)w->buf;
+	size_t skip = w->done;
+	unsigned n = 0;
+	struct tide_future *f;
+
+	for (unsigned i = 0; i < w->iovcnt; i++) {
+		if (skip >= v[i].iov_len) {
+			skip -= v[i].iov_len;
+			continue;
+		}
+		s->wiov[n].iov_base = (char *)v[i].iov_base + skip;
+		s->wiov[n].iov_len = v[i].iov_len - skip;
+		skip = 0;
+		n++;
+	}
+	if (s->sock) {
+		s->wmsg =
+			(struct msghdr){ .msg_iov = s->wiov, .msg_iovlen = n };
+		f = tide_sendmsg(s->loop, s->fd, &s->wmsg, 0);
+	} else {
+		f = tide_writev(s->loop, s->fd, s->wiov, (int)n, TIDE_OFF_CUR);
+	}
+	s->wop = f;
+	if (f && tide_future_on_done(f, stream_wdone, s) == 0) {
+		s->ops++;
+		return;
+	}
+	s->wop = NULL;
+	tide__stream_wfail(s, -ENOMEM);
+}
+
 void tide__stream_wkick(struct tide_stream *s)
 {
 	struct stream_wreq *w = s->wq;
@@ -490,6 +608,10 @@ void tide__stream_wkick(struct tide_stream *s)
 
 	if (w->file) {
 		tide__stream_file_kick(s, w);
+		return;
+	}
+	if (w->iovcnt) {
+		stream_wkick_vec(s, w);
 		return;
 	}
 	if (s->sock)
@@ -589,6 +711,30 @@ struct tide_future *tide_stream_write(struct tide_stream *s, const void *buf,
 	if (!w)
 		return NULL;
 	*w = (struct stream_wreq){ .buf = buf, .len = len };
+	p = tide__stream_wqueue(s, w);
+	if (!p)
+		tide__slab_free(s->loop, w);
+	return p;
+}
+
+struct tide_future *tide__stream_writev(struct tide_stream *s,
+					const struct iovec *iov,
+					unsigned iovcnt, size_t total)
+{
+	struct stream_wreq *w;
+	struct tide_future *p;
+	int err = tide__stream_wcheck(s);
+
+	if (err)
+		return tide_future_fail(s->loop, err);
+	if (iovcnt == 0 || iovcnt > STREAM_IOV_MAX || total == 0)
+		return tide_future_fail(s->loop, -EINVAL);
+	w = tide__slab_alloc(s->loop);
+	if (!w)
+		return NULL;
+	*w = (struct stream_wreq){ .buf = (const char *)(const void *)iov,
+				   .len = total,
+				   .iovcnt = (uint8_t)iovcnt };
 	p = tide__stream_wqueue(s, w);
 	if (!p)
 		tide__slab_free(s->loop, w);
@@ -706,7 +852,7 @@ static void stream_close_step(struct tide_stream *s)
 		if (s->rop)
 			tide_future_cancel(s->rop);
 	}
-	if (s->ops == 0)
+	if (s->ops == 0 && !s->lent)
 		stream_finalize(s);
 }
 
