@@ -5,10 +5,12 @@
  * Input comes either from a multishot receive into a buffer ring (sockets
  * given a ring: one SQE serves every chunk) or from one read/recv at a time
  * into the stream's own buffer.  A pending read request is served by
- * stream_pump() whenever input arrives; writes are queued and sent one at a
- * time, resubmitting short sends.  Internal operations complete through
- * on_done callbacks; the stream is freed only once every one of them ran
- * (ops == 0), so no callback ever sees a freed stream.
+ * stream_pump() whenever input arrives; writes are queued and one send is
+ * in flight at a time, carrying every plain write queued behind the head
+ * too (up to STREAM_IOV_MAX, one sendmsg: writes made while a send is out
+ * leave together), resubmitting short sends.  Internal operations
+ * complete through on_done callbacks; the stream is freed only once every
+ * one of them ran (ops == 0), so no callback ever sees a freed stream.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -544,25 +546,80 @@ void tide__stream_wnext(struct tide_stream *s)
 	stream_drained(s);	    /* may end a closing stream */
 }
 
+/* Take w out of the queue (not the head's successor bookkeeping only:
+ * the tail too). */
+static void stream_wunlink(struct tide_stream *s, struct stream_wreq *w)
+{
+	struct stream_wreq **pp;
+
+	for (pp = &s->wq; *pp != w; pp = &(*pp)->next)
+		;
+	*pp = w->next;
+	if (s->wq_tail == w) {
+		s->wq_tail = NULL;
+		for (struct stream_wreq *x = s->wq; x; x = x->next)
+			s->wq_tail = x;
+	}
+	s->wq_bytes -= w->len;
+}
+
+/* Requests the write in flight carries: the head, and with coalescing the
+ * ones behind it (0 when nothing is in flight). */
+static unsigned stream_winflight(const struct tide_stream *s)
+{
+	if (!s->wop)
+		return 0;
+	return s->wbatch ? s->wbatch : 1;
+}
+
+/*
+ * The write in flight ended: the bytes it sent belong to its requests in
+ * queue order.  Those fully sent succeed; a cancelled one not fully sent
+ * fails -ECANCELED (what went out stays sent); the first other one stays
+ * at the head and goes out again with what is left.
+ */
 static void stream_wdone(void *arg, int64_t res, void *payload)
 {
 	struct tide_stream *s = arg;
-	struct stream_wreq *w = s->wq;
+	unsigned batch = stream_winflight(s);
+	struct stream_wreq *w = s->wq, *rest;
+	bool cancelled = false;
+	size_t left;
 
 	(void)payload;
 	s->wop = NULL;
+	s->wbatch = 0;
 	s->ops--;
-	if (res == 0 && w->len > w->done)
+	for (unsigned i = 0; i < batch && w; i++, w = w->next)
+		cancelled |= w->cancel;
+	if (res == 0)
 		res = -EIO; /* no progress: never loop on it */
-	if (res > 0)
-		w->done += (size_t)res;
-	if (w->cancel && (res == -ECANCELED || (res > 0 && w->done < w->len))) {
-		/* cancelled: what went out stays sent, the rest is not sent */
-		tide__stream_wpop(s, -ECANCELED);
-	} else if (res < 0) {
+	if (res < 0 && !(res == -ECANCELED && cancelled)) {
 		tide__stream_wfail(s, res);
-	} else if (w->done == w->len) {
-		tide__stream_wpop(s, (int64_t)w->len);
+		tide__stream_wnext(s);
+		return;
+	}
+	left = res > 0 ? (size_t)res : 0;
+	while (batch > 0 && (w = s->wq) != NULL) {
+		size_t take = w->len - w->done < left ? w->len - w->done : left;
+
+		w->done += take;
+		left -= take;
+		if (w->done < w->len && !w->cancel)
+			break;
+		batch--;
+		tide__stream_wpop(s, w->done == w->len ? (int64_t)w->len :
+							 -ECANCELED);
+	}
+	/* cancelled ones behind a head that stays were not sent at all */
+	for (w = s->wq ? s->wq->next : NULL; batch > 1 && w; w = rest) {
+		rest = w->next;
+		batch--;
+		if (!w->cancel)
+			continue;
+		stream_wunlink(s, w);
+		tide_promise_resolve(w->p, -ECANCELED, NULL);
+		stream_wfree(s, w);
 	}
 	tide__stream_wnext(s);
 }
@@ -601,6 +658,42 @@ static void stream_wkick_vec(struct tide_stream *s, struct stream_wreq *w)
 	tide__stream_wfail(s, -ENOMEM);
 }
 
+/*
+ * Writes queued behind the head go out with it, up to STREAM_IOV_MAX of
+ * them, in one sendmsg/writev (plain byte writes not cancelled; a file or
+ * vectored request ends the run).  False when only the head can go.
+ */
+static bool stream_wkick_batch(struct tide_stream *s, struct stream_wreq *w)
+{
+	struct tide_future *f;
+	unsigned n = 0;
+
+	for (struct stream_wreq *x = w; x && n < STREAM_IOV_MAX; x = x->next) {
+		if (x->file || x->iovcnt || x->cancel)
+			break;
+		s->wiov[n].iov_base = (void *)(uintptr_t)(x->buf + x->done);
+		s->wiov[n].iov_len = x->len - x->done;
+		n++;
+	}
+	if (n < 2)
+		return false;
+	if (s->sock) {
+		s->wmsg =
+			(struct msghdr){ .msg_iov = s->wiov, .msg_iovlen = n };
+		f = tide_sendmsg(s->loop, s->fd, &s->wmsg, 0);
+	} else {
+		f = tide_writev(s->loop, s->fd, s->wiov, (int)n, TIDE_OFF_CUR);
+	}
+	s->wop = f;
+	if (f && tide_future_on_done(f, stream_wdone, s) == 0) {
+		s->wbatch = (uint8_t)n;
+		s->ops++;
+		return true;
+	}
+	s->wop = NULL;
+	return false; /* no memory for it: the head alone */
+}
+
 void tide__stream_wkick(struct tide_stream *s)
 {
 	struct stream_wreq *w = s->wq;
@@ -614,6 +707,9 @@ void tide__stream_wkick(struct tide_stream *s)
 		stream_wkick_vec(s, w);
 		return;
 	}
+	if (w->next && stream_wkick_batch(s, w))
+		return;
+	s->wbatch = 1;
 	if (s->sock)
 		f = tide_send(s->loop, s->fd, w->buf + w->done,
 			      w->len - w->done, 0);
@@ -631,24 +727,20 @@ void tide__stream_wkick(struct tide_stream *s)
 
 static void stream_wcancel(void *arg)
 {
-	struct stream_wreq *w = arg, **pp;
+	struct stream_wreq *w = arg;
 	struct tide_stream *s = w->s;
+	unsigned k = stream_winflight(s);
 
-	if (w == s->wq && s->wop) {
-		/* in flight: the kernel decides; a partial send stays sent */
-		w->cancel = true;
-		tide_future_cancel(s->wop);
-		return;
+	for (struct stream_wreq *x = s->wq; x && k > 0; x = x->next, k--) {
+		if (x == w) {
+			/* in flight: the kernel decides; a partial send stays
+			 * sent */
+			w->cancel = true;
+			tide_future_cancel(s->wop);
+			return;
+		}
 	}
-	for (pp = &s->wq; *pp != w; pp = &(*pp)->next)
-		;
-	*pp = w->next;
-	if (s->wq_tail == w) {
-		s->wq_tail = NULL;
-		for (struct stream_wreq *x = s->wq; x; x = x->next)
-			s->wq_tail = x;
-	}
-	s->wq_bytes -= w->len;
+	stream_wunlink(s, w);
 	tide_promise_resolve(w->p, -ECANCELED, NULL);
 	stream_wfree(s, w);
 	stream_rx_check(s);
@@ -897,27 +989,37 @@ struct tide_future *tide_stream_shutdown(struct tide_stream *s)
 	return p;
 }
 
-/* Cancel every queued write: the one in flight through the kernel, the
+/* Cancel every queued write: those in flight through the kernel, the
  * others at once.  Returns how many. */
 static int stream_cancel_writes(struct tide_stream *s)
 {
-	struct stream_wreq *w = s->wq, *rest;
+	unsigned k = stream_winflight(s);
+	struct stream_wreq *w = s->wq, *last = NULL, *rest;
+	bool cancel_op = false;
 	int n = 0;
 
 	if (!w)
 		return 0;
-	rest = w->next;
-	w->next = NULL;
-	s->wq_tail = w;
-	if (!w->cancel) {
-		w->cancel = true;
-		tide_future_cancel(s->wop);
-		n++;
+	if (k == 0)
+		k = 1; /* the head is always under way */
+	for (; w && k > 0; w = w->next, k--) {
+		if (!w->cancel) {
+			w->cancel = true;
+			cancel_op = true;
+			n++;
+		}
+		last = w;
 	}
+	rest = last->next;
+	last->next = NULL;
+	s->wq_tail = last;
+	if (cancel_op && s->wop)
+		tide_future_cancel(s->wop);
 	while (rest) {
 		struct stream_wreq *x = rest;
 
 		rest = x->next;
+		s->wq_bytes -= x->len;
 		tide_promise_resolve(x->p, -ECANCELED, NULL);
 		stream_wfree(s, x);
 		n++;

@@ -74,12 +74,15 @@ struct tide_stream {
 	uint32_t dlen; /* delimiter length (RD_UNTIL) */
 	char dbuf[TIDE_STREAM_DELIM_MAX];
 
-	/* writes, in order; the head one is in flight as wop */
+	/* writes, in order; the head one (and those coalesced with it,
+	 * wbatch) in flight as wop */
 	struct stream_wreq *wq, *wq_tail;
 	struct tide_future *wop;
-	/* a vectored head write: what is left of it, as sent */
+	/* a vectored head write, or queued writes coalesced: what is left
+	 * of them, as sent */
 	struct iovec wiov[STREAM_IOV_MAX];
 	struct msghdr wmsg;
+	uint8_t wbatch; /* requests the write in flight carries (coalesced) */
 	/* input lent out by tide__stream_peekv() (copy_bidi sends from
 	 * it): the stream is not freed until it is given back */
 	bool lent;

@@ -329,6 +329,101 @@ static void test_tide_stream_copy_bidi_ring(void **state)
 	tide_loop_free(loop);
 }
 
+/* ---- write coalescing ---- */
+
+/* Writes queued while a send is out leave together in one sendmsg: over
+ * a SOCK_SEQPACKET pair every send is one packet, so 40 writes made at
+ * once arrive as the first alone and then batches of up to 16. */
+static void test_tide_stream_write_coalesced(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_future *w[40];
+	struct tide_stream *s;
+	char buf[4096], want[40 * 3];
+	size_t got = 0;
+	int sv[2], packets = 0;
+
+	(void)state;
+	assert_int_equal(
+		socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s), 0);
+	for (int i = 0; i < 40; i++) {
+		snprintf(want + 3 * i, 4, "%03d", i);
+		w[i] = tide_stream_write(s, want + 3 * i, 3);
+		assert_non_null(w[i]);
+	}
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(t_wait(loop, w[i]), 3);
+		tide_future_release(w[i]);
+	}
+	while (got < sizeof(want)) {
+		ssize_t n =
+			recv(sv[1], buf + got, sizeof(buf) - got, MSG_DONTWAIT);
+
+		assert_true(n > 0);
+		got += (size_t)n;
+		packets++;
+	}
+	assert_int_equal(got, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	assert_true(packets <= 4); /* 1 + 16 + 16 + 7; 40 without it */
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	close(sv[1]);
+	tide_loop_free(loop);
+}
+
+/* A write cancelled while it rides in a coalesced send behind a big one
+ * that the full socket holds up: the big one goes on and completes, the
+ * cancelled one never goes out, the write after it does. */
+static void test_tide_stream_write_coalesced_cancel(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	const size_t big = 4u << 20, total = 1 + big + 1;
+	struct tide_stream *s, *r;
+	unsigned char *b = malloc(big), *in = malloc(total + 1);
+	char cbuf[1024], one;
+	int sv[2];
+
+	(void)state;
+	assert_non_null(b);
+	assert_non_null(in);
+	for (size_t i = 0; i < big; i++)
+		b[i] = t_pattern(i);
+	memset(cbuf, 'C', sizeof(cbuf));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
+	assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s), 0);
+	assert_int_equal(tide_stream_new(loop, sv[1], NULL, &r), 0);
+	struct tide_future *fa = tide_stream_write(s, "A", 1);
+	struct tide_future *fb = tide_stream_write(s, b, big);
+	struct tide_future *fc = tide_stream_write(s, cbuf, sizeof(cbuf));
+	/* once A went out, B and C are in flight together; nobody reads */
+	assert_int_equal(t_wait(loop, fa), 1);
+	assert_int_equal(tide_future_cancel(fc), 0);
+	struct tide_future *fz = tide_stream_write(s, "Z", 1);
+	assert_int_equal(t_wait(loop, tide_stream_read_exactly(r, in, total)),
+			 (int64_t)total);
+	assert_int_equal(t_wait(loop, fb), (int64_t)big);
+	assert_int_equal(t_wait(loop, fc), -ECANCELED);
+	assert_int_equal(t_wait(loop, fz), 1);
+	assert_int_equal(in[0], 'A');
+	for (size_t i = 0; i < big; i++)
+		if (in[1 + i] != t_pattern(i))
+			fail_msg("byte %zu differs", i);
+	assert_int_equal(in[1 + big], 'Z');
+	assert_int_equal(t_wait(loop, tide_stream_close(s)), 0);
+	/* nothing of C came after */
+	assert_int_equal(t_wait(loop, tide_stream_read(r, &one, 1)), 0);
+	assert_int_equal(t_wait(loop, tide_stream_close(r)), 0);
+	tide_future_release(fa);
+	tide_future_release(fb);
+	tide_future_release(fc);
+	tide_future_release(fz);
+	free(b);
+	free(in);
+	tide_loop_free(loop);
+}
+
 /* ---- readiness ---- */
 
 static void count_cb(void *arg, unsigned revents)
@@ -747,6 +842,8 @@ int main(void)
 		cmocka_unit_test(test_tide_stream_sendfile_errors),
 		cmocka_unit_test(test_tide_stream_sendfile_never_reading_peer),
 		cmocka_unit_test(test_tide_stream_copy_bidi_ring),
+		cmocka_unit_test(test_tide_stream_write_coalesced),
+		cmocka_unit_test(test_tide_stream_write_coalesced_cancel),
 		cmocka_unit_test(test_tide_poll),
 		cmocka_unit_test(test_tide_signal),
 		cmocka_unit_test(test_tide_openat2),
