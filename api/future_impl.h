@@ -158,7 +158,8 @@ static inline struct tide_future *tide__op_new(struct tide_loop *loop,
 /* f; when its operation could not start, f is freed and the caller gets
  * NULL for -ENOMEM (no future exists) or a future failed with the error
  * (-EOPNOTSUPP: the backend cannot do it). */
-struct tide_future *tide__op_not_started(struct tide_future *f, int ret);
+__attribute__((cold, noinline)) struct tide_future *
+tide__op_not_started(struct tide_future *f, int ret);
 
 static inline struct tide_future *tide__op_started(struct tide_future *f,
 						   int ret)

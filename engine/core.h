@@ -52,10 +52,11 @@ struct tide__op {
 enum {
 	TIDE__OP_CANCELLED_EARLY = 1u << 0, /* refused before it started */
 	TIDE__OP_DEADLINE = 1u << 1,	    /* has a deadline (ops.h) */
-	TIDE__OP_INTERNAL = 1u << 2,	    /* engine's own; not counted */
-	TIDE__OP_BACKEND = 1u << 3,	    /* the backend's own mark */
-	TIDE__OP_FAULT_LATE = 1u << 4,	    /* fault injection: deliver late */
-	TIDE__OP_INFLIGHT = 1u << 5, /* debug builds: counted, not done */
+	TIDE__OP_INTERNAL = 1u
+			    << 2,   /* backend submits it itself: not counted */
+	TIDE__OP_BACKEND = 1u << 3, /* the backend's own mark */
+	TIDE__OP_FAULT_LATE = 1u << 4, /* fault injection: deliver late */
+	TIDE__OP_INFLIGHT = 1u << 5,   /* debug builds: counted, not done */
 };
 
 /* A queued callback: continuation dispatch and call_soon share it. */
@@ -171,16 +172,16 @@ static inline void tide__op_inflight(struct tide__op *op)
 		op->eflags |= TIDE__OP_INFLIGHT;
 }
 
-/* The rare completions: refused before they started, or held back by
- * fault injection (engine/core/fault.c). */
+/* The rare completions: refused before they started, held back by fault
+ * injection (engine/core/fault.c), or the engine's own (not counted). */
 void tide__complete_odd(struct tide_loop *loop, struct tide__op *op,
 			int32_t res, uint32_t cflags);
 
-/* An op's final completion: it no longer counts as pending. */
-static inline void tide__op_retire(struct tide_loop *loop, struct tide__op *op,
-				   uint32_t cflags)
+/* A counted op's final completion: it no longer counts as pending. */
+static inline void tide__op_uncount(struct tide_loop *loop, struct tide__op *op,
+				    uint32_t cflags)
 {
-	if (!(cflags & TIDE__CQ_MORE) && !(op->eflags & TIDE__OP_INTERNAL)) {
+	if (!(cflags & TIDE__CQ_MORE)) {
 		TIDE__ASSERT(tide__core(loop)->ops_pending > 0,
 			     "ops_pending would go negative (record %p)",
 			     (void *)op);
@@ -188,6 +189,14 @@ static inline void tide__op_retire(struct tide_loop *loop, struct tide__op *op,
 			op->eflags &= (uint8_t)~TIDE__OP_INFLIGHT;
 		tide__core(loop)->ops_pending--;
 	}
+}
+
+/* An op's final completion, the engine's own (not counted) included. */
+static inline void tide__op_retire(struct tide_loop *loop, struct tide__op *op,
+				   uint32_t cflags)
+{
+	if (!(op->eflags & TIDE__OP_INTERNAL))
+		tide__op_uncount(loop, op, cflags);
 }
 
 static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
@@ -198,13 +207,16 @@ static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
 		     "completion (res %d) for record %p, which is not in "
 		     "flight",
 		     res, (void *)op);
-	if (__builtin_expect(op->eflags & (TIDE__OP_CANCELLED_EARLY |
-					   TIDE__OP_FAULT_LATE),
+	/* the engine's own records (not counted) take the odd road too:
+	 * one test on the common path */
+	if (__builtin_expect(op->eflags &
+				     (TIDE__OP_CANCELLED_EARLY |
+				      TIDE__OP_FAULT_LATE | TIDE__OP_INTERNAL),
 			     0)) {
 		tide__complete_odd(loop, op, res, cflags);
 		return;
 	}
-	tide__op_retire(loop, op, cflags);
+	tide__op_uncount(loop, op, cflags);
 	op->done(loop, op, res, cflags);
 }
 

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "compat.h" /* configure --enable-debug: TIDE_DEBUG 1 */
+
 #ifndef TIDE_DEBUG
 #define TIDE_DEBUG 0
 #endif

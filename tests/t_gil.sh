@@ -70,6 +70,14 @@ for c in d["checks"]:
     lo, hi = c["band"]
     assert lo <= hi and c["name"] and c["basis"], c
     m = c["measured"]; assert m["min"] <= m["median"] <= m["max"], c
+    # the median's confidence interval: order statistics inside min..max;
+    # from n rounds min..max covers it with 1 - 2^(1-n) (0.5 at 2, 0.9375 at 5)
+    clo, chi = m["ci"]
+    assert m["min"] <= clo <= m["median"] <= chi <= m["max"], c
+    n = d["rounds"]
+    if n <= 5 and "no value" not in c.get("why", ""):
+        assert (clo, chi) == (m["min"], m["max"]), c
+        assert abs(m["ci_level"] - (1 - 2.0 ** (1 - n))) < 1e-9, (n, m["ci_level"])
     assert c["verdict"] in ("ok", "differs", "noisy"), c
     if c["verdict"] == "noisy":
         assert c["why"], c

@@ -26,7 +26,7 @@ _Static_assert(TIDE__CQ_BUFFER == IORING_CQE_F_BUFFER &&
 /* Count op as in flight when the backend took it. */
 static inline int accepted(struct tide_loop *loop, struct tide__op *op, int ret)
 {
-	if (ret == 0 && !(op->eflags & TIDE__OP_INTERNAL)) {
+	if (ret == 0) {
 		loop->core.ops_pending++;
 		tide__op_inflight(op);
 	}
@@ -73,30 +73,32 @@ slow_path(struct tide_loop *loop, struct tide__op *op, int fd, unsigned *len)
 	} while (0)
 #define ROUTE(ep) ROUTE_ON(-1, NULL, ep)
 
-/* An SQE bound to op, or NULL (-ENOMEM: the backlog cannot grow). */
-static inline struct io_uring_sqe *sqe_for(struct tide_loop *loop,
-					   struct tide__op *op)
+/* Count op, bound to sqe, as in flight.  Records started through the
+ * vocabulary are always counted: TIDE__OP_INTERNAL marks only the ones the
+ * backend submits itself (the wake-up read, the cancel-all). */
+static inline void bind_sqe(struct tide_loop *loop, struct tide__op *op,
+			    struct io_uring_sqe *sqe)
 {
-	struct io_uring_sqe *sqe = tide__sqe(loop);
-
-	if (__builtin_expect(sqe != NULL, 1)) {
-		io_uring_sqe_set_data(sqe, op);
-		if (!(op->eflags & TIDE__OP_INTERNAL)) {
-			loop->core.ops_pending++;
-			tide__op_inflight(op);
-		}
-	}
-	return sqe;
+	TIDE__ASSERT(!(op->eflags & TIDE__OP_INTERNAL),
+		     "an internal record %p started through ops.h", (void *)op);
+	io_uring_sqe_set_data(sqe, op);
+	loop->core.ops_pending++;
+	tide__op_inflight(op);
 }
 
-/* Fill one SQE for op with prep; -ENOMEM when there is none. */
-#define SQE(prep)                                             \
-	do {                                                  \
-		struct io_uring_sqe *sqe = sqe_for(loop, op); \
-		if (__builtin_expect(!sqe, 0))                \
-			return -ENOMEM;                       \
-		prep;                                         \
-		return 0;                                     \
+/* Fill one SQE for op with prep; -ENOMEM when there is none (the backlog
+ * cannot grow).  The ring's own SQE needs no NULL test. */
+#define SQE(prep)                                                \
+	do {                                                     \
+		struct io_uring_sqe *sqe = tide__sqe_fast(loop); \
+		if (__builtin_expect(!sqe, 0)) {                 \
+			sqe = tide__sqe_slow(loop);              \
+			if (!sqe)                                \
+				return -ENOMEM;                  \
+		}                                                \
+		bind_sqe(loop, op, sqe);                         \
+		prep;                                            \
+		return 0;                                        \
 	} while (0)
 
 /* The same, for an op on a descriptor that may be fixed in the ring. */

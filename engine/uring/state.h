@@ -11,6 +11,11 @@
 
 struct tide__uring {
 	struct io_uring ring;
+	/* SQEs may be taken without reading the kernel's head while
+	 * ring.sq.sqe_tail is before this: the head seen last, plus the SQ's
+	 * size (the head only grows).  Held at the tail while a backlog
+	 * exists, so one comparison covers "ring full" and "keep order". */
+	unsigned sq_limit;
 	unsigned int setup_flags; /* IORING_SETUP_* in use */
 	uint32_t tide_setup;	  /* TIDE_SETUP_* */
 	bool ring_fd_registered;  /* io_uring_register_ring_fd() worked */

@@ -37,6 +37,9 @@ static struct io_uring_sqe *backlog_push(struct tide_loop *loop)
 	struct io_uring_sqe *sqe = &loop->u.bl[loop->u.bl_count++];
 	uint64_t depth = loop->u.bl_count - loop->u.bl_head;
 
+	/* keep submission order: while anything is backlogged, all is */
+	loop->u.sq_limit = loop->u.ring.sq.sqe_tail;
+
 	memset(sqe, 0, sizeof(*sqe));
 	if (depth > loop->stats.backlog_peak)
 		loop->stats.backlog_peak = depth;
@@ -54,8 +57,18 @@ void tide__sqe_refuse(struct io_uring_sqe *sqe, struct tide__op *op)
 	op->eflags |= TIDE__OP_CANCELLED_EARLY;
 }
 
-struct io_uring_sqe *tide__sqe_backlog(struct tide_loop *loop)
+struct io_uring_sqe *tide__sqe_slow(struct tide_loop *loop)
 {
+	struct tide__uring *u = &loop->u;
+	struct io_uring_sq *sq = &u->ring.sq;
+
+	if (u->bl_count == u->bl_head) {
+		/* SQPOLL's thread moves the head on its own: acquire */
+		u->sq_limit =
+			io_uring_smp_load_acquire(sq->khead) + sq->ring_entries;
+		if ((int)(u->sq_limit - sq->sqe_tail) > 0)
+			return &sq->sqes[sq->sqe_tail++ & sq->ring_mask];
+	}
 	return backlog_push(loop);
 }
 
@@ -158,25 +171,28 @@ int tide__submit_until(struct tide_loop *loop, int wait, int64_t ns)
 
 int tide__reap(struct tide_loop *loop)
 {
-	struct io_uring *ring = &loop->u.ring;
-	struct io_uring_cqe *cqe;
-	int total = 0;
-	unsigned head;
+	struct io_uring_cq *cq = &loop->u.ring.cq;
+	struct io_uring_cqe *cqes = cq->cqes;
+	unsigned mask = cq->ring_mask, first = *cq->khead, head = first, tail;
 
 	/* Callbacks cannot re-enter the loop (tide_loop_run() is -EBUSY
-	 * there), so walking the CQ in place and advancing once is safe. */
-	io_uring_for_each_cqe(ring, head, cqe) {
-		struct tide__op *op =
-			(struct tide__op *)(uintptr_t)cqe->user_data;
+	 * there), so walking the CQ in place and advancing once is safe; the
+	 * tail is read again after each batch for what arrived meanwhile. */
+	while ((tail = io_uring_smp_load_acquire(cq->ktail)) != head) {
+		do {
+			const struct io_uring_cqe *cqe = &cqes[head++ & mask];
+			struct tide__op *op =
+				(struct tide__op *)(uintptr_t)cqe->user_data;
 
-		total++;
-		if (op)
-			tide__complete(loop, op, cqe->res, cqe->flags);
-		/* else: a cancel or linked-timeout CQE */
+			if (op)
+				tide__complete(loop, op, cqe->res, cqe->flags);
+			/* else: a cancel or linked-timeout CQE */
+		} while (head != tail);
 	}
-	io_uring_cq_advance(ring, (unsigned)total);
-	loop->stats.completed += (uint64_t)total;
-	return total;
+	if (head != first)
+		io_uring_smp_store_release(cq->khead, head);
+	loop->stats.completed += head - first;
+	return (int)(head - first);
 }
 
 int tide__uring_cancel(struct tide_loop *loop, struct tide__op *op)

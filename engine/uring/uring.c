@@ -55,6 +55,13 @@ static int setup_ring(struct tide_loop *loop, const struct tide_loop_options *o)
 							   1000;
 			}
 			ret = tide__sys_setup(entries, &loop->u.ring, &p);
+			/* tide__sqe() and tide__reap() index 64-byte SQEs
+			 * and 16-byte CQEs */
+			if (ret == 0 && (p.flags & (IORING_SETUP_SQE128 |
+						    IORING_SETUP_CQE32))) {
+				io_uring_queue_exit(&loop->u.ring);
+				return -EINVAL;
+			}
 			if (ret == 0) {
 				loop->u.setup_flags = p.flags;
 				loop->u.tide_setup = tries[i].tide;

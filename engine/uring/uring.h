@@ -8,23 +8,31 @@
 
 #include "loop_impl.h"
 
-/* Slow path of tide__sqe(): the SQ is full or a backlog exists. */
-struct io_uring_sqe *tide__sqe_backlog(struct tide_loop *loop);
+/* Slow path of tide__sqe(): refreshes sq_limit from the kernel's head, or
+ * backlogs the SQE while the ring is full or a backlog exists. */
+struct io_uring_sqe *tide__sqe_slow(struct tide_loop *loop);
+
+/* An SQE from the SQ ring, or NULL when the cached limit is reached (then
+ * tide__sqe_slow()).  tide's rings have 64-byte SQEs and 16-byte CQEs
+ * (never SQE128/CQE32: uring.c refuses them). */
+static inline struct io_uring_sqe *tide__sqe_fast(struct tide_loop *loop)
+{
+	struct tide__uring *u = &loop->u;
+	unsigned tail = u->ring.sq.sqe_tail;
+
+	if (__builtin_expect((int)(u->sq_limit - tail) <= 0, 0))
+		return NULL;
+	u->ring.sq.sqe_tail = tail + 1;
+	return &u->ring.sq.sqes[tail & u->ring.sq.ring_mask];
+}
 
 /* An SQE to fill: from the SQ ring, or the backlog when the ring is full.
  * NULL only when the backlog cannot grow (-ENOMEM). */
 static inline struct io_uring_sqe *tide__sqe(struct tide_loop *loop)
 {
-	struct tide__uring *u = &loop->u;
+	struct io_uring_sqe *sqe = tide__sqe_fast(loop);
 
-	if (__builtin_expect(u->bl_count == u->bl_head, 1)) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-
-		if (__builtin_expect(sqe != NULL, 1))
-			return sqe;
-	}
-	/* keep submission order: once anything is backlogged, all is */
-	return tide__sqe_backlog(loop);
+	return __builtin_expect(sqe != NULL, 1) ? sqe : tide__sqe_slow(loop);
 }
 
 /* Turn a bound SQE into a NOP that completes op with -ECANCELED. */

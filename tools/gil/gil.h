@@ -73,6 +73,10 @@ struct gil_report {
 struct gil_stat {
 	int n, bad; /* finite values used, others left out */
 	double med, lo, hi;
+	/* A distribution-free confidence interval of the median: order
+	 * statistics ci_lo..ci_hi cover the true median with probability
+	 * ci_level (at least 0.90 from 5 rounds on; 0.75 from 3). */
+	double ci_lo, ci_hi, ci_level;
 };
 
 extern const char *const gil_way_names[GIL_NWAYS];

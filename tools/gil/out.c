@@ -39,6 +39,34 @@ static int gil_dcmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The interval v[j-1]..v[n-j] (v sorted) holds the true median unless at
+ * most j-1 of the n values fall on one side of it: it covers it with
+ * probability 1 - 2 P(Binomial(n, 1/2) <= j-1).  Take the narrowest with
+ * coverage of at least 90%; under 5 values that is min..max, which covers
+ * less (75% from 3 values) and says so in ci_level. */
+static void gil_median_ci(const double *v, int n, struct gil_stat *s)
+{
+	double tail = 0, c = 1, best = 1 - 2 * ldexp(1, -n);
+	int j;
+
+	s->ci_lo = v[0];
+	s->ci_hi = v[n - 1];
+	s->ci_level = n > 1 ? best : 0;
+	/* tail = P(Binomial(n, 1/2) <= j-1); c = binomial(n, j-1) */
+	for (j = 1; 2 * j <= n; j++) {
+		double cover;
+
+		tail += c * ldexp(1, -n);
+		cover = 1 - 2 * tail;
+		if (cover < 0.90)
+			break;
+		s->ci_lo = v[j - 1];
+		s->ci_hi = v[n - j];
+		s->ci_level = cover;
+		c = c * (n - j + 1) / j;
+	}
+}
+
 /* Median, min, max of the finite values of v; s->bad counts the others
  * (a ratio over a round that did no operation). */
 static void gil_stat_arr(double *v, int n, struct gil_stat *s)
@@ -58,6 +86,7 @@ static void gil_stat_arr(double *v, int n, struct gil_stat *s)
 	s->lo = v[0];
 	s->hi = v[n - 1];
 	s->med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	gil_median_ci(v, n, s);
 }
 
 /* The figure that decides a way: wall time, or the convoy's IO p50 (s). */
@@ -210,13 +239,13 @@ gil_add(struct gil_report *rep, const double *v, double lo, double hi,
 	} else if (k->m.bad || !k->m.n) {
 		k->verdict = GIL_V_NOISY;
 		k->why = "no value in some round";
-	} else if (k->m.lo >= lo && k->m.hi <= hi) {
+	} else if (k->m.ci_lo >= lo && k->m.ci_hi <= hi) {
 		k->verdict = GIL_V_OK;
-	} else if (k->m.hi < lo || k->m.lo > hi) {
+	} else if (k->m.ci_hi < lo || k->m.ci_lo > hi) {
 		k->verdict = GIL_V_DIFFERS;
 	} else {
 		k->verdict = GIL_V_NOISY;
-		k->why = "the rounds' spread crosses the band";
+		k->why = "the median's confidence interval crosses the band";
 	}
 }
 
@@ -253,13 +282,27 @@ static int gil_fig(const struct gil_report *rep, int way, int side, int what,
 	return 1;
 }
 
+/* v[k] = the way's figure (gil_fig()'s what) on tide over CPython's, round
+ * by round; 0 when either side did not run. */
+static int gil_vs_py(const struct gil_report *rep, int way, int what, double *v)
+{
+	double b[GIL_MAX_ROUNDS];
+	int k;
+
+	if (!gil_fig(rep, way, GIL_TIDE, what, v) ||
+	    !gil_fig(rep, way, GIL_PY, what, b))
+		return 0;
+	for (k = 0; k < rep->rounds; k++)
+		v[k] /= b[k];
+	return 1;
+}
+
 static void gil_checks_cpu(struct gil_report *rep)
 {
 	const struct gil_cfg *c = rep->c;
-	double a[GIL_MAX_ROUNDS], b[GIL_MAX_ROUNDS],
-		hz = 1e9 / (double)c->interval_ns;
+	double a[GIL_MAX_ROUNDS], hz = 1e9 / (double)c->interval_ns;
 	double m = (double)(c->threads < rep->cores ? c->threads : rep->cores);
-	int k, way;
+	int way;
 
 	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 1, a)) {
 		gil_add(rep, a, 0.95, 1.25,
@@ -267,10 +310,7 @@ static void gil_checks_cpu(struct gil_report *rep)
 		gil_basis(
 			"the lock serialises the work; hand-offs add a little");
 	}
-	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 1, a) &&
-	    gil_fig(rep, GIL_GLOCK, GIL_PY, 1, b)) {
-		for (k = 0; k < rep->rounds; k++)
-			a[k] /= b[k];
+	if (gil_vs_py(rep, GIL_GLOCK, 1, a)) {
 		gil_add(rep, a, 0.90, 1.10,
 			"(glock / sequential) over CPython's (threads / sequential)");
 		gil_basis(
@@ -285,10 +325,7 @@ static void gil_checks_cpu(struct gil_report *rep)
 				"1/min(threads, cores) = 1/%.0f, -10%%..+30%%",
 				m);
 		}
-	if (gil_fig(rep, GIL_PROC, GIL_TIDE, 1, a) &&
-	    gil_fig(rep, GIL_PROC, GIL_PY, 1, b)) {
-		for (k = 0; k < rep->rounds; k++)
-			a[k] /= b[k];
+	if (gil_vs_py(rep, GIL_PROC, 1, a)) {
 		gil_add(rep, a, 0.85, 1.15,
 			"(processes / sequential) over CPython's");
 		gil_basis("no lock shared: within 15%% of CPython's");
@@ -303,10 +340,7 @@ static void gil_checks_cpu(struct gil_report *rep)
 			"interval, then the holder's next check)",
 			hz);
 	}
-	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 2, a) &&
-	    gil_fig(rep, GIL_GLOCK, GIL_PY, 2, b)) {
-		for (k = 0; k < rep->rounds; k++)
-			a[k] /= b[k];
+	if (gil_vs_py(rep, GIL_GLOCK, 2, a)) {
 		gil_add(rep, a, 0.75, 1.25, "glock hand-offs/s over CPython's");
 		gil_basis("fidelity goal: within 25%% of CPython %s",
 			  rep->py_version);
@@ -316,8 +350,7 @@ static void gil_checks_cpu(struct gil_report *rep)
 static void gil_checks_convoy(struct gil_report *rep)
 {
 	const struct gil_cfg *c = rep->c;
-	double a[GIL_MAX_ROUNDS], b[GIL_MAX_ROUNDS],
-		iv = (double)c->interval_ns / 1e9;
+	double a[GIL_MAX_ROUNDS], iv = (double)c->interval_ns / 1e9;
 	int k;
 
 	/* Only split placement on two or more CPUs predicts the convoy: on
@@ -334,19 +367,13 @@ static void gil_checks_convoy(struct gil_report *rep)
 			"the lock is left twice per round trip; each time a CPU "
 			"thread may take it for one interval: 1 to 2");
 	}
-	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 0, a) &&
-	    gil_fig(rep, GIL_GLOCK, GIL_PY, 0, b)) {
-		for (k = 0; k < rep->rounds; k++)
-			a[k] /= b[k];
+	if (gil_vs_py(rep, GIL_GLOCK, 0, a)) {
 		gil_add(rep, a, 0.75, 1.25,
 			"glock IO p50 over CPython's threads IO p50");
 		gil_basis("fidelity goal: within 25%% of CPython %s",
 			  rep->py_version);
 	}
-	if (gil_fig(rep, GIL_GLOCK, GIL_TIDE, 1, a) &&
-	    gil_fig(rep, GIL_GLOCK, GIL_PY, 1, b)) {
-		for (k = 0; k < rep->rounds; k++)
-			a[k] /= b[k];
+	if (gil_vs_py(rep, GIL_GLOCK, 1, a)) {
 		gil_add(rep, a, 0.75, 1.25,
 			"(glock IO p50 / sequential's) over CPython's");
 		gil_basis(
@@ -361,14 +388,11 @@ static void gil_checks_convoy(struct gil_report *rep)
 
 static void gil_checks_io(struct gil_report *rep)
 {
-	double a[GIL_MAX_ROUNDS], b[GIL_MAX_ROUNDS];
-	int k, way;
+	double a[GIL_MAX_ROUNDS];
+	int way;
 
 	for (way = GIL_GLOCK; way <= GIL_PROC; way++)
-		if (gil_fig(rep, way, GIL_TIDE, 1, a) &&
-		    gil_fig(rep, way, GIL_PY, 1, b)) {
-			for (k = 0; k < rep->rounds; k++)
-				a[k] /= b[k];
+		if (gil_vs_py(rep, way, 1, a)) {
 			gil_add(rep, a, 0.75, 1.25,
 				"(%s / sequential) over CPython's",
 				gil_way_names[way]);
@@ -598,13 +622,15 @@ int gil_print_table(const struct gil_report *rep, FILE *f)
 	}
 	if (gil_nchk)
 		fprintf(f,
-			"\nchecks (value: median [min..max] over the rounds; band; verdict):\n");
+			"\nchecks (value: median [min..max] over the rounds, the median's confidence interval; band; verdict):\n");
 	for (i = 0; i < gil_nchk; i++) {
 		const struct gil_check *k = &gil_chk[i];
 
-		fprintf(f, "  [%-7s] %s: %.3g [%.3g..%.3g], band %.3g..%.3g\n",
+		fprintf(f,
+			"  [%-7s] %s: %.3g [%.3g..%.3g], %.0f%% CI %.3g..%.3g, band %.3g..%.3g\n",
 			gil_verdicts[k->verdict], k->name, k->m.med, k->m.lo,
-			k->m.hi, k->lo, k->hi);
+			k->m.hi, 100 * k->m.ci_level, k->m.ci_lo, k->m.ci_hi,
+			k->lo, k->hi);
 		fprintf(f, "            %s%s%s\n", k->basis,
 			k->verdict == GIL_V_NOISY ? "; noisy: " : "",
 			k->verdict == GIL_V_NOISY ? k->why : "");
@@ -635,6 +661,13 @@ static void gil_jstat(struct json_writer *w, const char *key,
 	json_double(w, s->hi);
 	json_key(w, "spread");
 	json_double(w, gil_spread(s));
+	json_key(w, "ci");
+	json_array_begin(w);
+	json_double(w, s->ci_lo);
+	json_double(w, s->ci_hi);
+	json_array_end(w);
+	json_key(w, "ci_level");
+	json_double(w, s->ci_level);
 	json_object_end(w);
 }
 
