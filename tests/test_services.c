@@ -607,7 +607,8 @@ static void test_tide_openat2(void **state)
 	tide_loop_free(loop);
 }
 
-/* Does this kernel have openat2(2)?  (5.6; else the pool walks.) */
+/* Does openat2(2) answer here?  (Linux 5.6; not under valgrind, which
+ * says ENOSYS: the pool walks then.) */
 static bool kernel_has_openat2(void)
 {
 	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC };
@@ -664,10 +665,11 @@ static void test_tide_openat2_refusals_both_roads(void **state)
 	fd = (int)t_wait(loop, tide_openat2(loop, dfd, "d/", O_RDONLY, 0, B));
 	assert_true(fd >= 0);
 	close(fd);
-	/* a symlink that stays beneath: the kernel follows it, the walk
-	 * (kernels without openat2) refuses it */
+	/* a symlink that stays beneath: the kernel follows it (io_uring's
+	 * op; the pool's system call), the pool's walk (no openat2 system
+	 * call: old kernels, valgrind) refuses it */
 	fd = (int)t_wait(loop, tide_openat2(loop, dfd, "ld/f", O_RDONLY, 0, B));
-	if (kernel_has_openat2()) {
+	if (!t_loop_epoll(loop) || kernel_has_openat2()) {
 		assert_true(fd >= 0);
 		close(fd);
 	} else {
