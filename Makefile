@@ -277,12 +277,23 @@ TEST_ENV = TIDE_BUILD='$(abspath $(BUILD))' TIDE_SRC='$(CURDIR)' TIDE_CC='$(CC)'
 BIN_RESULTS := $(TESTS:$(BUILD)/tests/%=$(RES_DIR)/%.res) $(FUZZ_NAMES:%=$(RES_DIR)/%.res)
 SCRIPT_RESULTS := $(SHELL_TESTS:tests/%.sh=$(RES_DIR)/%.res) \
 	$(RES_DIR)/check-man.res $(RES_DIR)/check-abi.res $(RES_DIR)/check-seam.res
-# The stream, server, process and file tests again with faults injected on
-# the seam (engine/core/fault.c): short transfers and late, reordered
-# completions, three seeds each, every backend.
-FAULT_TESTS := test_stream test_process test_file
+# The stream, server, process, file, services and task tests again with
+# faults injected on the seam (engine/core/fault.c): short transfers, late
+# and reordered completions, spurious EAGAIN and EINTR (epoll), multishots
+# ended early, a full SQ (io_uring); three seeds each (test_task one),
+# every backend.
+# test_task asserts whole pipe reads, so it runs without short; test_net
+# drives raw multishots and exact transfers, so it runs with the kinds it
+# can absorb only.  test_fault covers cancel and each kind's edges.
+FAULT_TESTS := test_stream test_process test_file test_services test_task test_net
 FAULT_SEEDS := 1 2 3
-FAULT_RESULTS := $(foreach t,$(FAULT_TESTS),$(foreach s,$(FAULT_SEEDS),$(RES_DIR)/fault-$(t)-$(s).res))
+FAULT_SPEC = seed=$(2)$(FAULT_SPEC_$(1))
+FAULT_SPEC_test_task := ,short=0
+FAULT_SPEC_test_net := ,short=0,nomore=0
+# test_task alone takes 5-25 s here: one seed keeps make check's added time small
+FAULT_SEEDS_test_task := 1
+fault_seeds = $(or $(FAULT_SEEDS_$(1)),$(FAULT_SEEDS))
+FAULT_RESULTS := $(foreach t,$(FAULT_TESTS),$(foreach s,$(call fault_seeds,$(t)),$(RES_DIR)/fault-$(t)-$(s).res))
 ALL_RESULTS := $(BIN_RESULTS) $(if $(filter 1,$(CHECK_SCRIPTS)),$(SCRIPT_RESULTS) $(FAULT_RESULTS))
 
 # run_test NAME COMMAND
@@ -305,9 +316,12 @@ $(RES_DIR)/test_%.res: $(BUILD)/tests/test_% FORCE
 $(RES_DIR)/fuzz_%.res: $(BUILD)/fuzz/replay_fuzz_% FORCE
 	@$(call run_test,fuzz_$*,$(TEST_WRAPPER) $< tests/fuzz/corpus/fuzz_$*)
 
-$(RES_DIR)/fault-%.res: FORCE
-	@t='$*'; t=$${t%-*}; s='$*'; s=$${s##*-}; \
-	$(call run_test,fault-$*,env TIDE_FAULT=seed=$$s $(TEST_WRAPPER) $(BUILD)/tests/$$t)
+define fault_rule
+$(RES_DIR)/fault-$(1)-$(2).res: FORCE
+	@spec='$(call FAULT_SPEC,$(1),$(2))'; \
+	$$(call run_test,fault-$(1)-$(2),env TIDE_FAULT=$$$$spec $$(TEST_WRAPPER) $(BUILD)/tests/$(1))
+endef
+$(foreach t,$(FAULT_TESTS),$(foreach s,$(call fault_seeds,$(t)),$(eval $(call fault_rule,$(t),$(s)))))
 
 $(RES_DIR)/t_%.res: tests/t_%.sh all FORCE
 	@$(call run_test,t_$*,$(SHELL) $<)

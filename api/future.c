@@ -39,6 +39,8 @@ void tide__future_free(struct tide_future *f)
 	if (f->op.kind == TIDE__FK_PROMISE && !fut_resolved(f))
 		tide__unhold(loop);
 	free_ext(loop, f);
+	if (__builtin_expect(tide__core(loop)->debug, 0))
+		tide__task_future_gone(loop, f);
 	tide__slab_free(loop, f);
 }
 

@@ -90,6 +90,14 @@ static inline bool fut_resolved(const struct tide_future *f)
 
 #define TIDE__MAX_NEST 8
 
+/* Debug mode (api/task.c): a future created while a task runs is noted
+ * (ra: the creating call's return address), and forgotten when it is
+ * freed, so a task that finishes with futures nobody consumed is
+ * reported with its name, exactly. */
+void tide__task_future_born(struct tide_loop *loop, struct tide_future *f,
+			    void *ra);
+void tide__task_future_gone(struct tide_loop *loop, struct tide_future *f);
+
 static inline struct tide_future *tide__future_new(struct tide_loop *loop,
 						   int kind)
 {
@@ -104,6 +112,8 @@ static inline struct tide_future *tide__future_new(struct tide_loop *loop,
 	f->ext = NULL;
 	if (kind == TIDE__FK_PROMISE)
 		tide__hold(loop);
+	if (__builtin_expect(tide__core(loop)->debug, 0))
+		tide__task_future_born(loop, f, __builtin_return_address(0));
 	return f;
 }
 
@@ -124,6 +134,8 @@ static inline void tide__op_resolve(struct tide_loop *loop,
 		tide_done_fn *fn = (tide_done_fn *)f->fn;
 		void *arg = f->arg;
 
+		if (__builtin_expect(c->debug, 0))
+			tide__task_future_gone(loop, f);
 		tide__slab_free(loop, f);
 		c->in_user++;
 		fn(arg, res, payload);

@@ -9,8 +9,10 @@
  * context switches.  Resuming saves the resumer's context in the task, so
  * a task resumed from anywhere returns there when it suspends again.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "task_impl.h"
@@ -30,6 +32,246 @@ static const char *task_name(struct tide_task *t)
 	return t->name;
 }
 
+/* ---- debug: futures a task never consumed ----
+ *
+ * In debug mode every future created while a task runs is noted in the
+ * task's list and in a table by address; freeing a future forgets it (a
+ * future is freed only once consumed, so the address cannot be taken by
+ * another object while noted).  When the task returns, the noted futures
+ * that were consumed (awaited, given to then/on_done/all/any/timeout/
+ * shield, released) are forgotten, and so is one whose address the task
+ * returned (handed on as its result).  The others are orphans: maybe
+ * leaked, maybe handed to another owner who consumes them later.  Whatever
+ * is still an unconsumed orphan when the loop is freed was leaked for
+ * sure, and is reported with the task's name; nothing is ever guessed.
+ */
+struct fut_rec {
+	struct tide_future *f;
+	void *ra;		       /* return address of the creating call */
+	struct fut_rec *hnext;	       /* table chain */
+	struct fut_rec *next, *prev;   /* the task's list, or the orphans */
+	struct tide_task *task;	       /* NULL once an orphan */
+	char name[TIDE_TASK_NAME_MAX]; /* the task's, once an orphan */
+};
+
+struct fut_track {
+	struct fut_rec **bucket;
+	size_t mask; /* buckets - 1 */
+	size_t n;
+	struct fut_rec *orphans;
+	uint64_t orphans_n;
+};
+
+static size_t track_hash(const struct fut_track *tr,
+			 const struct tide_future *f)
+{
+	uintptr_t a = (uintptr_t)f >> 6; /* slab objects are 64 bytes */
+
+	return (size_t)((a * 0x9e3779b97f4a7c15ull) >> 17) & tr->mask;
+}
+
+static struct fut_track *track_get(struct task_loop *tl)
+{
+	struct fut_track *tr = tl->track;
+
+	if (tr)
+		return tr;
+	tr = calloc(1, sizeof(*tr));
+	if (!tr)
+		return NULL;
+	tr->mask = 255;
+	tr->bucket = calloc(tr->mask + 1, sizeof(*tr->bucket));
+	if (!tr->bucket) {
+		free(tr);
+		return NULL;
+	}
+	tl->track = tr;
+	return tr;
+}
+
+/* Twice the buckets once the table is full (best effort: a failed
+ * allocation keeps the longer chains). */
+static void track_grow(struct fut_track *tr)
+{
+	size_t nb = (tr->mask + 1) * 2;
+	struct fut_rec **b = calloc(nb, sizeof(*b));
+	struct fut_track nt = { .bucket = b, .mask = nb - 1 };
+
+	if (!b)
+		return;
+	for (size_t i = 0; i <= tr->mask; i++)
+		for (struct fut_rec *r = tr->bucket[i], *nx; r; r = nx) {
+			size_t h = track_hash(&nt, r->f);
+
+			nx = r->hnext;
+			r->hnext = b[h];
+			b[h] = r;
+		}
+	free(tr->bucket);
+	tr->bucket = b;
+	tr->mask = nb - 1;
+}
+
+static void list_add(struct fut_rec **head, struct fut_rec *r)
+{
+	r->prev = NULL;
+	r->next = *head;
+	if (*head)
+		(*head)->prev = r;
+	*head = r;
+}
+
+static void list_del(struct fut_rec **head, struct fut_rec *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		*head = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+}
+
+/* Unlink r from the table and from its list, and free it. */
+static void track_forget(struct fut_track *tr, struct fut_rec *r)
+{
+	struct fut_rec **pp = &tr->bucket[track_hash(tr, r->f)];
+
+	while (*pp != r)
+		pp = &(*pp)->hnext;
+	*pp = r->hnext;
+	if (r->task) {
+		list_del(&r->task->futs, r);
+	} else {
+		list_del(&tr->orphans, r);
+		tr->orphans_n--;
+	}
+	tr->n--;
+	free(r);
+}
+
+void tide__task_future_born(struct tide_loop *loop, struct tide_future *f,
+			    void *ra)
+{
+	struct tide_task *t = tide__task_cur;
+	struct fut_track *tr;
+	struct fut_rec *r;
+	size_t h;
+
+	if (!t || t->loop != loop || (t->flags & T_DONE))
+		return;
+	tr = track_get(t->tl);
+	r = tr ? malloc(sizeof(*r)) : NULL;
+	if (!r)
+		return; /* a debug aid: not noted, so never reported */
+	if (tr->n > tr->mask)
+		track_grow(tr);
+	r->f = f;
+	r->ra = ra;
+	r->task = t;
+	r->name[0] = 0;
+	h = track_hash(tr, f);
+	r->hnext = tr->bucket[h];
+	tr->bucket[h] = r;
+	tr->n++;
+	list_add(&t->futs, r);
+}
+
+void tide__task_future_gone(struct tide_loop *loop, struct tide_future *f)
+{
+	struct task_loop *tl = tide__core(loop)->tasks;
+	struct fut_track *tr = tl ? tl->track : NULL;
+
+	if (!tr || !tr->n)
+		return;
+	for (struct fut_rec *r = tr->bucket[track_hash(tr, f)]; r; r = r->hnext)
+		if (r->f == f) {
+			track_forget(tr, r);
+			return;
+		}
+}
+
+static bool fut_consumed(const struct tide_future *f)
+{
+	return f->op.fflags & TIDE__FF_CONSUMED;
+}
+
+/* t returned res: forget what it consumed or handed on as its result,
+ * keep the rest as orphans. */
+static void track_task_done(struct tide_task *t, int64_t res)
+{
+	struct fut_track *tr = t->tl->track;
+
+	while (t->futs) {
+		struct fut_rec *r = t->futs;
+
+		if (fut_consumed(r->f) ||
+		    (uintptr_t)r->f == (uintptr_t)(uint64_t)res) {
+			track_forget(tr, r);
+			continue;
+		}
+		list_del(&t->futs, r);
+		r->task = NULL;
+		memcpy(r->name, task_name(t), sizeof(r->name));
+		list_add(&tr->orphans, r);
+		tr->orphans_n++;
+	}
+}
+
+static const char *kind_name(int kind)
+{
+	switch (kind) {
+	case TIDE__FK_OP:
+		return "an operation's future";
+	case TIDE__FK_TIMER:
+		return "a timer's future";
+	case TIDE__FK_PROMISE:
+		return "a promise (a task's or a tide_promise_new() one)";
+	case TIDE__FK_DERIVED:
+		return "a then()/timeout() result";
+	case TIDE__FK_SHIELD:
+		return "a shield()";
+	case TIDE__FK_COMBO:
+		return "an all()/any()/timeout() result";
+	default:
+		return "a ready or failed future";
+	}
+}
+
+/* tide_loop_free(): an orphan nobody consumed by now was leaked. */
+static void track_free(struct tide_loop *loop, struct task_loop *tl)
+{
+	struct fut_track *tr = tl->track;
+
+	if (!tr)
+		return;
+	for (struct fut_rec *r = tr->orphans; r; r = r->next) {
+		Dl_info di;
+		const char *where = "?";
+		uintptr_t off = (uintptr_t)r->ra;
+
+		if (fut_consumed(r->f))
+			continue;
+		if (dladdr(r->ra, &di) && di.dli_fname) {
+			where = di.dli_fname[0] ? di.dli_fname : "program";
+			off -= (uintptr_t)di.dli_fbase;
+		}
+		tide__warn(loop,
+			   "task %s finished with a future it never awaited "
+			   "or released: %s made by the call returning to "
+			   "%s+0x%llx",
+			   r->name, kind_name(r->f->op.kind), where,
+			   (unsigned long long)off);
+	}
+	for (size_t i = 0; i <= tr->mask; i++)
+		for (struct fut_rec *r = tr->bucket[i], *nx; r; r = nx) {
+			nx = r->hnext;
+			free(r);
+		}
+	free(tr->bucket);
+	free(tr);
+	tl->track = NULL;
+}
+
 /* tide_loop_free(), after quiesce: what is left is suspended for good. */
 static void tasks_free(struct tide_loop *loop)
 {
@@ -41,6 +283,7 @@ static void tasks_free(struct tide_loop *loop)
 			   "task %s is still suspended as its loop is "
 			   "freed (its stack is freed without unwinding)",
 			   task_name(t));
+	track_free(loop, tl);
 	tide__core(loop)->tasks = NULL;
 	tide__core(loop)->tasks_free = NULL;
 	tide__stack_pool_free(tl);
@@ -165,6 +408,8 @@ static void task_entry(void *arg)
 #endif
 	t->flags |= T_STARTED;
 	r = t->fn(t->arg);
+	if (__builtin_expect(t->futs != NULL, 0))
+		track_task_done(t, r);
 	t->flags |= T_DONE;
 	t->flags &= ~(uint32_t)T_CANCEL;
 	tide_promise_resolve(t->promise, r, NULL);

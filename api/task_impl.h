@@ -20,43 +20,7 @@
 
 #include "future_impl.h"
 
-/* The context switch: assembly on x86-64 and aarch64, ucontext elsewhere
- * or when built with -DTIDE_TASK_UCONTEXT=1. */
-#ifndef TIDE_TASK_UCONTEXT
-#if defined(__x86_64__) || defined(__aarch64__)
-#define TIDE_TASK_UCONTEXT 0
-#else
-#define TIDE_TASK_UCONTEXT 1
-#endif
-#endif
-
-#if TIDE_TASK_UCONTEXT
-#include <ucontext.h>
-struct tide__ctx {
-	ucontext_t uc;
-};
-#else
-struct tide__ctx {
-	void *sp; /* saved stack pointer; registers are on that stack */
-};
-#endif
-
-typedef void tide__ctx_entry(void *arg);
-
-/* Prepare c so that the first switch to it calls entry(arg) on the stack
- * [lo, top); entry must never return. */
-void tide__ctx_make(struct tide__ctx *c, void *lo, void *top,
-		    tide__ctx_entry *entry, void *arg);
-/* Save the current context in from and continue in to. */
-#if TIDE_TASK_UCONTEXT
-void tide__ctx_swap(struct tide__ctx *from, struct tide__ctx *to);
-#else
-void tide__ctx_switch_asm(void **save_sp, void *new_sp);
-static inline void tide__ctx_swap(struct tide__ctx *from, struct tide__ctx *to)
-{
-	tide__ctx_switch_asm(&from->sp, to->sp);
-}
-#endif
+#include "task_ctx.h"
 
 /* ---- sanitizers and valgrind ---- */
 #if defined(__has_feature)
@@ -72,6 +36,8 @@ static inline void tide__ctx_swap(struct tide__ctx *from, struct tide__ctx *to)
 #endif
 
 struct task_loop;
+struct fut_rec;
+struct fut_track;
 
 /* One mapping holding nslots stack slots of slot bytes each. */
 struct task_batch {
@@ -110,9 +76,10 @@ struct tide_task {
 	void *conn;		       /* task_server.c: the connection */
 	struct tide_task *next, *prev; /* live tasks of the loop / pool list */
 	struct task_batch *batch;
-	char *lo;	     /* lowest usable stack byte */
-	size_t size;	     /* stack size as requested (rounded) */
-	uint64_t resumed_ns; /* debug: start of this run */
+	char *lo;	      /* lowest usable stack byte */
+	size_t size;	      /* stack size as requested (rounded) */
+	uint64_t resumed_ns;  /* debug: start of this run */
+	struct fut_rec *futs; /* debug: futures created while it ran */
 	uint64_t id;
 #if TIDE__ASAN
 	void *fake; /* ASan fake stack while suspended */
@@ -170,6 +137,8 @@ struct task_loop {
 	 * once nothing runs on its stack any more (at the next switch into
 	 * a task, spawn or free) */
 	struct tide_task *zombie;
+	/* debug: futures created in tasks, by address (api/task.c) */
+	struct fut_track *track;
 };
 
 #endif /* TIDE_TASK_IMPL_H */

@@ -2,7 +2,9 @@
 /*
  * task_server.c - a server that runs one task per accepted connection, on
  * top of the public tide_server API: the connection callback spawns a task
- * that runs the handler with the stream and closes the stream after it.
+ * that runs the handler with the stream and ends the stream after it: in
+ * order when the handler returns >= 0, with a reset when it returns an
+ * error.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,9 +20,11 @@ static int64_t conn_task(void *arg)
 	struct tide_stream *s = tide__task_cur->conn;
 	int64_t r = h->fn(h->arg, s);
 
-	/* the close runs on detached; the server waits for the stream to be
-	 * freed before its stop resolves */
-	tide_future_release(tide_stream_close(s));
+	/* an error: a reset (the peer must not take a cut-off exchange for a
+	 * complete one), else an orderly close.  Either runs on detached; the
+	 * server waits for the stream to be freed before its stop resolves */
+	tide_future_release(r < 0 ? tide_stream_abort(s) :
+				    tide_stream_close(s));
 	return r;
 }
 

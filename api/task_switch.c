@@ -6,7 +6,7 @@
  * store the stack pointer, load the other one, restore, return.  No signal
  * mask and no system call: the floating-point control state (MXCSR, x87
  * control word, FPCR) is the thread's and is shared by its tasks.  Other
- * architectures, or a build with -DTIDE_TASK_UCONTEXT=1, use ucontext.
+ * architectures, or configure --with-task-switch=ucontext, use ucontext.
  *
  * The switch leaves through an indirect jump, not ret, so this object
  * carries no shadow-stack (CET SHSTK) marking and a program linking it
@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "task_impl.h"
+#include "task_ctx.h"
 
 #if !TIDE_TASK_UCONTEXT
 

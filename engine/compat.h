@@ -11,6 +11,9 @@
  *                               assertions are compiled in
  *   TIDE_CONFIG_VALGRIND        --enable-valgrind (default: on when
  *                               <valgrind/memcheck.h> exists)
+ *   TIDE_TASK_UCONTEXT          --with-task-switch=ucontext (default on
+ *                               targets without the assembly switch):
+ *                               tasks switch with swapcontext()
  *   TIDE_LIBURING_VERSION       "2.3", ...
  *   HAVE_IO_URING_SETUP_BUF_RING  liburing 2.4+'s buffer ring helper
  *   HAVE_IORING_OP_<NAME>       the opcode is in liburing's enum (opcodes

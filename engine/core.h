@@ -55,8 +55,9 @@ enum {
 	TIDE__OP_INTERNAL = 1u
 			    << 2,   /* backend submits it itself: not counted */
 	TIDE__OP_BACKEND = 1u << 3, /* the backend's own mark */
-	TIDE__OP_FAULT_LATE = 1u << 4, /* fault injection: deliver late */
-	TIDE__OP_INFLIGHT = 1u << 5,   /* debug builds: counted, not done */
+	TIDE__OP_FAULT_LATE = 1u << 4,	/* fault injection: deliver late */
+	TIDE__OP_INFLIGHT = 1u << 5,	/* debug builds: counted, not done */
+	TIDE__OP_FAULT_MULTI = 1u << 6, /* fault injection: may end early */
 };
 
 /* A queued callback: continuation dispatch and call_soon share it. */
@@ -211,7 +212,8 @@ static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
 	 * one test on the common path */
 	if (__builtin_expect(op->eflags &
 				     (TIDE__OP_CANCELLED_EARLY |
-				      TIDE__OP_FAULT_LATE | TIDE__OP_INTERNAL),
+				      TIDE__OP_FAULT_LATE |
+				      TIDE__OP_FAULT_MULTI | TIDE__OP_INTERNAL),
 			     0)) {
 		tide__complete_odd(loop, op, res, cflags);
 		return;

@@ -24,10 +24,20 @@ struct tide__later {
 
 /* Fault injection (engine/core/fault.c), from TIDE_FAULT at creation. */
 struct tide__fault {
-	uint64_t rng;	    /* xorshift state; 0 = off */
-	uint32_t short_pct; /* socket/pipe transfers cut short, percent */
-	uint32_t late_pct;  /* completions delivered 1-4 dispatches late */
-	uint64_t shortened, delayed;
+	uint64_t rng;	     /* xorshift state; 0 = off */
+	uint32_t short_pct;  /* socket/pipe transfers cut short, percent */
+	uint32_t late_pct;   /* completions delivered 1-4 dispatches late */
+	uint32_t eagain_pct; /* epoll: a try-first call says EAGAIN */
+	uint32_t eintr_pct;  /* epoll: a try-first call says EINTR */
+	uint32_t nomore_pct; /* a multishot ends early after a completion */
+	uint32_t nomem_pct;  /* io_uring: the SQ is full (backlog path) */
+	uint32_t cancel_pct; /* an operation cancelled before it ran */
+	bool errno_last;  /* the last call faked an errno: the next is real */
+	bool report;	  /* report=1: print the counts at free */
+	bool ending_user; /* ending_op was cancelled by its owner too */
+	bool ending_recv; /* ending_op is a receive (else an accept) */
+	struct tide__op *ending_op; /* the multishot being ended early */
+	uint64_t shortened, delayed, again, intr, ended, sq_full, cancelled;
 };
 
 struct tide_loop {
@@ -78,10 +88,40 @@ int tide__later_push(struct tide_loop *loop, struct tide__op *op, int32_t res,
 		     uint32_t cflags, uint32_t turns);
 /* Fault injection: read TIDE_FAULT (0, or -EINVAL for a bad value). */
 int tide__fault_init(struct tide_loop *loop);
+/* Freeing: with report=1, what was injected, on stderr. */
+void tide__fault_report(const struct tide_loop *loop);
+/* What tide__fault_op() is given. */
+enum {
+	TIDE__FAULT_IN,	   /* bytes come in (or none move) */
+	TIDE__FAULT_OUT,   /* bytes go out */
+	TIDE__FAULT_MULTI, /* a multishot receive or accept */
+};
 /* Fault injection for an operation being started on fd: may shorten *len
- * (len may be NULL) and mark op to complete late. */
+ * (len may be NULL), mark op to complete late, and mark a multishot to be
+ * ended early at one of its completions. */
 void tide__fault_op(struct tide_loop *loop, struct tide__op *op, int fd,
-		    unsigned *len);
+		    unsigned *len, unsigned how);
+/* io_uring: should this submission find the SQ full (nomem)? */
+bool tide__fault_sq_full(struct tide_loop *loop);
+/* Should op, being started, be cancelled by "the kernel" before it runs? */
+bool tide__fault_refuse(struct tide_loop *loop, unsigned how);
+/* The owner of op asked to cancel it (tide__op_cancel()). */
+static inline void tide__fault_owner_cancel(struct tide_loop *loop,
+					    struct tide__op *op)
+{
+	if (__builtin_expect(loop->fault.ending_op == op, 0))
+		loop->fault.ending_user = true;
+}
+bool tide__fault_errno_slow(struct tide_loop *loop);
+/* The epoll backend, before each non-blocking system call it tries: true
+ * when the call is to be skipped and look as if it failed with errno
+ * (EAGAIN or EINTR, set).  Never twice in a row, so every call progresses. */
+static inline bool tide__fault_errno(struct tide_loop *loop)
+{
+	if (__builtin_expect(!loop->fault.rng, 1))
+		return false;
+	return tide__fault_errno_slow(loop);
+}
 
 _Static_assert(offsetof(struct tide_loop, core) == 0,
 	       "tide__core() relies on the core coming first");

@@ -72,9 +72,26 @@ int t_run_configs(const char *name, const struct CMUnitTest *tests, size_t n)
 		{ "epoll", TIDE_LOOP_EPOLL },
 	};
 	const char *only = getenv("TIDE_TEST_CONFIG");
+	const char *fault = getenv("TIDE_FAULT");
 	char full[128];
 	int fails = 0, ran = 0;
 	bool uring_ran = false;
+
+	/* a TIDE_FAULT the library refuses would skip every configuration
+	 * and pass: fail instead */
+	if (fault && *fault) {
+		struct tide_loop_options o = { .flags = TIDE_LOOP_EPOLL };
+		struct tide_loop *l;
+		int r = tide_loop_new(&l, &o);
+
+		if (r == -EINVAL) {
+			printf("[  FAILED  ] TIDE_FAULT=%s is refused\n",
+			       fault);
+			return 1;
+		}
+		if (r == 0)
+			tide_loop_free(l);
+	}
 
 	for (size_t i = 0; i < sizeof(cfgs) / sizeof(cfgs[0]); i++) {
 		memset(&t_opts, 0, sizeof(t_opts));

@@ -74,8 +74,9 @@ for c in d["checks"]:
     # from n rounds min..max covers it with 1 - 2^(1-n) (0.5 at 2, 0.9375 at 5)
     clo, chi = m["ci"]
     assert m["min"] <= clo <= m["median"] <= chi <= m["max"], c
-    n = d["rounds"]
-    if n <= 5 and "no value" not in c.get("why", ""):
+    n = m["n"]  # the rounds that gave a value
+    assert 1 <= n <= d["rounds"], (n, d["rounds"])
+    if n <= 5:
         assert (clo, chi) == (m["min"], m["max"]), c
         assert abs(m["ci_level"] - (1 - 2.0 ** (1 - n))) < 1e-9, (n, m["ci_level"])
     assert c["verdict"] in ("ok", "differs", "noisy"), c

@@ -148,6 +148,20 @@ A3=$(sed -n 's/^listening on //p' "$T/out3")
 got=$(printf 'x' | socat -t 5 - "TCP:$A3" 2>/dev/null | wc -c)
 [ "$got" -eq 0 ] || fail "dead upstream: got $got bytes"
 grep -q "upstream:" "$T/err3" || fail "dead upstream not reported"
+# ... and the client's connection ends with a reset, not an end of stream
+# (the connection task returns the error: tide_task_server_new resets)
+python3 - "${A3%:*}" "${A3##*:}" <<'PY' || fail "dead upstream: the client was not reset"
+import socket, sys
+# the reset can come before connect() returns on this side, or after
+try:
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+    s.sendall(b"x")
+    got = s.recv(100)
+except ConnectionResetError:
+    sys.exit(0)
+print("recv gave %r, not a reset" % got, file=sys.stderr)
+sys.exit(1)
+PY
 
 # 5. a stop with a connection still open: the proxy gives it its grace
 # period (2 s), then resets it, and exits 0

@@ -4,8 +4,9 @@
  * tide_run, 100 000 live tasks, deep recursion, the overflow report (in a
  * child), cancellation while awaiting a socket read, a timer, a pool job,
  * a process wait and while runnable, shield, all/any over tasks, nested
- * spawning, error propagation, the per-connection task server and the
- * debug-mode reports.  Every group runs on each ring configuration.
+ * spawning, error propagation, the per-connection task server (an orderly
+ * close or a reset, by the handler's return value) and the debug-mode
+ * reports.  Every group runs on each ring configuration.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1274,6 +1275,92 @@ static void test_tide_task_server_new_bad_args(void **state)
 	tide_loop_free(loop);
 }
 
+/* The connection's task ends its stream by its return value: "reset\n"
+ * makes it return an error (a reset), anything else gets "bye\n" and a
+ * return of 0 (in order). */
+static int64_t reset_or_bye_conn(void *arg, struct tide_stream *s)
+{
+	char line[64];
+	int64_t n = tide_await(tide_stream_read_line(s, line, sizeof(line)));
+
+	(void)arg;
+	if (n <= 0)
+		return n;
+	if (n == 6 && memcmp(line, "reset\n", 6) == 0)
+		return -EPROTO;
+	n = tide_await(tide_stream_write(s, "bye\n", 4));
+	return n == 4 ? 0 : n;
+}
+
+struct end_client {
+	struct tide_addr addr;
+	const char *send;
+	int64_t first, second; /* the client's two reads */
+	char got[16];
+};
+
+static int64_t end_client_task(void *arg)
+{
+	struct end_client *c = arg;
+	struct tide_loop *loop = tide_task_loop(NULL);
+	struct tide_stream *s;
+	char more[16];
+	int64_t fd, r;
+
+	fd = tide_await(tide_socket(loop, AF_INET, SOCK_STREAM, 0));
+	if (fd < 0)
+		return fd;
+	r = tide_await(tide_connect(loop, (int)fd, &c->addr));
+	if (r < 0 || tide_stream_new(loop, (int)fd, NULL, &s)) {
+		close((int)fd);
+		return r < 0 ? r : -ENOMEM;
+	}
+	r = tide_await(tide_stream_write(s, c->send, strlen(c->send)));
+	/* the reply (or the reset), then what follows it: end of stream or
+	 * the reset */
+	c->first = tide_await(tide_stream_read(s, c->got, sizeof(c->got)));
+	c->second =
+		c->first > 0 ?
+			tide_await(tide_stream_read(s, more, sizeof(more))) :
+			c->first;
+	tide_await(tide_stream_close(s));
+	return r < 0 ? r : 0;
+}
+
+static void test_task_server_reset_on_error(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_task_handler h = { .fn = reset_or_bye_conn };
+	struct end_client reset = { .send = "reset\n" },
+			  bye = { .send = "hello\n" };
+	struct tide_server *srv;
+	struct tide_addr a;
+	struct tide_future *fs[2], *all;
+	struct tide_outcome out[2];
+
+	(void)state;
+	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:0"), 0);
+	assert_int_equal(tide_task_server_new(loop, &a, NULL, &h, &srv), 0);
+	assert_int_equal(tide_server_addr(srv, &reset.addr), 0);
+	bye.addr = reset.addr;
+	fs[0] = tide_task_spawn(loop, end_client_task, &reset, NULL);
+	fs[1] = tide_task_spawn(loop, end_client_task, &bye, NULL);
+	all = tide_all(loop, fs, 2, out);
+	assert_int_equal(t_wait(loop, all), 0);
+	tide_future_release(all);
+	assert_int_equal(out[0].result, 0);
+	assert_int_equal(out[1].result, 0);
+	/* an error return: a reset, not an end of stream */
+	assert_int_equal(reset.first, -ECONNRESET);
+	/* 0: the reply, then end of stream (an orderly close) */
+	assert_int_equal(bye.first, 4);
+	assert_memory_equal(bye.got, "bye\n", 4);
+	assert_int_equal(bye.second, 0);
+	assert_int_equal(tide_await(tide_server_stop(srv, 5000000000ull)), 0);
+	tide_server_free(srv);
+	tide_loop_free(loop);
+}
+
 /* ---- freeing a loop with tasks in it ---- */
 
 static int64_t spin_yield_seen;
@@ -1344,6 +1431,77 @@ static int64_t busy_task(void *arg)
 	return 0;
 }
 
+/* Leaks the future of a sleep it never awaits or releases. */
+static int64_t leaky_task(void *arg)
+{
+	(void)arg;
+	(void)tide_sleep(tide_task_loop(NULL), 1000);
+	return 0;
+}
+
+static struct tide_future *then_same(struct tide_loop *loop, void *arg,
+				     int64_t res, void *payload)
+{
+	(void)arg;
+	(void)payload;
+	return tide_future_ready(loop, res, NULL);
+}
+
+static void done_count(void *arg, int64_t res, void *payload)
+{
+	(void)res;
+	(void)payload;
+	++*(int *)arg;
+}
+
+static struct tide_future *handed; /* a promise another owner consumes */
+static int done_calls;
+
+/* Gives every future it makes to a consumer: await, then, on_done, all,
+ * any, timeout, shield, release, another owner (a promise consumed after
+ * this task ended), and its own result (the caller awaits it). */
+static int64_t tidy_task(void *arg)
+{
+	struct tide_loop *loop = tide_task_loop(NULL);
+	struct tide_future *in[2], *f;
+	struct tide_outcome out[2];
+	int64_t r = 0;
+
+	(void)arg;
+	r |= tide_await(tide_sleep(loop, 1000));
+	r |= tide_await(
+		tide_future_then(tide_sleep(loop, 1000), then_same, NULL));
+	r |= tide_future_on_done(tide_sleep(loop, 1000), done_count,
+				 &done_calls);
+	in[0] = tide_sleep(loop, 1000);
+	in[1] = tide_future_ready(loop, 7, NULL);
+	r |= tide_await(tide_all(loop, in, 2, out));
+	in[0] = tide_sleep(loop, 1000);
+	in[1] = tide_sleep(loop, 2000000000ull);
+	r |= tide_await(tide_any(loop, in, 2, TIDE_ANY_CANCEL, out)) < 0;
+	r |= tide_await(
+		tide_future_timeout(tide_sleep(loop, 1000), 1000000000ull));
+	r |= tide_await(tide_future_shield(tide_sleep(loop, 1000)));
+	tide_future_release(tide_sleep(loop, 1000));
+	handed = tide_promise_new(loop);
+	if (r)
+		return -EINVAL;
+	f = tide_future_ready(loop, 42, NULL);
+	return (int64_t)(intptr_t)f; /* handed on as the result */
+}
+
+/* Awaits tidy_task and the future it returned. */
+static int64_t tidy_parent(void *arg)
+{
+	struct tide_task_options to = { .name = "tidy-one" };
+	int64_t r = tide_await(
+		tide_task_spawn(tide_task_loop(NULL), tidy_task, arg, &to));
+
+	if (r <= 0)
+		return r < 0 ? r : -EINVAL;
+	return tide_await((struct tide_future *)(intptr_t)r);
+}
+
 static void debug_scenario(void)
 {
 	struct tide_loop_options o = t_opts;
@@ -1359,12 +1517,35 @@ static void debug_scenario(void)
 	f = tide_task_spawn(loop, busy_task, NULL, &to);
 	tide_loop_run_until(loop, f);
 	tide_future_release(f);
+	to.name = "leaky-one";
+	f = tide_task_spawn(loop, leaky_task, NULL, &to);
+	tide_loop_run_until(loop, f);
+	tide_future_release(f);
+	to.name = "tidy-parent";
+	done_calls = 0;
+	f = tide_task_spawn(loop, tidy_parent, NULL, &to);
+	tide_loop_run_until(loop, f);
+	fprintf(stderr, "tidy result %lld, done calls %d\n",
+		(long long)tide_future_result(f), done_calls);
+	tide_future_release(f);
+	/* the other owner consumes the promise the finished task made */
+	tide_promise_resolve(handed, 0, NULL);
+	tide_future_release(handed);
 	p = tide_promise_new(loop);
 	to.name = "stuck-one";
 	f = tide_task_spawn(loop, await_forever, p, &to);
 	tide_loop_run_once(loop, 0);
 	tide_future_release(f);
 	tide_loop_free(loop);
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
 }
 
 static void test_task_debug_reports(void **state)
@@ -1375,6 +1556,15 @@ static void test_task_debug_reports(void **state)
 	capture_stderr(debug_scenario, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "task busy-one ran"));
 	assert_non_null(strstr(buf, "task stuck-one is still suspended"));
+	/* the leak: reported once, with the task's name and what it was */
+	assert_non_null(strstr(buf, "task leaky-one finished with a future it "
+				    "never awaited or released: a timer's "
+				    "future made by the call returning to "));
+	/* every consumer and hand-off: nothing reported */
+	assert_non_null(strstr(buf, "tidy result 42, done calls 1\n"));
+	assert_int_equal(count_of(buf, "finished with a future"), 1);
+	if (getenv("TIDE_TEST_VERBOSE"))
+		fputs(buf, stderr);
 }
 
 int main(void)
@@ -1415,6 +1605,7 @@ int main(void)
 		cmocka_unit_test(test_task_error_propagates),
 		cmocka_unit_test(test_tide_task_server_new),
 		cmocka_unit_test(test_tide_task_server_new_bad_args),
+		cmocka_unit_test(test_task_server_reset_on_error),
 		cmocka_unit_test(test_task_loop_free_ends_tasks),
 		cmocka_unit_test(test_task_debug_reports),
 	};

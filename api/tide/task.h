@@ -132,8 +132,11 @@ TIDE_API int64_t tide_run(struct tide_loop *loop, tide_task_fn *fn, void *arg);
 
 /*
  * The body of a connection's task: runs with the accepted stream, which
- * the server closes (awaiting the close) when fn returns; fn must not close
- * it.  The return value is the task's result (ignored by the server).
+ * the server ends when fn returns; fn must not close it.  The return value
+ * decides how: >= 0 closes it in order (queued writes go out, then
+ * shutdown and close: tide_stream_close()); a negative errno resets it
+ * (tide_stream_abort(): queued writes are dropped, the peer sees
+ * ECONNRESET).  It is also the task's result.
  */
 typedef int64_t tide_task_conn_fn(void *arg, struct tide_stream *s);
 

@@ -1,22 +1,43 @@
 // SPDX-License-Identifier: MIT
 /*
- * fault.c - fault injection on the seam, for tests: TIDE_FAULT=seed=N
- * [,short=P][,late=P] in the environment of a process makes each loop it
- * creates
- *   - cut transfers on sockets and pipes short (a read, recv, write or send
- *     asks for 1..len bytes; P percent of them, default 25), which the
- *     kernel may always do there, and
- *   - deliver single-shot completions 1 to 4 dispatches late, so they
- *     arrive out of order with the others (P percent, default 25).
+ * fault.c - fault injection on the seam, for tests.  TIDE_FAULT=seed=N
+ * [,KIND=P]... in the environment of a process makes each loop it creates
+ * inject, each with probability P percent:
+ *   short   transfers on sockets and pipes cut short (a read, recv, write or
+ *           send asks for 1..len bytes; default 25), which the kernel may
+ *           always do there;
+ *   late    single-shot completions delivered 1 to 4 dispatches late, so
+ *           they arrive out of order with the others (default 25);
+ *   eagain  epoll backend: a non-blocking call it tries at once (recv,
+ *           send, accept, read/write on a pipe, RWF_NOWAIT on a file ...)
+ *           says EAGAIN without being made: the operation must wait for
+ *           readiness (or go to the pool) and still complete (default 10);
+ *   eintr   the same with EINTR: the call must be made again (default 10);
+ *   nomore  a multishot receive or accept ends early after one of its
+ *           completions, as the kernel ends them (a receive with -ENOBUFS,
+ *           an accept with -EINTR); its owner must start it again and lose
+ *           no byte and no connection (default 10);
+ *   nomem   io_uring: an SQE cannot be had when an operation starts (the SQ
+ *           is full): it and the ones after it wait in the backlog until
+ *           the next submission, in order (default 10);
+ *   cancel  a single-shot operation is cancelled by the kernel before it
+ *           ran (as io-wq does when the thread that submitted it exits):
+ *           it completes with -ECANCELED, having touched nothing.  Nothing
+ *           can redo it for its owner, who sees -ECANCELED as for a cancel
+ *           of its own, so this kind is off unless named (default 0).
  * Only what the kernel may legally do is injected, so callers that honour
- * the contracts (short transfers on streams, completion order) keep every
- * assertion.  The choices follow from the seed alone: a failure replays.
- * Both backends pass through here; the io_uring fast path pays nothing
- * (the loop's one "slow" test, which closing and epoll need anyway).
+ * the contracts keep every assertion.  eagain and eintr never strike twice
+ * in a row, so every call progresses.  The choices follow from the seed
+ * alone: a failure replays.  Both backends pass through here; the io_uring
+ * fast path pays nothing (the loop's one "slow" test, which closing and
+ * epoll need anyway).
  */
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "loop_impl.h"
@@ -36,7 +57,26 @@ static bool chance(struct tide__fault *f, uint32_t pct)
 	return pct && next(f) % 100 < pct;
 }
 
-/* "seed=N,short=P,late=P": 0, or -EINVAL for anything else. */
+static const struct {
+	const char *name;
+	size_t off;
+	uint32_t def;
+} kinds[] = {
+	{ "short", offsetof(struct tide__fault, short_pct), 25 },
+	{ "late", offsetof(struct tide__fault, late_pct), 25 },
+	{ "eagain", offsetof(struct tide__fault, eagain_pct), 10 },
+	{ "eintr", offsetof(struct tide__fault, eintr_pct), 10 },
+	{ "nomore", offsetof(struct tide__fault, nomore_pct), 10 },
+	{ "nomem", offsetof(struct tide__fault, nomem_pct), 10 },
+	{ "cancel", offsetof(struct tide__fault, cancel_pct), 0 },
+};
+
+static uint32_t *pct_of(struct tide__fault *f, size_t i)
+{
+	return (uint32_t *)(void *)((char *)f + kinds[i].off);
+}
+
+/* "seed=N,KIND=P...": 0, or -EINVAL for anything else. */
 static int parse(struct tide__fault *f, const char *spec)
 {
 	char buf[128], *save = NULL, *tok;
@@ -45,27 +85,35 @@ static int parse(struct tide__fault *f, const char *spec)
 	if (strlen(spec) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, spec);
-	f->short_pct = 25;
-	f->late_pct = 25;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		*pct_of(f, i) = kinds[i].def;
 	for (tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '='), *end;
 		unsigned long long v;
+		size_t i;
 
 		if (!eq || eq[1] < '0' || eq[1] > '9')
 			return -EINVAL;
+		errno = 0;
 		v = strtoull(eq + 1, &end, 10);
-		if (*end)
+		if (*end || errno)
 			return -EINVAL;
 		*eq = 0;
-		if (strcmp(tok, "seed") == 0)
+		if (strcmp(tok, "seed") == 0) {
 			seed = v;
-		else if (strcmp(tok, "short") == 0 && v <= 100)
-			f->short_pct = (uint32_t)v;
-		else if (strcmp(tok, "late") == 0 && v <= 100)
-			f->late_pct = (uint32_t)v;
-		else
+			continue;
+		}
+		if (strcmp(tok, "report") == 0 && v <= 1) {
+			f->report = v;
+			continue;
+		}
+		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			if (strcmp(tok, kinds[i].name) == 0)
+				break;
+		if (i == sizeof(kinds) / sizeof(kinds[0]) || v > 100)
 			return -EINVAL;
+		*pct_of(f, i) = (uint32_t)v;
 	}
 	if (!seed)
 		return -EINVAL;
@@ -84,8 +132,9 @@ int tide__fault_init(struct tide_loop *loop)
 		return 0;
 	if (parse(&loop->fault, e)) {
 		fprintf(stderr,
-			"tide: TIDE_FAULT=%s: expected "
-			"seed=N[,short=PERCENT][,late=PERCENT]\n",
+			"tide: TIDE_FAULT=%s: expected seed=N[,KIND=PERCENT]..."
+			"[,report=1] with KIND one of short, late, eagain, "
+			"eintr, nomore, nomem, cancel\n",
 			e);
 		return -EINVAL;
 	}
@@ -93,16 +142,52 @@ int tide__fault_init(struct tide_loop *loop)
 	return 0;
 }
 
+void tide__fault_report(const struct tide_loop *loop)
+{
+	const struct tide__fault *f = &loop->fault;
+
+	if (!f->rng || !f->report)
+		return;
+	fprintf(stderr,
+		"tide: faults injected (%s): short %llu late %llu eagain %llu "
+		"eintr %llu nomore %llu nomem %llu cancel %llu\n",
+		loop->be->name, (unsigned long long)f->shortened,
+		(unsigned long long)f->delayed, (unsigned long long)f->again,
+		(unsigned long long)f->intr, (unsigned long long)f->ended,
+		(unsigned long long)f->sq_full,
+		(unsigned long long)f->cancelled);
+}
+
+/*
+ * May a transfer of len bytes on fd be cut short?  Where the kernel may do
+ * it: a stream socket, a pipe read, a pipe write above PIPE_BUF.  Never a
+ * datagram (a shorter buffer truncates the message) nor a pipe write of
+ * PIPE_BUF or less (POSIX makes it atomic).
+ */
+static bool may_cut(int fd, unsigned len, bool out)
+{
+	struct stat st;
+	int type = 0;
+	socklen_t l = sizeof(type);
+
+	if (fstat(fd, &st))
+		return false;
+	if (S_ISFIFO(st.st_mode))
+		return !out || len > PIPE_BUF;
+	return S_ISSOCK(st.st_mode) &&
+	       getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) == 0 &&
+	       type == SOCK_STREAM;
+}
+
 void tide__fault_op(struct tide_loop *loop, struct tide__op *op, int fd,
-		    unsigned *len)
+		    unsigned *len, unsigned how)
 {
 	struct tide__fault *f = &loop->fault;
-	struct stat st;
 
 	if (!f->rng)
 		return;
-	if (len && *len > 1 && chance(f, f->short_pct) && fstat(fd, &st) == 0 &&
-	    (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode))) {
+	if (len && *len > 1 && chance(f, f->short_pct) &&
+	    may_cut(fd, *len, how == TIDE__FAULT_OUT)) {
 		*len = 1 + (unsigned)(next(f) % *len);
 		f->shortened++;
 	}
@@ -110,6 +195,86 @@ void tide__fault_op(struct tide_loop *loop, struct tide__op *op, int fd,
 		op->eflags |= TIDE__OP_FAULT_LATE;
 		f->delayed++;
 	}
+	if (how == TIDE__FAULT_MULTI && f->nomore_pct)
+		op->eflags |= TIDE__OP_FAULT_MULTI;
+}
+
+bool tide__fault_refuse(struct tide_loop *loop, unsigned how)
+{
+	struct tide__fault *f = &loop->fault;
+
+	if (!f->rng || how == TIDE__FAULT_MULTI || !chance(f, f->cancel_pct))
+		return false;
+	f->cancelled++;
+	return true;
+}
+
+bool tide__fault_sq_full(struct tide_loop *loop)
+{
+	struct tide__fault *f = &loop->fault;
+
+	if (!f->rng || !chance(f, f->nomem_pct))
+		return false;
+	f->sq_full++;
+	return true;
+}
+
+bool tide__fault_errno_slow(struct tide_loop *loop)
+{
+	struct tide__fault *f = &loop->fault;
+
+	if (f->errno_last) {
+		f->errno_last = false;
+		return false;
+	}
+	if (chance(f, f->eintr_pct)) {
+		f->intr++;
+		errno = EINTR;
+	} else if (chance(f, f->eagain_pct)) {
+		f->again++;
+		errno = EAGAIN;
+	} else {
+		return false;
+	}
+	f->errno_last = true;
+	return true;
+}
+
+/*
+ * A multishot completion with more to come: perhaps end the operation here.
+ * It is cancelled (through the backend, as its owner would), the
+ * completions already on their way are delivered as usual, and the final
+ * -ECANCELED becomes what the kernel says when it ends a multishot on its
+ * own: -ENOBUFS for a receive (the buffer ring ran dry), -EINTR for an
+ * accept.  One at a time per loop.
+ */
+static void maybe_end(struct tide_loop *loop, struct tide__op *op,
+		      uint32_t cflags)
+{
+	struct tide__fault *f = &loop->fault;
+
+	if (f->ending_op || loop->core.closing ||
+	    (op->eflags & TIDE__OP_DEADLINE) || !chance(f, f->nomore_pct))
+		return;
+	if (tide__op_cancel(loop, op))
+		return;
+	f->ending_op = op;
+	f->ending_user = false;
+	f->ending_recv = cflags & TIDE__CQ_BUFFER;
+	f->ended++;
+}
+
+static int32_t ended(struct tide_loop *loop, struct tide__op *op, int32_t res)
+{
+	struct tide__fault *f = &loop->fault;
+
+	op->eflags &= (uint8_t)~TIDE__OP_FAULT_MULTI;
+	if (f->ending_op != op)
+		return res;
+	f->ending_op = NULL;
+	if (res != -ECANCELED || f->ending_user || loop->core.closing)
+		return res;
+	return f->ending_recv ? -ENOBUFS : -EINTR;
 }
 
 void tide__complete_odd(struct tide_loop *loop, struct tide__op *op,
@@ -124,6 +289,12 @@ void tide__complete_odd(struct tide_loop *loop, struct tide__op *op,
 				     1 + (uint32_t)(next(&loop->fault) % 4)) ==
 			    0)
 			return;
+	}
+	if (op->eflags & TIDE__OP_FAULT_MULTI) {
+		if (cflags & TIDE__CQ_MORE)
+			maybe_end(loop, op, cflags);
+		else
+			res = ended(loop, op, res);
 	}
 	if (op->eflags & TIDE__OP_CANCELLED_EARLY)
 		res = -ECANCELED;

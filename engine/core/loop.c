@@ -466,6 +466,7 @@ void tide_loop_free(struct tide_loop *loop)
 			   "never released",
 			   (unsigned long long)loop->core.slab.live);
 	loop->be->fini(loop);
+	tide__fault_report(loop);
 	close(loop->wake_fd);
 	pthread_mutex_destroy(&loop->post_lock);
 	tide__slab_destroy(loop);

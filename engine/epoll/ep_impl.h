@@ -182,6 +182,21 @@ static inline void tide__ep_more(struct tide_loop *loop, struct ep_req *r,
 	tide__complete(loop, r->op, res, cflags | TIDE__CQ_MORE);
 }
 
+/*
+ * n = call, a non-blocking system call tried by the backend: a signal's
+ * EINTR makes it again at once; fault injection (engine/core/fault.c) may
+ * skip it and fake EAGAIN or EINTR.
+ */
+#define TIDE__EP_SYS(n, loop, call)                  \
+	do {                                         \
+		do {                                 \
+			if (tide__fault_errno(loop)) \
+				(n) = -1;            \
+			else                         \
+				(n) = (call);        \
+		} while ((n) < 0 && errno == EINTR); \
+	} while (0)
+
 /* net.c: try r's call again now that its descriptor is ready.  Returns
  * true when r is finished (and freed), false when it waits on. */
 bool tide__ep_retry(struct tide_loop *loop, struct ep_req *r, uint32_t ev);

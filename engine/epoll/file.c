@@ -90,15 +90,16 @@ static ssize_t try_nowait(struct tide_loop *loop, int fd, bool in,
 
 	if (!e || e->no_nowait)
 		return -EAGAIN;
-	n = in ? preadv2(fd, iov, (int)cnt, o, RWF_NOWAIT) :
-		 pwritev2(fd, iov, (int)cnt, o, RWF_NOWAIT);
+	TIDE__EP_SYS(n, loop,
+		     in ? preadv2(fd, iov, (int)cnt, o, RWF_NOWAIT) :
+			  pwritev2(fd, iov, (int)cnt, o, RWF_NOWAIT));
 	if (n >= 0)
 		return n;
 	if (errno == EOPNOTSUPP) {
 		e->no_nowait = true;
 		return -EAGAIN;
 	}
-	return errno == EINTR ? -EAGAIN : -errno;
+	return -errno;
 }
 
 /*

@@ -18,9 +18,10 @@
  * one busy descriptor cannot hold the loop. */
 #define MULTI_BATCH 32
 
+/* (EINTR never comes out of TIDE__EP_SYS(): it makes the call again.) */
 static bool would_block(int err)
 {
-	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+	return err == EAGAIN || err == EWOULDBLOCK;
 }
 
 static int32_t res_of(ssize_t n)
@@ -115,7 +116,7 @@ static bool retry_connect(struct tide_loop *loop, struct ep_req *r, uint32_t ev)
 		    errno == EISCONN)
 			err = 0;
 		else if (would_block(errno) || errno == EALREADY ||
-			 errno == EINPROGRESS)
+			 errno == EINPROGRESS || errno == EINTR)
 			return false;
 		else
 			err = -errno;
@@ -136,7 +137,7 @@ int tide__ep_accept(struct tide_loop *loop, struct tide__op *op, int fd,
 
 	if (ret)
 		return ret == -ENOMEM ? ret : tide__ep_now(loop, op, ret);
-	nfd = accept4(fd, addr, len, flags);
+	TIDE__EP_SYS(nfd, loop, accept4(fd, addr, len, flags));
 	if (nfd >= 0) {
 		tide__ep_fd_reset(loop, nfd);
 		return tide__ep_now(loop, op, nfd);
@@ -172,13 +173,16 @@ int tide__ep_accept_multi(struct tide_loop *loop, struct tide__op *op, int fd,
 static bool retry_accept(struct tide_loop *loop, struct ep_req *r)
 {
 	for (int i = 0; i < MULTI_BATCH; i++) {
-		int nfd = accept4(r->fd,
-				  r->kind == EP_ACCEPT ? r->u.io.addr : NULL,
-				  r->kind == EP_ACCEPT ? r->u.io.addrlen : NULL,
-				  r->flags);
+		int nfd;
 
+		TIDE__EP_SYS(nfd, loop,
+			     accept4(r->fd,
+				     r->kind == EP_ACCEPT ? r->u.io.addr : NULL,
+				     r->kind == EP_ACCEPT ? r->u.io.addrlen :
+							    NULL,
+				     r->flags));
 		if (nfd < 0) {
-			if (errno == ECONNABORTED || errno == EINTR)
+			if (errno == ECONNABORTED)
 				continue;
 			if (would_block(errno))
 				return false;
@@ -201,14 +205,42 @@ static bool retry_accept(struct tide_loop *loop, struct ep_req *r)
 
 /* recv/send keep the socket's own mode: MSG_DONTWAIT per call.  send
  * never raises SIGPIPE (MSG_NOSIGNAL), as on io_uring. */
-static ssize_t do_recv(int fd, void *buf, size_t len, int flags)
+static ssize_t do_recv(struct tide_loop *loop, int fd, void *buf, size_t len,
+		       int flags)
 {
-	return recv(fd, buf, len, flags | MSG_DONTWAIT);
+	ssize_t n;
+
+	TIDE__EP_SYS(n, loop, recv(fd, buf, len, flags | MSG_DONTWAIT));
+	return n;
 }
 
-static ssize_t do_send(int fd, const void *buf, size_t len, int flags)
+static ssize_t do_send(struct tide_loop *loop, int fd, const void *buf,
+		       size_t len, int flags)
 {
-	return send(fd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+	ssize_t n;
+
+	TIDE__EP_SYS(n, loop,
+		     send(fd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL));
+	return n;
+}
+
+static ssize_t do_recvmsg(struct tide_loop *loop, int fd, struct msghdr *msg,
+			  int flags)
+{
+	ssize_t n;
+
+	TIDE__EP_SYS(n, loop, recvmsg(fd, msg, flags | MSG_DONTWAIT));
+	return n;
+}
+
+static ssize_t do_sendmsg(struct tide_loop *loop, int fd,
+			  const struct msghdr *msg, int flags)
+{
+	ssize_t n;
+
+	TIDE__EP_SYS(n, loop,
+		     sendmsg(fd, msg, flags | MSG_DONTWAIT | MSG_NOSIGNAL));
+	return n;
 }
 
 /* A receive or send at once; waits (kind, want) on EAGAIN.  MSG_WAITALL
@@ -217,8 +249,8 @@ static int sock_io(struct tide_loop *loop, struct tide__op *op, uint8_t kind,
 		   int fd, void *buf, unsigned len, int flags)
 {
 	bool in = kind == EP_RECV;
-	ssize_t n = in ? do_recv(fd, buf, len, flags) :
-			 do_send(fd, buf, len, flags);
+	ssize_t n = in ? do_recv(loop, fd, buf, len, flags) :
+			 do_send(loop, fd, buf, len, flags);
 	struct ep_req *r;
 
 	if (n < 0 && !would_block(errno))
@@ -254,8 +286,9 @@ static bool retry_sock_io(struct tide_loop *loop, struct ep_req *r)
 {
 	char *p = (char *)r->u.io.buf + r->done;
 	unsigned left = r->u.io.len - r->done;
-	ssize_t n = r->kind == EP_RECV ? do_recv(r->fd, p, left, r->flags) :
-					 do_send(r->fd, p, left, r->flags);
+	ssize_t n = r->kind == EP_RECV ?
+			    do_recv(loop, r->fd, p, left, r->flags) :
+			    do_send(loop, r->fd, p, left, r->flags);
 
 	if (n < 0) {
 		if (would_block(errno))
@@ -274,7 +307,7 @@ static bool retry_sock_io(struct tide_loop *loop, struct ep_req *r)
 int tide__ep_recvmsg(struct tide_loop *loop, struct tide__op *op, int fd,
 		     struct msghdr *msg, int flags)
 {
-	ssize_t n = recvmsg(fd, msg, flags | MSG_DONTWAIT);
+	ssize_t n = do_recvmsg(loop, fd, msg, flags);
 	struct ep_req *r;
 
 	if (n >= 0 || !would_block(errno))
@@ -290,7 +323,7 @@ int tide__ep_recvmsg(struct tide_loop *loop, struct tide__op *op, int fd,
 int tide__ep_sendmsg(struct tide_loop *loop, struct tide__op *op, int fd,
 		     const struct msghdr *msg, int flags)
 {
-	ssize_t n = sendmsg(fd, msg, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+	ssize_t n = do_sendmsg(loop, fd, msg, flags);
 	struct ep_req *r;
 
 	if (n >= 0 || !would_block(errno))
@@ -306,9 +339,8 @@ int tide__ep_sendmsg(struct tide_loop *loop, struct tide__op *op, int fd,
 static bool retry_msg(struct tide_loop *loop, struct ep_req *r)
 {
 	ssize_t n = r->kind == EP_RECVMSG ?
-			    recvmsg(r->fd, r->u.msg, r->flags | MSG_DONTWAIT) :
-			    sendmsg(r->fd, r->u.msg,
-				    r->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+			    do_recvmsg(loop, r->fd, r->u.msg, r->flags) :
+			    do_sendmsg(loop, r->fd, r->u.msg, r->flags);
 
 	if (n < 0 && would_block(errno))
 		return false;
@@ -342,7 +374,7 @@ static bool retry_recv_multi(struct tide_loop *loop, struct ep_req *r)
 			tide__ep_finish(loop, r, -ENOBUFS);
 			return true;
 		}
-		n = do_recv(r->fd, p, tide__bufring_size(br), 0);
+		n = do_recv(loop, r->fd, p, tide__bufring_size(br), 0);
 		if (n < 0 && would_block(errno))
 			return false;
 		if (n <= 0) {
@@ -431,8 +463,9 @@ static ssize_t stream_io(struct tide_loop *loop, int fd, bool in,
 	int ret;
 
 	if (!e->no_nowait) {
-		n = in ? preadv2(fd, iov, (int)cnt, -1, RWF_NOWAIT) :
-			 pwritev2(fd, iov, (int)cnt, -1, RWF_NOWAIT);
+		TIDE__EP_SYS(n, loop,
+			     in ? preadv2(fd, iov, (int)cnt, -1, RWF_NOWAIT) :
+				  pwritev2(fd, iov, (int)cnt, -1, RWF_NOWAIT));
 		if (n >= 0 || errno != EOPNOTSUPP)
 			return n;
 		e->no_nowait = true;
@@ -442,7 +475,9 @@ static ssize_t stream_io(struct tide_loop *loop, int fd, bool in,
 		errno = -ret;
 		return -1;
 	}
-	return in ? readv(fd, iov, (int)cnt) : writev(fd, iov, (int)cnt);
+	TIDE__EP_SYS(n, loop,
+		     in ? readv(fd, iov, (int)cnt) : writev(fd, iov, (int)cnt));
+	return n;
 }
 
 int tide__ep_stream_rw(struct tide_loop *loop, struct tide__op *op, int fd,
@@ -455,8 +490,8 @@ int tide__ep_stream_rw(struct tide_loop *loop, struct tide__op *op, int fd,
 	int ret;
 
 	if (e->kind == EP_FD_SOCKET && single) {
-		n = in ? do_recv(fd, iov->iov_base, iov->iov_len, 0) :
-			 do_send(fd, iov->iov_base, iov->iov_len, 0);
+		n = in ? do_recv(loop, fd, iov->iov_base, iov->iov_len, 0) :
+			 do_send(loop, fd, iov->iov_base, iov->iov_len, 0);
 		if (n < 0 && errno == ENOTSOCK) {
 			/* the number was a socket's once: look again */
 			e->kind = EP_FD_UNKNOWN;
@@ -520,13 +555,15 @@ int tide__ep_splice(struct tide_loop *loop, struct tide__op *op, int fd_in,
 		    unsigned flags)
 {
 	loff_t oi = off_in, oo = off_out;
-	ssize_t n = splice(fd_in, off_in == -1 ? NULL : &oi, fd_out,
-			   off_out == -1 ? NULL : &oo, len,
-			   flags | SPLICE_F_NONBLOCK);
+	ssize_t n;
 	struct pollfd p[2] = { { .fd = fd_in, .events = POLLIN },
 			       { .fd = fd_out, .events = POLLOUT } };
 	struct ep_req *r;
 
+	TIDE__EP_SYS(n, loop,
+		     splice(fd_in, off_in == -1 ? NULL : &oi, fd_out,
+			    off_out == -1 ? NULL : &oo, len,
+			    flags | SPLICE_F_NONBLOCK));
 	if (n >= 0 || !would_block(errno))
 		return tide__ep_now(loop, op, res_of(n));
 	r = req(loop, op, EP_SPLICE, fd_in, EPOLLIN);
@@ -550,12 +587,14 @@ static bool retry_splice(struct tide_loop *loop, struct ep_req *r)
 {
 	int fd_in = (int)r->done, fd_out = r->u.sp.fd_out;
 	loff_t oi = r->u.sp.off_in, oo = r->u.sp.off_out;
-	ssize_t n = splice(fd_in, r->u.sp.off_in == -1 ? NULL : &oi, fd_out,
-			   r->u.sp.off_out == -1 ? NULL : &oo, r->u.sp.len,
-			   (unsigned)r->flags | SPLICE_F_NONBLOCK);
+	ssize_t n;
 	struct pollfd p[2] = { { .fd = fd_in, .events = POLLIN },
 			       { .fd = fd_out, .events = POLLOUT } };
 
+	TIDE__EP_SYS(n, loop,
+		     splice(fd_in, r->u.sp.off_in == -1 ? NULL : &oi, fd_out,
+			    r->u.sp.off_out == -1 ? NULL : &oo, r->u.sp.len,
+			    (unsigned)r->flags | SPLICE_F_NONBLOCK));
 	if (n >= 0 || !would_block(errno)) {
 		tide__ep_finish(loop, r, res_of(n));
 		return true;

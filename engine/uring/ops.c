@@ -47,31 +47,57 @@ static int finish(struct tide_loop *loop, struct tide__op *op, int res)
 	return accepted(loop, op, tide__complete_later(loop, op, res, 0));
 }
 
-/* Off the fast path: the loop is closing (operations complete -ECANCELED
- * unstarted), runs on epoll, or injects faults.  1: go on with io_uring. */
-static __attribute__((noinline, cold)) int
-slow_path(struct tide_loop *loop, struct tide__op *op, int fd, unsigned *len)
+/* Fault injection's "nomem": the SQ is full.  A NOP nobody waits for goes
+ * to the backlog, so this operation and every one after it are taken from
+ * there until the next submission flushes it, as when the ring is full. */
+static void sq_full(struct tide_loop *loop)
 {
-	if (loop->core.closing)
+	struct io_uring_sqe *sqe = tide__sqe_backlog(loop);
+
+	if (!sqe)
+		return;
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data(sqe, NULL);
+	if (loop->u.ring.features & IORING_FEAT_CQE_SKIP)
+		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+}
+
+/* Off the fast path: the loop is closing (operations complete -ECANCELED
+ * unstarted, as do those fault injection has the kernel cancel), runs on
+ * epoll, or injects faults.  1: go on with io_uring. */
+static __attribute__((noinline, cold)) int slow_path(struct tide_loop *loop,
+						     struct tide__op *op,
+						     int fd, unsigned *len,
+						     unsigned how)
+{
+	if (loop->core.closing || (!(op->eflags & TIDE__OP_INTERNAL) &&
+				   tide__fault_refuse(loop, how)))
 		return refuse(loop, op);
-	tide__fault_op(loop, op, fd, len);
+	tide__fault_op(loop, op, fd, len, how);
+	if (loop->uring && tide__fault_sq_full(loop))
+		sq_full(loop);
 	return 1;
 }
 
 /* The prologue of every operation: one test keeps io_uring on the fast
  * path; ep, the epoll backend's road, is evaluated only there.  fd and
- * len (a pointer, or NULL) are what fault injection may cut short. */
-#define ROUTE_ON(fd, len, ep)                                      \
-	do {                                                       \
-		if (__builtin_expect(loop->slow, 0)) {             \
-			int r_ = slow_path(loop, op, (fd), (len)); \
-			if (r_ <= 0)                               \
-				return r_;                         \
-			if (!loop->uring)                          \
-				return accepted(loop, op, (ep));   \
-		}                                                  \
+ * len (a pointer, or NULL) are what fault injection may cut short; how
+ * (TIDE__FAULT_*) says which way the bytes go, or that it is a multishot,
+ * which fault injection may end early. */
+#define ROUTE_AS(fd, len, how, ep)                                        \
+	do {                                                              \
+		if (__builtin_expect(loop->slow, 0)) {                    \
+			int r_ = slow_path(loop, op, (fd), (len), (how)); \
+			if (r_ <= 0)                                      \
+				return r_;                                \
+			if (!loop->uring)                                 \
+				return accepted(loop, op, (ep));          \
+		}                                                         \
 	} while (0)
-#define ROUTE(ep) ROUTE_ON(-1, NULL, ep)
+#define ROUTE_IN(fd, len, ep) ROUTE_AS(fd, len, TIDE__FAULT_IN, ep)
+#define ROUTE_OUT(fd, len, ep) ROUTE_AS(fd, len, TIDE__FAULT_OUT, ep)
+#define ROUTE(ep) ROUTE_AS(-1, NULL, TIDE__FAULT_IN, ep)
+#define ROUTE_MULTI(ep) ROUTE_AS(-1, NULL, TIDE__FAULT_MULTI, ep)
 
 /* Count op, bound to sqe, as in flight.  Records started through the
  * vocabulary are always counted: TIDE__OP_INTERNAL marks only the ones the
@@ -138,7 +164,8 @@ int tide__op_read(struct tide_loop *loop, struct tide__op *op, int fd,
 		  void *buf, unsigned len, uint64_t off, int buf_index,
 		  unsigned flags)
 {
-	ROUTE_ON(fd, &len,
+	/* a fixed file's fd is an index in the table: nothing to look at */
+	ROUTE_IN(fd, (flags & TIDE__RW_FIXED_FILE) ? NULL : &len,
 		 tide__ep_read(loop, op, fd, buf, len, off, buf_index, flags));
 	SQE(rw_prep(loop, sqe,
 		    buf_index < 0 ? IORING_OP_READ : IORING_OP_READ_FIXED, fd,
@@ -149,8 +176,10 @@ int tide__op_write(struct tide_loop *loop, struct tide__op *op, int fd,
 		   const void *buf, unsigned len, uint64_t off, int buf_index,
 		   unsigned flags)
 {
-	ROUTE_ON(fd, &len,
-		 tide__ep_write(loop, op, fd, buf, len, off, buf_index, flags));
+	/* a fixed file's fd is an index in the table: nothing to look at */
+	ROUTE_OUT(fd, (flags & TIDE__RW_FIXED_FILE) ? NULL : &len,
+		  tide__ep_write(loop, op, fd, buf, len, off, buf_index,
+				 flags));
 	SQE(rw_prep(loop, sqe,
 		    buf_index < 0 ? IORING_OP_WRITE : IORING_OP_WRITE_FIXED, fd,
 		    buf, len, off, buf_index, flags));
@@ -300,21 +329,21 @@ int tide__op_accept(struct tide_loop *loop, struct tide__op *op, int fd,
 int tide__op_accept_multi(struct tide_loop *loop, struct tide__op *op, int fd,
 			  int flags)
 {
-	ROUTE(tide__ep_accept_multi(loop, op, fd, flags));
+	ROUTE_MULTI(tide__ep_accept_multi(loop, op, fd, flags));
 	SQE_FD(io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, flags));
 }
 
 int tide__op_recv(struct tide_loop *loop, struct tide__op *op, int fd,
 		  void *buf, unsigned len, int flags)
 {
-	ROUTE_ON(fd, &len, tide__ep_recv(loop, op, fd, buf, len, flags));
+	ROUTE_IN(fd, &len, tide__ep_recv(loop, op, fd, buf, len, flags));
 	SQE_FD(io_uring_prep_recv(sqe, fd, buf, len, flags));
 }
 
 int tide__op_recv_multi(struct tide_loop *loop, struct tide__op *op, int fd,
 			struct tide_bufring *br)
 {
-	ROUTE(tide__ep_recv_multi(loop, op, fd, br));
+	ROUTE_MULTI(tide__ep_recv_multi(loop, op, fd, br));
 	SQE_FD({
 		io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -325,7 +354,7 @@ int tide__op_recv_multi(struct tide_loop *loop, struct tide__op *op, int fd,
 int tide__op_send(struct tide_loop *loop, struct tide__op *op, int fd,
 		  const void *buf, unsigned len, int flags)
 {
-	ROUTE_ON(fd, &len, tide__ep_send(loop, op, fd, buf, len, flags));
+	ROUTE_OUT(fd, &len, tide__ep_send(loop, op, fd, buf, len, flags));
 	SQE_FD(io_uring_prep_send(sqe, fd, buf, len, flags));
 }
 
@@ -403,6 +432,7 @@ int tide__op_deadline(struct tide_loop *loop, struct tide__op *op,
 
 int tide__op_cancel(struct tide_loop *loop, struct tide__op *op)
 {
+	tide__fault_owner_cancel(loop, op);
 	if (!loop->uring || tide__ep_owns(loop, op))
 		return tide__ep_cancel(loop, op); /* a heap timer, a pool job */
 	return tide__uring_cancel(loop, op);

@@ -57,6 +57,11 @@ void tide__sqe_refuse(struct io_uring_sqe *sqe, struct tide__op *op)
 	op->eflags |= TIDE__OP_CANCELLED_EARLY;
 }
 
+struct io_uring_sqe *tide__sqe_backlog(struct tide_loop *loop)
+{
+	return backlog_push(loop);
+}
+
 struct io_uring_sqe *tide__sqe_slow(struct tide_loop *loop)
 {
 	struct tide__uring *u = &loop->u;

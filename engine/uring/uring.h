@@ -12,6 +12,11 @@
  * backlogs the SQE while the ring is full or a backlog exists. */
 struct io_uring_sqe *tide__sqe_slow(struct tide_loop *loop);
 
+/* An SQE from the backlog, as if the SQ were full (fault injection's
+ * nomem); every SQE after it comes from there too until the next flush.
+ * NULL when the backlog cannot grow. */
+struct io_uring_sqe *tide__sqe_backlog(struct tide_loop *loop);
+
 /* An SQE from the SQ ring, or NULL when the cached limit is reached (then
  * tide__sqe_slow()).  tide's rings have 64-byte SQEs and 16-byte CQEs
  * (never SQE128/CQE32: uring.c refuses them). */

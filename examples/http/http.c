@@ -233,15 +233,16 @@ static int64_t handle(struct conn *c)
 
 /* ---- connections ---- */
 
-/* One connection: read a request head, answer it, again while the client
- * keeps the connection.  The connection's state lives on the task's
- * stack. */
-static int64_t conn_task(void *arg)
+/* One connection, a task of tide_task_server_new(): read a request head,
+ * answer it, again while the client keeps the connection.  The
+ * connection's state lives on the task's stack. */
+static int64_t conn_task(void *arg, struct tide_stream *s)
 {
-	struct conn c = { .next = conns, .s = arg, .fd = -1 };
+	struct conn c = { .next = conns, .s = s, .fd = -1 };
 	int64_t res;
 	int reset;
 
+	(void)arg;
 	if (conns)
 		conns->prev = &c;
 	conns = &c;
@@ -275,10 +276,10 @@ static int64_t conn_task(void *arg)
 		conns = c.next;
 	if (c.next)
 		c.next->prev = c.prev;
-	/* runs on by itself; nothing waits for it */
-	tide_future_release(reset ? tide_stream_abort(c.s) :
-				    tide_stream_close(c.s));
-	return 0;
+	/* the server ends the stream: an error return resets it (a client
+	 * must not take a cut-off answer for a whole one), 0 closes it in
+	 * order */
+	return reset ? -ECONNABORTED : 0;
 }
 
 /* Once a second: connections idle past idle_ns lose their pending read
@@ -298,18 +299,8 @@ static int64_t sweep_task(void *arg)
 	return 0;
 }
 
-/* Each accepted connection gets a task that owns its stream (it ends it
- * with a reset after an error, which tide_task_server_new()'s in-order
- * close would not do). */
-static void on_conn(void *arg, struct tide_stream *s)
-{
-	struct tide_future *t = tide_task_spawn(loop, conn_task, s, NULL);
-
-	(void)arg;
-	if (!t)
-		tide_future_release(tide_stream_abort(s));
-	tide_future_release(t);
-}
+/* Each accepted connection gets a task running conn_task(). */
+static const struct tide_task_handler handler = { .fn = conn_task };
 
 /* ---- main ---- */
 
@@ -375,7 +366,7 @@ int main(int argc, char **argv)
 	}
 	ret = tide_signal_new(loop, sigs, 2, &sig);
 	if (!ret)
-		ret = tide_server_new(loop, &a, NULL, on_conn, NULL, &srv);
+		ret = tide_task_server_new(loop, &a, NULL, &handler, &srv);
 	if (ret < 0) {
 		fprintf(stderr, "http: %s: %s\n", listen, tide_strerror(ret));
 		return 1;

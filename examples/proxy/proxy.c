@@ -49,13 +49,16 @@ static void drop(struct tide_stream *s, int error)
 					    tide_stream_close(s));
 }
 
-/* One connection, top to bottom: connect to the upstream, copy both ways
- * until both ends are done, end both streams. */
-static int64_t pair_task(void *arg)
+/* One connection, a task of tide_task_server_new(), top to bottom: connect
+ * to the upstream, copy both ways until both ends are done, end the
+ * upstream stream; the server ends the client's by the return value (an
+ * error: a reset). */
+static int64_t pair_task(void *arg, struct tide_stream *client)
 {
-	struct pair p = { .next = pairs, .client = arg };
+	struct pair p = { .next = pairs, .client = client };
 	int64_t res;
 
+	(void)arg;
 	if (pairs)
 		pairs->prev = &p;
 	pairs = &p;
@@ -81,23 +84,12 @@ static int64_t pair_task(void *arg)
 		pairs = p.next;
 	if (p.next)
 		p.next->prev = p.prev;
-	drop(p.client, res < 0);
 	drop(p.up, res < 0);
 	return res < 0 ? res : 0;
 }
 
-/* Each accepted connection gets a task that owns its stream (it ends it
- * with a reset after an error, which tide_task_server_new()'s in-order
- * close would not do). */
-static void on_conn(void *arg, struct tide_stream *s)
-{
-	struct tide_future *t = tide_task_spawn(loop, pair_task, s, NULL);
-
-	(void)arg;
-	if (!t)
-		drop(s, 1);
-	tide_future_release(t);
-}
+/* Each accepted connection gets a task running pair_task(). */
+static const struct tide_task_handler handler = { .fn = pair_task };
 
 /* The grace period is over: stop every copy still running (each task then
  * resets its two streams, which lets the server's stop finish). */
@@ -168,7 +160,7 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = tide_signal_new(loop, sigs, 2, &sig);
 	if (!ret)
-		ret = tide_server_new(loop, &a, NULL, on_conn, NULL, &srv);
+		ret = tide_task_server_new(loop, &a, NULL, &handler, &srv);
 	if (ret < 0) {
 		fprintf(stderr, "proxy: %s: %s\n", listen,
 			tide_strerror((int)ret));

@@ -668,6 +668,8 @@ static void gil_jstat(struct json_writer *w, const char *key,
 	json_array_end(w);
 	json_key(w, "ci_level");
 	json_double(w, s->ci_level);
+	json_key(w, "n");
+	json_uint(w, (uint64_t)s->n);
 	json_object_end(w);
 }
 
