@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * services.c - readiness (one-shot and multishot poll), signals through a
- * signalfd polled on the loop, and openat2 with resolve restrictions (with a
- * path-walking fallback where the backend has no openat2).
+ * signalfd polled on the loop, and openat2 with resolve restrictions (the
+ * engine runs it: io_uring's openat2, else a pool job, see
+ * engine/core/resolve.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,6 @@
 #include <unistd.h>
 
 #include "future_impl.h"
-#include "services_impl.h"
 
 /* ---- readiness ---- */
 
@@ -245,97 +245,6 @@ struct openat2_args {
 	char path[]; /* copied: read when the kernel starts the open */
 };
 
-/* Where the kernel has no openat2: refuse absolute paths and any ".."
- * component (BENEATH), and a symlink in any directory component
- * (NO_SYMLINKS; the last one is opened with O_NOFOLLOW).  The checks are lstat-style calls on the loop thread:
- * this road is taken only on backends or kernels without openat2. */
-int tide__openat2_check(int dfd, const char *path, unsigned resolve)
-{
-	const char *p = path, *e;
-	char comp[256];
-	int dir = dfd, ret = 0;
-
-	if ((resolve & TIDE_RESOLVE_BENEATH) && path[0] == '/')
-		return -EXDEV;
-	for (; *p; p = *e ? e + 1 : e) {
-		size_t n;
-
-		e = strchr(p, '/');
-		if (!e)
-			e = p + strlen(p);
-		n = (size_t)(e - p);
-		if (n == 0 || (n == 1 && p[0] == '.'))
-			continue;
-		if ((resolve & TIDE_RESOLVE_BENEATH) && n == 2 && p[0] == '.' &&
-		    p[1] == '.') {
-			ret = -EXDEV;
-			break;
-		}
-		if (!(resolve & TIDE_RESOLVE_NO_SYMLINKS) || !*e)
-			continue; /* the last component: O_NOFOLLOW */
-		if (n >= sizeof(comp)) {
-			ret = -ENAMETOOLONG;
-			break;
-		}
-		memcpy(comp, p, n);
-		comp[n] = '\0';
-		int next = openat(dir, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		struct stat st;
-
-		if (next < 0) {
-			ret = -errno;
-			break;
-		}
-		if (fstat(next, &st) == 0 && S_ISLNK(st.st_mode)) {
-			close(next);
-			ret = -ELOOP;
-			break;
-		}
-		if (dir != dfd)
-			close(dir);
-		dir = next;
-	}
-	if (dir != dfd)
-		close(dir);
-	return ret;
-}
-
-/* With BENEATH alone the kernel answers -EXDEV for a way out; the
- * fallback refuses every symlink, and says so with the same error. */
-static struct tide_future *beneath_error(struct tide_loop *loop, void *arg,
-					 int64_t res, void *payload)
-{
-	(void)arg;
-	(void)payload;
-	if (res == -ELOOP)
-		return tide_future_fail(loop, -EXDEV);
-	return res < 0 ? tide_future_fail(loop, (int)res) :
-			 tide_future_ready(loop, res, NULL);
-}
-
-static struct tide_future *openat2_fallback(struct tide_loop *loop, int dfd,
-					    const char *path, int flags,
-					    mode_t mode, unsigned resolve)
-{
-	bool beneath_only = resolve == TIDE_RESOLVE_BENEATH;
-	struct tide_future *f;
-	int ret;
-
-	/* stricter than the kernel: a symlink could lead out, so none */
-	if (resolve & TIDE_RESOLVE_BENEATH)
-		resolve |= TIDE_RESOLVE_NO_SYMLINKS;
-	ret = tide__openat2_check(dfd, path, resolve);
-	if (ret)
-		return tide_future_fail(
-			loop, beneath_only && ret == -ELOOP ? -EXDEV : ret);
-	f = tide_openat(
-		loop, dfd, path,
-		flags | (resolve & TIDE_RESOLVE_NO_SYMLINKS ? O_NOFOLLOW : 0),
-		mode);
-	return beneath_only ? tide_future_then_wrapped(f, beneath_error, NULL) :
-			      f;
-}
-
 struct tide_future *tide_openat2(struct tide_loop *loop, int dfd,
 				 const char *path, int flags, mode_t mode,
 				 unsigned resolve)
@@ -343,7 +252,6 @@ struct tide_future *tide_openat2(struct tide_loop *loop, int dfd,
 	struct openat2_args *a;
 	struct tide_future *f;
 	size_t n;
-	int ret;
 
 	if (!loop)
 		return NULL;
@@ -371,9 +279,8 @@ struct tide_future *tide_openat2(struct tide_loop *loop, int dfd,
 	memcpy(a->path, path, n);
 	f->ext = a;
 	f->op.fflags |= TIDE__FF_EXT_MALLOC;
-	ret = tide__op_openat2(loop, &f->op, dfd, a->path, &a->how);
-	if (ret != -EOPNOTSUPP)
-		return tide__op_started(f, ret);
-	tide__future_free(f);
-	return openat2_fallback(loop, dfd, path, flags, mode, resolve);
+	/* io_uring's openat2, or a pool job (the system call, or a walk
+	 * where the kernel lacks it): never on the loop thread */
+	return tide__op_started(f, tide__op_openat2(loop, &f->op, dfd, a->path,
+						    &a->how));
 }

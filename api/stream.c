@@ -5,10 +5,12 @@
  * Input comes either from a multishot receive into a buffer ring (sockets
  * given a ring: one SQE serves every chunk) or from one read/recv at a time
  * into the stream's own buffer.  A pending read request is served by
- * stream_pump() whenever input arrives; writes are queued and sent one at a
- * time, resubmitting short sends.  Internal operations complete through
- * on_done callbacks; the stream is freed only once every one of them ran
- * (ops == 0), so no callback ever sees a freed stream.
+ * stream_pump() whenever input arrives; writes are queued and one send is
+ * in flight at a time, carrying every plain write queued behind the head
+ * too (up to STREAM_IOV_MAX, one sendmsg: writes made while a send is out
+ * leave together), resubmitting short sends.  Internal operations
+ * complete through on_done callbacks; the stream is freed only once every
+ * one of them ran (ops == 0), so no callback ever sees a freed stream.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -165,8 +167,26 @@ static bool stream_copy(struct tide_stream *s)
 	return false;
 }
 
+/* A pending RD_PEEK: done once anything is buffered. */
+static void stream_pump_peek(struct tide_stream *s)
+{
+	char *p;
+
+	if (stream_peek(s, &p) > 0)
+		stream_rd_finish(s, 1);
+	else if (s->in_end)
+		stream_rd_finish(s, s->in_err < 0 ? s->in_err : 0);
+	else
+		stream_arm(s);
+	stream_rx_check(s);
+}
+
 static void stream_pump(struct tide_stream *s)
 {
+	if (s->rd && s->rd_mode == RD_PEEK) {
+		stream_pump_peek(s);
+		return;
+	}
 	if (!s->rd || stream_copy(s)) {
 		stream_rx_check(s);
 		return;
@@ -363,6 +383,72 @@ static struct tide_future *stream_read_req(struct tide_stream *s, void *buf,
 	return p;
 }
 
+/* ---- input without a copy (stream_copy.c) ---- */
+
+struct tide_future *tide__stream_wait_input(struct tide_stream *s)
+{
+	return stream_read_req(s, s, 1, RD_PEEK, NULL, 0);
+}
+
+unsigned tide__stream_peekv(struct tide_stream *s, struct iovec *iov,
+			    unsigned max, size_t limit, size_t *total)
+{
+	unsigned n = 0;
+	size_t sum = 0;
+
+	if (!s->br) {
+		size_t len = s->rtail - s->rhead;
+
+		if (len > limit)
+			len = limit;
+		if (len && max) {
+			iov[0] = (struct iovec){ s->rbuf + s->rhead, len };
+			sum = len;
+			n = 1;
+		}
+	} else {
+		uint32_t bid = s->qfirst, off = s->qoff;
+
+		for (; n < max && bid != TIDE__BUFRING_NONE && sum < limit;
+		     n++) {
+			size_t len = s->links[bid].len - off;
+
+			if (len > limit - sum)
+				len = limit - sum;
+			iov[n] = (struct iovec){
+				(char *)tide__bufring_ptr(s->br, bid) + off, len
+			};
+			sum += len;
+			off = 0;
+			bid = s->links[bid].next;
+		}
+	}
+	s->lent = n > 0;
+	*total = sum;
+	return n;
+}
+
+void tide__stream_release(struct tide_stream *s, size_t n)
+{
+	char *p;
+
+	while (n > 0) {
+		size_t k = stream_peek(s, &p);
+
+		if (k == 0)
+			break;
+		if (k > n)
+			k = n;
+		stream_consume(s, k);
+		n -= k;
+	}
+	s->lent = false;
+	if (s->closing)
+		stream_close_step(s);
+	else
+		stream_rx_check(s); /* buffers came back: resume */
+}
+
 struct tide_future *tide_stream_read(struct tide_stream *s, void *buf,
 				     size_t len)
 {
@@ -460,27 +546,152 @@ void tide__stream_wnext(struct tide_stream *s)
 	stream_drained(s);	    /* may end a closing stream */
 }
 
+/* Take w out of the queue (not the head's successor bookkeeping only:
+ * the tail too). */
+static void stream_wunlink(struct tide_stream *s, struct stream_wreq *w)
+{
+	struct stream_wreq **pp;
+
+	for (pp = &s->wq; *pp != w; pp = &(*pp)->next)
+		;
+	*pp = w->next;
+	if (s->wq_tail == w) {
+		s->wq_tail = NULL;
+		for (struct stream_wreq *x = s->wq; x; x = x->next)
+			s->wq_tail = x;
+	}
+	s->wq_bytes -= w->len;
+}
+
+/* Requests the write in flight carries: the head, and with coalescing the
+ * ones behind it (0 when nothing is in flight). */
+static unsigned stream_winflight(const struct tide_stream *s)
+{
+	if (!s->wop)
+		return 0;
+	return s->wbatch ? s->wbatch : 1;
+}
+
+/*
+ * The write in flight ended: the bytes it sent belong to its requests in
+ * queue order.  Those fully sent succeed; a cancelled one not fully sent
+ * fails -ECANCELED (what went out stays sent); the first other one stays
+ * at the head and goes out again with what is left.
+ */
 static void stream_wdone(void *arg, int64_t res, void *payload)
 {
 	struct tide_stream *s = arg;
-	struct stream_wreq *w = s->wq;
+	unsigned batch = stream_winflight(s);
+	struct stream_wreq *w = s->wq, *rest;
+	bool cancelled = false;
+	size_t left;
 
 	(void)payload;
 	s->wop = NULL;
+	s->wbatch = 0;
 	s->ops--;
-	if (res == 0 && w->len > w->done)
+	for (unsigned i = 0; i < batch && w; i++, w = w->next)
+		cancelled |= w->cancel;
+	if (res == 0)
 		res = -EIO; /* no progress: never loop on it */
-	if (res > 0)
-		w->done += (size_t)res;
-	if (w->cancel && (res == -ECANCELED || (res > 0 && w->done < w->len))) {
-		/* cancelled: what went out stays sent, the rest is not sent */
-		tide__stream_wpop(s, -ECANCELED);
-	} else if (res < 0) {
+	if (res < 0 && !(res == -ECANCELED && cancelled)) {
 		tide__stream_wfail(s, res);
-	} else if (w->done == w->len) {
-		tide__stream_wpop(s, (int64_t)w->len);
+		tide__stream_wnext(s);
+		return;
+	}
+	left = res > 0 ? (size_t)res : 0;
+	while (batch > 0 && (w = s->wq) != NULL) {
+		size_t take = w->len - w->done < left ? w->len - w->done : left;
+
+		w->done += take;
+		left -= take;
+		if (w->done < w->len && !w->cancel)
+			break;
+		batch--;
+		tide__stream_wpop(s, w->done == w->len ? (int64_t)w->len :
+							 -ECANCELED);
+	}
+	/* cancelled ones behind a head that stays were not sent at all */
+	for (w = s->wq ? s->wq->next : NULL; batch > 1 && w; w = rest) {
+		rest = w->next;
+		batch--;
+		if (!w->cancel)
+			continue;
+		stream_wunlink(s, w);
+		tide_promise_resolve(w->p, -ECANCELED, NULL);
+		stream_wfree(s, w);
 	}
 	tide__stream_wnext(s);
+}
+
+/* What is left of a vectored head write, in one sendmsg/writev. */
+static void stream_wkick_vec(struct tide_stream *s, struct stream_wreq *w)
+{
+	const struct iovec *v = (const struct iovec *)(const void *)w->buf;
+	size_t skip = w->done;
+	unsigned n = 0;
+	struct tide_future *f;
+
+	for (unsigned i = 0; i < w->iovcnt; i++) {
+		if (skip >= v[i].iov_len) {
+			skip -= v[i].iov_len;
+			continue;
+		}
+		s->wiov[n].iov_base = (char *)v[i].iov_base + skip;
+		s->wiov[n].iov_len = v[i].iov_len - skip;
+		skip = 0;
+		n++;
+	}
+	if (s->sock) {
+		s->wmsg =
+			(struct msghdr){ .msg_iov = s->wiov, .msg_iovlen = n };
+		f = tide_sendmsg(s->loop, s->fd, &s->wmsg, 0);
+	} else {
+		f = tide_writev(s->loop, s->fd, s->wiov, (int)n, TIDE_OFF_CUR);
+	}
+	s->wop = f;
+	if (f && tide_future_on_done(f, stream_wdone, s) == 0) {
+		s->ops++;
+		return;
+	}
+	s->wop = NULL;
+	tide__stream_wfail(s, -ENOMEM);
+}
+
+/*
+ * Writes queued behind the head go out with it, up to STREAM_IOV_MAX of
+ * them, in one sendmsg/writev (plain byte writes not cancelled; a file or
+ * vectored request ends the run).  False when only the head can go.
+ */
+static bool stream_wkick_batch(struct tide_stream *s, struct stream_wreq *w)
+{
+	struct tide_future *f;
+	unsigned n = 0;
+
+	for (struct stream_wreq *x = w; x && n < STREAM_IOV_MAX; x = x->next) {
+		if (x->file || x->iovcnt || x->cancel)
+			break;
+		s->wiov[n].iov_base = (void *)(uintptr_t)(x->buf + x->done);
+		s->wiov[n].iov_len = x->len - x->done;
+		n++;
+	}
+	if (n < 2)
+		return false;
+	if (s->sock) {
+		s->wmsg =
+			(struct msghdr){ .msg_iov = s->wiov, .msg_iovlen = n };
+		f = tide_sendmsg(s->loop, s->fd, &s->wmsg, 0);
+	} else {
+		f = tide_writev(s->loop, s->fd, s->wiov, (int)n, TIDE_OFF_CUR);
+	}
+	s->wop = f;
+	if (f && tide_future_on_done(f, stream_wdone, s) == 0) {
+		s->wbatch = (uint8_t)n;
+		s->ops++;
+		return true;
+	}
+	s->wop = NULL;
+	return false; /* no memory for it: the head alone */
 }
 
 void tide__stream_wkick(struct tide_stream *s)
@@ -492,6 +703,13 @@ void tide__stream_wkick(struct tide_stream *s)
 		tide__stream_file_kick(s, w);
 		return;
 	}
+	if (w->iovcnt) {
+		stream_wkick_vec(s, w);
+		return;
+	}
+	if (w->next && stream_wkick_batch(s, w))
+		return;
+	s->wbatch = 1;
 	if (s->sock)
 		f = tide_send(s->loop, s->fd, w->buf + w->done,
 			      w->len - w->done, 0);
@@ -509,24 +727,20 @@ void tide__stream_wkick(struct tide_stream *s)
 
 static void stream_wcancel(void *arg)
 {
-	struct stream_wreq *w = arg, **pp;
+	struct stream_wreq *w = arg;
 	struct tide_stream *s = w->s;
+	unsigned k = stream_winflight(s);
 
-	if (w == s->wq && s->wop) {
-		/* in flight: the kernel decides; a partial send stays sent */
-		w->cancel = true;
-		tide_future_cancel(s->wop);
-		return;
+	for (struct stream_wreq *x = s->wq; x && k > 0; x = x->next, k--) {
+		if (x == w) {
+			/* in flight: the kernel decides; a partial send stays
+			 * sent */
+			w->cancel = true;
+			tide_future_cancel(s->wop);
+			return;
+		}
 	}
-	for (pp = &s->wq; *pp != w; pp = &(*pp)->next)
-		;
-	*pp = w->next;
-	if (s->wq_tail == w) {
-		s->wq_tail = NULL;
-		for (struct stream_wreq *x = s->wq; x; x = x->next)
-			s->wq_tail = x;
-	}
-	s->wq_bytes -= w->len;
+	stream_wunlink(s, w);
 	tide_promise_resolve(w->p, -ECANCELED, NULL);
 	stream_wfree(s, w);
 	stream_rx_check(s);
@@ -589,6 +803,30 @@ struct tide_future *tide_stream_write(struct tide_stream *s, const void *buf,
 	if (!w)
 		return NULL;
 	*w = (struct stream_wreq){ .buf = buf, .len = len };
+	p = tide__stream_wqueue(s, w);
+	if (!p)
+		tide__slab_free(s->loop, w);
+	return p;
+}
+
+struct tide_future *tide__stream_writev(struct tide_stream *s,
+					const struct iovec *iov,
+					unsigned iovcnt, size_t total)
+{
+	struct stream_wreq *w;
+	struct tide_future *p;
+	int err = tide__stream_wcheck(s);
+
+	if (err)
+		return tide_future_fail(s->loop, err);
+	if (iovcnt == 0 || iovcnt > STREAM_IOV_MAX || total == 0)
+		return tide_future_fail(s->loop, -EINVAL);
+	w = tide__slab_alloc(s->loop);
+	if (!w)
+		return NULL;
+	*w = (struct stream_wreq){ .buf = (const char *)(const void *)iov,
+				   .len = total,
+				   .iovcnt = (uint8_t)iovcnt };
 	p = tide__stream_wqueue(s, w);
 	if (!p)
 		tide__slab_free(s->loop, w);
@@ -706,7 +944,7 @@ static void stream_close_step(struct tide_stream *s)
 		if (s->rop)
 			tide_future_cancel(s->rop);
 	}
-	if (s->ops == 0)
+	if (s->ops == 0 && !s->lent)
 		stream_finalize(s);
 }
 
@@ -751,27 +989,37 @@ struct tide_future *tide_stream_shutdown(struct tide_stream *s)
 	return p;
 }
 
-/* Cancel every queued write: the one in flight through the kernel, the
+/* Cancel every queued write: those in flight through the kernel, the
  * others at once.  Returns how many. */
 static int stream_cancel_writes(struct tide_stream *s)
 {
-	struct stream_wreq *w = s->wq, *rest;
+	unsigned k = stream_winflight(s);
+	struct stream_wreq *w = s->wq, *last = NULL, *rest;
+	bool cancel_op = false;
 	int n = 0;
 
 	if (!w)
 		return 0;
-	rest = w->next;
-	w->next = NULL;
-	s->wq_tail = w;
-	if (!w->cancel) {
-		w->cancel = true;
-		tide_future_cancel(s->wop);
-		n++;
+	if (k == 0)
+		k = 1; /* the head is always under way */
+	for (; w && k > 0; w = w->next, k--) {
+		if (!w->cancel) {
+			w->cancel = true;
+			cancel_op = true;
+			n++;
+		}
+		last = w;
 	}
+	rest = last->next;
+	last->next = NULL;
+	s->wq_tail = last;
+	if (cancel_op && s->wop)
+		tide_future_cancel(s->wop);
 	while (rest) {
 		struct stream_wreq *x = rest;
 
 		rest = x->next;
+		s->wq_bytes -= x->len;
 		tide_promise_resolve(x->p, -ECANCELED, NULL);
 		stream_wfree(s, x);
 		n++;

@@ -1,24 +1,31 @@
 // SPDX-License-Identifier: MIT
 /*
- * stream_copy.c - tide_stream_copy_bidi(): two pumps (read a chunk, write
- * it, repeat) over a pair of streams, one each way.  End of stream on one
- * side half-closes the other; an error either way cancels the other pump
- * through tide_stream_cancel(), so the result comes only once neither pump
- * has an operation left and both buffers are free.
+ * stream_copy.c - tide_stream_copy_bidi(): two pumps over a pair of
+ * streams, one each way.  A pump waits for input on its source, then
+ * sends everything buffered there (up to the buffer size) straight from
+ * the source's own buffers - the ring buffers a multishot receive filled,
+ * or the stream's read buffer - as one sendmsg, and gives the input back
+ * once it went out: no copy through a user buffer, and chunks that
+ * arrived while a send was in flight go out together in the next.  End
+ * of stream on one side half-closes the other; an error either way
+ * cancels the other pump through tide_stream_cancel(), so the result
+ * comes only once neither pump has an operation left and no input is
+ * lent out.
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "stream_impl.h"
 
-#define DEFAULT_COPY 16384u
+#define DEFAULT_COPY 65536u /* bytes per send at most */
 
 enum pump_state { P_READ, P_WRITE, P_SHUT, P_DONE };
 
 struct pump {
 	struct copy *c;
 	struct tide_stream *src, *dst;
-	char *buf;
+	struct iovec iov[STREAM_IOV_MAX]; /* src's input, being sent */
+	size_t lent;			  /* bytes in iov */
 	uint64_t bytes;
 	int state;
 };
@@ -95,6 +102,10 @@ static void pump_wrote(void *arg, int64_t res, void *payload)
 	struct pump *u = arg;
 
 	(void)payload;
+	/* the input goes back to src whatever happened; what went out is
+	 * consumed (all of it unless the write failed) */
+	tide__stream_release(u->src, res < 0 ? 0 : u->lent);
+	u->lent = 0;
 	if (res < 0) {
 		pump_end(u, (int)res);
 		return;
@@ -111,6 +122,7 @@ static void pump_got(void *arg, int64_t res, void *payload)
 {
 	struct pump *u = arg;
 	struct tide_future *f;
+	unsigned n;
 
 	(void)payload;
 	if (res < 0 || u->c->err) {
@@ -129,9 +141,13 @@ static void pump_got(void *arg, int64_t res, void *payload)
 		return;
 	}
 	u->state = P_WRITE;
-	f = tide_stream_write(u->dst, u->buf, (size_t)res);
-	if (tide_future_on_done(f, pump_wrote, u))
+	n = tide__stream_peekv(u->src, u->iov, STREAM_IOV_MAX, u->c->size,
+			       &u->lent);
+	f = tide__stream_writev(u->dst, u->iov, n, u->lent);
+	if (tide_future_on_done(f, pump_wrote, u)) {
+		tide__stream_release(u->src, 0);
 		pump_end(u, -ENOMEM);
+	}
 }
 
 static void pump_read(struct pump *u)
@@ -139,7 +155,7 @@ static void pump_read(struct pump *u)
 	struct tide_future *f;
 
 	u->state = P_READ;
-	f = tide_stream_read(u->src, u->buf, u->c->size);
+	f = tide__stream_wait_input(u->src);
 	if (tide_future_on_done(f, pump_got, u))
 		pump_end(u, -ENOMEM);
 }
@@ -175,7 +191,7 @@ struct tide_future *tide_stream_copy_bidi(struct tide_stream *a,
 		return tide_future_fail(a->loop, -EBUSY);
 	if (size > ((size_t)1 << 30))
 		return tide_future_fail(a->loop, -EINVAL);
-	c = malloc(sizeof(*c) + 2 * size);
+	c = malloc(sizeof(*c));
 	if (!c)
 		return NULL;
 	p = tide_promise_new(a->loop);
@@ -189,12 +205,8 @@ struct tide_future *tide_stream_copy_bidi(struct tide_stream *a,
 	c->size = size;
 	c->err = 0;
 	c->running = 2;
-	c->dir[0] = (struct pump){
-		.c = c, .src = a, .dst = b, .buf = (char *)(c + 1)
-	};
-	c->dir[1] = (struct pump){
-		.c = c, .src = b, .dst = a, .buf = (char *)(c + 1) + size
-	};
+	c->dir[0] = (struct pump){ .c = c, .src = a, .dst = b };
+	c->dir[1] = (struct pump){ .c = c, .src = b, .dst = a };
 	pump_read(&c->dir[0]);
 	pump_read(&c->dir[1]);
 	return p;

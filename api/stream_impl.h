@@ -8,6 +8,9 @@
 #include "future_impl.h"
 #include "bufring.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 struct stream_wfile;
 
 /* A queued write: bytes at buf, or (file != NULL) a file's range. */
@@ -19,9 +22,16 @@ struct stream_wreq {
 	size_t len, done;
 	struct stream_wfile *file;
 	bool cancel;
+	/* > 0: buf is an array of iovcnt struct iovec (len their total),
+	 * sent with one sendmsg/writev */
+	uint8_t iovcnt;
 };
 
-enum stream_rd_mode { RD_SOME, RD_EXACT, RD_UNTIL };
+/* The most iovecs a vectored write request carries. */
+#define STREAM_IOV_MAX 16u
+
+/* RD_PEEK: resolve once input is buffered (1), without taking it. */
+enum stream_rd_mode { RD_SOME, RD_EXACT, RD_UNTIL, RD_PEEK };
 
 struct tide_stream {
 	struct tide_loop *loop;
@@ -64,9 +74,18 @@ struct tide_stream {
 	uint32_t dlen; /* delimiter length (RD_UNTIL) */
 	char dbuf[TIDE_STREAM_DELIM_MAX];
 
-	/* writes, in order; the head one is in flight as wop */
+	/* writes, in order; the head one (and those coalesced with it,
+	 * wbatch) in flight as wop */
 	struct stream_wreq *wq, *wq_tail;
 	struct tide_future *wop;
+	/* a vectored head write, or queued writes coalesced: what is left
+	 * of them, as sent */
+	struct iovec wiov[STREAM_IOV_MAX];
+	struct msghdr wmsg;
+	uint8_t wbatch; /* requests the write in flight carries (coalesced) */
+	/* input lent out by tide__stream_peekv() (copy_bidi sends from
+	 * it): the stream is not freed until it is given back */
+	bool lent;
 
 	int pipefd[2]; /* sendfile's pipe; -1 until needed */
 	struct tide_future *close_p;
@@ -86,6 +105,21 @@ void tide__stream_wkick(struct tide_stream *s);
 void tide__stream_wpop(struct tide_stream *s, int64_t res);
 void tide__stream_wfail(struct tide_stream *s, int64_t res);
 void tide__stream_wnext(struct tide_stream *s);
+
+/* stream.c: input without a copy, for stream_copy.c.  wait_input
+ * resolves 1 once input is buffered (0 at its end, or -errno), as a
+ * pending read (tide_stream_cancel() cancels it); peekv lends up to max
+ * runs of at most limit bytes in all, in order; release gives the lent
+ * input back, the first n bytes consumed. */
+struct tide_future *tide__stream_wait_input(struct tide_stream *s);
+unsigned tide__stream_peekv(struct tide_stream *s, struct iovec *iov,
+			    unsigned max, size_t limit, size_t *total);
+void tide__stream_release(struct tide_stream *s, size_t n);
+/* Queue a write of iovcnt (<= STREAM_IOV_MAX) runs, total bytes in all;
+ * iov must live until the future resolves. */
+struct tide_future *tide__stream_writev(struct tide_stream *s,
+					const struct iovec *iov,
+					unsigned iovcnt, size_t total);
 
 /* stream_sendfile.c */
 void tide__stream_file_kick(struct tide_stream *s, struct stream_wreq *w);

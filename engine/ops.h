@@ -77,8 +77,11 @@ int tide__op_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd,
 int tide__op_renameat(struct tide_loop *loop, struct tide__op *op, int olddfd,
 		      const char *oldpath, int newdfd, const char *newpath,
 		      unsigned flags);
-/* openat2(2); how (struct open_how) must live until completion.
- * -EOPNOTSUPP where the backend or kernel lacks it: api/ then falls back. */
+/* openat2(2); how (struct open_how) must live until completion.  An SQE
+ * where io_uring has it, else a blocking-pool job: the system call, or
+ * where the kernel lacks it (before 5.6) a walk that keeps to
+ * RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS, stricter than the kernel
+ * (engine/core/resolve.c). */
 struct open_how;
 int tide__op_openat2(struct tide_loop *loop, struct tide__op *op, int dfd,
 		     const char *path, struct open_how *how);

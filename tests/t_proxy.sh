@@ -2,13 +2,29 @@
 # SPDX-License-Identifier: MIT
 # t_proxy.sh - examples/proxy between clients and servers nobody here
 # wrote: socat (echo upstream, client), Python sockets with half-close both
-# ways and every byte checked, and a graceful stop on SIGTERM.
+# ways and every byte checked, and a graceful stop on SIGTERM; on the
+# loop's default backend and again on epoll (TIDE_BACKEND=epoll).
 set -u
 B=${TIDE_BUILD:-build}
 PROXY=$B/examples/proxy
 [ -x "$PROXY" ] || { echo "skip: $PROXY not built"; exit 77; }
 command -v socat >/dev/null || { echo "skip: socat missing (Debian package socat)"; exit 77; }
 command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+
+# every check once per backend: the loop's own choice, then epoll
+if [ -z "${T_PROXY_PASS:-}" ]; then
+	for be in default epoll; do
+		echo "== backend $be"
+		if [ $be = epoll ]; then
+			T_PROXY_PASS=1 TIDE_BACKEND=epoll ${SHELL:-sh} "$0"
+		else
+			T_PROXY_PASS=1 ${SHELL:-sh} "$0"
+		fi
+		rc=$?
+		[ $rc -eq 0 ] || { echo "FAIL: backend $be (exit $rc)"; exit 1; }
+	done
+	exit 0
+fi
 T=$(mktemp -d) || exit 1
 PIDS=
 cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T"; }

@@ -82,11 +82,13 @@ enum {
 /*
  * openat2(2) with resolve restrictions (TIDE_RESOLVE_*), for serving files
  * from a root safely: a request for "../etc/passwd" or through a symlink
- * fails instead of escaping.  The kernel's openat2 where it has it
- * (5.6); elsewhere a fallback, stricter than the kernel: it refuses every
- * ".." component and absolute path (BENEATH) and any symlink in the path
- * (NO_SYMLINKS, and BENEATH too), opening the last component with
- * O_NOFOLLOW.  Result: the descriptor
+ * fails instead of escaping.  Never on the loop thread: io_uring's
+ * openat2, or the openat2 system call on the blocking pool (epoll
+ * backend, rings without the op).  Only where the kernel has no openat2
+ * (before 5.6) the pool walks the path one component at a time, stricter
+ * than the kernel: it refuses every ".." component and absolute path
+ * (BENEATH) and any symlink in the path (NO_SYMLINKS, and BENEATH too),
+ * opening each component with O_NOFOLLOW.  Result: the descriptor
  * (close-on-exec).  Errors: -EXDEV (the path leaves dfd), -ELOOP (a
  * symlink with NO_SYMLINKS), -EINVAL (unknown resolve bits), the open's
  * errors (-ENOENT, -EACCES, ...).  path is copied.

@@ -174,8 +174,11 @@ struct tide_copy_stats {
  * way goes on.  On an error either way, the other direction is cancelled
  * and the future resolves with that error once both stopped.  Resolves
  * with the total bytes copied, or -errno; *st (may be NULL, must live
- * until then) gets the counts.  buf_size: each direction's buffer, 0 =
- * 16 KiB.  While it runs nobody else reads a or b or writes to them.  The
+ * until then) gets the counts.  No copy through user space: each way
+ * sends what the source holds straight from its buffers (ring buffers or
+ * its read buffer), at most buf_size bytes (0 = 64 KiB) per sendmsg, and
+ * gives them back once sent.  While it runs nobody else reads a or b,
+ * writes to them or closes them.  The
  * streams are not closed.  Cancel it to stop both directions
  * (-ECANCELED).  -EINVAL for a == b or NULL.
  */

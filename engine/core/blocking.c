@@ -156,6 +156,8 @@ int32_t tide__blocking_run(struct tide__bjob *j)
 			   (int64_t)j->off2 == -1 ? NULL : &oo, j->len,
 			   (unsigned)j->flags);
 		break;
+	case TIDE__B_OPENAT2:
+		return tide__openat2_run(j->fd, opt_path(j->path), j->buf);
 	default:
 		return -EINVAL;
 	}

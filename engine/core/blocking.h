@@ -50,6 +50,7 @@ enum tide__bop {
 	TIDE__B_MKDIRAT,  /* fd = dfd, path, mode */
 	TIDE__B_RENAMEAT, /* fd, path, fd2, path2, flags */
 	TIDE__B_SPLICE,	  /* fd, off, fd2, off2, len, flags */
+	TIDE__B_OPENAT2,  /* fd = dfd, path, buf = struct open_how */
 };
 
 enum {
@@ -98,5 +99,13 @@ void tide__blocking_free(struct tide__blocking *p);
 /* Run job's system call on this thread (what a worker does); returns the
  * result or -errno. */
 int32_t tide__blocking_run(struct tide__bjob *job);
+
+/* resolve.c: openat2(2) on this thread, the system call where the kernel
+ * has it, else a walk keeping to how->resolve (RESOLVE_BENEATH and
+ * RESOLVE_NO_SYMLINKS only; stricter than the kernel).  fd or -errno. */
+struct open_how;
+int tide__openat2_run(int dfd, const char *path, struct open_how *how);
+/* The walk alone (tests; kernels without openat2). */
+int tide__openat2_walk(int dfd, const char *path, const struct open_how *how);
 
 #endif /* TIDE_CORE_BLOCKING_H */

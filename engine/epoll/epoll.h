@@ -82,6 +82,9 @@ int tide__ep_statx(struct tide_loop *loop, struct tide__op *op, int dfd,
 		   struct statx *stx);
 int tide__ep_openat(struct tide_loop *loop, struct tide__op *op, int dfd,
 		    const char *path, int flags, mode_t mode);
+struct open_how;
+int tide__ep_openat2(struct tide_loop *loop, struct tide__op *op, int dfd,
+		     const char *path, struct open_how *how);
 int tide__ep_close(struct tide_loop *loop, struct tide__op *op, int fd);
 int tide__ep_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd,
 		      const char *path, int flags);

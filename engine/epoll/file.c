@@ -309,6 +309,21 @@ int tide__ep_openat(struct tide_loop *loop, struct tide__op *op, int dfd,
 	return submit(loop, r);
 }
 
+/* On the pool like every open: the resolution touches the disk, and its
+ * checks and the open stay together on one thread (resolve.c). */
+int tide__ep_openat2(struct tide_loop *loop, struct tide__op *op, int dfd,
+		     const char *path, struct open_how *how)
+{
+	struct ep_req *r = job(loop, op, TIDE__B_OPENAT2);
+
+	if (!r)
+		return -ENOMEM;
+	r->job.fd = dfd;
+	r->job.path = path;
+	r->job.buf = how;
+	return submit(loop, r);
+}
+
 int tide__ep_close(struct tide_loop *loop, struct tide__op *op, int fd)
 {
 	struct tide__ep *ep = loop->ep;

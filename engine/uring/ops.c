@@ -246,9 +246,8 @@ int tide__op_openat(struct tide_loop *loop, struct tide__op *op, int dfd,
 int tide__op_openat2(struct tide_loop *loop, struct tide__op *op, int dfd,
 		     const char *path, struct open_how *how)
 {
-	/* no epoll-backend way yet: api/ walks the path itself then */
-	ROUTE(-EOPNOTSUPP);
-	LACKS(IORING_OP_OPENAT2, -EOPNOTSUPP);
+	ROUTE(tide__ep_openat2(loop, op, dfd, path, how));
+	LACKS(IORING_OP_OPENAT2, tide__ep_openat2(loop, op, dfd, path, how));
 	SQE(io_uring_prep_openat2(sqe, dfd, path, how));
 }
 
