@@ -94,7 +94,7 @@ run io-file -w io-file -o 300 -r 2
 check io-file io-file 0
 run io-net -w io-net -o 200 -r 2
 check io-net io-net 0
-run convoy -w convoy -t 1 -d 0.1 -r 2 -i 1ms --pin split
+run convoy -w convoy -t 1 -d 0.3 -r 2 -i 1ms --pin split
 check convoy convoy 0
 
 # Runs far too short for any conclusion: every verdict must be "noisy".
@@ -115,7 +115,7 @@ run pyfile -w io-file -o 300 -r 2 --python "$py"
 check pyfile io-file 1
 run pynet -w io-net -o 200 -r 2 --python="$py"
 check pynet io-net 1
-run pyconvoy -w convoy -t 1 -d 0.1 -r 2 --pin split --python
+run pyconvoy -w convoy -t 1 -d 0.3 -r 2 --pin split --python
 check pyconvoy convoy 1
 "$gil" -n 2000000 -r 2 --python >"$tmp/pytable" 2>&1 || say "--python table"
 grep -q 'CPython: .*3\.' "$tmp/pytable" || say "--python table: no CPython line"
