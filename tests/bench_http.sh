@@ -17,7 +17,12 @@
 #  proxy: build/examples/proxy against `socat TCP-LISTEN:...,fork,nodelay
 #    TCP:...,nodelay`, each pinned to SERVER_CPU, in front of a tide-echo
 #    server; `tide-echo client --conns 100 --size 4096` (client and echo
-#    server pinned to CLIENT_CPU).  Figure: messages/s through the proxy.
+#    server pinned to CLIENT_CPU).  Figures: messages/s through the proxy,
+#    and the proxy's CPU per message: all of SERVER_CPU's busy time during
+#    the run (socat's processes and the kernel's TCP work there included)
+#    over the messages; each run also prints how busy CLIENT_CPU was (near
+#    100%: the client side set the pace, and msg/s compares it, not the
+#    proxies).
 #
 # Runs alternate (tide, other, tide, other, ...) so that slow drifts of a
 # shared machine hit both alike; each figure is the median of RUNS, with
@@ -141,9 +146,16 @@ bench_http() { # NAME FILE UNIT
 	awk -v t="$t" -v n="$n" -v nm="$name" 'BEGIN { printf "%s_ratio %.2f x (tide/nginx)\n", nm, (n > 0) ? t / n : 0 }'
 }
 
+cpu_busy() { # CPU -> busy clock ticks so far (user nice system irq softirq steal)
+	awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+}
+
 bench_proxy() {
 	: >"$T/proxy.tide"
 	: >"$T/proxy.socat"
+	: >"$T/proxycpu.tide"
+	: >"$T/proxycpu.socat"
+	hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
 	echo "== proxy: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 	eport=$(freeport)
 	taskset -c "$CCPU" "$T/tide-echo" server "127.0.0.1:$eport" >/dev/null 2>&1 &
@@ -161,9 +173,20 @@ bench_proxy() {
 			fi
 			SP=$!
 			waitport "$port"
+			s0=$(cpu_busy "$SCPU") c0=$(cpu_busy "$CCPU") w0=$(date +%s%N)
 			v=$(taskset -c "$CCPU" "$T/tide-echo" client "127.0.0.1:$port" --conns 100 \
 				--size 4096 --duration "$DUR" --json 2>/dev/null |
 				python3 -c 'import json,sys; print(int(json.load(sys.stdin)["msgs_per_sec"]))' 2>/dev/null)
+			s1=$(cpu_busy "$SCPU") c1=$(cpu_busy "$CCPU") w1=$(date +%s%N)
+			# the proxy's CPU (all of SERVER_CPU: socat's processes, the
+			# kernel's TCP work there) per message, and how busy the
+			# client's CPU was: near 100% means the client side set the pace
+			awk -v s="$((s1 - s0))" -v c="$((c1 - c0))" -v w="$((w1 - w0))" \
+			    -v hz="$hz" -v m="${v:-0}" -v d="$DUR" -v srv="$srv" -v r="$r" \
+			    'BEGIN { ns = m > 0 ? s * 1e9 / hz / (m * d) : 0
+				printf "%.0f\n", ns > "/dev/stdout"
+				printf "  run %s %s: proxy CPU %.0f ns/msg, client CPU busy %.0f%%\n", r, srv, ns,
+					100 * c / hz / (w / 1e9) > "/dev/stderr" }' >>"$T/proxycpu.$srv"
 			# socat's children belong to its process group-less tree: end them too
 			pkids=$(ps -o pid= --ppid "$SP" 2>/dev/null)
 			stop "$SP"
@@ -178,6 +201,11 @@ bench_proxy() {
 	echo "proxy_tide $(median <"$T/proxy.tide") msg/s"
 	echo "proxy_socat $(median <"$T/proxy.socat") msg/s"
 	awk -v t="$t" -v s="$s" 'BEGIN { printf "proxy_ratio %.2f x (tide/socat)\n", (s > 0) ? t / s : 0 }'
+	t=$(med <"$T/proxycpu.tide")
+	s=$(med <"$T/proxycpu.socat")
+	echo "proxy_tide_cpu_per_msg $(median <"$T/proxycpu.tide") ns"
+	echo "proxy_socat_cpu_per_msg $(median <"$T/proxycpu.socat") ns"
+	awk -v t="$t" -v s="$s" 'BEGIN { printf "proxy_cpu_ratio %.2f x (socat/tide CPU per message)\n", (t > 0) ? s / t : 0 }'
 }
 
 for w in $WHAT; do
