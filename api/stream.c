@@ -624,13 +624,34 @@ static void stream_wdone(void *arg, int64_t res, void *payload)
 	tide__stream_wnext(s);
 }
 
+/* Send s->wiov[0..n) in one sendmsg/writev completing in stream_wdone;
+ * false when there was no memory for it. */
+static bool stream_wsend(struct tide_stream *s, unsigned n)
+{
+	struct tide_future *f;
+
+	if (s->sock) {
+		s->wmsg =
+			(struct msghdr){ .msg_iov = s->wiov, .msg_iovlen = n };
+		f = tide_sendmsg(s->loop, s->fd, &s->wmsg, 0);
+	} else {
+		f = tide_writev(s->loop, s->fd, s->wiov, (int)n, TIDE_OFF_CUR);
+	}
+	s->wop = f;
+	if (f && tide_future_on_done(f, stream_wdone, s) == 0) {
+		s->ops++;
+		return true;
+	}
+	s->wop = NULL;
+	return false;
+}
+
 /* What is left of a vectored head write, in one sendmsg/writev. */
 static void stream_wkick_vec(struct tide_stream *s, struct stream_wreq *w)
 {
 	const struct iovec *v = (const struct iovec *)(const void *)w->buf;
 	size_t skip = w->done;
 	unsigned n = 0;
-	struct tide_future *f;
 
 	for (unsigned i = 0; i < w->iovcnt; i++) {
 		if (skip >= v[i].iov_len) {
@@ -642,19 +663,8 @@ static void stream_wkick_vec(struct tide_stream *s, struct stream_wreq *w)
 		skip = 0;
 		n++;
 	}
-	if (s->sock) {
-		s->wmsg =
-			(struct msghdr){ .msg_iov = s->wiov, .msg_iovlen = n };
-		f = tide_sendmsg(s->loop, s->fd, &s->wmsg, 0);
-	} else {
-		f = tide_writev(s->loop, s->fd, s->wiov, (int)n, TIDE_OFF_CUR);
-	}
-	s->wop = f;
-	if (f && tide_future_on_done(f, stream_wdone, s) == 0) {
-		s->ops++;
+	if (stream_wsend(s, n))
 		return;
-	}
-	s->wop = NULL;
 	tide__stream_wfail(s, -ENOMEM);
 }
 
@@ -665,7 +675,6 @@ static void stream_wkick_vec(struct tide_stream *s, struct stream_wreq *w)
  */
 static bool stream_wkick_batch(struct tide_stream *s, struct stream_wreq *w)
 {
-	struct tide_future *f;
 	unsigned n = 0;
 
 	for (struct stream_wreq *x = w; x && n < STREAM_IOV_MAX; x = x->next) {
@@ -677,20 +686,10 @@ static bool stream_wkick_batch(struct tide_stream *s, struct stream_wreq *w)
 	}
 	if (n < 2)
 		return false;
-	if (s->sock) {
-		s->wmsg =
-			(struct msghdr){ .msg_iov = s->wiov, .msg_iovlen = n };
-		f = tide_sendmsg(s->loop, s->fd, &s->wmsg, 0);
-	} else {
-		f = tide_writev(s->loop, s->fd, s->wiov, (int)n, TIDE_OFF_CUR);
-	}
-	s->wop = f;
-	if (f && tide_future_on_done(f, stream_wdone, s) == 0) {
+	if (stream_wsend(s, n)) {
 		s->wbatch = (uint8_t)n;
-		s->ops++;
 		return true;
 	}
-	s->wop = NULL;
 	return false; /* no memory for it: the head alone */
 }
 
