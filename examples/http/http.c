@@ -40,7 +40,8 @@
 
 struct conn {
 	struct conn *next, *prev; /* every open connection, for the sweep */
-	uint64_t since; /* waiting for a request head since (0: busy) */
+	uint64_t since; /* waiting for a request head since sweep tick since - 1
+			 * (0: busy) */
 	struct tide_stream *s;
 	int fd;	       /* the file being sent, or -1 */
 	int keep;      /* keep the connection after this response */
@@ -56,6 +57,7 @@ static struct tide_loop *loop;
 static struct tide_signal *sig;
 static struct conn *conns;
 static uint64_t idle_ns = 30ull * 1000000000ull; /* keep-alive idle limit */
+static uint64_t ticks;				 /* sweeps so far */
 static uint64_t requests;
 
 static const char *mime(const char *path)
@@ -247,7 +249,7 @@ static int64_t conn_task(void *arg, struct tide_stream *s)
 		conns->prev = &c;
 	conns = &c;
 	for (;;) {
-		c.since = tide_now_ns();
+		c.since = ticks + 1;
 		res = tide_await(tide_stream_read_until_mem(
 			c.s, c.head, HEAD_MAX - 1, "\r\n\r\n", 4));
 		c.since = 0;
@@ -283,16 +285,19 @@ static int64_t conn_task(void *arg, struct tide_stream *s)
 }
 
 /* Once a second: connections idle past idle_ns lose their pending read
- * (their task then sees -ECANCELED and closes them).  Cancelling this
- * task ends it. */
+ * (their task then sees -ECANCELED and closes them).  Idleness counts
+ * sweeps, not the clock: a loop held up for seconds (a loaded machine)
+ * must not drop a request that arrived meanwhile and was not read yet.
+ * Cancelling this task ends it. */
 static int64_t sweep_task(void *arg)
 {
+	uint64_t limit = idle_ns / SWEEP_NS;
+
 	(void)arg;
 	while (tide_task_sleep(SWEEP_NS) == 0) {
-		uint64_t now = tide_now_ns();
-
+		ticks++;
 		for (struct conn *c = conns; c; c = c->next)
-			if (c->since && now - c->since > idle_ns)
+			if (c->since && ticks - (c->since - 1) > limit)
 				tide_stream_cancel(c->s,
 						   TIDE_STREAM_CANCEL_READ);
 	}
