@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -528,27 +529,78 @@ static void test_tide_signal(void **state)
 
 /* ---- openat2 ---- */
 
+/* Make the tree spec names under root (a mkdtemp() template, filled in):
+ * "NAME/" a directory, "NAME=TEXT" a file holding TEXT, "NAME>TARGET" a
+ * symbolic link; returns an O_DIRECTORY descriptor of root. */
+static int t_tree(char *root, const char *const *spec)
+{
+	char p[160];
+	int dfd;
+
+	assert_non_null(mkdtemp(root));
+	for (; *spec; spec++) {
+		const char *e = *spec, *eq = strchr(e, '='),
+			   *gt = strchr(e, '>');
+		size_t n = strlen(e);
+
+		if (gt) {
+			snprintf(p, sizeof(p), "%s/%.*s", root, (int)(gt - e),
+				 e);
+			assert_int_equal(symlink(gt + 1, p), 0);
+		} else if (eq) {
+			int fd;
+
+			snprintf(p, sizeof(p), "%s/%.*s", root, (int)(eq - e),
+				 e);
+			fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+			assert_true(fd >= 0);
+			assert_int_equal(write(fd, eq + 1, strlen(eq + 1)),
+					 (ssize_t)strlen(eq + 1));
+			close(fd);
+		} else {
+			assert_true(n > 0 && e[n - 1] == '/');
+			snprintf(p, sizeof(p), "%s/%.*s", root, (int)(n - 1),
+				 e);
+			assert_int_equal(mkdir(p, 0700), 0);
+		}
+	}
+	dfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	return dfd;
+}
+
+/* Remove dir and everything below it (links are removed, not followed). */
+static void t_rmtree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[512];
+
+	while (d && (e = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+			t_rmtree(p);
+		else
+			unlink(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
 static void test_tide_openat2(void **state)
 {
 	struct tide_loop *loop = t_loop();
-	char root[] = "/tmp/tide-root-XXXXXX", p[128], buf[8];
+	char root[] = "/tmp/tide-root-XXXXXX", buf[8];
 	int dfd, fd;
 
 	(void)state;
-	assert_non_null(mkdtemp(root));
-	snprintf(p, sizeof(p), "%s/a", root);
-	assert_int_equal(mkdir(p, 0700), 0);
-	snprintf(p, sizeof(p), "%s/a/f", root);
-	fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "hello", 5), 5);
-	close(fd);
-	snprintf(p, sizeof(p), "%s/l", root);
-	assert_int_equal(symlink("a/f", p), 0);
-	snprintf(p, sizeof(p), "%s/out", root);
-	assert_int_equal(symlink("/etc", p), 0);
-	dfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	assert_true(dfd >= 0);
+	dfd = t_tree(root, (const char *const[]){ "a/", "a/f=hello", "l>a/f",
+						  "out>/etc", NULL });
 
 	fd = (int)t_wait(loop, tide_openat2(loop, dfd, "a/f", O_RDONLY, 0,
 					    TIDE_RESOLVE_BENEATH |
@@ -593,17 +645,7 @@ static void test_tide_openat2(void **state)
 						   0, TIDE_RESOLVE_BENEATH)),
 			 -ENOENT);
 	assert_null(tide_openat2(NULL, dfd, "a/f", O_RDONLY, 0, 0));
-	snprintf(p, sizeof(p), "%s/a/new", root);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/a/f", root);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/a", root);
-	rmdir(p);
-	snprintf(p, sizeof(p), "%s/l", root);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/out", root);
-	unlink(p);
-	rmdir(root);
+	t_rmtree(root);
 	close(dfd);
 	tide_loop_free(loop);
 }
@@ -626,24 +668,13 @@ static bool kernel_has_openat2(void)
 static void test_tide_openat2_refusals_both_roads(void **state)
 {
 	struct tide_loop *loop = t_loop();
-	char root[] = "/tmp/tide-rr-XXXXXX", p[128];
+	char root[] = "/tmp/tide-rr-XXXXXX";
 	const unsigned B = TIDE_RESOLVE_BENEATH, N = TIDE_RESOLVE_NO_SYMLINKS;
 	int dfd, fd;
 
 	(void)state;
-	assert_non_null(mkdtemp(root));
-	snprintf(p, sizeof(p), "%s/d", root);
-	assert_int_equal(mkdir(p, 0700), 0);
-	snprintf(p, sizeof(p), "%s/d/f", root);
-	fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	close(fd);
-	snprintf(p, sizeof(p), "%s/ld", root);
-	assert_int_equal(symlink("d", p), 0);
-	snprintf(p, sizeof(p), "%s/up", root);
-	assert_int_equal(symlink("..", p), 0);
-	dfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	assert_true(dfd >= 0);
+	dfd = t_tree(root, (const char *const[]){ "d/", "d/f=", "ld>d", "up>..",
+						  NULL });
 
 	/* a symlink in a directory component */
 	assert_int_equal(
@@ -676,15 +707,7 @@ static void test_tide_openat2_refusals_both_roads(void **state)
 	} else {
 		assert_int_equal(fd, -EXDEV);
 	}
-	snprintf(p, sizeof(p), "%s/d/f", root);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/d", root);
-	rmdir(p);
-	snprintf(p, sizeof(p), "%s/ld", root);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/up", root);
-	unlink(p);
-	rmdir(root);
+	t_rmtree(root);
 	close(dfd);
 	tide_loop_free(loop);
 }
@@ -757,20 +780,8 @@ static void test_tide__openat2_walk(void **state)
 	char buf[8];
 
 	(void)state;
-	assert_non_null(mkdtemp(root));
-	snprintf(p, sizeof(p), "%s/a", root);
-	assert_int_equal(mkdir(p, 0700), 0);
-	snprintf(p, sizeof(p), "%s/a/f", root);
-	fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "hello", 5), 5);
-	close(fd);
-	snprintf(p, sizeof(p), "%s/la", root);
-	assert_int_equal(symlink("a", p), 0);
-	snprintf(p, sizeof(p), "%s/lf", root);
-	assert_int_equal(symlink("a/f", p), 0);
-	dfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	assert_true(dfd >= 0);
+	dfd = t_tree(root, (const char *const[]){ "a/", "a/f=hello", "la>a",
+						  "lf>a/f", NULL });
 
 	fd = walk(dfd, "a/f", O_RDONLY, B | N);
 	assert_true(fd >= 0);
@@ -826,15 +837,7 @@ static void test_tide__openat2_walk(void **state)
 						      .resolve = B }),
 		-EXDEV);
 	close(dfd);
-	snprintf(p, sizeof(p), "%s/la", root);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/lf", root);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/a/f", root);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/a", root);
-	rmdir(p);
-	rmdir(root);
+	t_rmtree(root);
 }
 
 int main(void)
