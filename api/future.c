@@ -285,10 +285,7 @@ int tide_future_on_done(struct tide_future *f, tide_done_fn *fn, void *arg)
 				     !(f->op.fflags &
 				       (TIDE__FF_CONSUMED | TIDE__FF_RESOLVED)),
 			     1)) {
-		f->fn = (void *)fn;
-		f->arg = arg;
-		f->op.cont = TIDE__FC_DONE;
-		f->op.fflags |= TIDE__FF_CONSUMED | TIDE__FF_READ;
+		tide__future_on_done_fresh(f, fn, arg);
 		return 0;
 	}
 	return on_done_slow(f, fn, arg);

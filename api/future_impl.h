@@ -83,6 +83,18 @@ int tide__future_watch(struct tide_loop *loop, struct tide_future *f,
 void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 		   uint32_t cflags);
 
+/* Attach an on_done callback to a fresh pending future (not consumed, not
+ * resolved: the caller checked): tide_future_on_done()'s fast path, inline
+ * so that callers on a hot path (tide_await) make no call. */
+static inline void tide__future_on_done_fresh(struct tide_future *f,
+					      tide_done_fn *fn, void *arg)
+{
+	f->fn = (void *)fn;
+	f->arg = arg;
+	f->op.cont = TIDE__FC_DONE;
+	f->op.fflags |= TIDE__FF_CONSUMED | TIDE__FF_READ;
+}
+
 static inline bool fut_resolved(const struct tide_future *f)
 {
 	return f->op.fflags & TIDE__FF_RESOLVED;

@@ -689,12 +689,9 @@ int64_t tide_await_payload(struct tide_future *f, void **payload)
 				     tide__slab_loop(f) != t->loop,
 			     0))
 		return await_slow(t, f, payload);
-	/* tide_future_on_done()'s fast path, inline: with no call this
-	 * function needs no stack frame and the switch is a plain jump */
-	f->fn = (void *)task_wake;
-	f->arg = t;
-	f->op.cont = TIDE__FC_DONE;
-	f->op.fflags |= TIDE__FF_CONSUMED | TIDE__FF_READ;
+	/* inline, so this function makes no call, needs no stack frame and
+	 * the switch is a plain jump */
+	tide__future_on_done_fresh(f, task_wake, t);
 	return await_park(t, f, payload);
 }
 
