@@ -230,7 +230,8 @@ static void test_tide_addr_format_unix_length(void **state)
 	free(a);
 }
 
-static int count_threads(void)
+/* The process's threads but io_uring's; say: name each on stderr. */
+static int count_threads_say(int say)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
@@ -253,9 +254,16 @@ static int count_threads(void)
 			fclose(c);
 		}
 		n += strncmp(comm, "iou-", 4) != 0;
+		if (say)
+			fprintf(stderr, "thread %s: %s", e->d_name, comm);
 	}
 	closedir(d);
 	return n;
+}
+
+static int count_threads(void)
+{
+	return count_threads_say(0);
 }
 
 /* The lookup thread finishes after its loop was freed: it must neither
@@ -278,6 +286,8 @@ static void test_tide_resolve_outlives_loop(void **state)
 	/* bounded wait for the detached lookup threads to end */
 	for (i = 0; i < 20000 && count_threads() > before; i++)
 		nanosleep(&ms, NULL);
+	if (count_threads() != before)
+		count_threads_say(1); /* which threads stayed, for the log */
 	assert_int_equal(count_threads(), before);
 }
 
