@@ -557,9 +557,18 @@ static void test_tide_recv_multishot_enobufs(void **state)
 	r->hold = 1;
 	struct tide_future *m =
 		tide_recv_multishot(loop, sv[0], r->br, on_rx, r);
-	/* two 64-byte buffers, then the ring is dry */
-	assert_int_equal(t_wait(loop, m), -ENOBUFS);
+	/* two 64-byte buffers, then the ring is dry; the kernel may end a
+	 * multishot with -ENOBUFS before that (TIDE_FAULT's nomore does):
+	 * while buffers are left, a user starts it again */
+	int64_t res = t_wait(loop, m);
+
 	tide_future_release(m);
+	while (res == -ENOBUFS && tide_bufring_avail(r->br) > 0) {
+		m = tide_recv_multishot(loop, sv[0], r->br, on_rx, r);
+		res = t_wait(loop, m);
+		tide_future_release(m);
+	}
+	assert_int_equal(res, -ENOBUFS);
 	assert_int_equal(r->got, 128);
 	assert_int_equal(tide_bufring_avail(r->br), 0);
 	for (int i = 0; i < r->nheld; i++)
@@ -568,7 +577,6 @@ static void test_tide_recv_multishot_enobufs(void **state)
 	r->hold = 0;
 	/* re-armed: the rest arrives, nothing lost; EOF ends it */
 	close(sv[1]);
-	int64_t res;
 	do { /* a ring of two may run dry again: re-arm as documented */
 		m = tide_recv_multishot(loop, sv[0], r->br, on_rx, r);
 		res = t_wait(loop, m);
@@ -679,6 +687,21 @@ static void fix_on_rx(void *arg, void *data, uint32_t len, unsigned bid)
 	tide_bufring_put(r->br, bid);
 }
 
+/* A multishot receive the kernel ended early (-ENOBUFS though the ring has
+ * buffers: TIDE_FAULT's nomore) is started again, as a user must. */
+static struct tide_future *fix_rearm(struct tide_loop *loop,
+				     struct tide_future *m, int fd,
+				     struct fix_rx *rx)
+{
+	if (!tide_future_done(m))
+		return m;
+	assert_int_equal(t_wait(loop, m), -ENOBUFS);
+	tide_future_release(m);
+	m = tide_recv_multishot(loop, fd, rx->br, fix_on_rx, rx);
+	assert_non_null(m);
+	return m;
+}
+
 static void test_tide_loop_fix_fd_ops(void **state)
 {
 	struct tide_loop *loop = t_loop();
@@ -708,11 +731,22 @@ static void test_tide_loop_fix_fd_ops(void **state)
 	m = tide_recv_multishot(loop, sv[0], rx.br, fix_on_rx, &rx);
 	assert_int_equal(
 		t_wait(loop, tide_send(loop, sv[1], "0123456789", 10, 0)), 10);
-	while (rx.n < 10)
+	while (rx.n < 10) {
 		assert_true(tide_loop_run_once(loop, 1) >= 0);
+		m = fix_rearm(loop, m, sv[0], &rx);
+	}
 	assert_memory_equal(rx.got, "0123456789", 10);
 	assert_int_equal(t_wait(loop, tide_shutdown(loop, sv[1], SHUT_WR)), 0);
-	assert_int_equal(t_wait(loop, m), 0); /* EOF ends the multishot */
+	/* EOF ends the multishot (perhaps after an early end or more) */
+	int64_t res;
+
+	while ((res = t_wait(loop, m)) == -ENOBUFS) {
+		tide_future_release(m);
+		m = tide_recv_multishot(loop, sv[0], rx.br, fix_on_rx, &rx);
+	}
+	assert_int_equal(res, 0);
+	tide_future_release(m);
+	assert_int_equal(rx.n, 10);
 	tide_bufring_free(rx.br);
 	assert_int_equal(t_wait(loop, tide_write(loop, sv[0], "w", 1, 0)), 1);
 	assert_int_equal(t_wait(loop, tide_read(loop, sv[1], buf, 1, 0)), 1);
