@@ -146,15 +146,11 @@ static int keep_path(struct tide_loop *loop, struct tide_future *f,
 	size_t n = strlen(*path) + 1;
 	char *c;
 
-	if (n <= TIDE__SLAB_OBJ) {
-		c = tide__slab_alloc(loop);
-		f->op.fflags |= TIDE__FF_EXT_SLAB;
-	} else {
-		c = malloc(n);
-		f->op.fflags |= TIDE__FF_EXT_MALLOC;
-	}
+	c = n <= TIDE__SLAB_OBJ ? tide__slab_alloc(loop) : malloc(n);
 	if (!c)
-		return -ENOMEM;
+		return -ENOMEM; /* (no flag yet: nothing for the free) */
+	f->op.fflags |= n <= TIDE__SLAB_OBJ ? TIDE__FF_EXT_SLAB :
+					      TIDE__FF_EXT_MALLOC;
 	memcpy(c, *path, n);
 	f->ext = c;
 	*path = c;
@@ -289,15 +285,11 @@ static struct tide_future *rwv(struct tide_loop *loop, int write, int fd,
 	f = tide__op_new(loop, NULL);
 	if (!f)
 		return NULL;
-	if (sz <= TIDE__SLAB_OBJ) {
-		copy = tide__slab_alloc(loop);
-		f->op.fflags |= TIDE__FF_EXT_SLAB;
-	} else {
-		copy = malloc(sz);
-		f->op.fflags |= TIDE__FF_EXT_MALLOC;
-	}
+	copy = sz <= TIDE__SLAB_OBJ ? tide__slab_alloc(loop) : malloc(sz);
 	if (!copy)
-		goto err;
+		goto err; /* (no flag yet: nothing for the free) */
+	f->op.fflags |= sz <= TIDE__SLAB_OBJ ? TIDE__FF_EXT_SLAB :
+					       TIDE__FF_EXT_MALLOC;
 	f->ext = copy;
 	memcpy(copy, iov, sz);
 	if (write) {

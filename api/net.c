@@ -97,15 +97,12 @@ struct tide_future *tide_connect(struct tide_loop *loop, int fd,
 	if (!f)
 		return NULL;
 	/* the kernel reads the address at submission, which may be later */
-	if (a->len <= TIDE__SLAB_OBJ) {
-		copy = tide__slab_alloc(loop);
-		f->op.fflags |= TIDE__FF_EXT_SLAB;
-	} else {
-		copy = malloc(a->len);
-		f->op.fflags |= TIDE__FF_EXT_MALLOC;
-	}
+	copy = a->len <= TIDE__SLAB_OBJ ? tide__slab_alloc(loop) :
+					  malloc(a->len);
 	if (!copy)
-		goto err;
+		goto err; /* (no flag yet: nothing for the free to free) */
+	f->op.fflags |= a->len <= TIDE__SLAB_OBJ ? TIDE__FF_EXT_SLAB :
+						   TIDE__FF_EXT_MALLOC;
 	memcpy(copy, &a->u, a->len);
 	f->ext = copy;
 	return tide__op_started(f, tide__op_connect(loop, &f->op, fd, copy,
@@ -368,24 +365,42 @@ struct tide_future *tide_shutdown(struct tide_loop *loop, int fd, int how)
 
 /* ---- client helper ---- */
 
-static struct tide_future *connected(struct tide_loop *loop, void *arg,
-				     int64_t result, void *payload)
+/*
+ * tide_connect_timeout()'s state.  The descriptor belongs to the connect
+ * until that completes (a queued SQE names it by number), so it is closed
+ * only then, whatever happened to the futures around it meanwhile.
+ */
+struct dial {
+	struct tide_future *p; /* the result: a promise */
+	struct tide_future *c; /* the connect */
+	int fd;
+	bool abandoned; /* no memory for the result: nobody wants fd */
+};
+
+static void dial_done(void *arg, int64_t res, void *payload)
 {
-	int fd = (int)(intptr_t)arg;
+	struct dial *d = arg;
 
 	(void)payload;
-	if (result < 0) {
-		close(fd);
-		return tide_future_fail(loop, (int)result);
-	}
-	return tide_future_ready(loop, fd, NULL);
+	if (res < 0 || d->abandoned)
+		close(d->fd);
+	tide_promise_resolve(d->p, res < 0 ? res : d->fd, NULL);
+	free(d);
+}
+
+static void dial_cancel(void *arg)
+{
+	struct dial *d = arg;
+
+	tide_future_cancel(d->c);
 }
 
 struct tide_future *tide_connect_timeout(struct tide_loop *loop,
 					 const struct tide_addr *a, int type,
 					 uint64_t timeout_ns)
 {
-	struct tide_future *f;
+	struct tide_future *p, *f;
+	struct dial *d;
 	int fd;
 
 	if (!loop)
@@ -398,12 +413,33 @@ struct tide_future *tide_connect_timeout(struct tide_loop *loop,
 		return tide_future_fail(loop, -errno);
 	if (type == SOCK_STREAM && a->u.sa.sa_family != AF_UNIX)
 		(void)tide_sockopt_set(fd, TIDE_SOCKOPT_NODELAY, 1);
-	f = tide_connect(loop, fd, a);
-	if (f && timeout_ns)
-		f = tide_future_timeout(f, timeout_ns);
-	f = tide_future_then_wrapped(f, connected, (void *)(intptr_t)fd);
-	if (!f)
+	/* what can fail for memory, before the connect starts */
+	d = malloc(sizeof(*d));
+	if (d)
+		d->c = NULL;
+	p = d ? tide_promise_new(loop) : NULL;
+	if (p && tide_promise_on_cancel(p, dial_cancel, d) == 0)
+		d->c = tide_connect(loop, fd, a);
+	if (!p || !d->c) {
+		if (p) { /* a pending promise would hold the loop */
+			tide_promise_resolve(p, -ENOMEM, NULL);
+			tide_future_result(p);
+			tide_future_release(p);
+		}
+		free(d);
 		close(fd);
+		return NULL;
+	}
+	*d = (struct dial){ .p = p, .c = d->c, .fd = fd };
+	(void)tide_future_on_done(d->c, dial_done, d); /* fresh: cannot fail */
+	if (!timeout_ns)
+		return p;
+	f = tide_future_timeout(p, timeout_ns);
+	if (!f) {
+		/* p went with the failure; the connect ends, then fd */
+		d->abandoned = true;
+		tide_future_cancel(d->c);
+	}
 	return f;
 }
 
