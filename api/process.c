@@ -110,8 +110,11 @@ static void reaper_done(struct tide_loop *loop, struct tide__op *op,
 	(void)loop;
 	(void)cflags;
 	proc_reap(p);
-	/* else the loop is being freed; the child is left to init */
-	if (!p->reaped && fired(p, res) && poll_arm(p, &p->reap_op) == 0)
+	/* a poll the kernel cancelled before it ran is made again; else
+	 * the loop is being freed, and the child is left to init */
+	if (!p->reaped &&
+	    (fired(p, res) || tide__cancel_unasked(loop, res, false)) &&
+	    poll_arm(p, &p->reap_op) == 0)
 		return;
 	tide__process_unref(p);
 }
@@ -141,7 +144,6 @@ static void wait_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 	struct tide_process *p = f->payload;
 	int64_t r = res;
 
-	(void)loop;
 	(void)cflags;
 	proc_reap(p);
 	if (p->reaped) {
@@ -149,9 +151,14 @@ static void wait_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 		r = p->status;
 	} else if (fired(p, res) && (op->fflags & TIDE__FF_CANCEL)) {
 		r = -ECANCELED;
-	} else if (fired(p, res)) {
-		/* the backoff timer, or readable but not reapable (not
-		 * expected for a child on Linux 5.3+): poll again */
+	} else if (fired(p, res) ||
+		   tide__cancel_unasked(loop, res,
+					(op->fflags & TIDE__FF_CANCEL) ||
+						(op->eflags &
+						 TIDE__OP_DEADLINE))) {
+		/* the backoff timer, readable but not reapable (not
+		 * expected for a child on Linux 5.3+), or a poll the kernel
+		 * cancelled before it ran: poll again */
 		if (poll_arm(p, op) == 0)
 			return;
 		r = -ENOMEM;
@@ -411,7 +418,7 @@ int tide_process_spawn(struct tide_loop *loop, const char *const argv[],
 	ret = check_options(argv, &o);
 	if (ret)
 		return ret;
-	p = calloc(1, sizeof(*p));
+	p = tide__fault_nomem(loop) ? NULL : calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->loop = loop;

@@ -278,7 +278,7 @@ struct tide_future *tide_process_communicate(struct tide_process *p,
 	if (p->communicating)
 		return tide_future_fail(p->loop, -EBUSY);
 	*out = (struct tide_process_output){ 0 };
-	c = calloc(1, sizeof(*c));
+	c = tide__fault_nomem(p->loop) ? NULL : calloc(1, sizeof(*c));
 	prom = tide_promise_new(p->loop);
 	if (!c || !prom || tide_promise_on_cancel(prom, comm_cancel, c)) {
 		free(c);

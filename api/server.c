@@ -35,7 +35,8 @@ struct tide_server {
 	struct tide_server_stats st;
 };
 
-static void server_arm(struct tide_server *srv);
+static bool server_arm(struct tide_server *srv);
+static void server_rearm(struct tide_server *srv);
 
 static void server_maybe_done(struct tide_server *srv)
 {
@@ -114,27 +115,15 @@ static void server_backoff_done(void *arg, int64_t res, void *payload)
 	if (srv->stopping)
 		server_maybe_done(srv);
 	else
-		server_arm(srv);
+		server_rearm(srv);
 }
 
-static void server_accept_end(void *arg, int64_t res, void *payload)
+/* Out of descriptors or memory: wait, then try again. */
+static void server_backoff(struct tide_server *srv)
 {
-	struct tide_server *srv = arg;
 	struct tide_future *f;
 
-	(void)payload;
-	srv->acc = NULL;
-	srv->ops--;
-	if (srv->stopping) {
-		server_maybe_done(srv);
-		return;
-	}
-	if (res == -EAGAIN || res == -EINTR) {
-		server_arm(srv);
-		return;
-	}
 	srv->st.accept_errors++;
-	/* out of descriptors or memory: wait, then try again */
 	srv->backoff_ns = srv->backoff_ns ? srv->backoff_ns * 2 :
 					    BACKOFF_MIN_NS;
 	if (srv->backoff_ns > BACKOFF_MAX_NS)
@@ -147,16 +136,46 @@ static void server_accept_end(void *arg, int64_t res, void *payload)
 		srv->backoff = NULL;
 }
 
-static void server_arm(struct tide_server *srv)
+static void server_accept_end(void *arg, int64_t res, void *payload)
+{
+	struct tide_server *srv = arg;
+
+	(void)payload;
+	srv->acc = NULL;
+	srv->ops--;
+	if (srv->stopping) {
+		server_maybe_done(srv);
+		return;
+	}
+	/* ended by the kernel, or cancelled before it ran: accept again */
+	if (res == -EAGAIN || res == -EINTR ||
+	    tide__cancel_unasked(srv->loop, res, false)) {
+		server_rearm(srv);
+		return;
+	}
+	server_backoff(srv);
+}
+
+static bool server_arm(struct tide_server *srv)
 {
 	struct tide_future *f;
 
 	f = tide_accept_multishot(srv->loop, srv->fd, server_on_accept, srv);
 	srv->acc = f;
-	if (f && tide_future_on_done(f, server_accept_end, srv) == 0)
+	if (f && tide_future_on_done(f, server_accept_end, srv) == 0) {
 		srv->ops++;
-	else
-		srv->acc = NULL;
+		return true;
+	}
+	srv->acc = NULL;
+	return false;
+}
+
+/* Accept again; without memory for it, back off and try later rather
+ * than stop accepting without a word. */
+static void server_rearm(struct tide_server *srv)
+{
+	if (!server_arm(srv))
+		server_backoff(srv);
 }
 
 static int server_listen(struct tide_server *srv, const struct tide_addr *a,
@@ -204,7 +223,7 @@ int tide_server_new(struct tide_loop *loop, const struct tide_addr *a,
 	     ~(uint32_t)(TIDE_SERVER_REUSEPORT | TIDE_SERVER_NO_BUFRING)) ||
 	    o.backlog < 0 || o.reserved[0] || o.reserved[1] || o.reserved[2])
 		return -EINVAL;
-	srv = calloc(1, sizeof(*srv));
+	srv = tide__fault_nomem(loop) ? NULL : calloc(1, sizeof(*srv));
 	if (!srv)
 		return -ENOMEM;
 	srv->loop = loop;
@@ -223,8 +242,7 @@ int tide_server_new(struct tide_loop *loop, const struct tide_addr *a,
 	ret = server_listen(srv, a, o.backlog > 0 ? o.backlog : SOMAXCONN);
 	if (ret)
 		goto err_br;
-	server_arm(srv);
-	if (!srv->acc) {
+	if (!server_arm(srv)) {
 		ret = -ENOMEM;
 		goto err_close;
 	}

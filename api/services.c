@@ -118,6 +118,11 @@ static void signal_ready(void *arg, int64_t res, void *payload)
 		free(sig);
 		return;
 	}
+	if (tide__cancel_unasked(sig->loop, res,
+				 p->op.fflags & TIDE__FF_CANCEL)) {
+		signal_wait(sig); /* cancelled before it ran: poll again */
+		return;
+	}
 	if (res < 0) {
 		sig->next = NULL;
 		tide_promise_resolve(p, res, NULL);

@@ -256,7 +256,7 @@ static void stream_multi_end(void *arg, int64_t res, void *payload)
 		tide__bufring_wait(s->br, &s->waiter);
 		return;
 	}
-	if (res == -EAGAIN) {
+	if (res == -EAGAIN || tide__cancel_unasked(s->loop, res, false)) {
 		stream_arm(s);
 		return;
 	}
@@ -292,7 +292,9 @@ static void stream_read_done(void *arg, int64_t res, void *payload)
 		/* memcheck cannot see the kernel's write through the ring */
 		TIDE__MEM_DEFINED(s->rbuf + s->rtail, (size_t)res);
 		s->rtail += (uint32_t)res;
-	} else if (res != -EINTR && res != -EAGAIN) {
+	} else if (res != -EINTR && res != -EAGAIN &&
+		   !tide__cancel_unasked(s->loop, res, false)) {
+		/* (only closing cancels rop) */
 		s->in_end = true;
 		s->in_err = (int)res;
 	}
@@ -334,9 +336,17 @@ static void stream_arm(struct tide_stream *s)
 		}
 		s->rop = NULL;
 	}
-	/* out of memory: report it to the reader rather than hang */
-	if (s->rd)
-		stream_rd_finish(s, -ENOMEM);
+	/* out of memory: report it to the reader rather than hang (with no
+	 * reader, the next read tries again).  A read that took bytes
+	 * already cannot give them back: the input ends there, so no later
+	 * read can miss them unnoticed. */
+	if (!s->rd)
+		return;
+	if (s->rd_got && s->rd_mode != RD_SOME) {
+		s->in_end = true;
+		s->in_err = -ENOMEM;
+	}
+	stream_rd_finish(s, -ENOMEM);
 }
 
 /* ---- reads ---- */
@@ -507,6 +517,21 @@ void tide__stream_wpop(struct tide_stream *s, int64_t res)
 	stream_wfree(s, w);
 }
 
+/* No memory to send the head write: it and the ones behind it fail
+ * -ENOMEM.  When none of their bytes went out a caller may queue them
+ * again, so the stream stays writable; after part of the head went out,
+ * no retry could mend it: the failure sticks, as any write error. */
+static void stream_wnomem(struct tide_stream *s)
+{
+	if (s->wq->done) {
+		tide__stream_wfail(s, -ENOMEM);
+	} else {
+		while (s->wq)
+			tide__stream_wpop(s, -ENOMEM);
+	}
+	tide__stream_wnext(s); /* a pending shutdown or close goes on */
+}
+
 /* A write failed: it and every write queued behind it fail so. */
 void tide__stream_wfail(struct tide_stream *s, int64_t res)
 {
@@ -592,7 +617,9 @@ static void stream_wdone(void *arg, int64_t res, void *payload)
 	s->ops--;
 	for (unsigned i = 0; i < batch && w; i++, w = w->next)
 		cancelled |= w->cancel;
-	if (res == 0)
+	if (tide__cancel_unasked(s->loop, res, cancelled))
+		res = 0; /* nothing went out: the head goes again */
+	else if (res == 0)
 		res = -EIO; /* no progress: never loop on it */
 	if (res < 0 && !(res == -ECANCELED && cancelled)) {
 		tide__stream_wfail(s, res);
@@ -665,7 +692,7 @@ static void stream_wkick_vec(struct tide_stream *s, struct stream_wreq *w)
 	}
 	if (stream_wsend(s, n))
 		return;
-	tide__stream_wfail(s, -ENOMEM);
+	stream_wnomem(s);
 }
 
 /*
@@ -721,7 +748,7 @@ void tide__stream_wkick(struct tide_stream *s)
 		return;
 	}
 	s->wop = NULL;
-	tide__stream_wfail(s, -ENOMEM);
+	stream_wnomem(s);
 }
 
 static void stream_wcancel(void *arg)
@@ -855,6 +882,8 @@ int tide_stream_new(struct tide_loop *loop, int fd,
 		return -EINVAL;
 	if (fd < 0 || fstat(fd, &st))
 		return -EBADF;
+	if (tide__fault_nomem(loop))
+		return -ENOMEM;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;

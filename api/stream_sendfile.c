@@ -171,6 +171,8 @@ static void sf_done(void *arg, int64_t res, void *payload)
 		/* a source splice cannot read (not a regular file, a file
 		 * system without splice_read): the bounce road instead */
 		res = SF_GOES_ON;
+	} else if (tide__cancel_unasked(s->loop, res, w->cancel)) {
+		res = SF_GOES_ON; /* nothing moved: the same step again */
 	} else if (res == -EAGAIN && wf->stage == SF_DRAIN && !w->cancel) {
 		wf->stage = SF_WAIT; /* the socket is full: wait, then drain */
 		res = SF_GOES_ON;

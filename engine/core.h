@@ -165,6 +165,11 @@ static inline struct tide_loop *tide__slab_loop(const void *p)
 	return *(struct tide_loop **)c;
 }
 
+/* Fault injection's alloc (engine/core/fault.c): should this allocation
+ * of the library's own (a stream, a server, a process record) fail as if
+ * memory had run out?  false at once when the kind is off. */
+bool tide__fault_nomem(struct tide_loop *loop);
+
 /* ---- completions (both backends deliver through this) ---- */
 /* Debug builds: op is counted in ops_pending until its final completion. */
 static inline void tide__op_inflight(struct tide__op *op)
@@ -220,6 +225,22 @@ static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
 	}
 	tide__op_uncount(loop, op, cflags);
 	op->done(loop, op, res, cflags);
+}
+
+/*
+ * An -ECANCELED its owner did not ask for (asked: it cancelled the
+ * operation itself): the kernel cancelled the operation before it ran, as
+ * io-wq does when the thread that submitted it exits, and TIDE_FAULT's
+ * cancel does.  It moved nothing, so an owner that issued the operation
+ * on its own behalf (a stream's receive, a process wait) issues it again,
+ * as after EINTR.  Not while the loop is being freed: there every
+ * operation completes -ECANCELED and starting again would never end.
+ */
+static inline bool tide__cancel_unasked(struct tide_loop *loop, int64_t res,
+					bool asked)
+{
+	return __builtin_expect(res == -ECANCELED, 0) && !asked &&
+	       !tide__core(loop)->closing;
 }
 
 /* Deliver a completion on the next dispatch instead of now (results known

@@ -32,12 +32,17 @@ struct tide__fault {
 	uint32_t nomore_pct; /* a multishot ends early after a completion */
 	uint32_t nomem_pct;  /* io_uring: the SQ is full (backlog path) */
 	uint32_t cancel_pct; /* an operation cancelled before it ran */
+	uint32_t alloc_pct;  /* an allocation of new memory fails */
 	bool errno_last;  /* the last call faked an errno: the next is real */
 	bool report;	  /* report=1: print the counts at free */
 	bool ending_user; /* ending_op was cancelled by its owner too */
 	bool ending_recv; /* ending_op is a receive (else an accept) */
 	struct tide__op *ending_op; /* the multishot being ended early */
-	uint64_t shortened, delayed, again, intr, ended, sq_full, cancelled;
+	/* alloc: slab objects "given back to the system" (engine/core/
+	 * slab.c takes them again, unless the allocation is to fail) */
+	void *spare;
+	uint64_t shortened, delayed, again, intr, ended, sq_full, cancelled,
+		nomem;
 };
 
 struct tide_loop {
@@ -95,6 +100,7 @@ enum {
 	TIDE__FAULT_IN,	   /* bytes come in (or none move) */
 	TIDE__FAULT_OUT,   /* bytes go out */
 	TIDE__FAULT_MULTI, /* a multishot receive or accept */
+	TIDE__FAULT_TIME,  /* a timeout (never cancelled by "the kernel") */
 };
 /* Fault injection for an operation being started on fd: may shorten *len
  * (len may be NULL), mark op to complete late, and mark a multishot to be
@@ -112,6 +118,14 @@ static inline void tide__fault_owner_cancel(struct tide_loop *loop,
 	if (__builtin_expect(loop->fault.ending_op == op, 0))
 		loop->fault.ending_user = true;
 }
+/* alloc, at the start of each loop turn: the slab's free objects go
+ * back to "the system", so that this turn's allocations reuse only what
+ * it freed and every other one takes new memory, which may fail. */
+void tide__fault_turn(struct tide_loop *loop);
+/* alloc, from tide__slab_grow() (the free list is empty): -ENOMEM for an
+ * allocation that is to fail; 1 when a spare object was put on the free
+ * list; 0 when there is none (a chunk must be taken). */
+int tide__fault_slab(struct tide_loop *loop);
 bool tide__fault_errno_slow(struct tide_loop *loop);
 /* The epoll backend, before each non-blocking system call it tries: true
  * when the call is to be skipped and look as if it failed with errno

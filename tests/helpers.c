@@ -32,6 +32,50 @@ struct tide_loop *t_loop(void)
 	return loop;
 }
 
+bool t_fault_cancels(void)
+{
+	const char *e = getenv("TIDE_FAULT"), *c;
+
+	if (!e || !*e)
+		return false;
+	/* the last cancel=P named wins, as in the library's parser */
+	for (c = strstr(e, "cancel="); c && strstr(c + 1, "cancel=");
+	     c = strstr(c + 1, "cancel="))
+		;
+	return c && strtoul(c + 7, NULL, 10) > 0;
+}
+
+struct tide_loop *t_loop_exact(void)
+{
+	const char *e = getenv("TIDE_FAULT");
+	struct tide_loop *loop;
+	char *saved, spec[160];
+
+	if (!t_fault_cancels())
+		return t_loop();
+	saved = strdup(e);
+	assert_non_null(saved);
+	assert_true(strlen(e) + 10 < sizeof(spec));
+	snprintf(spec, sizeof(spec), "%s,cancel=0", e);
+	setenv("TIDE_FAULT", spec, 1);
+	loop = t_loop();
+	setenv("TIDE_FAULT", saved, 1);
+	free(saved);
+	return loop;
+}
+
+int64_t t_connect(struct tide_loop *loop, const struct tide_addr *a, int type,
+		  uint64_t timeout_ns)
+{
+	int64_t fd;
+
+	do
+		fd = t_wait(loop,
+			    tide_connect_timeout(loop, a, type, timeout_ns));
+	while (fd == -ECANCELED && t_fault_cancels());
+	return fd;
+}
+
 void t_skip_valgrind(void **state)
 {
 	(void)state;
@@ -200,8 +244,7 @@ void t_tcp_pair(struct tide_loop *loop, int *x, int *y)
 	assert_int_equal(tide_listen(lfd, 4), 0);
 	a.len = sizeof(a.u);
 	assert_int_equal(getsockname(lfd, &a.u.sa, &a.len), 0);
-	*x = (int)t_wait(loop, tide_connect_timeout(loop, &a, SOCK_STREAM,
-						    2000000000ull));
+	*x = (int)t_connect(loop, &a, SOCK_STREAM, 2000000000ull);
 	assert_true(*x >= 0);
 	*y = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(*y >= 0);

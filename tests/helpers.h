@@ -20,6 +20,21 @@ extern const char *t_config_name;
 /* A loop with t_opts; skips the test when io_uring is unusable here. */
 struct tide_loop *t_loop(void);
 
+/* Does TIDE_FAULT name cancel (operations may complete -ECANCELED, the
+ * kernel having cancelled them before they ran)?  The library issues its
+ * own operations again then; one the caller issued is the caller's to
+ * redo, as the helpers below do. */
+bool t_fault_cancels(void);
+
+/* t_loop() with TIDE_FAULT's cancel off, for tests that assert the exact
+ * result of single operations they issue themselves. */
+struct tide_loop *t_loop_exact(void);
+
+/* t_wait(tide_connect_timeout()), issued again after an -ECANCELED when
+ * t_fault_cancels(): the connected fd, or the error. */
+int64_t t_connect(struct tide_loop *loop, const struct tide_addr *a, int type,
+		  uint64_t timeout_ns);
+
 /* Run the group once per ring configuration this machine supports
  * (default, COOP_TASKRUN, plain, SQPOLL).  Returns failures. */
 int t_run_configs(const char *name, const struct CMUnitTest *tests, size_t n);

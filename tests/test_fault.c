@@ -5,13 +5,19 @@
  * kernel may (pipe writes up to PIPE_BUF and datagrams are never cut), and
  * that the library absorbs each: epoll retries EINTR and waits after a
  * spurious EAGAIN, streams and servers start a multishot again when it ends
- * early, operations that find the SQ full wait in the backlog, and one the
- * kernel cancelled on its own says -ECANCELED having touched nothing.
+ * early, operations that find the SQ full wait in the backlog, one the
+ * kernel cancelled on its own says -ECANCELED having touched nothing (and
+ * the library issues its own again, but never one a caller cancelled),
+ * and allocations that fail reach the caller as NULL or -ENOMEM with
+ * nothing lost for a caller that tries again.
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -38,6 +44,8 @@ static void test_fault_spec_bad(void **state)
 		"seed=1,nomore=x",
 		"seed=1,eintr=-1",
 		"seed=1,report=2",
+		"seed=1,alloc=101",
+		"seed=1,cancel=x",
 		"seed=1,late",
 		"seed=99999999999999999999",
 	};
@@ -52,12 +60,14 @@ static void test_fault_spec_bad(void **state)
 	}
 	unsetenv("TIDE_FAULT");
 	loop = fault_loop("seed=7,short=0,late=0,eagain=1,eintr=2,nomore=3,"
-			  "nomem=4");
+			  "nomem=4,cancel=5,alloc=6");
 	assert_int_equal(loop->fault.short_pct, 0);
 	assert_int_equal(loop->fault.eagain_pct, 1);
 	assert_int_equal(loop->fault.eintr_pct, 2);
 	assert_int_equal(loop->fault.nomore_pct, 3);
 	assert_int_equal(loop->fault.nomem_pct, 4);
+	assert_int_equal(loop->fault.cancel_pct, 5);
+	assert_int_equal(loop->fault.alloc_pct, 6);
 	tide_loop_free(loop);
 	/* the defaults of the kinds not named */
 	loop = fault_loop("seed=7");
@@ -65,6 +75,9 @@ static void test_fault_spec_bad(void **state)
 	assert_int_equal(loop->fault.late_pct, 25);
 	assert_int_equal(loop->fault.eagain_pct, 10);
 	assert_int_equal(loop->fault.nomem_pct, 10);
+	/* the two kinds a caller sees are off unless named */
+	assert_int_equal(loop->fault.cancel_pct, 0);
+	assert_int_equal(loop->fault.alloc_pct, 0);
 	tide_loop_free(loop);
 }
 
@@ -409,6 +422,531 @@ static void test_fault_cancel_before_start(void **state)
 	tide_loop_free(loop);
 }
 
+/* ---- cancel: the library redoes what it issued itself ---- */
+
+/* The seed of the cancel and alloc tests: TIDE_FAULT_TEST_SEED (a stress
+ * run over many seeds), else def. */
+static unsigned test_seed(unsigned def)
+{
+	const char *e = getenv("TIDE_FAULT_TEST_SEED");
+
+	return e && *e ? (unsigned)strtoul(e, NULL, 10) : def;
+}
+
+static struct tide_loop *seeded_loop(const char *kinds, unsigned def)
+{
+	char spec[128];
+
+	snprintf(spec, sizeof(spec), "seed=%u,%s", test_seed(def), kinds);
+	return fault_loop(spec);
+}
+
+/* f's outcome, seen by a callback that must run exactly once. */
+static int64_t once(struct tide_loop *loop, struct tide_future *f)
+{
+	struct t_seen e = { 0, 0 };
+	uint64_t t0 = tide_now_ns();
+
+	assert_non_null(f);
+	assert_int_equal(tide_future_on_done(f, t_seen_cb, &e), 0);
+	while (e.n == 0) {
+		assert_true(tide_loop_run_once(loop, 1) >= 0);
+		assert_true(tide_now_ns() - t0 < 60000000000ull);
+	}
+	assert_true(tide_loop_run_once(loop, 0) >= 0);
+	assert_int_equal(e.n, 1);
+	return e.res;
+}
+
+/* The echo side of the stream tests: reads what comes and writes it back,
+ * all in callbacks; a call that returns NULL, or a result of -ENOMEM
+ * (nothing moved), is tried again on the next turn. */
+struct echo {
+	struct tide_loop *loop;
+	struct tide_stream *s;
+	char buf[4096];
+	size_t len; /* bytes in buf still to send back */
+	bool eof;
+	bool own; /* free the record and close the stream at the end */
+	uint64_t echoed;
+	int retries;
+};
+
+static void echo_go(void *arg);
+
+static void echo_later(struct echo *e)
+{
+	e->retries++;
+	assert_int_equal(tide_call_soon(e->loop, echo_go, e), 0);
+}
+
+static void echo_sent(void *arg, int64_t res, void *payload)
+{
+	struct echo *e = arg;
+
+	(void)payload;
+	if (res == -ENOMEM) {
+		echo_later(e);
+		return;
+	}
+	assert_int_equal(res, (int64_t)e->len);
+	e->echoed += e->len;
+	e->len = 0;
+	assert_int_equal(tide_call_soon(e->loop, echo_go, e), 0);
+}
+
+static void echo_got(void *arg, int64_t res, void *payload)
+{
+	struct echo *e = arg;
+
+	(void)payload;
+	if (res == -ENOMEM) {
+		echo_later(e);
+		return;
+	}
+	if (res == 0 || res == -ECONNRESET) {
+		e->eof = true;
+		if (e->own) {
+			tide_future_release(tide_stream_close(e->s));
+			free(e);
+		}
+		return;
+	}
+	assert_true(res > 0);
+	e->len = (size_t)res;
+	assert_int_equal(tide_call_soon(e->loop, echo_go, e), 0);
+}
+
+static void echo_go(void *arg)
+{
+	struct echo *e = arg;
+	struct tide_future *f;
+
+	if (e->len)
+		f = tide_stream_write(e->s, e->buf, e->len);
+	else
+		f = tide_stream_read(e->s, e->buf, sizeof(e->buf));
+	if (!f) {
+		echo_later(e);
+		return;
+	}
+	assert_int_equal(
+		tide_future_on_done(f, e->len ? echo_sent : echo_got, e), 0);
+}
+
+/* A caller that retries: write all of buf on s, each write again after
+ * NULL or -ENOMEM (which say nothing went out).  0, or the error. */
+static int64_t write_all(struct tide_loop *loop, struct tide_stream *s,
+			 const void *buf, size_t len, int *retries)
+{
+	struct tide_future *f;
+	int64_t r;
+
+	for (;;) {
+		f = tide_stream_write(s, buf, len);
+		if (!f) {
+			(*retries)++;
+			assert_true(tide_loop_run_once(loop, 0) >= 0);
+			continue;
+		}
+		r = once(loop, f);
+		if (r != -ENOMEM)
+			return r == (int64_t)len ? 0 : (r < 0 ? r : -EIO);
+		(*retries)++;
+	}
+}
+
+/* Read exactly len bytes in tide_stream_read() steps, retrying NULL and
+ * -ENOMEM.  len, or what ended it (0 for end of stream, -errno). */
+static int64_t read_all(struct tide_loop *loop, struct tide_stream *s,
+			void *buf, size_t len, int *retries)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		struct tide_future *f =
+			tide_stream_read(s, (char *)buf + got, len - got);
+		int64_t r;
+
+		if (!f) {
+			(*retries)++;
+			assert_true(tide_loop_run_once(loop, 0) >= 0);
+			continue;
+		}
+		r = once(loop, f);
+		if (r == -ENOMEM) {
+			(*retries)++;
+			continue;
+		}
+		if (r <= 0)
+			return r;
+		got += (size_t)r;
+	}
+	return (int64_t)got;
+}
+
+static int new_stream(struct tide_loop *loop, int fd,
+		      const struct tide_stream_options *o,
+		      struct tide_stream **out, int *retries)
+{
+	int r;
+
+	while ((r = tide_stream_new(loop, fd, o, out)) == -ENOMEM)
+		(*retries)++;
+	return r;
+}
+
+static void close_stream(struct tide_loop *loop, struct tide_stream *s)
+{
+	struct tide_future *f = tide_stream_close(s);
+
+	/* NULL: no memory for the future, but the stream closes all the
+	 * same (it cannot be asked twice) */
+	if (f)
+		assert_int_equal(once(loop, f), 0);
+}
+
+/* Every byte through a stream pair, one stream reading from a buffer
+ * ring; the client checks the echo chunk by chunk. */
+static void stream_echo(struct tide_loop *loop, size_t total, int *retries)
+{
+	struct tide_stream_options o = { 0 };
+	struct tide_bufring *br;
+	struct tide_stream *a;
+	struct echo *e = calloc(1, sizeof(*e));
+	unsigned char out[3000], in[3000];
+	int sv[2];
+
+	assert_non_null(e);
+	assert_int_equal(tide_bufring_new(loop, &br, NULL), 0);
+	o.bufring = br;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(new_stream(loop, sv[0], NULL, &a, retries), 0);
+	e->loop = loop;
+	assert_int_equal(new_stream(loop, sv[1], &o, &e->s, retries), 0);
+	echo_go(e);
+	for (size_t off = 0; off < total; off += sizeof(out)) {
+		for (size_t i = 0; i < sizeof(out); i++)
+			out[i] = t_pattern(off + i);
+		assert_int_equal(write_all(loop, a, out, sizeof(out), retries),
+				 0);
+		assert_int_equal(read_all(loop, a, in, sizeof(in), retries),
+				 sizeof(in));
+		assert_memory_equal(in, out, sizeof(out));
+	}
+	/* the echo side sees the end and stops */
+	for (struct tide_future *f = NULL; !f;) {
+		f = tide_stream_shutdown(a);
+		if (f)
+			assert_int_equal(once(loop, f), 0);
+	}
+	while (!e->eof)
+		assert_true(tide_loop_run_once(loop, 1) >= 0);
+	assert_int_equal(e->echoed,
+			 total - total % sizeof(out) +
+				 (total % sizeof(out) ? sizeof(out) : 0));
+	*retries += e->retries;
+	close_stream(loop, a);
+	close_stream(loop, e->s);
+	free(e);
+	/* the streams are gone once their closes ran */
+	for (int i = 0; i < 4; i++)
+		assert_true(tide_loop_run_once(loop, 0) >= 0);
+	tide_bufring_free(br);
+}
+
+/* cancel: a stream's own receives and sends the kernel cancelled before
+ * they ran are issued again; every byte arrives, once. */
+static void test_fault_cancel_stream_redoes(void **state)
+{
+	struct tide_loop *loop =
+		seeded_loop("short=0,late=10,nomore=10,cancel=40", 19);
+	int retries = 0;
+
+	(void)state;
+	stream_echo(loop, 300000, &retries);
+	assert_int_equal(retries, 0); /* no -ENOMEM without alloc */
+	assert_true(loop->fault.cancelled > 0);
+	tide_loop_free(loop);
+}
+
+/* cancel: a cancel that was asked for is not redone.  A process wait the
+ * caller cancels says -ECANCELED and the child runs on; deadlines say
+ * -ETIMEDOUT; a stream's read cancelled, or pending at close, says
+ * -ECANCELED; freeing the loop ends what is in flight, once each. */
+static void test_fault_cancel_asked_is_not_redone(void **state)
+{
+	struct tide_loop *loop = seeded_loop("cancel=50", 23);
+	static const char *const argv[] = { "sleep", "30", NULL };
+	struct t_seen rd = { 0, 0 }, wt = { 0, 0 };
+	struct tide_process *p;
+	struct tide_stream *s;
+	struct tide_future *f;
+	char buf[16];
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(tide_process_spawn(loop, argv, NULL, &p), 0);
+	f = tide_process_wait(p);
+	assert_non_null(f);
+	for (int i = 0; i < 5; i++)
+		assert_true(tide_loop_run_once(loop, 0) >= 0);
+	assert_int_equal(tide_future_cancel(f), 0);
+	assert_int_equal(once(loop, f), -ECANCELED);
+	assert_int_equal(tide_process_status(p), -EAGAIN);
+	assert_int_equal(once(loop, tide_future_timeout(tide_process_wait(p),
+							20000000ull)),
+			 -ETIMEDOUT);
+	assert_int_equal(tide_process_status(p), -EAGAIN);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s), 0);
+	f = tide_stream_read(s, buf, sizeof(buf));
+	for (int i = 0; i < 5; i++)
+		assert_true(tide_loop_run_once(loop, 0) >= 0);
+	assert_int_equal(tide_future_cancel(f), 0);
+	assert_int_equal(once(loop, f), -ECANCELED);
+	assert_int_equal(once(loop,
+			      tide_future_timeout(tide_stream_read(s, buf, 4),
+						  20000000ull)),
+			 -ETIMEDOUT);
+	/* nothing was lost by the cancels: the bytes are read after them */
+	assert_int_equal(write(sv[1], "late", 4), 4);
+	assert_int_equal(once(loop, tide_stream_read(s, buf, sizeof(buf))), 4);
+	assert_memory_equal(buf, "late", 4);
+	f = tide_stream_read(s, buf, sizeof(buf));
+	assert_int_equal(tide_future_on_done(f, t_seen_cb, &rd), 0);
+	assert_int_equal(once(loop, tide_stream_close(s)), 0);
+	assert_int_equal(rd.n, 1);
+	assert_int_equal(rd.res, -ECANCELED);
+	close(sv[1]);
+
+	/* in flight at free: a wait, once, -ECANCELED */
+	f = tide_process_wait(p);
+	assert_int_equal(tide_future_on_done(f, t_seen_cb, &wt), 0);
+	assert_int_equal(tide_process_kill(p, SIGKILL), 0);
+	tide_process_free(p);
+	tide_loop_free(loop);
+	assert_int_equal(wt.n, 1);
+	assert_true(wt.res == -ECANCELED ||
+		    (WIFSIGNALED(wt.res) && WTERMSIG(wt.res) == SIGKILL));
+}
+
+/* ---- alloc: ENOMEM as the public answer ---- */
+
+#define ALLOC_KINDS "short=0,alloc=15"
+
+/* Connections to an echo server whose streams (and everything else) may
+ * find no memory: the server drops a connection it cannot serve; the
+ * client, retrying, connects again until its echo came back whole. */
+static void srv_conn(void *arg, struct tide_stream *s)
+{
+	struct tide_loop *loop = arg;
+	struct echo *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	e->loop = loop;
+	e->s = s;
+	e->own = true;
+	echo_go(e);
+}
+
+static void alloc_server(struct tide_loop *loop, int clients, int *retries)
+{
+	struct tide_server *srv;
+	struct tide_server_stats st;
+	struct tide_addr a;
+	struct tide_future *f;
+	int drops = 0;
+
+	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:0"), 0);
+	while (tide_server_new(loop, &a, NULL, srv_conn, loop, &srv) == -ENOMEM)
+		(*retries)++;
+	tide_server_addr(srv, &a);
+	for (int i = 0; i < clients; i++) {
+		unsigned char out[1500], in[1500];
+		struct tide_stream *c;
+		int64_t fd, r;
+
+		for (size_t k = 0; k < sizeof(out); k++)
+			out[k] = t_pattern((uint64_t)i * 7919 + k);
+again:
+		while (!(f = tide_connect_timeout(loop, &a, SOCK_STREAM,
+						  5000000000ull)))
+			(*retries)++;
+		fd = once(loop, f);
+		if (fd == -ENOMEM) {
+			(*retries)++;
+			goto again;
+		}
+		assert_true(fd >= 0);
+		assert_int_equal(new_stream(loop, (int)fd, NULL, &c, retries),
+				 0);
+		r = write_all(loop, c, out, sizeof(out), retries);
+		if (r == 0)
+			r = read_all(loop, c, in, sizeof(in), retries);
+		if (r != (int64_t)sizeof(in)) {
+			/* dropped by a server out of memory: again */
+			assert_true(r == 0 || r == -ECONNRESET || r == -EPIPE);
+			drops++;
+			close_stream(loop, c);
+			goto again;
+		}
+		assert_memory_equal(in, out, sizeof(out));
+		close_stream(loop, c);
+	}
+	tide_server_stats(srv, &st);
+	/* a connect whose result found no memory came and went too */
+	assert_true(st.accepted >= (uint64_t)clients);
+	/* each drop was counted as an error: none went unreported */
+	assert_true(st.accept_errors >= (uint64_t)drops);
+	while (!(f = tide_server_stop(srv, 5000000000ull)))
+		(*retries)++;
+	assert_int_equal(once(loop, f), 0);
+	tide_server_free(srv);
+}
+
+/* Children whose output comes through a pipe stream: spawn, read and wait
+ * each retried on NULL or -ENOMEM; every output and status exact. */
+static void alloc_processes(struct tide_loop *loop, int n, int *retries)
+{
+	for (int i = 0; i < n; i++) {
+		char word[32], got[32];
+		const char *argv[] = { "sh", "-c", "printf %s \"$0\"; exit 3",
+				       word, NULL };
+		struct tide_process_options o = {
+			.stdio = { TIDE_STDIO_DEVNULL, TIDE_STDIO_PIPE,
+				   TIDE_STDIO_INHERIT },
+		};
+		struct tide_process *p;
+		struct tide_future *f;
+		int64_t r, st;
+		int len;
+
+		len = snprintf(word, sizeof(word), "child-%d", i);
+		while ((r = tide_process_spawn(loop, argv, &o, &p)) == -ENOMEM)
+			(*retries)++;
+		assert_int_equal(r, 0);
+		r = read_all(loop, tide_process_stream(p, 1), got, (size_t)len,
+			     retries);
+		assert_int_equal(r, len);
+		assert_memory_equal(got, word, (size_t)len);
+		while (!(f = tide_process_wait(p)))
+			(*retries)++;
+		st = once(loop, f);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+		tide_process_free(p);
+	}
+}
+
+static void alloc_file(struct tide_loop *loop, size_t size, int *retries)
+{
+	char path[64];
+	unsigned char buf[8192];
+	int fd = t_tmpfile(path, sizeof(path), size);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	for (size_t off = 0; off < size;) {
+		struct tide_future *f =
+			tide_read(loop, fd, buf, sizeof(buf), off);
+		int64_t r;
+
+		if (!f) {
+			(*retries)++;
+			continue;
+		}
+		r = once(loop, f);
+		assert_true(r > 0);
+		for (int64_t k = 0; k < r; k++)
+			assert_int_equal(buf[k], t_pattern(off + (size_t)k));
+		off += (size_t)r;
+	}
+	close(fd);
+}
+
+/* alloc: the library's own allocations fail at random.  Every call that
+ * could not get memory said so (NULL, -ENOMEM), a caller that tried again
+ * got every byte, every future resolved once, nothing leaked (LSan). */
+static void test_fault_alloc_retrying_caller(void **state)
+{
+	struct tide_loop *loop = seeded_loop(ALLOC_KINDS, 29);
+	int retries = 0;
+
+	(void)state;
+	stream_echo(loop, 200000, &retries);
+	alloc_server(loop, 12, &retries);
+	alloc_processes(loop, 6, &retries);
+	alloc_file(loop, 1u << 18, &retries);
+	assert_true(loop->fault.nomem > 0);
+	assert_true(retries > 0);
+	tide_loop_free(loop);
+}
+
+/* Put n objects on the slab's free list (the only ones an allocation may
+ * take under alloc=100), having given the rest back. */
+static void free_objects(struct tide_loop *loop, int n)
+{
+	struct tide_future *f[8];
+
+	loop->fault.alloc_pct = 0;
+	for (int i = 0; i < n; i++)
+		f[i] = tide_future_ready(loop, 0, NULL);
+	loop->fault.alloc_pct = 100;
+	tide__fault_turn(loop);
+	for (int i = 0; i < n; i++)
+		tide_future_release(f[i]);
+}
+
+/* alloc: a stream's receive that cannot be started is reported on the
+ * read waiting for it; after part of a read_exactly was taken the input
+ * ends -ENOMEM, for this read and the next (no byte skipped unseen).  A
+ * write that could not start sent nothing and fails -ENOMEM; the stream
+ * stays writable. */
+static void test_fault_alloc_stream_reports(void **state)
+{
+	struct tide_loop *loop = fault_loop("seed=31,short=0,late=0,eagain=0,"
+					    "eintr=0,nomore=0,nomem=0");
+	struct tide_stream *s;
+	struct tide_future *f;
+	char buf[16];
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s), 0);
+	/* the read's promise and cancel hook, no memory for its receive */
+	free_objects(loop, 2);
+	f = tide_stream_read(s, buf, sizeof(buf));
+	loop->fault.alloc_pct = 0;
+	assert_int_equal(once(loop, f), -ENOMEM);
+	/* nothing taken: the stream reads on */
+	assert_int_equal(write(sv[1], "0123456789", 10), 10);
+	assert_int_equal(once(loop, tide_stream_read(s, buf, 4)), 4);
+	assert_memory_equal(buf, "0123", 4);
+	/* six bytes buffered; a read_exactly of ten takes them, then finds
+	 * no memory to receive the rest */
+	free_objects(loop, 2);
+	f = tide_stream_read_exactly(s, buf, 10);
+	loop->fault.alloc_pct = 0;
+	assert_int_equal(once(loop, f), -ENOMEM);
+	assert_int_equal(once(loop, tide_stream_read(s, buf, sizeof(buf))),
+			 -ENOMEM);
+
+	/* a write: its request, promise and hook, no memory for the send */
+	free_objects(loop, 3);
+	f = tide_stream_write(s, "lost", 4);
+	loop->fault.alloc_pct = 0;
+	assert_int_equal(once(loop, f), -ENOMEM);
+	assert_int_equal(once(loop, tide_stream_write(s, "sent", 4)), 4);
+	assert_int_equal(read(sv[1], buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "sent", 4);
+	assert_int_equal(once(loop, tide_stream_close(s)), 0);
+	close(sv[1]);
+	assert_true(loop->fault.nomem >= 3);
+	tide_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +959,10 @@ int main(void)
 		cmocka_unit_test(test_fault_nomore_server),
 		cmocka_unit_test(test_fault_nomem_backlog),
 		cmocka_unit_test(test_fault_cancel_before_start),
+		cmocka_unit_test(test_fault_cancel_stream_redoes),
+		cmocka_unit_test(test_fault_cancel_asked_is_not_redone),
+		cmocka_unit_test(test_fault_alloc_retrying_caller),
+		cmocka_unit_test(test_fault_alloc_stream_reports),
 	};
 
 	unsetenv("TIDE_FAULT"); /* each test sets its own */

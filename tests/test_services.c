@@ -436,7 +436,7 @@ static void count_cb(void *arg, unsigned revents)
 
 static void test_tide_poll(void **state)
 {
-	struct tide_loop *loop = t_loop();
+	struct tide_loop *loop = t_loop_exact();
 	int p[2], n = 0;
 	char c;
 
@@ -594,7 +594,7 @@ static void t_rmtree(const char *dir)
 
 static void test_tide_openat2(void **state)
 {
-	struct tide_loop *loop = t_loop();
+	struct tide_loop *loop = t_loop_exact();
 	char root[] = "/tmp/tide-root-XXXXXX", buf[8];
 	int dfd, fd;
 
@@ -667,7 +667,7 @@ static bool kernel_has_openat2(void)
  * stays beneath, which the user-space walk refuses. */
 static void test_tide_openat2_refusals_both_roads(void **state)
 {
-	struct tide_loop *loop = t_loop();
+	struct tide_loop *loop = t_loop_exact();
 	char root[] = "/tmp/tide-rr-XXXXXX";
 	const unsigned B = TIDE_RESOLVE_BENEATH, N = TIDE_RESOLVE_NO_SYMLINKS;
 	int dfd, fd;
@@ -716,7 +716,7 @@ static void test_tide_openat2_refusals_both_roads(void **state)
  * that waits for a writer leaves the loop free to run other futures. */
 static void test_tide_openat2_does_not_block_the_loop(void **state)
 {
-	struct tide_loop *loop = t_loop();
+	struct tide_loop *loop = t_loop_exact();
 	char root[] = "/tmp/tide-ff-XXXXXX", p[128];
 	struct tide_future *f;
 	int dfd, w, fd;

@@ -146,10 +146,8 @@ static void cli_read(void *arg, int64_t res, void *payload)
 static struct tide_stream *dial(struct tide_loop *loop,
 				const struct tide_addr *a)
 {
-	struct tide_future *f =
-		tide_connect_timeout(loop, a, SOCK_STREAM, 2000000000ull);
 	struct tide_stream *s;
-	int64_t fd = t_wait(loop, f);
+	int64_t fd = t_connect(loop, a, SOCK_STREAM, 2000000000ull);
 
 	assert_true(fd >= 0);
 	assert_int_equal(tide_stream_new(loop, (int)fd, NULL, &s), 0);
@@ -358,7 +356,7 @@ static void test_tide_stream_read_reset(void **state)
 	assert_int_equal(tide_listen(fd, 4), 0);
 	a.len = sizeof(a.u);
 	getsockname(fd, &a.u.sa, &a.len);
-	cfd = (int)t_wait(loop, tide_connect_timeout(loop, &a, SOCK_STREAM, 0));
+	cfd = (int)t_connect(loop, &a, SOCK_STREAM, 0);
 	assert_true(cfd >= 0);
 	int afd = accept(fd, NULL, NULL);
 	assert_true(afd >= 0);
@@ -386,8 +384,7 @@ static void test_tide_server_connect_close(void **state)
 	(void)state;
 	srv = echo_server(loop, "127.0.0.1:0", 0, &a);
 	for (int i = 0; i < 20; i++) {
-		int fd = (int)t_wait(
-			loop, tide_connect_timeout(loop, &a, SOCK_STREAM, 0));
+		int fd = (int)t_connect(loop, &a, SOCK_STREAM, 0);
 		assert_true(fd >= 0);
 		close(fd);
 	}
@@ -521,7 +518,7 @@ static void test_tide_server_stop_deadline(void **state)
 	int fd;
 
 	(void)state;
-	fd = (int)t_wait(loop, tide_connect_timeout(loop, &a, SOCK_STREAM, 0));
+	fd = (int)t_connect(loop, &a, SOCK_STREAM, 0);
 	assert_true(fd >= 0);
 	for (tide_server_stats(srv, &st); st.accepted < 1;
 	     tide_server_stats(srv, &st))
@@ -531,8 +528,7 @@ static void test_tide_server_stop_deadline(void **state)
 	tide_server_stats(srv, &st);
 	assert_int_equal(st.active, 0);
 	/* the listening socket is gone */
-	assert_true(t_wait(loop,
-			   tide_connect_timeout(loop, &a, SOCK_STREAM, 0)) < 0);
+	assert_true(t_connect(loop, &a, SOCK_STREAM, 0) < 0);
 	assert_int_equal(t_wait(loop, tide_server_stop(srv, 0)), -EALREADY);
 	tide_server_free(srv);
 	close(fd);

@@ -20,11 +20,20 @@
  *   nomem   io_uring: an SQE cannot be had when an operation starts (the SQ
  *           is full): it and the ones after it wait in the backlog until
  *           the next submission, in order (default 10);
- *   cancel  a single-shot operation is cancelled by the kernel before it
- *           ran (as io-wq does when the thread that submitted it exits):
- *           it completes with -ECANCELED, having touched nothing.  Nothing
- *           can redo it for its owner, who sees -ECANCELED as for a cancel
- *           of its own, so this kind is off unless named (default 0).
+ *   cancel  a single-shot operation (not a timer) is cancelled by the
+ *           kernel before it ran (as io-wq does when the thread that
+ *           submitted it exits): it completes with -ECANCELED, having
+ *           touched nothing.  The library issues its own operations again
+ *           (tide__cancel_unasked()); one a caller issued says -ECANCELED
+ *           to the caller, who alone can redo it, so this kind is off
+ *           unless named (default 0);
+ *   alloc   the library's own allocations fail: at each loop turn the
+ *           slab's free objects go back to "the system", so an allocation
+ *           reuses an object freed in the same turn (never fails, as a
+ *           re-arm after a completion) or takes new memory, which fails;
+ *           so do the streams', servers' and processes' own records.
+ *           Public calls answer NULL or -ENOMEM; off unless named
+ *           (default 0).
  * Only what the kernel may legally do is injected, so callers that honour
  * the contracts keep every assertion.  eagain and eintr never strike twice
  * in a row, so every call progresses.  The choices follow from the seed
@@ -69,6 +78,7 @@ static const struct {
 	{ "nomore", offsetof(struct tide__fault, nomore_pct), 10 },
 	{ "nomem", offsetof(struct tide__fault, nomem_pct), 10 },
 	{ "cancel", offsetof(struct tide__fault, cancel_pct), 0 },
+	{ "alloc", offsetof(struct tide__fault, alloc_pct), 0 },
 };
 
 static uint32_t *pct_of(struct tide__fault *f, size_t i)
@@ -134,7 +144,7 @@ int tide__fault_init(struct tide_loop *loop)
 		fprintf(stderr,
 			"tide: TIDE_FAULT=%s: expected seed=N[,KIND=PERCENT]..."
 			"[,report=1] with KIND one of short, late, eagain, "
-			"eintr, nomore, nomem, cancel\n",
+			"eintr, nomore, nomem, cancel, alloc\n",
 			e);
 		return -EINVAL;
 	}
@@ -150,12 +160,12 @@ void tide__fault_report(const struct tide_loop *loop)
 		return;
 	fprintf(stderr,
 		"tide: faults injected (%s): short %llu late %llu eagain %llu "
-		"eintr %llu nomore %llu nomem %llu cancel %llu\n",
+		"eintr %llu nomore %llu nomem %llu cancel %llu alloc %llu\n",
 		loop->be->name, (unsigned long long)f->shortened,
 		(unsigned long long)f->delayed, (unsigned long long)f->again,
 		(unsigned long long)f->intr, (unsigned long long)f->ended,
 		(unsigned long long)f->sq_full,
-		(unsigned long long)f->cancelled);
+		(unsigned long long)f->cancelled, (unsigned long long)f->nomem);
 }
 
 /*
@@ -203,9 +213,52 @@ bool tide__fault_refuse(struct tide_loop *loop, unsigned how)
 {
 	struct tide__fault *f = &loop->fault;
 
-	if (!f->rng || how == TIDE__FAULT_MULTI || !chance(f, f->cancel_pct))
+	if (!f->rng || how == TIDE__FAULT_MULTI || how == TIDE__FAULT_TIME ||
+	    !chance(f, f->cancel_pct))
 		return false;
 	f->cancelled++;
+	return true;
+}
+
+void tide__fault_turn(struct tide_loop *loop)
+{
+	struct tide__slab *s = &loop->core.slab;
+	void **o = s->free;
+
+	if (!o)
+		return;
+	/* objects freed since the last turn: a few, so the walk is cheap */
+	while (*o)
+		o = *o;
+	*o = loop->fault.spare;
+	loop->fault.spare = s->free;
+	s->free = NULL;
+}
+
+int tide__fault_slab(struct tide_loop *loop)
+{
+	struct tide__fault *f = &loop->fault;
+	void **o = f->spare;
+
+	if (chance(f, f->alloc_pct)) {
+		f->nomem++;
+		return -ENOMEM;
+	}
+	if (!o)
+		return 0;
+	f->spare = *o;
+	*o = NULL;
+	loop->core.slab.free = o;
+	return 1;
+}
+
+bool tide__fault_nomem(struct tide_loop *loop)
+{
+	struct tide__fault *f = &loop->fault;
+
+	if (!f->alloc_pct || !chance(f, f->alloc_pct))
+		return false;
+	f->nomem++;
 	return true;
 }
 
@@ -296,8 +349,11 @@ void tide__complete_odd(struct tide_loop *loop, struct tide__op *op,
 		else
 			res = ended(loop, op, res);
 	}
-	if (op->eflags & TIDE__OP_CANCELLED_EARLY)
+	if (op->eflags & TIDE__OP_CANCELLED_EARLY) {
+		/* cleared: an owner may start the same record again */
+		op->eflags &= (uint8_t)~TIDE__OP_CANCELLED_EARLY;
 		res = -ECANCELED;
+	}
 	tide__op_retire(loop, op, cflags);
 	op->done(loop, op, res, cflags);
 }

@@ -494,6 +494,8 @@ int tide__iterate(struct tide_loop *loop, int wait)
 	loop->core.running = true;
 	loop->core.in_user--;
 	loop->stats.iterations++;
+	if (__builtin_expect(loop->fault.alloc_pct != 0, 0))
+		tide__fault_turn(loop);
 	n = (int)drain_posts(loop);
 	n += (int)run_ready(loop);
 	n += (int)run_later(loop);

@@ -21,9 +21,23 @@ _Static_assert(sizeof(struct chunk_head) <= TIDE__SLAB_OBJ, "chunk head");
 
 void *tide__slab_grow(struct tide_loop *loop)
 {
-	char *c = aligned_alloc(TIDE__SLAB_CHUNK, TIDE__SLAB_CHUNK);
-	struct chunk_head *h = (struct chunk_head *)c;
+	/* fault injection's alloc keeps a chunk's objects aside and hands
+	 * them out one by one, each allocation a chance to fail */
+	void **list = loop->fault.alloc_pct ? &loop->fault.spare :
+					      &loop->core.slab.free;
+	struct chunk_head *h;
+	char *c;
 
+	if (loop->fault.alloc_pct) {
+		int r = tide__fault_slab(loop);
+
+		if (r < 0)
+			return NULL;
+		if (r > 0)
+			return tide__slab_alloc(loop);
+	}
+	c = aligned_alloc(TIDE__SLAB_CHUNK, TIDE__SLAB_CHUNK);
+	h = (struct chunk_head *)c;
 	if (!c)
 		return NULL;
 	h->loop = loop;
@@ -34,7 +48,15 @@ void *tide__slab_grow(struct tide_loop *loop)
 	for (size_t off = TIDE__SLAB_CHUNK - TIDE__SLAB_OBJ; off > 0;
 	     off -= TIDE__SLAB_OBJ) {
 		void **o = (void **)(c + off);
-		*o = loop->core.slab.free;
+		*o = *list;
+		*list = o;
+	}
+	if (loop->fault.alloc_pct) {
+		/* the chance was taken above: one of the new spares now */
+		void **o = loop->fault.spare;
+
+		loop->fault.spare = *o;
+		*o = NULL;
 		loop->core.slab.free = o;
 	}
 	return tide__slab_alloc(loop);
@@ -51,5 +73,6 @@ void tide__slab_destroy(struct tide_loop *loop)
 	}
 	loop->core.slab.chunks = NULL;
 	loop->core.slab.free = NULL;
+	loop->fault.spare = NULL;
 	loop->core.slab.chunks_n = 0;
 }

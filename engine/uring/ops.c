@@ -98,6 +98,7 @@ static __attribute__((noinline, cold)) int slow_path(struct tide_loop *loop,
 #define ROUTE_OUT(fd, len, ep) ROUTE_AS(fd, len, TIDE__FAULT_OUT, ep)
 #define ROUTE(ep) ROUTE_AS(-1, NULL, TIDE__FAULT_IN, ep)
 #define ROUTE_MULTI(ep) ROUTE_AS(-1, NULL, TIDE__FAULT_MULTI, ep)
+#define ROUTE_TIME(ep) ROUTE_AS(-1, NULL, TIDE__FAULT_TIME, ep)
 
 /* Count op, bound to sqe, as in flight.  Records started through the
  * vocabulary are always counted: TIDE__OP_INTERNAL marks only the ones the
@@ -407,7 +408,7 @@ int tide__op_poll(struct tide_loop *loop, struct tide__op *op, int fd,
 int tide__op_timeout(struct tide_loop *loop, struct tide__op *op,
 		     struct __kernel_timespec *ts, unsigned flags)
 {
-	ROUTE(tide__ep_timeout(loop, op, ts, flags));
+	ROUTE_TIME(tide__ep_timeout(loop, op, ts, flags));
 	/* the user-space heap (engine/core/timer.c) where the ring's wait can
 	 * take a timeout without an SQE (IORING_FEAT_EXT_ARG, 5.11): arming
 	 * and cancelling a timer then costs no system call */
