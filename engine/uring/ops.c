@@ -57,7 +57,7 @@ static void sq_full(struct tide_loop *loop)
 	if (!sqe)
 		return;
 	io_uring_prep_nop(sqe);
-	io_uring_sqe_set_data(sqe, NULL);
+	io_uring_sqe_set_data(sqe, &loop->u.ignore_op);
 	if (loop->u.ring.features & IORING_FEAT_CQE_SKIP)
 		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
