@@ -114,17 +114,19 @@ static inline void bind_sqe(struct tide_loop *loop, struct tide__op *op,
 
 /* Fill one SQE for op with prep; -ENOMEM when there is none (the backlog
  * cannot grow).  The ring's own SQE needs no NULL test. */
-#define SQE(prep)                                                \
-	do {                                                     \
-		struct io_uring_sqe *sqe = tide__sqe_fast(loop); \
-		if (__builtin_expect(!sqe, 0)) {                 \
-			sqe = tide__sqe_slow(loop);              \
-			if (!sqe)                                \
-				return -ENOMEM;                  \
-		}                                                \
-		bind_sqe(loop, op, sqe);                         \
-		prep;                                            \
-		return 0;                                        \
+#define SQE(prep)                                               \
+	do {                                                    \
+		struct io_uring_sqe *sqe;                       \
+		if (__builtin_expect(tide__sq_room(loop), 1)) { \
+			sqe = tide__sq_take(loop);              \
+		} else {                                        \
+			sqe = tide__sqe_slow(loop);             \
+			if (!sqe)                               \
+				return -ENOMEM;                 \
+		}                                               \
+		bind_sqe(loop, op, sqe);                        \
+		prep;                                           \
+		return 0;                                       \
 	} while (0)
 
 /* The same, for an op on a descriptor that may be fixed in the ring. */
