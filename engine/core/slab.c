@@ -70,6 +70,9 @@ uint64_t tide__slab_live(struct tide_loop *loop)
 
 	for (void **o = loop->core.slab.free; o; o = (void **)*o)
 		n--;
+	/* and those fault injection's alloc keeps aside */
+	for (void **o = loop->fault.spare; o; o = (void **)*o)
+		n--;
 	TIDE__ASSERT(
 		!TIDE_DEBUG || n == loop->core.slab.live,
 		"slab of loop %p: %llu live by the free list, %llu counted",
