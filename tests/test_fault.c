@@ -819,6 +819,7 @@ static void alloc_processes(struct tide_loop *loop, int n, int *retries)
 				   TIDE_STDIO_INHERIT },
 		};
 		struct tide_process *p;
+		struct tide_stream *out;
 		struct tide_future *f;
 		int64_t r, st;
 		int len;
@@ -827,10 +828,12 @@ static void alloc_processes(struct tide_loop *loop, int n, int *retries)
 		while ((r = tide_process_spawn(loop, argv, &o, &p)) == -ENOMEM)
 			(*retries)++;
 		assert_int_equal(r, 0);
-		r = read_all(loop, tide_process_stream(p, 1), got, (size_t)len,
-			     retries);
+		out = tide_process_stream(p, 1); /* ours to close now */
+		assert_non_null(out);
+		r = read_all(loop, out, got, (size_t)len, retries);
 		assert_int_equal(r, len);
 		assert_memory_equal(got, word, (size_t)len);
+		close_stream(loop, out);
 		while (!(f = tide_process_wait(p)))
 			(*retries)++;
 		st = once(loop, f);
@@ -839,14 +842,13 @@ static void alloc_processes(struct tide_loop *loop, int n, int *retries)
 	}
 }
 
-static void alloc_file(struct tide_loop *loop, size_t size, int *retries)
+/* A file of size bytes read at offsets, each read retried on NULL; fd
+ * comes from t_tmpfile(). */
+static void alloc_file(struct tide_loop *loop, int fd, size_t size,
+		       int *retries)
 {
-	char path[64];
 	unsigned char buf[8192];
-	int fd = t_tmpfile(path, sizeof(path), size);
 
-	assert_true(fd >= 0);
-	unlink(path);
 	for (size_t off = 0; off < size;) {
 		struct tide_future *f =
 			tide_read(loop, fd, buf, sizeof(buf), off);
@@ -871,13 +873,20 @@ static void alloc_file(struct tide_loop *loop, size_t size, int *retries)
 static void test_fault_alloc_retrying_caller(void **state)
 {
 	struct tide_loop *loop = seeded_loop(ALLOC_KINDS, 29);
-	int retries = 0;
+	int retries = 0, fd;
+	char path[64];
 
 	(void)state;
+	/* opened first: the epoll backend guesses a descriptor's kind by
+	 * its number and misreads a file that got the number of a pipe a
+	 * stream closed (reported; not this test's subject) */
+	fd = t_tmpfile(path, sizeof(path), 1u << 18);
+	assert_true(fd >= 0);
+	unlink(path);
 	stream_echo(loop, 200000, &retries);
 	alloc_server(loop, 12, &retries);
 	alloc_processes(loop, 6, &retries);
-	alloc_file(loop, 1u << 18, &retries);
+	alloc_file(loop, fd, 1u << 18, &retries);
 	assert_true(loop->fault.nomem > 0);
 	assert_true(retries > 0);
 	tide_loop_free(loop);
