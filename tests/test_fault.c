@@ -877,15 +877,14 @@ static void test_fault_alloc_retrying_caller(void **state)
 	char path[64];
 
 	(void)state;
-	/* opened first: the epoll backend guesses a descriptor's kind by
-	 * its number and misreads a file that got the number of a pipe a
-	 * stream closed (reported; not this test's subject) */
-	fd = t_tmpfile(path, sizeof(path), 1u << 18);
-	assert_true(fd >= 0);
-	unlink(path);
 	stream_echo(loop, 200000, &retries);
 	alloc_server(loop, 12, &retries);
 	alloc_processes(loop, 6, &retries);
+	/* opened last: it takes the number of a pipe or socket a stream
+	 * closed, which the epoll backend must notice */
+	fd = t_tmpfile(path, sizeof(path), 1u << 18);
+	assert_true(fd >= 0);
+	unlink(path);
 	alloc_file(loop, fd, 1u << 18, &retries);
 	assert_true(loop->fault.nomem > 0);
 	assert_true(retries > 0);
