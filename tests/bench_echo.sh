@@ -7,6 +7,7 @@
 #   tests/bench_echo.sh [RUNS] [DURATION]      (defaults 3 and 5 s)
 #
 # Environment: TIDE_BUILD (build), CONNS ("100 1000"), SIZE (64),
+# CALLGRIND (unset; see below), CG_SHORT (1),
 # SERVER_CPU (0), CLIENT_CPU (1), IDLE (10000; 0 skips the idle test),
 # ENGINES ("tide epoll tide-epoll": the servers run, interleaved; add
 # "tasks" for tide-echo server --tasks, one task per connection).
@@ -19,6 +20,15 @@
 # the messages the client counted over that window.  msgs/s and p99 come from the client's --json.
 # Then IDLE connections are opened and held idle (by a python3 helper) and
 # the server's VmRSS is read from /proc/PID/status.
+#
+# CALLGRIND=1 counts instead of timing (deterministic, unaffected by the
+# machine's load): each server runs under callgrind with its cache
+# simulation, once for CG_SHORT seconds (1) and once for DURATION, and the
+# difference of the two runs' totals over the difference of their message
+# counts (so start-up and connection set-up cancel out) gives, per message,
+# the server's instructions (ir_per_msg) and its D1 cache misses, reads
+# plus writes (d1miss_per_msg); tasks_ir_ratio and tasks_d1miss_ratio
+# compare --tasks with the continuation server.  RUNS is not used.
 #
 # Output: one "name value unit" line per figure, medians over the runs:
 #   echo_c100_tide_cpu_per_msg 4.81 us ... echo_c100_cpu_ratio 1.10 x
@@ -146,6 +156,79 @@ median() { # FILE COLUMN
 		awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
 			else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# cg_run ENGINE CONNS SECONDS: "messages Ir D1mr D1mw" of one run of the
+# server under callgrind
+cg_run() {
+	x=
+	[ "$1" = tasks ] && x=--tasks
+	rm -f "$T/err" "$T/cg"
+	taskset -c "$SCPU" valgrind --tool=callgrind --cache-sim=yes \
+		--callgrind-out-file="$T/cg" "$ECHO" server 127.0.0.1:0 \
+		--engine tide $x >/dev/null 2>"$T/err" &
+	SP=$!
+	ADDR=
+	i=0
+	while [ -z "$ADDR" ]; do
+		sleep 0.2
+		ADDR=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$T/err")
+		i=$((i + 1))
+		if [ $i -gt 300 ] || ! kill -0 "$SP" 2>/dev/null; then
+			echo "bench_echo: server did not start under valgrind" >&2
+			cat "$T/err" >&2
+			exit 1
+		fi
+	done
+	taskset -c "$CCPU" "$ECHO" client "$ADDR" --conns "$2" --size "$SIZE" \
+		--duration "$3" --json >"$T/json" || {
+		echo "bench_echo: client failed ($1, $2 conns)" >&2
+		exit 1
+	}
+	stop_server
+	awk -v m="$(json_num msgs "$T/json")" '
+		/^events:/ { for (i = 2; i <= NF; i++) ev[$i] = i }
+		/^(summary|totals):/ { for (i = 2; i <= NF; i++) v[i] = $i }
+		END { print m, v[ev["Ir"]], v[ev["D1mr"]], v[ev["D1mw"]] }' "$T/cg"
+}
+
+if [ -n "${CALLGRIND:-}" ]; then
+	command -v valgrind >/dev/null || { echo "bench_echo: valgrind missing" >&2; exit 1; }
+	SHORT=${CG_SHORT:-1}
+	for c in $CONNS; do
+		for e in $ENGINES; do
+			case $e in
+			tide | tasks) ;;
+			*) echo "bench_echo: CALLGRIND=1 counts tide and tasks; not $e" >&2
+			   continue ;;
+			esac
+			a=$(cg_run "$e" "$c" "$SHORT") || exit 1
+			b=$(cg_run "$e" "$c" "$DUR") || exit 1
+			echo "callgrind $e conns=$c: $a / $b (msgs Ir D1mr D1mw)" >&2
+			echo "$a $b" | awk -v e="$e" -v c="$c" '{
+				m = $5 - $1
+				if ($5 < 2 * $1) {
+					print "bench_echo: the long run did not get twice the " \
+					      "messages of the short one (a loaded machine?): " \
+					      "run again, or with a longer DURATION" > "/dev/stderr"
+					exit 1
+				}
+				printf "echo_c%s_%s_ir_per_msg %.1f instr\n", c, e, ($6 - $2) / m
+				printf "echo_c%s_%s_d1miss_per_msg %.2f misses\n", c, e,
+					($7 + $8 - $3 - $4) / m }' >"$T/cg.one" || exit 1
+			cat "$T/cg.one"
+			cat "$T/cg.one" >>"$T/cg.$c"
+		done
+		awk -v c="$c" '{ v[$1] = $2 }
+			END { t = "echo_c" c "_tide_"; k = "echo_c" c "_tasks_"
+			if ((t "ir_per_msg") in v && (k "ir_per_msg") in v) {
+				printf "echo_c%s_tasks_ir_ratio %.3f x\n", c,
+					v[k "ir_per_msg"] / v[t "ir_per_msg"]
+				printf "echo_c%s_tasks_d1miss_ratio %.3f x\n", c,
+					v[k "d1miss_per_msg"] / v[t "d1miss_per_msg"] } }' \
+			"$T/cg.$c"
+	done
+	exit 0
+fi
 
 for c in $CONNS; do
 	r=0
