@@ -185,9 +185,13 @@ static inline void tide__promise_resolve_direct(struct tide_loop *loop,
 						int64_t res, void *payload)
 {
 	struct tide__core *c = tide__core(loop);
+	uint64_t w;
 
-	if (p->op.cont == TIDE__FC_DONE && c->in_user == 1 && !c->debug &&
-	    c->cb_nest < TIDE__MAX_NEST &&
+	/* in_user == 1 and cb_nest < max in one test, with
+	 * tide__may_dispatch()'s layout: in_user the word's upper half */
+	memcpy(&w, &c->cb_nest, sizeof(w));
+	if (p->op.cont == TIDE__FC_DONE &&
+	    w - ((uint64_t)1 << 32) < TIDE__MAX_NEST && !c->debug &&
 	    !(p->op.fflags & (TIDE__FF_EXT_SLAB | TIDE__FF_EXT_MALLOC))) {
 		tide_done_fn *fn = (tide_done_fn *)p->fn;
 		void *arg = p->arg;
