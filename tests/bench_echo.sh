@@ -36,7 +36,10 @@
 # >= 1.2; msgs_ratio = tide msgs/s / epoll msgs/s; p99_ratio = tide p99 /
 # epoll p99; fallback_cpu_ratio = tide-epoll CPU per message / epoll CPU
 # per message: the target is <= 1.15; tasks_cpu_ratio = tasks CPU per
-# message / tide CPU per message: the target is <= 1.05).  Each ratio is
+# message / tide CPU per message: the target is <= 1.05;
+# tasks_cpu_ratio_paired = the median of the per-round ratios, each tasks
+# run against the tide run of its round, which a load drifting over the
+# runs disturbs less).  Each ratio is
 # printed when both of its engines ran.  Per-run figures go to stderr.
 set -u
 RUNS=${1:-3}
@@ -258,7 +261,10 @@ for c in $CONNS; do
 	[ -f "$T/tasks.$c" ] && [ -f "$T/tide.$c" ] &&
 	awk -v kc="$(median "$T/tasks.$c" 1)" -v tc="$(median "$T/tide.$c" 1)" \
 	    -v c="$c" 'BEGIN {
-		printf "echo_c%s_tasks_cpu_ratio %.3f x\n", c, kc / tc }'
+		printf "echo_c%s_tasks_cpu_ratio %.3f x\n", c, kc / tc }' &&
+	paste -d ' ' "$T/tasks.$c" "$T/tide.$c" |
+		awk '{ printf "%.4f\n", $1 / $4 }' >"$T/paired.$c" &&
+	echo "echo_c${c}_tasks_cpu_ratio_paired $(median "$T/paired.$c" 1) x"
 done
 
 [ "$IDLE" -gt 0 ] || exit 0
