@@ -34,7 +34,7 @@ static int64_t echo_task_conn(void *arg, struct tide_stream *s)
 {
 	struct echo_counts *cnt = arg;
 	struct tide_loop *loop = tide_task_loop(NULL);
-	_Alignas(64) char buf[TASK_BUF]; /* a short message is one cache line */
+	char buf[TASK_BUF];
 	int64_t n;
 	int fd = tide_stream_fd(s);
 
