@@ -130,11 +130,19 @@ static void test_tide_read_number_reused(void **state)
 		assert_int_equal(dup2(p[0], num), num);
 		close(p[0]);
 		memset(buf, 0, sizeof(buf));
-		assert_int_equal(
-			wait_release(loop,
-				     vec ? tide_readv(loop, num, v, 2, 0) :
-					   tide_read(loop, num, buf, 5, 0)),
-			5);
+		int64_t got = wait_release(
+			loop, vec ? tide_readv(loop, num, v, 2, 0) :
+				    tide_read(loop, num, buf, 5, 0));
+		/* a pipe read may come short (TIDE_FAULT's short does it) */
+		while (got > 0 && got < 5) {
+			int64_t more = wait_release(
+				loop, tide_read(loop, num, buf + got,
+						(size_t)(5 - got), 0));
+
+			assert_true(more > 0);
+			got += more;
+		}
+		assert_int_equal(got, 5);
 		assert_memory_equal(buf, "pipe!", 5);
 		close(p[1]);
 		close(num);
