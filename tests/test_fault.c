@@ -906,6 +906,43 @@ static void free_objects(struct tide_loop *loop, int n)
 		tide_future_release(f[i]);
 }
 
+typedef struct tide_future *call_fn(struct tide_stream *s, char *buf);
+
+static struct tide_future *call_read(struct tide_stream *s, char *buf)
+{
+	return tide_stream_read(s, buf, 16);
+}
+
+static struct tide_future *call_read_exactly(struct tide_stream *s, char *buf)
+{
+	return tide_stream_read_exactly(s, buf, 10);
+}
+
+static struct tide_future *call_write(struct tide_stream *s, char *buf)
+{
+	(void)buf;
+	return tide_stream_write(s, "lost", 4);
+}
+
+/* call under alloc=100 with the fewest spare objects for which it returns
+ * a future: it had memory for its own records and none for the operation
+ * it must start, so the future has failed already (whatever the count of
+ * records the stream takes today). */
+static int64_t starved(struct tide_loop *loop, call_fn *call,
+		       struct tide_stream *s, char *buf)
+{
+	struct tide_future *f = NULL;
+
+	for (int n = 0; n <= 8 && !f; n++) {
+		free_objects(loop, n);
+		f = call(s, buf);
+	}
+	loop->fault.alloc_pct = 0;
+	assert_non_null(f);
+	assert_true(tide_future_done(f));
+	return once(loop, f);
+}
+
 /* alloc: a stream's receive that cannot be started is reported on the
  * read waiting for it; after part of a read_exactly was taken the input
  * ends -ENOMEM, for this read and the next (no byte skipped unseen).  A
@@ -916,36 +953,26 @@ static void test_fault_alloc_stream_reports(void **state)
 	struct tide_loop *loop = fault_loop("seed=31,short=0,late=0,eagain=0,"
 					    "eintr=0,nomore=0,nomem=0");
 	struct tide_stream *s;
-	struct tide_future *f;
 	char buf[16];
 	int sv[2];
 
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s), 0);
-	/* the read's promise and cancel hook, no memory for its receive */
-	free_objects(loop, 2);
-	f = tide_stream_read(s, buf, sizeof(buf));
-	loop->fault.alloc_pct = 0;
-	assert_int_equal(once(loop, f), -ENOMEM);
+	/* memory for the read, none for its receive */
+	assert_int_equal(starved(loop, call_read, s, buf), -ENOMEM);
 	/* nothing taken: the stream reads on */
 	assert_int_equal(write(sv[1], "0123456789", 10), 10);
 	assert_int_equal(once(loop, tide_stream_read(s, buf, 4)), 4);
 	assert_memory_equal(buf, "0123", 4);
 	/* six bytes buffered; a read_exactly of ten takes them, then finds
 	 * no memory to receive the rest */
-	free_objects(loop, 2);
-	f = tide_stream_read_exactly(s, buf, 10);
-	loop->fault.alloc_pct = 0;
-	assert_int_equal(once(loop, f), -ENOMEM);
+	assert_int_equal(starved(loop, call_read_exactly, s, buf), -ENOMEM);
 	assert_int_equal(once(loop, tide_stream_read(s, buf, sizeof(buf))),
 			 -ENOMEM);
 
-	/* a write: its request, promise and hook, no memory for the send */
-	free_objects(loop, 3);
-	f = tide_stream_write(s, "lost", 4);
-	loop->fault.alloc_pct = 0;
-	assert_int_equal(once(loop, f), -ENOMEM);
+	/* a write with no memory for its send */
+	assert_int_equal(starved(loop, call_write, s, buf), -ENOMEM);
 	assert_int_equal(once(loop, tide_stream_write(s, "sent", 4)), 4);
 	assert_int_equal(read(sv[1], buf, sizeof(buf)), 4);
 	assert_memory_equal(buf, "sent", 4);
