@@ -442,6 +442,24 @@ static int gil_flag(const struct gil_report *rep, const struct gil_stat *sp)
 	       sp->med > (double)rep->cores * 1.05;
 }
 
+/* cpu: 1 when every CPython run's countdown ran specialised from the start
+ * of its timed run, 0 when one did not, -1 when no run said. */
+static int gil_py_specialised(const struct gil_report *rep)
+{
+	int i, k, v = -1;
+
+	for (i = 0; i < rep->nways; i++)
+		for (k = 0; rep->ran[i][GIL_PY] && k < rep->rounds; k++) {
+			int s = rep->r[i][GIL_PY][k].specialised;
+
+			if (s == 0)
+				return 0;
+			if (s == 1)
+				v = 1;
+		}
+	return v;
+}
+
 static void gil_head(const struct gil_report *rep, FILE *f)
 {
 	const struct gil_cfg *c = rep->c;
@@ -488,11 +506,16 @@ static void gil_head(const struct gil_report *rep, FILE *f)
 		rep->rounds, rep->rounds == 1 ? "" : "s");
 	fprintf(f, "load average %.2f at start, %.2f at end\n", rep->load[0],
 		rep->load[1]);
-	if (rep->python)
-		fprintf(f, "CPython: %s (%s%s), the same rounds\n",
+	if (rep->python) {
+		int sp = c->workload == GIL_CPU ? gil_py_specialised(rep) : -1;
+
+		fprintf(f, "CPython: %s (%s%s), the same rounds%s\n",
 			rep->py_path, rep->py_version,
-			rep->py_gil ? "" : ", no GIL");
-	else if (rep->py_note[0])
+			rep->py_gil ? "" : ", no GIL",
+			sp == 1 ? "; busy_wait specialised in every run" :
+			sp == 0 ? "; busy_wait NOT specialised in some runs" :
+				  "");
+	} else if (rep->py_note[0])
 		fprintf(f, "CPython: not run: %s\n", rep->py_note);
 	fputc('\n', f);
 }
@@ -792,8 +815,15 @@ static void gil_jconfig(struct json_writer *w, const struct gil_report *rep)
 		json_key(w, "gil");
 		json_bool(w, rep->py_gil);
 		if (c->workload == GIL_CPU) {
+			int sp = gil_py_specialised(rep);
+
 			json_key(w, "count");
 			json_uint(w, c->py_count);
+			json_key(w, "specialised");
+			if (sp < 0)
+				json_null(w);
+			else
+				json_bool(w, sp);
 		}
 	} else {
 		json_key(w, "note");
