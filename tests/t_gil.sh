@@ -44,6 +44,9 @@ if py:
             assert sp is None, sp
         elif not sysconfig.get_config_var("Py_GIL_DISABLED"):
             assert sp is True, sp
+        if "glock" in [r["way"] for r in d["results"]]:
+            names = [c["name"] for c in d["checks"]]
+            assert "(glock / sequential) over CPython's, in CPU time" in names, names
 ways = [r["way"] for r in d["results"]]
 # where io_uring is blocked (t_fallback's seccomp filter) the default ways
 # leave the uring way out and say so on stderr

@@ -268,8 +268,16 @@ def convoy(a, way, duration):
 
 
 def cpu_seconds():
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    """CPU time of this process and its waited-for children: getrusage's
+    microseconds, not os.times()'s 10 ms ticks (5% of a 0.2 s run)."""
+    try:
+        import resource
+    except ImportError:
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+    s, c = (resource.getrusage(w) for w in
+            (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 
 def handoffs(a, seconds):
