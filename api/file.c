@@ -100,7 +100,7 @@ void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 	/* the common case: no deadline, nothing to fill or free, an on_done
 	 * callback that may run now (tide__op_resolve()'s rule) */
 	if (__builtin_expect((w & OP_DONE_MASK) == OP_DONE_FAST, 1) &&
-	    !c->in_user && c->cb_nest < TIDE__MAX_NEST) {
+	    tide__may_dispatch(c, TIDE__MAX_NEST)) {
 		tide_done_fn *fn = (tide_done_fn *)f->fn;
 		void *arg = f->arg, *payload = f->payload;
 

@@ -60,7 +60,7 @@ static void schedule(struct tide_loop *loop, struct tide_future *f)
 {
 	const struct tide__core *c = tide__core(loop);
 
-	if (!c->in_user && c->cb_nest < MAX_NEST) {
+	if (tide__may_dispatch(c, MAX_NEST)) {
 		run_cont(f);
 		return;
 	}

@@ -140,8 +140,8 @@ static inline void tide__op_resolve(struct tide_loop *loop,
 {
 	struct tide__core *c = tide__core(loop);
 
-	if (f->op.cont == TIDE__FC_DONE && !c->in_user &&
-	    c->cb_nest < TIDE__MAX_NEST &&
+	if (f->op.cont == TIDE__FC_DONE &&
+	    tide__may_dispatch(c, TIDE__MAX_NEST) &&
 	    !(f->op.fflags & (TIDE__FF_EXT_SLAB | TIDE__FF_EXT_MALLOC))) {
 		tide_done_fn *fn = (tide_done_fn *)f->fn;
 		void *arg = f->arg;

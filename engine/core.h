@@ -11,7 +11,9 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "debug.h"
 #include "tide.h"
@@ -78,16 +80,16 @@ struct tide__slab {
 	void *free;   /* singly linked free objects */
 	void *chunks; /* chunk list (first word of each chunk's header) */
 	uint64_t chunks_n;
-	uint64_t live;
+	uint64_t live; /* debug builds only: tide__slab_live() counts */
 };
 
 /* The part of the loop the future layer works with. */
 struct tide__core {
 	struct tide__slab slab;
+	uint32_t cb_nest; /* nesting of inline dispatch */
 	/* >0 forbids running continuations inline: counts user callbacks on
 	 * the stack, +1 outside dispatch, +1 in debug mode */
 	uint32_t in_user;
-	uint32_t cb_nest; /* nesting of inline dispatch */
 	bool debug;
 	bool stop;
 	bool running;
@@ -113,9 +115,28 @@ tide__core_c(const struct tide_loop *loop)
 	return (const struct tide__core *)(const void *)loop;
 }
 
+/* May a continuation run inline now: no user code on the stack and inline
+ * dispatch nested less than max deep?  Both counters in one load: with
+ * in_user above cb_nest in a little-endian word, the word is below max
+ * exactly when in_user is 0 and cb_nest < max. */
+_Static_assert(offsetof(struct tide__core, in_user) ==
+			       offsetof(struct tide__core, cb_nest) + 4 &&
+		       offsetof(struct tide__core, cb_nest) % 8 == 0 &&
+		       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "tide__may_dispatch() reads cb_nest and in_user as one word");
+static inline bool tide__may_dispatch(const struct tide__core *c, uint32_t max)
+{
+	uint64_t w;
+
+	memcpy(&w, &c->cb_nest, sizeof(w));
+	return w < max;
+}
+
 /* ---- slab (engine/core/slab.c) ---- */
 void *tide__slab_grow(struct tide_loop *loop);
 void tide__slab_destroy(struct tide_loop *loop);
+/* Objects allocated and not freed (walks the free list: for reports). */
+uint64_t tide__slab_live(struct tide_loop *loop);
 
 /* Debug builds mark a freed object's second word, so a second free or a
  * use after free is caught (a live object holding this exact value there
@@ -135,9 +156,10 @@ static inline void *tide__slab_alloc(struct tide_loop *loop)
 	if (__builtin_expect(!o, 0))
 		return tide__slab_grow(loop);
 	s->free = *o;
-	s->live++;
-	if (TIDE_DEBUG)
+	if (TIDE_DEBUG) {
+		s->live++;
 		((uint64_t *)o)[1] = 0;
+	}
 	return o;
 }
 
@@ -155,7 +177,8 @@ static inline void tide__slab_free(struct tide_loop *loop, void *p)
 		((uint64_t *)o)[1] = TIDE__SLAB_FREED;
 	*o = s->free;
 	s->free = o;
-	s->live--;
+	if (TIDE_DEBUG)
+		s->live--;
 }
 
 /* The loop that owns a slab object (chunks are aligned to their size). */

@@ -16,8 +16,12 @@
 #    "Transfer/sec", which counts bodies still in flight) for 50 MiB.
 #  proxy: build/examples/proxy against `socat TCP-LISTEN:...,fork,nodelay
 #    TCP:...,nodelay`, each pinned to SERVER_CPU, in front of a tide-echo
-#    server; `tide-echo client --conns 100 --size 4096` (client and echo
-#    server pinned to CLIENT_CPU).  Figures: messages/s through the proxy,
+#    server (ECHO_OPTS, default "--engine epoll": its 16 KiB reads echo a
+#    4 KiB message in one piece; the ring server's 1 KiB buffers,
+#    ECHO_OPTS="", echo it in 1 KiB pieces: four segments per reply for
+#    the proxy, and CLIENT_CPU then saturates first);
+#    `tide-echo client --conns 100 --size 4096` (client and echo server
+#    pinned to CLIENT_CPU).  Figures: messages/s through the proxy,
 #    and the proxy's CPU per message: all of SERVER_CPU's busy time during
 #    the run (socat's processes and the kernel's TCP work there included)
 #    over the messages; each run also prints how busy CLIENT_CPU was (near
@@ -35,6 +39,7 @@ B=${TIDE_BUILD:-build}
 SCPU=${SERVER_CPU:-0}
 CCPU=${CLIENT_CPU:-1}
 WHAT=${WHAT:-"http4k http50m proxy"}
+ECHO_OPTS=${ECHO_OPTS-"--engine epoll"}
 
 need() { command -v "$1" >/dev/null || { echo "bench_http: $1 missing ($2)" >&2; exit 1; }; }
 need wrk "apt-get install wrk"
@@ -156,9 +161,9 @@ bench_proxy() {
 	: >"$T/proxycpu.tide"
 	: >"$T/proxycpu.socat"
 	hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
-	echo "== proxy: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+	echo "== proxy: load $(cut -d' ' -f1-3 /proc/loadavg), echo server: tide-echo server $ECHO_OPTS" >&2
 	eport=$(freeport)
-	taskset -c "$CCPU" "$T/tide-echo" server "127.0.0.1:$eport" >/dev/null 2>&1 &
+	taskset -c "$CCPU" "$T/tide-echo" server "127.0.0.1:$eport" $ECHO_OPTS >/dev/null 2>&1 &
 	EP=$!
 	PIDS="$PIDS $EP"
 	waitport "$eport"

@@ -254,8 +254,21 @@ static int count_threads_say(int say)
 			fclose(c);
 		}
 		n += strncmp(comm, "iou-", 4) != 0;
-		if (say)
-			fprintf(stderr, "thread %s: %s", e->d_name, comm);
+		if (say) {
+			/* and where it waits: the syscall it is in, if any */
+			char sc[128] = "";
+
+			snprintf(path, sizeof(path),
+				 "/proc/self/task/%s/syscall", e->d_name);
+			c = fopen(path, "r");
+			if (c) {
+				if (!fgets(sc, sizeof(sc), c))
+					sc[0] = 0;
+				fclose(c);
+			}
+			fprintf(stderr, "thread %s: %s  syscall: %s", e->d_name,
+				comm, sc[0] ? sc : "?\n");
+		}
 	}
 	closedir(d);
 	return n;
@@ -283,8 +296,9 @@ static void test_tide_resolve_outlives_loop(void **state)
 		tide_future_release(f);
 		tide_loop_free(loop);
 	}
-	/* bounded wait for the detached lookup threads to end */
-	for (i = 0; i < 20000 && count_threads() > before; i++)
+	/* bounded wait for the detached lookup threads to end (60 s: a
+	 * loaded or sandboxed machine can be slow to resolve) */
+	for (i = 0; i < 60000 && count_threads() > before; i++)
 		nanosleep(&ms, NULL);
 	if (count_threads() != before)
 		count_threads_say(1); /* which threads stayed, for the log */

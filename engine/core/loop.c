@@ -451,6 +451,8 @@ static void quiesce(struct tide_loop *loop)
 
 void tide_loop_free(struct tide_loop *loop)
 {
+	uint64_t live;
+
 	if (!loop)
 		return;
 	/* posts from now on fail with -ESHUTDOWN (the poster keeps what it
@@ -460,11 +462,11 @@ void tide_loop_free(struct tide_loop *loop)
 	quiesce(loop);
 	if (loop->core.tasks_free)
 		loop->core.tasks_free(loop);
-	if (loop->core.debug && loop->core.slab.live)
+	if (loop->core.debug && (live = tide__slab_live(loop)))
 		tide__warn(loop,
 			   "%llu futures or their argument copies were "
 			   "never released",
-			   (unsigned long long)loop->core.slab.live);
+			   (unsigned long long)live);
 	loop->be->fini(loop);
 	tide__fault_report(loop);
 	close(loop->wake_fd);

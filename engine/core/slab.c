@@ -40,6 +40,22 @@ void *tide__slab_grow(struct tide_loop *loop)
 	return tide__slab_alloc(loop);
 }
 
+uint64_t tide__slab_live(struct tide_loop *loop)
+{
+	/* every object of every chunk but its header, less the free ones */
+	uint64_t n = loop->core.slab.chunks_n *
+		     (TIDE__SLAB_CHUNK / TIDE__SLAB_OBJ - 1);
+
+	for (void **o = loop->core.slab.free; o; o = (void **)*o)
+		n--;
+	TIDE__ASSERT(
+		!TIDE_DEBUG || n == loop->core.slab.live,
+		"slab of loop %p: %llu live by the free list, %llu counted",
+		(void *)loop, (unsigned long long)n,
+		(unsigned long long)loop->core.slab.live);
+	return n;
+}
+
 void tide__slab_destroy(struct tide_loop *loop)
 {
 	void *c = loop->core.slab.chunks;

@@ -57,7 +57,7 @@ static void sq_full(struct tide_loop *loop)
 	if (!sqe)
 		return;
 	io_uring_prep_nop(sqe);
-	io_uring_sqe_set_data(sqe, NULL);
+	io_uring_sqe_set_data(sqe, &loop->u.ignore_op);
 	if (loop->u.ring.features & IORING_FEAT_CQE_SKIP)
 		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
@@ -114,17 +114,19 @@ static inline void bind_sqe(struct tide_loop *loop, struct tide__op *op,
 
 /* Fill one SQE for op with prep; -ENOMEM when there is none (the backlog
  * cannot grow).  The ring's own SQE needs no NULL test. */
-#define SQE(prep)                                                \
-	do {                                                     \
-		struct io_uring_sqe *sqe = tide__sqe_fast(loop); \
-		if (__builtin_expect(!sqe, 0)) {                 \
-			sqe = tide__sqe_slow(loop);              \
-			if (!sqe)                                \
-				return -ENOMEM;                  \
-		}                                                \
-		bind_sqe(loop, op, sqe);                         \
-		prep;                                            \
-		return 0;                                        \
+#define SQE(prep)                                               \
+	do {                                                    \
+		struct io_uring_sqe *sqe;                       \
+		if (__builtin_expect(tide__sq_room(loop), 1)) { \
+			sqe = tide__sq_take(loop);              \
+		} else {                                        \
+			sqe = tide__sqe_slow(loop);             \
+			if (!sqe)                               \
+				return -ENOMEM;                 \
+		}                                               \
+		bind_sqe(loop, op, sqe);                        \
+		prep;                                           \
+		return 0;                                       \
 	} while (0)
 
 /* The same, for an op on a descriptor that may be fixed in the ring. */

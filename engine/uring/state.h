@@ -25,6 +25,10 @@ struct tide__uring {
 	uint32_t bl_head, bl_count, bl_cap;
 
 	struct io_uring_probe *probe;
+	/* the user_data of SQEs whose completion nobody needs (cancels,
+	 * linked timeouts, fault injection's NOPs): every CQE has a record,
+	 * so reaping tests nothing before the dispatch */
+	struct tide__op ignore_op;
 	/* the wake-up read on the loop's eventfd */
 	struct tide__op wake_op;
 	bool wake_armed;

@@ -189,9 +189,9 @@ int tide__reap(struct tide_loop *loop)
 			struct tide__op *op =
 				(struct tide__op *)(uintptr_t)cqe->user_data;
 
-			if (op)
-				tide__complete(loop, op, cqe->res, cqe->flags);
-			/* else: a cancel or linked-timeout CQE */
+			/* every SQE has a record (u->ignore_op for cancels
+			 * and linked timeouts) */
+			tide__complete(loop, op, cqe->res, cqe->flags);
 		} while (head != tail);
 	}
 	if (head != first)
@@ -216,7 +216,7 @@ int tide__uring_cancel(struct tide_loop *loop, struct tide__op *op)
 	if (!sqe)
 		return -ENOMEM;
 	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
-	io_uring_sqe_set_data(sqe, NULL);
+	io_uring_sqe_set_data(sqe, &loop->u.ignore_op);
 	if (loop->u.ring.features & IORING_FEAT_CQE_SKIP)
 		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 	return 0;
@@ -249,7 +249,7 @@ int tide__uring_deadline(struct tide_loop *loop, struct tide__op *op,
 	}
 	last->flags |= IOSQE_IO_LINK;
 	io_uring_prep_link_timeout(sqe, ts, 0);
-	io_uring_sqe_set_data(sqe, NULL);
+	io_uring_sqe_set_data(sqe, &loop->u.ignore_op);
 	op->eflags |= TIDE__OP_DEADLINE;
 	return 0;
 }

@@ -83,6 +83,16 @@ static int setup_ring(struct tide_loop *loop, const struct tide_loop_options *o)
 static void wake_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 		      uint32_t cflags);
 
+/* A cancel's, a linked timeout's or an injected NOP's completion. */
+static void ignore_done(struct tide_loop *loop, struct tide__op *op,
+			int32_t res, uint32_t cflags)
+{
+	(void)loop;
+	(void)op;
+	(void)res;
+	(void)cflags;
+}
+
 static int arm_wake(struct tide_loop *loop)
 {
 	struct io_uring_sqe *sqe = tide__sqe(loop);
@@ -140,6 +150,8 @@ static int u_init(struct tide_loop *loop, const struct tide_loop_options *o)
 	/* the kernel skips an fget/fput of the ring per enter (5.18) */
 	loop->u.ring_fd_registered = io_uring_register_ring_fd(&loop->u.ring) ==
 				     1;
+	loop->u.ignore_op.done = ignore_done;
+	loop->u.ignore_op.eflags = TIDE__OP_INTERNAL;
 	loop->u.wake_op.done = wake_done;
 	loop->u.wake_op.eflags = TIDE__OP_INTERNAL;
 	ret = arm_wake(loop);

@@ -20,15 +20,28 @@ struct io_uring_sqe *tide__sqe_backlog(struct tide_loop *loop);
 /* An SQE from the SQ ring, or NULL when the cached limit is reached (then
  * tide__sqe_slow()).  tide's rings have 64-byte SQEs and 16-byte CQEs
  * (never SQE128/CQE32: uring.c refuses them). */
-static inline struct io_uring_sqe *tide__sqe_fast(struct tide_loop *loop)
+static inline bool tide__sq_room(const struct tide_loop *loop)
+{
+	const struct tide__uring *u = &loop->u;
+
+	return (int)(u->sq_limit - u->ring.sq.sqe_tail) > 0;
+}
+
+/* The next SQE of the ring, which tide__sq_room() said is free. */
+static inline struct io_uring_sqe *tide__sq_take(struct tide_loop *loop)
 {
 	struct tide__uring *u = &loop->u;
 	unsigned tail = u->ring.sq.sqe_tail;
 
-	if (__builtin_expect((int)(u->sq_limit - tail) <= 0, 0))
-		return NULL;
 	u->ring.sq.sqe_tail = tail + 1;
 	return &u->ring.sq.sqes[tail & u->ring.sq.ring_mask];
+}
+
+static inline struct io_uring_sqe *tide__sqe_fast(struct tide_loop *loop)
+{
+	if (__builtin_expect(!tide__sq_room(loop), 0))
+		return NULL;
+	return tide__sq_take(loop);
 }
 
 /* An SQE to fill: from the SQ ring, or the backlog when the ring is full.
