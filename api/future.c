@@ -17,11 +17,6 @@
 
 #define MAX_NEST TIDE__MAX_NEST
 
-struct cancel_handler {
-	tide_post_fn *fn;
-	void *arg;
-};
-
 static void free_ext(struct tide_loop *loop, struct tide_future *f)
 {
 	if (f->op.fflags & TIDE__FF_EXT_SLAB)
@@ -346,7 +341,7 @@ void *tide_future_payload(const struct tide_future *f)
 
 static int cancel_leaf(struct tide_loop *loop, struct tide_future *f)
 {
-	struct cancel_handler *h;
+	struct tide__cancel *h;
 	int ret;
 
 	switch (f->op.kind) {
@@ -458,12 +453,16 @@ int tide_promise_resolve(struct tide_future *p, int64_t result, void *payload)
 int tide_promise_on_cancel(struct tide_future *p, tide_post_fn *fn, void *arg)
 {
 	struct tide_loop *loop;
-	struct cancel_handler *h;
+	struct tide__cancel *h;
 
 	if (!p || p->op.kind != TIDE__FK_PROMISE || !fn)
 		return -EINVAL;
 	if (fut_resolved(p))
 		return -EALREADY;
+	/* a handler the library keeps in its own record (a stream's read):
+	 * that future's cancellation is the library's, not the caller's */
+	if (p->ext && !(p->op.fflags & TIDE__FF_EXT_SLAB))
+		return -EINVAL;
 	loop = tide__slab_loop(p);
 	h = p->ext;
 	if (!h) {

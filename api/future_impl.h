@@ -73,6 +73,22 @@ struct combo {
 	void (*cancel)(struct combo *c);
 };
 
+/* A promise's cancel handler: a slab object (tide_promise_on_cancel()), or
+ * one its owner keeps (tide__promise_cancel_at()). */
+struct tide__cancel {
+	tide_post_fn *fn;
+	void *arg;
+};
+
+/* Give pending promise p the cancel handler h, which the caller keeps
+ * alive while p is pending: no allocation, for an owner with one such
+ * promise at a time (a stream's read). */
+static inline void tide__promise_cancel_at(struct tide_future *p,
+					   struct tide__cancel *h)
+{
+	p->ext = h;
+}
+
 void tide__future_free(struct tide_future *f);
 void tide__future_resolve(struct tide_future *f, int64_t res, void *payload);
 /* Attach an internal continuation; consumes f.  f == NULL resolves the
@@ -155,6 +171,39 @@ static inline void tide__op_resolve(struct tide_loop *loop,
 		return;
 	}
 	tide__future_resolve(f, res, payload);
+}
+
+/*
+ * Resolve pending promise p from library code called directly for a
+ * completion, with no user code below it (in_user is the one bracket
+ * around that call; a stream's receive callback), as that code's last
+ * step: an on_done continuation runs now, as tide__op_resolve() runs one,
+ * anything else as tide_promise_resolve().
+ */
+static inline void tide__promise_resolve_direct(struct tide_loop *loop,
+						struct tide_future *p,
+						int64_t res, void *payload)
+{
+	struct tide__core *c = tide__core(loop);
+	uint64_t w;
+
+	/* in_user == 1 and cb_nest < max in one test, with
+	 * tide__may_dispatch()'s layout: in_user the word's upper half */
+	memcpy(&w, &c->cb_nest, sizeof(w));
+	if (p->op.cont == TIDE__FC_DONE &&
+	    w - ((uint64_t)1 << 32) < TIDE__MAX_NEST && !c->debug &&
+	    !(p->op.fflags & (TIDE__FF_EXT_SLAB | TIDE__FF_EXT_MALLOC))) {
+		tide_done_fn *fn = (tide_done_fn *)p->fn;
+		void *arg = p->arg;
+
+		tide__unhold(loop);
+		tide__slab_free(loop, p);
+		c->cb_nest++;
+		fn(arg, res, payload);
+		c->cb_nest--;
+		return;
+	}
+	tide__future_resolve(p, res, payload);
 }
 
 /* The kernel's largest single read or write; longer requests are clamped

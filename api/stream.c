@@ -11,6 +11,15 @@
  * leave together), resubmitting short sends.  Internal operations
  * complete through on_done callbacks; the stream is freed only once every
  * one of them ran (ops == 0), so no callback ever sees a freed stream.
+ *
+ * The read path is what a task's `tide_await(tide_stream_read(...))` runs
+ * per message, so it is short: a read that finds its bytes buffered is
+ * resolved before tide_stream_read() returns (the await takes the result
+ * without suspending); one that waits has the stream's own cancel handler
+ * (no allocation) and is served by the completion that brings its bytes,
+ * whose last step runs the read's on_done continuation right there (a
+ * task resumes from the receive, as tide__op_resolve() resumes one from an
+ * operation), no queueing in between.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,7 +39,7 @@ static void stream_close_step(struct tide_stream *s);
 
 /* ---- input: a contiguous run of buffered bytes ---- */
 
-static size_t stream_peek(struct tide_stream *s, char **p)
+static inline size_t stream_peek(struct tide_stream *s, char **p)
 {
 	if (s->br) {
 		if (s->qfirst == TIDE__BUFRING_NONE)
@@ -40,6 +49,11 @@ static size_t stream_peek(struct tide_stream *s, char **p)
 	}
 	*p = s->rbuf + s->rhead;
 	return s->rtail - s->rhead;
+}
+
+static inline bool stream_buffered(const struct tide_stream *s)
+{
+	return s->br ? s->qfirst != TIDE__BUFRING_NONE : s->rtail != s->rhead;
 }
 
 static void stream_consume(struct tide_stream *s, size_t n)
@@ -119,8 +133,9 @@ static size_t stream_find(struct tide_stream *s, size_t take)
 	return m ? (size_t)(m - s->rd_buf) + s->dlen - s->rd_got : 0;
 }
 
-/* Serve the pending read from buffered input; returns true when done. */
-static bool stream_copy(struct tide_stream *s)
+/* Copy buffered input to the read's buffer; true when that ends the read,
+ * with its result in *res. */
+static bool stream_copy(struct tide_stream *s, int64_t *res)
 {
 	char *p;
 	size_t n;
@@ -154,57 +169,90 @@ static bool stream_copy(struct tide_stream *s)
 		s->rd_got += take;
 		stream_consume(s, take);
 		if (hit) {
-			stream_rd_finish(s, (int64_t)s->rd_got);
+			*res = (int64_t)s->rd_got;
 			return true;
 		}
 		if (s->rd_got == s->rd_len) {
-			stream_rd_finish(s, s->rd_mode == RD_UNTIL ?
-						    -EMSGSIZE :
-						    (int64_t)s->rd_got);
+			*res = s->rd_mode == RD_UNTIL ? -EMSGSIZE :
+							(int64_t)s->rd_got;
 			return true;
 		}
 	}
 	return false;
 }
 
-/* A pending RD_PEEK: done once anything is buffered. */
-static void stream_pump_peek(struct tide_stream *s)
+/* What stream_serve() found: the read waits, or it is done (and the
+ * receive's share is checked, or not: an RD_SOME read that took what
+ * there was leaves that to the next read). */
+enum { SERVE_WAIT, SERVE_CHECK, SERVE_DONE };
+
+/* Serve the read set up in rd_* (s->rd is not looked at) from buffered
+ * input and the input's end. */
+static int stream_serve(struct tide_stream *s, int64_t *res)
 {
 	char *p;
 
-	if (stream_peek(s, &p) > 0)
-		stream_rd_finish(s, 1);
-	else if (s->in_end)
-		stream_rd_finish(s, s->in_err < 0 ? s->in_err : 0);
+	if (s->rd_mode == RD_PEEK) {
+		/* done once anything is buffered */
+		if (stream_peek(s, &p) > 0) {
+			*res = 1;
+			return SERVE_CHECK;
+		}
+		if (!s->in_end)
+			return SERVE_WAIT;
+		*res = s->in_err < 0 ? s->in_err : 0;
+		return SERVE_CHECK;
+	}
+	if (stream_copy(s, res))
+		return SERVE_CHECK;
+	if (s->rd_mode == RD_SOME && s->rd_got > 0) {
+		*res = (int64_t)s->rd_got;
+		return SERVE_DONE;
+	}
+	if (!s->in_end)
+		return SERVE_WAIT;
+	if (s->in_err < 0)
+		*res = s->in_err;
 	else
-		stream_arm(s);
-	stream_rx_check(s);
+		*res = s->rd_got ? -EPIPE : 0;
+	return SERVE_DONE;
 }
 
+/* A read waits for input: make sure it comes (a paused receive resumes
+ * now: the waiting read took every buffer the stream held). */
+static inline void stream_want_input(struct tide_stream *s)
+{
+	if (s->br ? s->multi && !s->rx_paused : s->rop != NULL)
+		return; /* the common case: the receive is out already */
+	stream_rx_check(s);
+	stream_arm(s);
+}
+
+/*
+ * Input arrived or ended: serve the pending read.  Called only as the last
+ * step of a completion callback, which touches nothing after it: the
+ * read's continuation runs right here (a task resumes with the bytes),
+ * and may close and free the stream.
+ */
 static void stream_pump(struct tide_stream *s)
 {
-	if (s->rd && s->rd_mode == RD_PEEK) {
-		stream_pump_peek(s);
-		return;
-	}
-	if (!s->rd || stream_copy(s)) {
+	struct tide_future *p = s->rd;
+	int64_t res;
+	int done;
+
+	if (!p) {
 		stream_rx_check(s);
 		return;
 	}
-	if (s->rd_mode == RD_SOME && s->rd_got > 0) {
-		stream_rd_finish(s, (int64_t)s->rd_got);
+	done = stream_serve(s, &res);
+	if (done == SERVE_WAIT) {
+		stream_want_input(s);
 		return;
 	}
-	if (s->in_end) {
-		if (s->in_err < 0)
-			stream_rd_finish(s, s->in_err);
-		else
-			stream_rd_finish(s, s->rd_got ? -EPIPE : 0);
-		return;
-	}
-	/* a reader waits for input: resume a paused receive */
-	stream_rx_check(s);
-	stream_arm(s);
+	s->rd = NULL;
+	if (done == SERVE_CHECK)
+		stream_rx_check(s);
+	tide__promise_resolve_direct(s->loop, p, res, NULL);
 }
 
 /* ---- input: multishot receive into the ring ---- */
@@ -213,9 +261,24 @@ static void stream_chunk_in(void *arg, void *data, uint32_t len, unsigned bid)
 {
 	struct tide_stream *s = arg;
 
-	(void)data;
 	if (s->closing) {
 		tide_bufring_put(s->br, bid);
+		return;
+	}
+	if (s->rd && s->rd_mode == RD_SOME && s->qfirst == TIDE__BUFRING_NONE &&
+	    len <= s->rd_len) {
+		/* the common case, a reader waiting for whatever comes next:
+		 * the chunk goes straight to its buffer, the buffer straight
+		 * back to the ring (what queueing and stream_pump() would do,
+		 * in fewer steps) */
+		struct tide_future *p = s->rd;
+
+		memcpy(s->rd_buf, data, len);
+		tide_bufring_put(s->br, bid);
+		s->rd = NULL;
+		if (len == s->rd_len) /* stream_serve()'s SERVE_CHECK */
+			stream_rx_check(s);
+		tide__promise_resolve_direct(s->loop, p, len, NULL);
 		return;
 	}
 	/* chained through the ring's own link slot: the queue never fills */
@@ -349,6 +412,28 @@ static void stream_rd_cancel(void *arg)
 		stream_rd_finish(s, -ECANCELED);
 }
 
+/* stream_read_req() with input buffered or ended: serve the read set up
+ * in rd_* now, or leave it pending as p. */
+static __attribute__((noinline)) struct tide_future *
+stream_read_now(struct tide_stream *s, struct tide_future *p)
+{
+	int64_t res;
+	int done = stream_serve(s, &res);
+
+	if (done == SERVE_WAIT) {
+		s->rd = p;
+		stream_want_input(s);
+		return p;
+	}
+	/* resolved before the caller sees it, so an await takes the result
+	 * without suspending */
+	s->rd = NULL;
+	if (done == SERVE_CHECK)
+		stream_rx_check(s);
+	tide_promise_resolve(p, res, NULL);
+	return p;
+}
+
 static struct tide_future *stream_read_req(struct tide_stream *s, void *buf,
 					   size_t len, int mode,
 					   const void *delim, size_t dlen)
@@ -363,23 +448,24 @@ static struct tide_future *stream_read_req(struct tide_stream *s, void *buf,
 		return tide_future_fail(s->loop, -EBADF);
 	if (s->rd)
 		return tide_future_fail(s->loop, -EBUSY);
-	p = tide_promise_new(s->loop);
+	p = tide__future_new(s->loop, TIDE__FK_PROMISE);
 	if (!p)
 		return NULL;
-	if (tide_promise_on_cancel(p, stream_rd_cancel, s)) {
-		tide_promise_resolve(p, -ENOMEM, NULL);
-		return p;
-	}
-	s->rd = p;
 	s->rd_buf = buf;
 	s->rd_len = len;
 	s->rd_got = 0;
-	s->rd_mode = mode;
+	s->rd_mode = (uint8_t)mode;
 	if (mode == RD_UNTIL) {
 		memcpy(s->dbuf, delim, dlen);
 		s->dlen = (uint32_t)dlen;
 	}
-	stream_pump(s);
+	/* the stream's own cancel handler, no allocation */
+	tide__promise_cancel_at(p, &s->rd_cancel);
+	if (__builtin_expect(stream_buffered(s) || s->in_end, 0))
+		return stream_read_now(s, p);
+	/* nothing there yet: the read waits */
+	s->rd = p;
+	stream_want_input(s);
 	return p;
 }
 
@@ -855,9 +941,11 @@ int tide_stream_new(struct tide_loop *loop, int fd,
 		return -EINVAL;
 	if (fd < 0 || fstat(fd, &st))
 		return -EBADF;
-	s = calloc(1, sizeof(*s));
+	/* cache-line aligned, so its hot part is two lines */
+	s = aligned_alloc(_Alignof(struct tide_stream), sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	memset(s, 0, sizeof(*s));
 	s->loop = loop;
 	s->fd = fd;
 	s->flags = o.flags;
@@ -871,6 +959,7 @@ int tide_stream_new(struct tide_loop *loop, int fd,
 				 sizeof(one));
 	}
 	s->waiter.fn = stream_rewake;
+	s->rd_cancel = (struct tide__cancel){ stream_rd_cancel, s };
 	s->pipefd[0] = s->pipefd[1] = -1;
 	s->qfirst = s->qlast = TIDE__BUFRING_NONE;
 	if (s->sock && o.bufring) {

@@ -8,6 +8,7 @@
 #include "future_impl.h"
 #include "bufring.h"
 
+#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -34,43 +35,48 @@ struct stream_wreq {
 enum stream_rd_mode { RD_SOME, RD_EXACT, RD_UNTIL, RD_PEEK };
 
 struct tide_stream {
-	struct tide_loop *loop;
-	int fd;
-	uint32_t flags; /* TIDE_STREAM_* */
-	bool sock;
-	bool closing;
-	bool shut_done;
-	bool in_end;  /* no more input will come */
-	bool wr_shut; /* tide_stream_shutdown() called */
-	bool aborted; /* tide_stream_abort() called */
-	int in_err;   /* 0 (EOF) or -errno once in_end */
-	int wr_err;   /* first write error */
-	uint32_t ops; /* internal futures whose callback is due */
-
+	/* hot: what a read and a chunk arriving for it touch, in the first
+	 * cache line (the record is cache-line aligned: tide_stream_new());
+	 * the rest of the read state and the ring's share in the second */
+	_Alignas(64) struct tide_loop *loop;
+	struct tide_bufring *br;
+	struct tide_future *multi;
+	/* the pending read */
+	struct tide_future *rd;
+	char *rd_buf;
+	size_t rd_len, rd_got;
 	/* input from a buffer ring: lent buffers chained through the ring's
 	 * link array, qfirst..qlast (TIDE__BUFRING_NONE when empty) */
-	struct tide_bufring *br;
+	uint32_t qfirst;
+	uint8_t rd_mode; /* enum stream_rd_mode */
+	bool closing;
+	bool in_end;	/* no more input will come */
+	bool rx_paused; /* receiving stopped on purpose */
+
+	struct tide__cancel rd_cancel; /* rd's cancel handler */
 	struct tide__bufring_link *links;
-	uint32_t qfirst, qlast, qoff;
-	struct tide_future *multi;
-	struct tide__bufring_waiter waiter;
+	uint32_t qlast, qoff;
 	/* fairness: at most `share` lent buffers held; receiving pauses at
 	 * the share, or while writes are backed up and nobody reads */
 	uint32_t held, share;
-	bool rx_paused;	 /* receiving stopped on purpose */
-	bool rx_cancel;	 /* multi cancelled to pause */
 	size_t wq_bytes; /* bytes of queued write requests */
+	bool rx_cancel;	 /* multi cancelled to pause */
+	int fd;
+	uint32_t ops; /* internal futures whose callback is due */
 
 	/* input without a ring */
 	char *rbuf;
 	uint32_t rsize, rhead, rtail;
 	struct tide_future *rop;
 
-	/* the pending read */
-	struct tide_future *rd;
-	char *rd_buf;
-	size_t rd_len, rd_got;
-	int rd_mode;
+	uint32_t flags; /* TIDE_STREAM_* */
+	bool sock;
+	bool shut_done;
+	bool wr_shut; /* tide_stream_shutdown() called */
+	bool aborted; /* tide_stream_abort() called */
+	int in_err;   /* 0 (EOF) or -errno once in_end */
+	int wr_err;   /* first write error */
+	struct tide__bufring_waiter waiter;
 	uint32_t dlen; /* delimiter length (RD_UNTIL) */
 	char dbuf[TIDE_STREAM_DELIM_MAX];
 
@@ -96,6 +102,12 @@ struct tide_stream {
 	void *hook_arg;
 	struct tide_stream *snext, *sprev;
 };
+
+_Static_assert(offsetof(struct tide_stream, rx_paused) < 64 &&
+		       offsetof(struct tide_stream, ops) + sizeof(uint32_t) <=
+			       128,
+	       "the hot part of a stream is one cache line, the rest of its "
+	       "input state the next");
 
 /* stream.c: the write queue, for stream_sendfile.c */
 struct tide_future *tide__stream_wqueue(struct tide_stream *s,

@@ -675,7 +675,10 @@ await_slow(struct tide_task *t, struct tide_future *f, void **payload)
 	return await_suspend(t, f, payload);
 }
 
-int64_t tide_await_payload(struct tide_future *f, void **payload)
+/* Both awaits: payload is a constant NULL in tide_await(), so its copy
+ * has no payload test or store. */
+static inline __attribute__((always_inline)) int64_t
+await_common(struct tide_future *f, void **payload)
 {
 	struct tide_task *t = tide__task_cur;
 
@@ -695,9 +698,14 @@ int64_t tide_await_payload(struct tide_future *f, void **payload)
 	return await_park(t, f, payload);
 }
 
+int64_t tide_await_payload(struct tide_future *f, void **payload)
+{
+	return await_common(f, payload);
+}
+
 int64_t tide_await(struct tide_future *f)
 {
-	return tide_await_payload(f, NULL);
+	return await_common(f, NULL);
 }
 
 int tide_task_yield(void)

@@ -7,6 +7,7 @@
 #   tests/bench_echo.sh [RUNS] [DURATION]      (defaults 3 and 5 s)
 #
 # Environment: TIDE_BUILD (build), CONNS ("100 1000"), SIZE (64),
+# CALLGRIND (unset; see below), CG_SHORT (1),
 # SERVER_CPU (0), CLIENT_CPU (1), IDLE (10000; 0 skips the idle test),
 # ENGINES ("tide epoll tide-epoll": the servers run, interleaved; add
 # "tasks" for tide-echo server --tasks, one task per connection).
@@ -20,13 +21,25 @@
 # Then IDLE connections are opened and held idle (by a python3 helper) and
 # the server's VmRSS is read from /proc/PID/status.
 #
+# CALLGRIND=1 counts instead of timing (deterministic, unaffected by the
+# machine's load): each server runs under callgrind with its cache
+# simulation, once for CG_SHORT seconds (1) and once for DURATION, and the
+# difference of the two runs' totals over the difference of their message
+# counts (so start-up and connection set-up cancel out) gives, per message,
+# the server's instructions (ir_per_msg) and its D1 cache misses, reads
+# plus writes (d1miss_per_msg); tasks_ir_ratio and tasks_d1miss_ratio
+# compare --tasks with the continuation server.  RUNS is not used.
+#
 # Output: one "name value unit" line per figure, medians over the runs:
 #   echo_c100_tide_cpu_per_msg 4.81 us ... echo_c100_cpu_ratio 1.10 x
 # (cpu_ratio = epoll CPU per message / tide CPU per message: the target is
 # >= 1.2; msgs_ratio = tide msgs/s / epoll msgs/s; p99_ratio = tide p99 /
 # epoll p99; fallback_cpu_ratio = tide-epoll CPU per message / epoll CPU
 # per message: the target is <= 1.15; tasks_cpu_ratio = tasks CPU per
-# message / tide CPU per message: the target is <= 1.05).  Each ratio is
+# message / tide CPU per message: the target is <= 1.05;
+# tasks_cpu_ratio_paired = the median of the per-round ratios, each tasks
+# run against the tide run of its round, which a load drifting over the
+# runs disturbs less).  Each ratio is
 # printed when both of its engines ran.  Per-run figures go to stderr.
 set -u
 RUNS=${1:-3}
@@ -147,6 +160,79 @@ median() { # FILE COLUMN
 			else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# cg_run ENGINE CONNS SECONDS: "messages Ir D1mr D1mw" of one run of the
+# server under callgrind
+cg_run() {
+	x=
+	[ "$1" = tasks ] && x=--tasks
+	rm -f "$T/err" "$T/cg"
+	taskset -c "$SCPU" valgrind --tool=callgrind --cache-sim=yes \
+		--callgrind-out-file="$T/cg" "$ECHO" server 127.0.0.1:0 \
+		--engine tide $x >/dev/null 2>"$T/err" &
+	SP=$!
+	ADDR=
+	i=0
+	while [ -z "$ADDR" ]; do
+		sleep 0.2
+		ADDR=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$T/err")
+		i=$((i + 1))
+		if [ $i -gt 300 ] || ! kill -0 "$SP" 2>/dev/null; then
+			echo "bench_echo: server did not start under valgrind" >&2
+			cat "$T/err" >&2
+			exit 1
+		fi
+	done
+	taskset -c "$CCPU" "$ECHO" client "$ADDR" --conns "$2" --size "$SIZE" \
+		--duration "$3" --json >"$T/json" || {
+		echo "bench_echo: client failed ($1, $2 conns)" >&2
+		exit 1
+	}
+	stop_server
+	awk -v m="$(json_num msgs "$T/json")" '
+		/^events:/ { for (i = 2; i <= NF; i++) ev[$i] = i }
+		/^(summary|totals):/ { for (i = 2; i <= NF; i++) v[i] = $i }
+		END { print m, v[ev["Ir"]], v[ev["D1mr"]], v[ev["D1mw"]] }' "$T/cg"
+}
+
+if [ -n "${CALLGRIND:-}" ]; then
+	command -v valgrind >/dev/null || { echo "bench_echo: valgrind missing" >&2; exit 1; }
+	SHORT=${CG_SHORT:-1}
+	for c in $CONNS; do
+		for e in $ENGINES; do
+			case $e in
+			tide | tasks) ;;
+			*) echo "bench_echo: CALLGRIND=1 counts tide and tasks; not $e" >&2
+			   continue ;;
+			esac
+			a=$(cg_run "$e" "$c" "$SHORT") || exit 1
+			b=$(cg_run "$e" "$c" "$DUR") || exit 1
+			echo "callgrind $e conns=$c: $a / $b (msgs Ir D1mr D1mw)" >&2
+			echo "$a $b" | awk -v e="$e" -v c="$c" '{
+				m = $5 - $1
+				if ($5 < 2 * $1) {
+					print "bench_echo: the long run did not get twice the " \
+					      "messages of the short one (a loaded machine?): " \
+					      "run again, or with a longer DURATION" > "/dev/stderr"
+					exit 1
+				}
+				printf "echo_c%s_%s_ir_per_msg %.1f instr\n", c, e, ($6 - $2) / m
+				printf "echo_c%s_%s_d1miss_per_msg %.2f misses\n", c, e,
+					($7 + $8 - $3 - $4) / m }' >"$T/cg.one" || exit 1
+			cat "$T/cg.one"
+			cat "$T/cg.one" >>"$T/cg.$c"
+		done
+		awk -v c="$c" '{ v[$1] = $2 }
+			END { t = "echo_c" c "_tide_"; k = "echo_c" c "_tasks_"
+			if ((t "ir_per_msg") in v && (k "ir_per_msg") in v) {
+				printf "echo_c%s_tasks_ir_ratio %.3f x\n", c,
+					v[k "ir_per_msg"] / v[t "ir_per_msg"]
+				printf "echo_c%s_tasks_d1miss_ratio %.3f x\n", c,
+					v[k "d1miss_per_msg"] / v[t "d1miss_per_msg"] } }' \
+			"$T/cg.$c"
+	done
+	exit 0
+fi
+
 for c in $CONNS; do
 	r=0
 	while [ $r -lt "$RUNS" ]; do
@@ -175,7 +261,10 @@ for c in $CONNS; do
 	[ -f "$T/tasks.$c" ] && [ -f "$T/tide.$c" ] &&
 	awk -v kc="$(median "$T/tasks.$c" 1)" -v tc="$(median "$T/tide.$c" 1)" \
 	    -v c="$c" 'BEGIN {
-		printf "echo_c%s_tasks_cpu_ratio %.3f x\n", c, kc / tc }'
+		printf "echo_c%s_tasks_cpu_ratio %.3f x\n", c, kc / tc }' &&
+	paste -d ' ' "$T/tasks.$c" "$T/tide.$c" |
+		awk '{ printf "%.4f\n", $1 / $4 }' >"$T/paired.$c" &&
+	echo "echo_c${c}_tasks_cpu_ratio_paired $(median "$T/paired.$c" 1) x"
 done
 
 [ "$IDLE" -gt 0 ] || exit 0

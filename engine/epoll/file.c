@@ -108,15 +108,20 @@ static ssize_t try_nowait(struct tide_loop *loop, int fd, bool in,
  * come back as another kind of file: a stale guess shows (ENOTSOCK, epoll
  * refusing a file, EAGAIN from a "file") and the descriptor is looked at
  * again, so a pipe never lands on the pool, where a read could block a
- * worker for good.  Returns 1: take the pool; else the operation's return.
+ * worker for good.  A transfer at an offset on what the cache calls a pipe
+ * or socket looks again first: a file that got the number would be read at
+ * its file position, not at the offset (streams pass TIDE_OFF_CUR, so
+ * theirs cost nothing).  Returns 1: take the pool; else the operation's
+ * return.
  */
 static int by_readiness(struct tide_loop *loop, struct tide__op *op, int fd,
 			bool in, const struct iovec *iov, unsigned cnt,
-			bool single)
+			uint64_t off, bool single)
 {
 	int ret;
 
-	if (classify(loop, fd, false) == EP_FD_BLOCKING)
+	if (classify(loop, fd, false) == EP_FD_BLOCKING ||
+	    (off != (uint64_t)-1 && classify(loop, fd, true) == EP_FD_BLOCKING))
 		return 1;
 	ret = tide__ep_stream_rw(loop, op, fd, in, iov, cnt, single);
 	if (ret != -EAGAIN)
@@ -128,14 +133,16 @@ static int by_readiness(struct tide_loop *loop, struct tide__op *op, int fd,
 	return ret == -EAGAIN ? 1 : ret;
 }
 
-/* A "file" said EAGAIN to RWF_NOWAIT: a page-cache miss, or a pipe or
- * socket that got the number of a file.  Which?  (1: the pool.) */
+/* A "file" said EAGAIN to RWF_NOWAIT (a page-cache miss, or a pipe or
+ * socket that got the number of a file) or ESPIPE (a pipe or socket that
+ * got it, read at an offset).  Which?  (1: the pool.)  A pipe or socket
+ * then takes readiness and the offset means nothing, as on io_uring. */
 static int recheck(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 		   const struct iovec *iov, unsigned cnt, bool single)
 {
 	if (classify(loop, fd, true) == EP_FD_BLOCKING)
 		return 1;
-	return by_readiness(loop, op, fd, in, iov, cnt, single);
+	return by_readiness(loop, op, fd, in, iov, cnt, (uint64_t)-1, single);
 }
 
 static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
@@ -150,11 +157,11 @@ static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 
 	if (buf_index >= 0 || (flags & TIDE__RW_FIXED_FILE))
 		return -EOPNOTSUPP; /* registered buffers, fixed files */
-	ret = by_readiness(loop, op, fd, in, &one, 1, true);
+	ret = by_readiness(loop, op, fd, in, &one, 1, off, true);
 	if (ret != 1)
 		return ret;
 	n = try_nowait(loop, fd, in, &one, 1, off);
-	if (n == -EAGAIN &&
+	if ((n == -EAGAIN || n == -ESPIPE) &&
 	    (ret = recheck(loop, op, fd, in, &one, 1, true)) != 1)
 		return ret;
 	if (n != -EAGAIN && (n < 0 || (unsigned)n == len || n == 0))
@@ -193,13 +200,13 @@ static int rwv(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 {
 	struct ep_req *r;
 	ssize_t n;
-	int ret = by_readiness(loop, op, fd, in, iov, cnt, false);
+	int ret = by_readiness(loop, op, fd, in, iov, cnt, off, false);
 
 	if (ret != 1)
 		return ret;
 	/* all or nothing inline: a vector is not split between the two */
 	n = try_nowait(loop, fd, in, iov, cnt, off);
-	if (n == -EAGAIN &&
+	if ((n == -EAGAIN || n == -ESPIPE) &&
 	    (ret = recheck(loop, op, fd, in, iov, cnt, false)) != 1)
 		return ret;
 	if (n != -EAGAIN) {
