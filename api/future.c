@@ -459,6 +459,10 @@ int tide_promise_on_cancel(struct tide_future *p, tide_post_fn *fn, void *arg)
 		return -EINVAL;
 	if (fut_resolved(p))
 		return -EALREADY;
+	/* a handler the library keeps in its own record (a stream's read):
+	 * that future's cancellation is the library's, not the caller's */
+	if (p->ext && !(p->op.fflags & TIDE__FF_EXT_SLAB))
+		return -EINVAL;
 	loop = tide__slab_loop(p);
 	h = p->ext;
 	if (!h) {

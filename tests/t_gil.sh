@@ -35,6 +35,18 @@ assert len(d["loadavg"]) == 2 and isinstance(d["calibrated"], bool)
 assert d["python"]["ran"] is py, d["python"]
 if py:
     assert d["python"]["version"].startswith("3."), d["python"]
+    if w == "cpu":
+        # 3.11+ with a GIL specialises busy_wait; the script makes sure it
+        # has before any way is timed (gil_workloads.py: specialise())
+        import sysconfig
+        sp = d["python"]["specialised"]
+        if sys.version_info < (3, 11):
+            assert sp is None, sp
+        elif not sysconfig.get_config_var("Py_GIL_DISABLED"):
+            assert sp is True, sp
+        if "glock" in [r["way"] for r in d["results"]]:
+            names = [c["name"] for c in d["checks"]]
+            assert "(glock / sequential) over CPython's, in CPU time" in names, names
 ways = [r["way"] for r in d["results"]]
 # where io_uring is blocked (t_fallback's seccomp filter) the default ways
 # leave the uring way out and say so on stderr
@@ -120,6 +132,30 @@ check pyconvoy convoy 1
 "$gil" -n 2000000 -r 2 --python >"$tmp/pytable" 2>&1 || say "--python table"
 grep -q 'CPython: .*3\.' "$tmp/pytable" || say "--python table: no CPython line"
 grep -q 'tide/CPy' "$tmp/pytable" || say "--python table: no ratio column"
+
+# CPython's adaptive interpreter: every way's timed run starts with busy_wait
+# specialised (3.11 rewrites a function at its 8th call: before the script
+# primed it, 4 threads reached that call together and ran specialised while
+# sequential ran 3 of its 4 calls generic, 1.4 to 1.6 times slower per turn).
+script="${TIDE_SRC:-.}/tools/gil/gil_workloads.py"
+want=$("$py" -c 'import sys, sysconfig
+print(-1 if sys.version_info < (3, 11) else
+      "" if sysconfig.get_config_var("Py_GIL_DISABLED") else 1)')
+for way in sequential threads processes; do
+	out=$("$py" -S "$script" cpu $way --threads 4 --count 20000) || say "script cpu $way"
+	[ -z "$want" ] || echo "$out" | grep -q "specialised=$want " ||
+		say "script cpu $way: want specialised=$want: $out"
+done
+if [ "$want" = 1 ] && ! grep -q 'busy_wait specialised in every run' "$tmp/pytable"; then
+	say "--python table: no 'specialised' note"
+fi
+# 3.11 alone keeps the generic code for 7 calls: without the priming the
+# sequential way's timed run starts generic (the old shape), and says so
+if "$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+	out=$("$py" -S "$script" cpu sequential --threads 4 --count 20000 --prime-calls 0)
+	echo "$out" | grep -q "specialised=0 " || say "--prime-calls 0: $out"
+fi
+"$py" -S "$script" cpu sequential --prime-calls -1 >/dev/null 2>&1 && say "--prime-calls -1 accepted"
 
 # python3 missing: said, emulation alone, exit 0.
 PATH=/nonexistent "$gil" --json --python -n 1000 -r 2 >"$tmp/nopy.json" 2>"$tmp/nopy.err" ||

@@ -246,6 +246,38 @@ static void test_tide_stream_read_cancel_again(void **state)
 	cancel_and_read_again(false);
 }
 
+/* A pending read's cancellation is the stream's: the promise API refuses
+ * to take it over (it would be the handler of every later read too). */
+static void never_called(void *arg)
+{
+	(void)arg;
+	fail();
+}
+
+static void test_tide_stream_read_refuses_on_cancel(void **state)
+{
+	struct tide_loop *loop = t_loop();
+	struct tide_stream *s;
+	struct tide_future *f;
+	char buf[8];
+	int peer;
+
+	(void)state;
+	s = pair_stream(loop, NULL, 0, 0, &peer);
+	f = tide_stream_read(s, buf, sizeof(buf));
+	assert_non_null(f);
+	assert_false(tide_future_done(f));
+	assert_int_equal(tide_promise_on_cancel(f, never_called, NULL),
+			 -EINVAL);
+	assert_int_equal(write(peer, "abc", 3), 3);
+	assert_int_equal(t_wait(loop, f), 3);
+	assert_memory_equal(buf, "abc", 3);
+	tide_future_release(f);
+	tide_future_release(tide_stream_close(s));
+	tide_loop_run(loop);
+	pair_done(loop, NULL, 0, peer);
+}
+
 /* ---- tasks ---- */
 
 struct treader {
@@ -363,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_tide_stream_read_buffered_in_order),
 		cmocka_unit_test(test_tide_stream_read_cancel_again_ring),
 		cmocka_unit_test(test_tide_stream_read_cancel_again),
+		cmocka_unit_test(test_tide_stream_read_refuses_on_cancel),
 		cmocka_unit_test(test_tide_stream_read_in_task_ring),
 		cmocka_unit_test(test_tide_stream_read_in_task),
 		cmocka_unit_test(test_tide_stream_read_task_cancelled_ring),

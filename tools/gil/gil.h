@@ -49,6 +49,9 @@ struct gil_result {
 	int has_lock;
 	struct tide_glock_stats gs;
 	double handoffs_per_s; /* glock way (tide), threads way (CPython); <0: none */
+	/* CPython cpu: busy_wait ran specialised from the timed run's start
+	 * (1), not (0), no adaptive interpreter or not said (-1) */
+	int specialised;
 };
 
 /* Everything one invocation measured, for the report. */

@@ -352,6 +352,7 @@ int gil_py_run(const struct gil_report *rep, int way, struct gil_result *r,
 	r->ops = (uint64_t)gil_kv_num(&kv, "ops", 0);
 	r->ops_per_sec = (double)r->ops / r->wall_s;
 	r->handoffs_per_s = gil_kv_num(&kv, "handoffs_per_s", -1);
+	r->specialised = (int)gil_kv_num(&kv, "specialised", -1);
 	r->has_lat = c->workload != GIL_CPU;
 	r->lat.p50 = (uint64_t)gil_kv_num(&kv, "lat_p50", 0);
 	r->lat.p99 = (uint64_t)gil_kv_num(&kv, "lat_p99", 0);

@@ -723,6 +723,7 @@ static int gil_run_once(const struct gil_cfg *c, int way, struct gil_result *r,
 
 	memset(r, 0, sizeof(*r));
 	r->way = way;
+	r->specialised = -1; /* an interpreter's state: CPython only */
 	rc = gil_prepare(&x, way, err, errlen);
 	if (rc)
 		goto out;
