@@ -1187,6 +1187,23 @@ static int64_t echo_conn(void *arg, struct tide_stream *s)
 	return n;
 }
 
+/* From a task: a TCP stream connected to a; 0 or -errno. */
+static int64_t connect_stream(struct tide_loop *loop, const struct tide_addr *a,
+			      struct tide_stream **s)
+{
+	int64_t fd, r;
+
+	fd = tide_await(tide_socket(loop, AF_INET, SOCK_STREAM, 0));
+	if (fd < 0)
+		return fd;
+	r = tide_await(tide_connect(loop, (int)fd, a));
+	if (r < 0 || tide_stream_new(loop, (int)fd, NULL, s)) {
+		close((int)fd);
+		return r < 0 ? r : -ENOMEM;
+	}
+	return 0;
+}
+
 struct client_st {
 	struct tide_addr addr;
 	int rounds;
@@ -1198,16 +1215,11 @@ static int64_t client_task(void *arg)
 	struct tide_loop *loop = tide_task_loop(NULL);
 	struct tide_stream *s;
 	char line[64], back[64];
-	int64_t fd, r;
+	int64_t r;
 
-	fd = tide_await(tide_socket(loop, AF_INET, SOCK_STREAM, 0));
-	if (fd < 0)
-		return fd;
-	r = tide_await(tide_connect(loop, (int)fd, &c->addr));
-	if (r < 0 || tide_stream_new(loop, (int)fd, NULL, &s)) {
-		close((int)fd);
-		return r < 0 ? r : -ENOMEM;
-	}
+	r = connect_stream(loop, &c->addr, &s);
+	if (r < 0)
+		return r;
 	for (int i = 0; i < c->rounds && r >= 0; i++) {
 		int len = snprintf(line, sizeof(line), "line %d of %s\n", i,
 				   tide_task_name(NULL));
@@ -1305,16 +1317,11 @@ static int64_t end_client_task(void *arg)
 	struct tide_loop *loop = tide_task_loop(NULL);
 	struct tide_stream *s;
 	char more[16];
-	int64_t fd, r;
+	int64_t r;
 
-	fd = tide_await(tide_socket(loop, AF_INET, SOCK_STREAM, 0));
-	if (fd < 0)
-		return fd;
-	r = tide_await(tide_connect(loop, (int)fd, &c->addr));
-	if (r < 0 || tide_stream_new(loop, (int)fd, NULL, &s)) {
-		close((int)fd);
-		return r < 0 ? r : -ENOMEM;
-	}
+	r = connect_stream(loop, &c->addr, &s);
+	if (r < 0)
+		return r;
 	r = tide_await(tide_stream_write(s, c->send, strlen(c->send)));
 	/* the reply (or the reset), then what follows it: end of stream or
 	 * the reset */
