@@ -27,7 +27,8 @@ static struct io_uring_sqe *backlog_push(struct tide_loop *loop)
 			uint32_t cap = loop->u.bl_cap ? loop->u.bl_cap * 2 : 64;
 			struct io_uring_sqe *n;
 
-			n = realloc(loop->u.bl, (size_t)cap * sizeof(*n));
+			n = tide__realloc(loop, loop->u.bl,
+					  (size_t)cap * sizeof(*n));
 			if (!n)
 				return NULL;
 			loop->u.bl = n;
