@@ -191,7 +191,7 @@ struct tide_future *tide_stream_copy_bidi(struct tide_stream *a,
 		return tide_future_fail(a->loop, -EBUSY);
 	if (size > ((size_t)1 << 30))
 		return tide_future_fail(a->loop, -EINVAL);
-	c = malloc(sizeof(*c));
+	c = tide__malloc(a->loop, sizeof(*c));
 	if (!c)
 		return NULL;
 	p = tide_promise_new(a->loop);
