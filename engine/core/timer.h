@@ -41,8 +41,8 @@ struct tide_loop;
 /* Room for one more timer (the memory on loop's behalf): 0 or -ENOMEM.
  * Made before whatever will insert one can no longer be refused. */
 int tide__timer_reserve(struct tide_loop *loop, struct tide__timer_heap *h);
-/* Insert t (not armed) at when; never allocates.  0, or -ENOMEM when no
- * room was reserved (nothing changed then). */
+/* Insert t (not armed) at when; allocates only when no room was reserved.
+ * 0 or -ENOMEM (nothing changed then). */
 int tide__timer_add(struct tide__timer_heap *h, struct tide__timer *t,
 		    uint64_t when);
 /* Remove t if it is armed. */
