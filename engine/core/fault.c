@@ -31,8 +31,16 @@
  *           slab's free objects go back to "the system", so an allocation
  *           reuses an object freed in the same turn (never fails, as a
  *           re-arm after a completion) or takes new memory, which fails;
- *           so do the streams', servers' and processes' own records.
- *           Public calls answer NULL or -ENOMEM; off unless named
+ *           so does every allocation made through tide__malloc(),
+ *           tide__calloc() and tide__realloc() (the streams', servers'
+ *           and processes' records, the engine's queues, epoll records
+ *           and timer heap, the io_uring backlog, pool jobs, tasks,
+ *           combinator and sendfile state) and the posts' queue (its own
+ *           generator: posters are other threads).  Loop creation and
+ *           set-up (the ring, the epoll set, its first hash) are not
+ *           faulted: they fail tide_loop_new() on their own.  Public calls
+ *           answer NULL or -ENOMEM, always before anything was done (see
+ *           tide__later_reserve(), tide__ep_reserve()); off unless named
  *           (default 0).
  * Only what the kernel may legally do is injected, so callers that honour
  * the contracts keep every assertion.  eagain and eintr never strike twice
