@@ -1054,7 +1054,7 @@ static void *post_thread(void *arg)
  * caller got every exact result, each future once. */
 static void alloc_engine(struct tide_loop *loop, int *retries)
 {
-	enum { N = 48 };
+	enum { N = 100 }; /* past the first sizes of the epoll hash and heap */
 	struct tide_future *f[N];
 	struct tide_outcome out[N];
 	struct t_seen seen[N];
@@ -1238,6 +1238,72 @@ static void alloc_sendfile(struct tide_loop *loop, int file, size_t size,
 	}
 }
 
+/* Bytes through tide_stream_copy_bidi() between two socket pairs, one way
+ * (the other way ends at once): a copy that found no memory fails -ENOMEM
+ * and the caller starts again over new connections; what arrived is the
+ * start of what was sent, and a copy that succeeded moved it all. */
+static void alloc_copy(struct tide_loop *loop, size_t total, int *retries)
+{
+	for (int attempt = 0;; attempt++) {
+		struct tide_stream *a, *b;
+		struct tide_copy_stats st;
+		struct tide_future *f;
+		struct t_seen e = { 0, 0 };
+		unsigned char buf[8192];
+		size_t sent = 0, got = 0;
+		bool shut = false;
+		uint64_t t0 = tide_now_ns();
+		int p[2], q[2];
+		ssize_t n;
+
+		assert_true(attempt < 1000);
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p), 0);
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, q), 0);
+		assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+		assert_int_equal(fcntl(q[1], F_SETFL, O_NONBLOCK), 0);
+		assert_int_equal(new_stream(loop, p[1], NULL, &a, retries), 0);
+		assert_int_equal(new_stream(loop, q[0], NULL, &b, retries), 0);
+		RETRY(f, loop, retries, tide_stream_copy_bidi(a, b, 0, &st));
+		assert_int_equal(tide_future_on_done(f, t_seen_cb, &e), 0);
+		while (e.n == 0) {
+			if (sent < total) {
+				size_t len = total - sent < sizeof(buf) ?
+						     total - sent :
+						     sizeof(buf);
+
+				for (size_t k = 0; k < len; k++)
+					buf[k] = t_pattern(sent + k);
+				n = write(p[0], buf, len);
+				if (n > 0)
+					sent += (size_t)n;
+			} else if (!shut) {
+				shut = true;
+				assert_int_equal(shutdown(p[0], SHUT_WR), 0);
+				assert_int_equal(shutdown(q[1], SHUT_WR), 0);
+			}
+			drain_check(q[1], &got);
+			assert_true(tide_loop_run_once(loop, 0) >= 0);
+			assert_true(tide_now_ns() - t0 < 30000000000ull);
+		}
+		drain_check(q[1], &got);
+		assert_int_equal(e.n, 1);
+		assert_true(got <= sent);
+		close_stream(loop, a);
+		close_stream(loop, b);
+		close(p[0]);
+		close(q[1]);
+		if (e.res == -ENOMEM) {
+			(*retries)++;
+			continue;
+		}
+		assert_int_equal(e.res, (int64_t)total);
+		assert_int_equal(got, total);
+		assert_int_equal(st.a_to_b, total);
+		assert_int_equal(st.b_to_a, 0);
+		return;
+	}
+}
+
 /* alloc: every path added to it (see fault.c) under a caller that
  * retries. */
 static void test_fault_alloc_engine_retrying(void **state)
@@ -1253,6 +1319,10 @@ static void test_fault_alloc_engine_retrying(void **state)
 	unlink(path);
 	alloc_sendfile(loop, fd, 300000, &retries);
 	close(fd);
+	/* a copy ends at its first -ENOMEM, and each chunk takes several
+	 * allocations: fewer failures, or it would hardly ever get through */
+	loop->fault.alloc_pct = 5;
+	alloc_copy(loop, 100000, &retries);
 	assert_true(loop->fault.nomem + loop->fault.post_nomem > 0);
 	assert_true(retries > 0);
 	tide_loop_free(loop);
