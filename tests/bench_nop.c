@@ -283,7 +283,8 @@ int main(int argc, char **argv)
 		eng_r[r] = run_engine();
 		fut[r] = run_future();
 		mfut[r] = run_min(flags, entries);
-		if (raw[r] <= 0 || eng_r[r] <= 0 || fut[r] <= 0 || mfut[r] <= 0) {
+		if (raw[r] <= 0 || eng_r[r] <= 0 || fut[r] <= 0 ||
+		    mfut[r] <= 0) {
 			fprintf(stderr, "bench_nop: ring setup failed\n");
 			return 1;
 		}
