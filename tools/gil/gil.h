@@ -150,7 +150,8 @@ int gil_py_has_way(const struct gil_report *rep, int way);
 int gil_py_run(const struct gil_report *rep, int way, struct gil_result *r,
 	       char *err, size_t errlen);
 
-/* Report (out.c, svg.c). */
+/* Report (out.c, svg.c).  gil_median sorts v (n >= 1). */
+double gil_median(double *v, int n);
 void gil_stat_of(const struct gil_report *rep, int wi, int side,
 		 double (*fig)(const struct gil_result *), struct gil_stat *s);
 double gil_key(const struct gil_report *rep, const struct gil_result *r);

@@ -39,6 +39,12 @@ static int gil_dcmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+double gil_median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), gil_dcmp);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* The interval v[j-1]..v[n-j] (v sorted) holds the true median unless at
  * most j-1 of the n values fall on one side of it: it covers it with
  * probability 1 - 2 P(Binomial(n, 1/2) <= j-1).  Take the narrowest with

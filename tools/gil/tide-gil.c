@@ -350,19 +350,6 @@ static int calibrate(struct gil_cfg *c, struct gil_report *rep,
 
 #define CALL_RUNS 5
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median_of(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /*
  * --call-cost auto: the sequential way's IO p50 on each side, five short
  * runs each, interleaved; what CPython takes more per operation is its
@@ -404,8 +391,8 @@ static int calibrate_call_cost(struct gil_cfg *c, struct gil_report *rep,
 		if (rc)
 			return rc;
 		rep->call_auto = 1;
-		rep->call_tide_p50 = median_of(t, CALL_RUNS);
-		rep->call_py_p50 = median_of(p, CALL_RUNS);
+		rep->call_tide_p50 = gil_median(t, CALL_RUNS);
+		rep->call_py_p50 = gil_median(p, CALL_RUNS);
 		extra = (rep->call_py_p50 - rep->call_tide_p50) /
 			GIL_CALLS_PER_OP(c->workload);
 		c->call_cost_ns = extra > 0 ? (int64_t)extra : 0;
