@@ -137,7 +137,7 @@ struct ep_req *tide__ep_req_new(struct tide_loop *loop, struct tide__op *op,
 	return r;
 }
 
-int tide__ep_reserve(struct tide_loop *loop)
+int tide__ep_reserve_slow(struct tide_loop *loop)
 {
 	struct tide__ep *ep = loop->ep;
 
