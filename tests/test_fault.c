@@ -1399,6 +1399,49 @@ static void test_fault_alloc_close_never_fails(void **state)
 	tide_loop_free(loop);
 }
 
+/*
+ * A cancel finds the SQ full of reads not yet submitted and no memory for
+ * the backlog (alloc=100, the backlog never allocated): what is queued goes
+ * to the kernel and the cancel gets its SQE.  It said -ENOMEM, and a
+ * stream closing through such a cancel waited for ever.  io_uring only.
+ */
+static void test_fault_alloc_cancel_full_sq(void **state)
+{
+	struct tide_loop *loop = fault_loop("seed=44,short=0,late=0,eagain=0,"
+					    "eintr=0,nomore=0,nomem=0");
+	struct tide_future *f[4096];
+	char buf[4096];
+	int p[2], n = 0;
+
+	(void)state;
+	if (!loop->uring) {
+		tide_loop_free(loop);
+		skip();
+	}
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	while (io_uring_sq_space_left(&loop->u.ring) > 0) {
+		assert_true(n < 4096);
+		f[n] = tide_read(loop, p[0], &buf[n], 1, TIDE_OFF_CUR);
+		assert_non_null(f[n]);
+		n++;
+	}
+	assert_int_equal(loop->u.bl_cap, 0); /* nothing backlogged yet */
+	free_objects(loop, 0);
+	assert_int_equal(tide_future_cancel(f[0]), 0);
+	loop->fault.alloc_pct = 0;
+	assert_int_equal(t_wait(loop, f[0]), -ECANCELED);
+	memset(buf, 0, sizeof(buf));
+	for (int i = 1; i < n; i++)
+		assert_int_equal(write(p[1], "x", 1), 1);
+	for (int i = 1; i < n; i++) {
+		assert_int_equal(t_wait(loop, f[i]), 1);
+		assert_int_equal(buf[i], 'x');
+	}
+	close(p[0]);
+	close(p[1]);
+	tide_loop_free(loop);
+}
+
 /* A connection the server must accept and echo. */
 static void served(struct tide_loop *loop, const struct tide_addr *a,
 		   uint64_t limit_ns)
@@ -1495,6 +1538,7 @@ int main(void)
 		cmocka_unit_test(test_fault_alloc_engine_retrying),
 		cmocka_unit_test(test_fault_alloc_inline_result_kept),
 		cmocka_unit_test(test_fault_alloc_close_never_fails),
+		cmocka_unit_test(test_fault_alloc_cancel_full_sq),
 		cmocka_unit_test(test_fault_alloc_server_accepts_again),
 	};
 
