@@ -218,10 +218,16 @@ static struct io_uring_sqe *cancel_sqe(struct tide_loop *loop)
 		left = loop->u.bl_count - loop->u.bl_head;
 		if (tide__submit(loop, 0) < 0)
 			return NULL;
-		/* SQPOLL's thread takes them on its own time: wait for room */
-		if ((loop->u.setup_flags & IORING_SETUP_SQPOLL) &&
-		    io_uring_sqring_wait(&loop->u.ring) < 0)
-			return NULL;
+		/* SQPOLL's thread takes them on its own time: wait until the
+		 * head it publishes shows room (the kernel's own view of the
+		 * head, which ends the wait, moves a little earlier) */
+		while ((loop->u.setup_flags & IORING_SETUP_SQPOLL) &&
+		       !io_uring_sq_space_left(&loop->u.ring)) {
+			int rc = io_uring_sqring_wait(&loop->u.ring);
+
+			if (rc < 0 && rc != -EINTR)
+				return NULL;
+		}
 		tide__backlog_flush(loop);
 		if (io_uring_smp_load_acquire(sq->khead) == head &&
 		    loop->u.bl_count - loop->u.bl_head == left)
