@@ -341,10 +341,15 @@ static void test_tide_connect_unix(void **state)
 static void test_tide_sendmsg_udp_and_unix_dgram(void **state)
 {
 	struct tide_loop *loop = t_loop();
-	const char *texts[2] = { "127.0.0.1:0", "unix:@tide-dgram" };
+	char unix_text[64];
+	const char *texts[2] = { "127.0.0.1:0", unix_text };
 	int64_t r;
 
 	(void)state;
+	/* the process's own name: runs side by side (make -j check's fault
+	 * runs) must not share it */
+	snprintf(unix_text, sizeof(unix_text), "unix:@tide-dgram-%d",
+		 (int)getpid());
 	for (int k = 0; k < 2; k++) {
 		struct tide_addr a;
 		int rfd = listener(texts[k], SOCK_DGRAM, &a), sfd;
