@@ -33,6 +33,15 @@ assert d["workload"] == w and d["threads"] >= 1 and d["switch_interval_ns"] > 0
 assert d["rounds"] >= 1 and d["cores"] >= 1 and d["pin"] in ("none", "split", "same")
 assert len(d["loadavg"]) == 2 and isinstance(d["calibrated"], bool)
 assert d["python"]["ran"] is py, d["python"]
+# --call-cost: auto by default with --python on the IO workloads
+assert isinstance(d["call_cost_ns"], int) and d["call_cost_ns"] >= 0
+assert d["call_cost_auto"] is (py and w != "cpu"), d["call_cost_auto"]
+if d["call_cost_auto"]:
+    f = d["call_cost_from"]
+    assert f["python_seq_p50_ns"] > 0 and f["tide_seq_p50_ns"] > 0, f
+    assert f["calls_per_op"] == (1 if w == "io-file" else 2), f
+else:
+    assert "call_cost_from" not in d and d["call_cost_ns"] == 0
 if py:
     assert d["python"]["version"].startswith("3."), d["python"]
     if w == "cpu":
@@ -131,6 +140,28 @@ run pynet -w io-net -o 200 -r 2 --python="$py"
 check pynet io-net 1
 run pyconvoy -w convoy -t 1 -d 0.3 -r 2 --pin split --python
 check pyconvoy convoy 1
+# --call-cost T: that much work under the lock before each IO call (two
+# per round trip; without it a same-core round trip takes 5 to 10 us here;
+# the bound allows the cost's calibration to run at half speed under load)
+run cost -w convoy -t 1 -d 0.3 -r 1 --pin same -W sequential --call-cost 50us
+python3 - "$tmp/cost.json" <<'PY' || say "--call-cost 50us: convoy round trip"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["call_cost_ns"] == 50000 and d["call_cost_auto"] is False, d
+p50 = d["results"][0]["lat_ns"]["p50"]
+assert p50 >= 50000, p50
+PY
+run costf -w io-file -o 300 -r 1 -W sequential --call-cost 20us
+python3 - "$tmp/costf.json" <<'PY' || say "--call-cost 20us: io-file pread"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["call_cost_ns"] == 20000, d
+p50 = d["results"][0]["lat_ns"]["p50"]
+assert p50 >= 10000, p50
+PY
+"$gil" -w convoy -t 1 -d 0.2 -r 1 -W sequential --call-cost 5us >"$tmp/costt" 2>&1 &&
+	grep -q '^call cost: 5.00 us of work under the lock' "$tmp/costt" ||
+	{ say "--call-cost table line"; cat "$tmp/costt"; }
 "$gil" -n 2000000 -r 2 --python >"$tmp/pytable" 2>&1 || say "--python table"
 grep -q 'CPython: .*3\.' "$tmp/pytable" || say "--python table: no CPython line"
 grep -q 'tide/CPy' "$tmp/pytable" || say "--python table: no ratio column"
@@ -289,5 +320,10 @@ bad -d 0
 bad -b 17m
 bad -o -5
 bad extra-arg
+bad -w convoy --call-cost nan
+bad -w convoy --call-cost 2s
+bad -w convoy --call-cost ' -1us'
+bad -w convoy --call-cost auto
+bad --call-cost 1us
 bad --no-such-option
 exit $fail

@@ -37,7 +37,16 @@ struct gil_cfg {
 	uint64_t py_count; /* cpu, CPython side: countdown per thread */
 	int calibrated;	   /* count / ops were chosen by calibration */
 	double warmup;	   /* fraction of the size run untimed first */
+	/* The interpreter's work around each IO call, which CPython does
+	 * holding its lock: ns per call (GIL_CALL_COST_AUTO: measured against
+	 * CPython before the rounds), done as call_turns countdown turns. */
+	int64_t call_cost_ns;
+	uint64_t call_turns;
 };
+
+#define GIL_CALL_COST_AUTO (-1)
+/* IO calls per operation: io-net and convoy send then receive. */
+#define GIL_CALLS_PER_OP(workload) ((workload) == GIL_IO_FILE ? 1 : 2)
 
 struct gil_result {
 	int way;
@@ -70,6 +79,10 @@ struct gil_report {
 	char py_note[600];	   /* why the CPython side did not run */
 	double tide_rate, py_rate; /* cpu calibration: countdown turns per s */
 	double load[2];		   /* 1-minute load average at start and end */
+	/* --call-cost auto: the sequential IO p50 of each side (ns) it came
+	 * from; call_auto 0: the cost was given (or 0) */
+	int call_auto;
+	double call_py_p50, call_tide_p50;
 };
 
 /* A figure over the rounds. */
@@ -137,7 +150,8 @@ int gil_py_has_way(const struct gil_report *rep, int way);
 int gil_py_run(const struct gil_report *rep, int way, struct gil_result *r,
 	       char *err, size_t errlen);
 
-/* Report (out.c, svg.c). */
+/* Report (out.c, svg.c).  gil_median sorts v (n >= 1). */
+double gil_median(double *v, int n);
 void gil_stat_of(const struct gil_report *rep, int wi, int side,
 		 double (*fig)(const struct gil_result *), struct gil_stat *s);
 double gil_key(const struct gil_report *rep, const struct gil_result *r);

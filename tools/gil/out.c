@@ -39,6 +39,12 @@ static int gil_dcmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+double gil_median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), gil_dcmp);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* The interval v[j-1]..v[n-j] (v sorted) holds the true median unless at
  * most j-1 of the n values fall on one side of it: it covers it with
  * probability 1 - 2 P(Binomial(n, 1/2) <= j-1).  Take the narrowest with
@@ -539,6 +545,24 @@ static void gil_head(const struct gil_report *rep, FILE *f)
 			c->workload == GIL_IO_FILE ? "preads" : "round trips",
 			c->block, c->calibrated ? " (calibrated)" : "");
 	}
+	if (c->workload != GIL_CPU && c->call_cost_ns > 0 && rep->call_auto)
+		fprintf(f,
+			"call cost: %.2f us of work under the lock before each "
+			"IO call (auto: CPython's sequential IO p50 %.1f us - "
+			"the emulation's %.1f us, over %d call%s)\n",
+			(double)c->call_cost_ns / 1e3, rep->call_py_p50 / 1e3,
+			rep->call_tide_p50 / 1e3, GIL_CALLS_PER_OP(c->workload),
+			GIL_CALLS_PER_OP(c->workload) == 1 ? "" : "s");
+	else if (c->workload != GIL_CPU && c->call_cost_ns > 0)
+		fprintf(f,
+			"call cost: %.2f us of work under the lock before each "
+			"IO call (--call-cost)\n",
+			(double)c->call_cost_ns / 1e3);
+	else if (c->workload != GIL_CPU)
+		fprintf(f,
+			"call cost: none (the emulation's IO calls pay no "
+			"interpreter work%s)\n",
+			rep->call_auto ? "; auto: CPython took no longer" : "");
 	fprintf(f,
 		"%d round%s, ways interleaved, each run after a warm-up; "
 		"medians, +- = (max - min) / 2 / median\n",
@@ -837,6 +861,21 @@ static void gil_jconfig(struct json_writer *w, const struct gil_report *rep)
 		json_uint(w, c->workload == GIL_CPU ? c->count : c->ops);
 	json_key(w, "calibrated");
 	json_bool(w, c->calibrated);
+	json_key(w, "call_cost_ns");
+	json_uint(w, c->call_cost_ns > 0 ? (uint64_t)c->call_cost_ns : 0);
+	json_key(w, "call_cost_auto");
+	json_bool(w, rep->call_auto);
+	if (rep->call_auto) {
+		json_key(w, "call_cost_from");
+		json_object_begin(w);
+		json_key(w, "python_seq_p50_ns");
+		json_double(w, rep->call_py_p50);
+		json_key(w, "tide_seq_p50_ns");
+		json_double(w, rep->call_tide_p50);
+		json_key(w, "calls_per_op");
+		json_int(w, GIL_CALLS_PER_OP(c->workload));
+		json_object_end(w);
+	}
 	json_key(w, "loadavg");
 	json_array_begin(w);
 	json_double(w, rep->load[0]);

@@ -46,6 +46,11 @@ static const char usage[] =
 	"                           4096 and 64\n"
 	"  -f, --file PATH          io-file: read this file (default: a temp file)\n"
 	"  -P, --python [PATH]      also run it in CPython (default: python3)\n"
+	"  -C, --call-cost T|auto   io: the interpreter's work under the lock\n"
+	"                           before each IO call, e.g. 2us (bare number:\n"
+	"                           us); auto: CPython's extra time per call,\n"
+	"                           measured first; default auto with --python,\n"
+	"                           else 0\n"
 	"  -j, --json               one JSON object on stdout\n"
 	"  -s, --svg FILE           also write the picture as SVG\n"
 	"  -h, --help               this help\n"
@@ -130,7 +135,7 @@ static unsigned parse_ways(const char *list)
 struct gil_opts {
 	unsigned ways;
 	int ways_set; /* -W given: a way that cannot run is an error */
-	int repeat, json, python, n_set, o_set;
+	int repeat, json, python, n_set, o_set, call_set;
 	const char *svg, *py_path;
 };
 
@@ -152,6 +157,7 @@ static void parse(int argc, char **argv, struct gil_cfg *c, struct gil_opts *o)
 		{ "json", 0, NULL, 'j' },
 		{ "svg", 1, NULL, 's' },
 		{ "python", 2, NULL, 'P' },
+		{ "call-cost", 1, NULL, 'C' },
 		{ "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -159,7 +165,7 @@ static void parse(int argc, char **argv, struct gil_cfg *c, struct gil_opts *o)
 	static const char *const modes[] = { "gil", "fifo" };
 	int opt, block_set = 0;
 
-	while ((opt = getopt_long(argc, argv, "w:t:n:o:i:m:p:r:d:W:b:f:js:Ph",
+	while ((opt = getopt_long(argc, argv, "w:t:n:o:i:m:p:r:d:W:b:f:js:PC:h",
 				  lo, NULL)) != -1) {
 		switch (opt) {
 		case 'w':
@@ -243,6 +249,24 @@ static void parse(int argc, char **argv, struct gil_cfg *c, struct gil_opts *o)
 			if (o->py_path && !*o->py_path)
 				bad("empty --python path");
 			break;
+		case 'C': {
+			uint64_t ns;
+			int err;
+
+			o->call_set = 1;
+			if (!strcmp(optarg, "auto")) {
+				c->call_cost_ns = GIL_CALL_COST_AUTO;
+				break;
+			}
+			err = opt_duration(optarg, 1000, 0, 1000000000, &ns);
+			if (err)
+				exit(opt_bad(
+					"tide-gil", "--call-cost", optarg, err,
+					"auto, or 0 to 1s, e.g. 2us; a bare "
+					"number is us"));
+			c->call_cost_ns = (int64_t)ns;
+			break;
+		}
 		case 'h':
 			fputs(usage, stdout);
 			exit(fflush(stdout) ? 1 : 0);
@@ -262,6 +286,13 @@ static void parse(int argc, char **argv, struct gil_cfg *c, struct gil_opts *o)
 	if (c->file && c->workload != GIL_IO_FILE)
 		bad("--file '%s' applies to the io-file workload only",
 		    c->file);
+	if (o->call_set && c->workload == GIL_CPU)
+		bad("--call-cost applies to the IO workloads (io-file, io-net, "
+		    "convoy)");
+	if (c->call_cost_ns == GIL_CALL_COST_AUTO && !o->python)
+		bad("--call-cost auto measures CPython: it needs --python");
+	if (!o->call_set && o->python && c->workload != GIL_CPU)
+		c->call_cost_ns = GIL_CALL_COST_AUTO;
 }
 
 static void progress(const struct gil_opts *o, const char *fmt, ...)
@@ -313,6 +344,67 @@ static int calibrate(struct gil_cfg *c, struct gil_report *rep,
 			return -EIO;
 		c->ops = (uint64_t)(rate * per_thread) + 1;
 		c->calibrated = 1;
+	}
+	return 0;
+}
+
+#define CALL_RUNS 5
+
+/*
+ * --call-cost auto: the sequential way's IO p50 on each side, five short
+ * runs each, interleaved; what CPython takes more per operation is its
+ * interpreter's work around the calls (the C body does none), spread over
+ * the operation's calls.  Then the cost in countdown turns.
+ */
+static int calibrate_call_cost(struct gil_cfg *c, struct gil_report *rep,
+			       const struct gil_opts *o, char *err,
+			       size_t errlen)
+{
+	const struct gil_cfg *saved = rep->c;
+	struct gil_cfg one = *c;
+	struct gil_result r;
+	double t[CALL_RUNS], p[CALL_RUNS], rate, extra;
+	int k, rc = 0;
+
+	if (c->call_cost_ns == GIL_CALL_COST_AUTO && !rep->python)
+		c->call_cost_ns = 0; /* no CPython found: the emulation alone */
+	if (c->workload == GIL_CPU || c->call_cost_ns == 0) {
+		c->call_cost_ns = 0;
+		return 0;
+	}
+	if (c->call_cost_ns == GIL_CALL_COST_AUTO) {
+		progress(o, "measuring CPython's cost per IO call ...");
+		one.threads = c->workload == GIL_CONVOY ? c->threads : 1;
+		one.duration = c->duration < 0.4 ? c->duration : 0.4;
+		one.ops = c->ops / 4 + 64;
+		one.call_cost_ns = 0;
+		one.call_turns = 0;
+		rep->c = &one;
+		for (k = 0; k < CALL_RUNS && !rc; k++) {
+			rc = gil_run(&one, GIL_SEQ, &r, err, errlen);
+			t[k] = (double)r.lat.p50;
+			if (!rc)
+				rc = gil_py_run(rep, GIL_SEQ, &r, err, errlen);
+			p[k] = (double)r.lat.p50;
+		}
+		rep->c = saved;
+		if (rc)
+			return rc;
+		rep->call_auto = 1;
+		rep->call_tide_p50 = gil_median(t, CALL_RUNS);
+		rep->call_py_p50 = gil_median(p, CALL_RUNS);
+		extra = (rep->call_py_p50 - rep->call_tide_p50) /
+			GIL_CALLS_PER_OP(c->workload);
+		c->call_cost_ns = extra > 0 ? (int64_t)extra : 0;
+	}
+	if (c->call_cost_ns > 0) {
+		rate = gil_countdown_rate(0.1);
+		if (!(rate > 0)) {
+			snprintf(err, errlen, "calibration failed");
+			return -EINVAL;
+		}
+		c->call_turns =
+			(uint64_t)((double)c->call_cost_ns * rate / 1e9) + 1;
 	}
 	return 0;
 }
@@ -422,6 +514,8 @@ int main(int argc, char **argv)
 	rc = gil_setup(&c, err, sizeof(err));
 	if (!rc)
 		rc = calibrate(&c, &rep, &o, err, sizeof(err));
+	if (!rc)
+		rc = calibrate_call_cost(&c, &rep, &o, err, sizeof(err));
 	if (!rc)
 		rc = run_rounds(&rep, &o, err, sizeof(err));
 	if (rc) {

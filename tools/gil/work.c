@@ -153,11 +153,13 @@ ssize_t gil_write(int fd, void *b, size_t n)
 }
 
 /* One request/response; the lock is left around each call, as CPython's
- * socket methods do. */
+ * socket methods do.  Before each call, holding the lock, the work the
+ * interpreter does around it (--call-cost; none by default). */
 static int gil_net_op(struct gil_w *w, char *buf, size_t len)
 {
 	int r;
 
+	gil_countdown(w->g, w->c->call_turns);
 	tide_glock_blocking_begin(w->g);
 	r = gil_full(gil_write, w->fd, buf, len);
 	tide_glock_blocking_end(w->g);
@@ -165,6 +167,7 @@ static int gil_net_op(struct gil_w *w, char *buf, size_t len)
 		gil_fail(w, r, "send");
 		return r;
 	}
+	gil_countdown(w->g, w->c->call_turns);
 	tide_glock_blocking_begin(w->g);
 	r = gil_full(read, w->fd, buf, len);
 	tide_glock_blocking_end(w->g);
@@ -186,6 +189,7 @@ static int gil_file_op(struct gil_w *w, char *buf)
 	off_t off = (off_t)gil_next_off(w);
 	ssize_t r;
 
+	gil_countdown(w->g, w->c->call_turns);
 	tide_glock_blocking_begin(w->g);
 	r = pread(gil_file_fd, buf, w->c->block, off);
 	tide_glock_blocking_end(w->g);
