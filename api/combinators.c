@@ -184,7 +184,7 @@ static struct tide_future *group(struct tide_loop *loop,
 	}
 	if (n == 0)
 		return tide_future_ready(loop, 0, NULL);
-	g = calloc(1, sizeof(*g) + n * sizeof(g->in[0]));
+	g = tide__calloc(loop, 1, sizeof(*g) + n * sizeof(g->in[0]));
 	d = g ? tide__future_new(loop, TIDE__FK_COMBO) : NULL;
 	if (!d) {
 		free(g);
@@ -329,7 +329,7 @@ struct tide_future *tide_future_timeout(struct tide_future *f,
 	d = timeout_linked(loop, f, timeout_ns);
 	if (d)
 		return d;
-	t = calloc(1, sizeof(*t));
+	t = tide__calloc(loop, 1, sizeof(*t));
 	d = t ? tide__future_new(loop, TIDE__FK_COMBO) : NULL;
 	if (d)
 		t->timer = tide_sleep(loop, timeout_ns);

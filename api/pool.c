@@ -318,10 +318,13 @@ static int enqueue(struct tide_pool *p, struct pool_job *j)
 	return err;
 }
 
-static struct pool_job *job_new(struct tide_pool *p, tide_pool_fn *fn,
-				void *arg)
+/* loop: whose memory (tide__calloc()), NULL for tide_pool_post(), which
+ * has no loop (and so no fault injection) */
+static struct pool_job *job_new(struct tide_pool *p, struct tide_loop *loop,
+				tide_pool_fn *fn, void *arg)
 {
-	struct pool_job *j = calloc(1, sizeof(*j));
+	struct pool_job *j = loop ? tide__calloc(loop, 1, sizeof(*j)) :
+				    calloc(1, sizeof(*j));
 
 	if (j) {
 		j->pool = p;
@@ -343,7 +346,7 @@ TIDE_API struct tide_future *tide_pool_submit(struct tide_pool *pool,
 		return NULL;
 	if (!pool || !fn)
 		return tide_future_fail(loop, -EINVAL);
-	j = job_new(pool, fn, arg);
+	j = job_new(pool, loop, fn, arg);
 	if (!j)
 		return NULL;
 	f = tide_promise_new(loop);
@@ -355,8 +358,15 @@ TIDE_API struct tide_future *tide_pool_submit(struct tide_pool *pool,
 	j->loop_id = tide__loop_id(loop);
 	j->promise = f;
 	/* Nothing can resolve f before we return: delivery runs on this
-	 * thread.  So the hook may be set first and the job queued after. */
-	tide_promise_on_cancel(f, on_cancel, j);
+	 * thread.  So the hook may be set first and the job queued after.
+	 * Without the hook (no memory for it) a cancel would resolve f at
+	 * once and the job's delivery a second time: no job then. */
+	if (tide_promise_on_cancel(f, on_cancel, j)) {
+		tide_promise_resolve(f, -ENOMEM, NULL); /* else it holds */
+		tide_future_release(f);
+		free(j);
+		return NULL;
+	}
 	err = enqueue(pool, j);
 	if (err) {
 		tide_promise_resolve(f, err, arg);
@@ -372,7 +382,7 @@ TIDE_API int tide_pool_post(struct tide_pool *pool, tide_pool_fn *fn, void *arg)
 
 	if (!pool || !fn)
 		return -EINVAL;
-	j = job_new(pool, fn, arg);
+	j = job_new(pool, NULL, fn, arg);
 	if (!j)
 		return -ENOMEM;
 	err = enqueue(pool, j);

@@ -3,9 +3,13 @@
  * server.c - listen, multishot accept, one stream per connection, graceful
  * stop.  Accept failures for lack of descriptors (-EMFILE, -ENFILE) or
  * memory back off exponentially (1 ms .. 1 s) instead of spinning on a
- * connection the kernel keeps offering.
+ * connection the kernel keeps offering.  The backoff needs no memory: its
+ * timer is the server's own record, and when even the backend cannot start
+ * it (no SQE, no memory for its records) the server tries again on the
+ * next loop turn through its own post node, so it never stops accepting.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,8 +29,14 @@ struct tide_server {
 	void *arg;
 	struct tide_bufring *br;
 	struct tide_future *acc;      /* multishot accept */
-	struct tide_future *backoff;  /* sleep before re-arming accept */
 	struct tide_future *deadline; /* graceful stop's limit */
+	/* the sleep before accepting again: the server's own timer record
+	 * (no allocation), else a post to itself for the next turn */
+	struct tide__op boff;
+	struct __kernel_timespec boff_ts;
+	bool boff_armed;
+	bool retry_posted;
+	struct tide__post retry;
 	uint64_t backoff_ns;
 	uint32_t ops; /* futures whose callback is due */
 	bool stopping, timed_out;
@@ -104,36 +114,72 @@ static void server_on_accept(void *arg, int fd)
 	srv->fn(srv->arg, s);
 }
 
-static void server_backoff_done(void *arg, int64_t res, void *payload)
+static struct tide_server *srv_of_boff(struct tide__op *op)
 {
-	struct tide_server *srv = arg;
+	return (struct tide_server *)(void *)((char *)op -
+					      offsetof(struct tide_server,
+						       boff));
+}
 
+static void server_backoff_done(struct tide_loop *loop, struct tide__op *op,
+				int32_t res, uint32_t cflags)
+{
+	struct tide_server *srv = srv_of_boff(op);
+
+	(void)loop;
 	(void)res;
-	(void)payload;
-	srv->backoff = NULL;
+	(void)cflags;
+	srv->boff_armed = false;
 	srv->ops--;
-	if (srv->stopping)
+	/* the loop being freed ends it too (else accept and backoff, each
+	 * refused, would follow each other for ever) */
+	if (srv->stopping || tide__core(loop)->closing)
 		server_maybe_done(srv);
 	else
 		server_rearm(srv);
 }
 
-/* Out of descriptors or memory: wait, then try again. */
+/* The next loop turn: accept again (or back off again). */
+static void server_retry(void *arg)
+{
+	struct tide_server *srv = arg;
+
+	srv->retry_posted = false;
+	srv->ops--;
+	tide__unhold(srv->loop);
+	if (srv->stopping || tide__core(srv->loop)->closing)
+		server_maybe_done(srv);
+	else
+		server_rearm(srv);
+}
+
+/* Out of descriptors or memory: wait, then try again.  Nothing here
+ * allocates: the timer is srv->boff; if the backend cannot start even that
+ * (it found no memory of its own), the post node srv->retry brings the
+ * server back on the next turn, holding the loop meanwhile. */
 static void server_backoff(struct tide_server *srv)
 {
-	struct tide_future *f;
-
 	srv->st.accept_errors++;
 	srv->backoff_ns = srv->backoff_ns ? srv->backoff_ns * 2 :
 					    BACKOFF_MIN_NS;
 	if (srv->backoff_ns > BACKOFF_MAX_NS)
 		srv->backoff_ns = BACKOFF_MAX_NS;
-	f = tide_sleep(srv->loop, srv->backoff_ns);
-	srv->backoff = f;
-	if (f && tide_future_on_done(f, server_backoff_done, srv) == 0)
+	srv->boff = (struct tide__op){ .done = server_backoff_done };
+	srv->boff_ts.tv_sec = (long long)(srv->backoff_ns / 1000000000u);
+	srv->boff_ts.tv_nsec = (long long)(srv->backoff_ns % 1000000000u);
+	if (tide__op_timeout(srv->loop, &srv->boff, &srv->boff_ts, 0) == 0) {
+		srv->boff_armed = true;
 		srv->ops++;
-	else
-		srv->backoff = NULL;
+		return;
+	}
+	srv->retry = (struct tide__post){ .fn = server_retry, .arg = srv };
+	/* -ESHUTDOWN only: the loop is being freed, nothing to serve */
+	if (tide__loop_post_node(srv->loop, tide__loop_id(srv->loop),
+				 &srv->retry) == 0) {
+		srv->retry_posted = true;
+		srv->ops++;
+		tide__hold(srv->loop);
+	}
 }
 
 static void server_accept_end(void *arg, int64_t res, void *payload)
@@ -297,8 +343,9 @@ struct tide_future *tide_server_stop(struct tide_server *srv,
 	srv->stop_p = p;
 	if (srv->acc)
 		tide_future_cancel(srv->acc);
-	if (srv->backoff)
-		tide_future_cancel(srv->backoff);
+	/* no memory to cancel it: it ends by itself, in a second at most */
+	if (srv->boff_armed)
+		(void)tide__op_cancel(srv->loop, &srv->boff);
 	/* the kernel holds its own reference while the cancel completes */
 	close(srv->fd);
 	srv->fd = -1;

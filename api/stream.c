@@ -1003,9 +1003,11 @@ int tide_stream_new(struct tide_loop *loop, int fd,
 			s->share = n / 2 ? n / 2 : 1;
 	} else {
 		s->rsize = o.read_size ? o.read_size : DEFAULT_READ;
-		s->rbuf = malloc(s->rsize);
+		s->rbuf = tide__malloc(loop, s->rsize);
 	}
-	if (!s->br && !s->rbuf) {
+	s->close_mem = s->br || s->rbuf ? tide__slab_alloc(loop) : NULL;
+	if (!s->close_mem) {
+		free(s->rbuf);
 		free(s);
 		return -ENOMEM;
 	}
@@ -1065,6 +1067,23 @@ static void stream_close_step(struct tide_stream *s)
 		stream_finalize(s);
 }
 
+/* The close promise, in the memory kept for it since creation: the object
+ * goes back to the slab and the promise takes it again at once (the free
+ * list is LIFO, and nothing runs in between), so a close never finds
+ * itself without memory. */
+static struct tide_future *close_promise(struct tide_stream *s)
+{
+	struct tide_future *p;
+	void *mem = s->close_mem;
+
+	s->close_mem = NULL;
+	tide__slab_free(s->loop, mem);
+	p = tide_promise_new(s->loop);
+	TIDE__ASSERT(p == mem, "stream %p: close promise %p not in %p",
+		     (void *)s, (void *)p, mem);
+	return p;
+}
+
 struct tide_future *tide_stream_close(struct tide_stream *s)
 {
 	struct tide_future *p;
@@ -1073,7 +1092,7 @@ struct tide_future *tide_stream_close(struct tide_stream *s)
 		return NULL;
 	if (s->closing)
 		return tide_future_fail(s->loop, -EALREADY);
-	p = tide_promise_new(s->loop);
+	p = close_promise(s);
 	s->closing = true;
 	s->close_p = p;
 	if (s->rd)
@@ -1174,7 +1193,7 @@ struct tide_future *tide_stream_abort(struct tide_stream *s)
 
 		(void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
-	p = tide_promise_new(s->loop);
+	p = close_promise(s);
 	s->flags |= TIDE_STREAM_NO_SHUTDOWN;
 	s->aborted = true;
 	s->closing = true;

@@ -191,7 +191,7 @@ struct tide_future *tide_stream_copy_bidi(struct tide_stream *a,
 		return tide_future_fail(a->loop, -EBUSY);
 	if (size > ((size_t)1 << 30))
 		return tide_future_fail(a->loop, -EINVAL);
-	c = malloc(sizeof(*c));
+	c = tide__malloc(a->loop, sizeof(*c));
 	if (!c)
 		return NULL;
 	p = tide_promise_new(a->loop);
@@ -208,6 +208,12 @@ struct tide_future *tide_stream_copy_bidi(struct tide_stream *a,
 	c->dir[0] = (struct pump){ .c = c, .src = a, .dst = b };
 	c->dir[1] = (struct pump){ .c = c, .src = b, .dst = a };
 	pump_read(&c->dir[0]);
-	pump_read(&c->dir[1]);
+	/* the first could not wait (no memory): it cancelled a pump that had
+	 * not started, so this one must not start either (else it waits for
+	 * input that nothing will send, for ever) */
+	if (c->err)
+		pump_end(&c->dir[1], 0);
+	else
+		pump_read(&c->dir[1]);
 	return p;
 }

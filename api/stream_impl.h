@@ -95,6 +95,9 @@ struct tide_stream {
 
 	int pipefd[2]; /* sendfile's pipe; -1 until needed */
 	struct tide_future *close_p;
+	/* the memory of close_p, a slab object taken at creation so that
+	 * closing never needs an allocation (tide_stream_close()) */
+	void *close_mem;
 	struct tide_future *shut_p; /* tide_stream_shutdown()'s future */
 
 	/* owner hook (the server) */

@@ -103,12 +103,27 @@ static bool sf_start(struct tide_stream *s, struct stream_wreq *w)
 	return false;
 }
 
-static bool sf_bounce(struct stream_wfile *wf, size_t len)
+static bool sf_bounce(struct tide_loop *loop, struct stream_wfile *wf,
+		      size_t len)
 {
 	wf->bsize = len < SF_CHUNK ? len : SF_CHUNK;
-	wf->bounce = malloc(wf->bsize);
+	wf->bounce = tide__malloc(loop, wf->bsize);
 	wf->bounce_mode = wf->bounce != NULL;
 	return wf->bounce_mode;
+}
+
+/* No memory to go on with w (the head write).  If none of its bytes went
+ * out (nor sit in the pipe), it and the writes behind it fail -ENOMEM and
+ * the stream stays writable, as for any write (a caller may queue them
+ * again); else no retry could mend it and the failure sticks. */
+static void sf_nomem(struct tide_stream *s, struct stream_wreq *w)
+{
+	if (w->done || w->file->chunk) {
+		tide__stream_wfail(s, -ENOMEM);
+		return;
+	}
+	while (s->wq)
+		tide__stream_wpop(s, -ENOMEM);
 }
 
 void tide__stream_file_kick(struct tide_stream *s, struct stream_wreq *w)
@@ -119,10 +134,10 @@ void tide__stream_file_kick(struct tide_stream *s, struct stream_wreq *w)
 		return;
 	/* no splice here (or no memory): the bounce buffer, if nothing is
 	 * in the pipe yet */
-	if (!wf->bounce_mode && wf->chunk == 0 && sf_bounce(wf, w->len) &&
-	    sf_start(s, w))
+	if (!wf->bounce_mode && wf->chunk == 0 &&
+	    sf_bounce(s->loop, wf, w->len) && sf_start(s, w))
 		return;
-	tide__stream_wfail(s, -ENOMEM);
+	sf_nomem(s, w);
 	tide__stream_wnext(s);
 }
 
@@ -167,10 +182,12 @@ static void sf_done(void *arg, int64_t res, void *payload)
 	s->wop = NULL;
 	s->ops--;
 	if ((res == -EINVAL || res == -EOPNOTSUPP) && wf->stage == SF_FILL &&
-	    !wf->bounce_mode && !w->cancel && sf_bounce(wf, w->len - w->done)) {
+	    !wf->bounce_mode && !w->cancel) {
 		/* a source splice cannot read (not a regular file, a file
-		 * system without splice_read): the bounce road instead */
-		res = SF_GOES_ON;
+		 * system without splice_read): the bounce road instead, if
+		 * there is memory for its buffer */
+		res = sf_bounce(s->loop, wf, w->len - w->done) ? SF_GOES_ON :
+								 -ENOMEM;
 	} else if (tide__cancel_unasked(s->loop, res, w->cancel)) {
 		res = SF_GOES_ON; /* nothing moved: the same step again */
 	} else if (res == -EAGAIN && wf->stage == SF_DRAIN && !w->cancel) {
@@ -185,6 +202,8 @@ static void sf_done(void *arg, int64_t res, void *payload)
 	}
 	if (w->cancel && (res < 0 || res == SF_GOES_ON))
 		tide__stream_wpop(s, -ECANCELED); /* what went out stays sent */
+	else if (res == -ENOMEM)
+		sf_nomem(s, w);
 	else if (res < 0)
 		tide__stream_wfail(s, res);
 	else if (res != SF_GOES_ON)
@@ -209,7 +228,7 @@ struct tide_future *tide_stream_sendfile(struct tide_stream *s, int fd,
 		return tide_future_fail(s->loop, err);
 	if (len == 0)
 		return tide_future_ready(s->loop, 0, NULL);
-	wf = calloc(1, sizeof(*wf));
+	wf = tide__calloc(s->loop, 1, sizeof(*wf));
 	w = wf ? tide__slab_alloc(s->loop) : NULL;
 	if (!w) {
 		free(wf);
@@ -221,7 +240,7 @@ struct tide_future *tide_stream_sendfile(struct tide_stream *s, int fd,
 	    pipe2(s->pipefd, O_CLOEXEC) < 0)
 		s->pipefd[0] = s->pipefd[1] = -1;
 	if ((!s->sock || len <= SF_SMALL || s->pipefd[0] < 0) &&
-	    !sf_bounce(wf, len)) {
+	    !sf_bounce(s->loop, wf, len)) {
 		free(wf);
 		tide__slab_free(s->loop, w);
 		return NULL;

@@ -76,11 +76,11 @@ static struct fut_track *track_get(struct task_loop *tl)
 
 	if (tr)
 		return tr;
-	tr = calloc(1, sizeof(*tr));
+	tr = tide__calloc(tl->loop, 1, sizeof(*tr));
 	if (!tr)
 		return NULL;
 	tr->mask = 255;
-	tr->bucket = calloc(tr->mask + 1, sizeof(*tr->bucket));
+	tr->bucket = tide__calloc(tl->loop, tr->mask + 1, sizeof(*tr->bucket));
 	if (!tr->bucket) {
 		free(tr);
 		return NULL;
@@ -160,7 +160,7 @@ void tide__task_future_born(struct tide_loop *loop, struct tide_future *f,
 	if (!t || t->loop != loop || (t->flags & T_DONE))
 		return;
 	tr = track_get(t->tl);
-	r = tr ? malloc(sizeof(*r)) : NULL;
+	r = tr ? tide__malloc(loop, sizeof(*r)) : NULL;
 	if (!r)
 		return; /* a debug aid: not noted, so never reported */
 	if (tr->n > tr->mask)
@@ -295,7 +295,7 @@ static struct task_loop *task_loop(struct tide_loop *loop)
 
 	if (__builtin_expect(tl != NULL, 1))
 		return tl;
-	tl = tide__stack_pool_new();
+	tl = tide__stack_pool_new(loop);
 	if (!tl)
 		return NULL;
 	tide__stack_overflow_init();

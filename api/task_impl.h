@@ -103,7 +103,7 @@ struct tide_task *tide__stack_get(struct task_loop *tl, size_t size);
 /* Return t's slot to its loop's pool. */
 void tide__stack_put(struct task_loop *tl, struct tide_task *t);
 /* Per-loop pool state. */
-struct task_loop *tide__stack_pool_new(void);
+struct task_loop *tide__stack_pool_new(struct tide_loop *loop);
 /* Unmap every batch of the pool. */
 void tide__stack_pool_free(struct task_loop *tl);
 /* Install the overflow reporter (once per process) and this thread's
@@ -125,6 +125,7 @@ struct task_pool_class {
 };
 
 struct task_loop {
+	struct tide_loop *loop; /* whose memory (tide__malloc()) */
 	struct tide_task *live; /* started or runnable tasks */
 	uint64_t live_n;
 	uint64_t next_id;

@@ -55,9 +55,13 @@ static size_t page_size(void)
 	return ps;
 }
 
-struct task_loop *tide__stack_pool_new(void)
+struct task_loop *tide__stack_pool_new(struct tide_loop *loop)
 {
-	return calloc(1, sizeof(struct task_loop));
+	struct task_loop *tl = tide__calloc(loop, 1, sizeof(*tl));
+
+	if (tl)
+		tl->loop = loop;
+	return tl;
 }
 
 static void slot_vg_register(struct tide_task *t)
@@ -107,7 +111,7 @@ static struct task_pool_class *pool_class(struct task_loop *tl, size_t size)
 	if (tl->ncls == tl->cls_cap) {
 		uint32_t cap = tl->cls_cap ? tl->cls_cap * 2 : 4;
 
-		c = realloc(tl->cls, cap * sizeof(*c));
+		c = tide__realloc(tl->loop, tl->cls, cap * sizeof(*c));
 		if (!c)
 			return NULL;
 		tl->cls = c;
@@ -128,7 +132,7 @@ static int batch_new(struct task_loop *tl, struct task_pool_class *c,
 	size_t slot =
 		GUARD + ((size + rec + COLOURS * 64 + ps - 1) & ~(ps - 1));
 	uint32_t n = slot >= BATCH_BYTES ? 1 : (uint32_t)(BATCH_BYTES / slot);
-	struct task_batch *b = malloc(sizeof(*b));
+	struct task_batch *b = tide__malloc(tl->loop, sizeof(*b));
 
 	if (!b)
 		return -ENOMEM;

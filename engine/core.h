@@ -192,6 +192,13 @@ static inline struct tide_loop *tide__slab_loop(const void *p)
  * of the library's own (a stream, a server, a process record) fail as if
  * memory had run out?  false at once when the kind is off. */
 bool tide__fault_nomem(struct tide_loop *loop);
+/* The library's allocations on a loop's behalf (loop thread only): malloc,
+ * calloc and realloc, except that under fault injection's alloc they fail
+ * as the real ones do when memory runs out (NULL; realloc leaves p as it
+ * was).  engine/core/fault.c. */
+void *tide__malloc(struct tide_loop *loop, size_t n);
+void *tide__calloc(struct tide_loop *loop, size_t k, size_t n);
+void *tide__realloc(struct tide_loop *loop, void *p, size_t n);
 
 /* ---- completions (both backends deliver through this) ---- */
 /* Debug builds: op is counted in ops_pending until its final completion. */

@@ -41,6 +41,9 @@ struct tide__fault {
 	/* alloc: slab objects "given back to the system" (engine/core/
 	 * slab.c takes them again, unless the allocation is to fail) */
 	void *spare;
+	/* alloc for tide_loop_post() (any thread): its own generator and
+	 * count, under the loop's post_lock */
+	uint64_t post_rng, post_nomem;
 	uint64_t shortened, delayed, again, intr, ended, sq_full, cancelled,
 		nomem;
 };
@@ -87,10 +90,16 @@ void tide__live_del(struct tide_loop *loop);
 bool tide__live_enter(const struct tide_loop *loop, uint64_t id);
 void tide__live_leave(const struct tide_loop *loop);
 
+/* Room in the later queue for every completion that may be queued until
+ * the next operation starts (loop.c); 0 or -ENOMEM.  Called before an
+ * operation does anything, so that it can still be refused. */
+int tide__later_reserve(struct tide_loop *loop);
 /* Queue a completion to deliver after turns more dispatches (0: the next
- * one).  0 or -ENOMEM. */
+ * one).  0 or -ENOMEM (never after tide__later_reserve()). */
 int tide__later_push(struct tide_loop *loop, struct tide__op *op, int32_t res,
 		     uint32_t cflags, uint32_t turns);
+/* alloc for a cross-thread post's queue (post_lock held). */
+bool tide__fault_nomem_post(struct tide_loop *loop);
 /* Fault injection: read TIDE_FAULT (0, or -EINVAL for a bad value). */
 int tide__fault_init(struct tide_loop *loop);
 /* Freeing: with report=1, what was injected, on stderr. */

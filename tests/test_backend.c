@@ -25,6 +25,7 @@
 #include "core/timer.h"
 #include "epoll/epoll.h"
 #include "ops.h"
+#include "uring/uring.h"
 
 /* ---- timer heap ---- */
 
@@ -367,6 +368,57 @@ static void test_per_op_fallback_pool(void **state)
 	assert_int_equal(b.res, -ENOENT);
 	assert_int_equal(tide_loop_pending(loop), 0);
 	close(a.res);
+	tide_loop_free(loop);
+}
+
+/*
+ * On an io_uring kernel without IORING_OP_CLOSE (< 5.6), SHUTDOWN (< 5.11)
+ * or SOCKET (< 5.19) the system call is made at once and its result
+ * delivered at the next dispatch; each such operation is counted in flight
+ * once (close and shutdown were counted twice: the loop never went idle).
+ * The probe of a real loop is edited to say the kernel lacks them.
+ */
+static void test_uring_lacks_inline_ops(void **state)
+{
+	static const int ops[] = { IORING_OP_CLOSE, IORING_OP_SHUTDOWN,
+				   IORING_OP_SOCKET };
+	struct tide_loop_options o = { .flags = TIDE_LOOP_REQUIRE_URING };
+	struct tide_loop *loop;
+	uint16_t saved[3];
+	int p[2], sv[2], fd, i;
+	char c;
+
+	(void)state;
+	if (tide_loop_new(&loop, &o))
+		skip(); /* no io_uring here: nothing of the kind to check */
+	if (!loop->u.probe) {
+		tide_loop_free(loop);
+		skip();
+	}
+	for (i = 0; i < 3; i++) {
+		assert_true(ops[i] <= loop->u.probe->last_op);
+		saved[i] = loop->u.probe->ops[ops[i]].flags;
+		loop->u.probe->ops[ops[i]].flags &=
+			(uint16_t)~IO_URING_OP_SUPPORTED;
+	}
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
+	assert_int_equal(t_wait(loop, tide_close(loop, p[0])), 0);
+	assert_int_equal(fcntl(p[0], F_GETFD), -1); /* closed */
+	assert_int_equal(t_wait(loop, tide_shutdown(loop, sv[0], SHUT_WR)), 0);
+	assert_int_equal(read(sv[1], &c, 1), 0); /* end of stream */
+	fd = (int)t_wait(loop, tide_socket(loop, AF_UNIX,
+					   SOCK_STREAM | SOCK_CLOEXEC, 0));
+	assert_true(fd >= 0);
+	assert_int_equal(tide_loop_pending(loop), 0);
+	assert_int_equal(tide_loop_run(loop), 0); /* idle: returns at once */
+	for (i = 0; i < 3; i++)
+		loop->u.probe->ops[ops[i]].flags = saved[i];
+	close(fd);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
 	tide_loop_free(loop);
 }
 
@@ -713,6 +765,7 @@ int main(void)
 		cmocka_unit_test(test_blocking_run_calls),
 		cmocka_unit_test(test_blocking_new_bad_size),
 		cmocka_unit_test(test_per_op_fallback_pool),
+		cmocka_unit_test(test_uring_lacks_inline_ops),
 		cmocka_unit_test(test_epoll_keeps_descriptor_modes),
 		cmocka_unit_test(test_epoll_number_reused_behind_back),
 		cmocka_unit_test(test_epoll_accept_blocking_listener),

@@ -9,9 +9,14 @@
  * kernel cancelled on its own says -ECANCELED having touched nothing (and
  * the library issues its own again, but never one a caller cancelled),
  * and allocations that fail reach the caller as NULL or -ENOMEM with
- * nothing lost for a caller that tries again.
+ * nothing lost for a caller that tries again (the slab, the engine's
+ * queues and records, pool jobs, tasks, combinators, posts, sendfile),
+ * never after a system call was made; a close needs no memory; a server
+ * out of memory keeps trying to accept.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -477,7 +482,19 @@ static void echo_go(void *arg);
 static void echo_later(struct echo *e)
 {
 	e->retries++;
-	assert_int_equal(tide_call_soon(e->loop, echo_go, e), 0);
+	/* queueing it may find no memory too (alloc): again */
+	while (tide_call_soon(e->loop, echo_go, e) == -ENOMEM)
+		e->retries++;
+}
+
+/* echo_go() on the next turn, however often queueing finds no memory. */
+static void echo_next(struct echo *e)
+{
+	int r;
+
+	while ((r = tide_call_soon(e->loop, echo_go, e)) == -ENOMEM)
+		e->retries++;
+	assert_int_equal(r, 0);
 }
 
 static void echo_sent(void *arg, int64_t res, void *payload)
@@ -492,7 +509,7 @@ static void echo_sent(void *arg, int64_t res, void *payload)
 	assert_int_equal(res, (int64_t)e->len);
 	e->echoed += e->len;
 	e->len = 0;
-	assert_int_equal(tide_call_soon(e->loop, echo_go, e), 0);
+	echo_next(e);
 }
 
 static void echo_got(void *arg, int64_t res, void *payload)
@@ -514,7 +531,7 @@ static void echo_got(void *arg, int64_t res, void *payload)
 	}
 	assert_true(res > 0);
 	e->len = (size_t)res;
-	assert_int_equal(tide_call_soon(e->loop, echo_go, e), 0);
+	echo_next(e);
 }
 
 static void echo_go(void *arg)
@@ -598,12 +615,8 @@ static int new_stream(struct tide_loop *loop, int fd,
 
 static void close_stream(struct tide_loop *loop, struct tide_stream *s)
 {
-	struct tide_future *f = tide_stream_close(s);
-
-	/* NULL: no memory for the future, but the stream closes all the
-	 * same (it cannot be asked twice) */
-	if (f)
-		assert_int_equal(once(loop, f), 0);
+	/* never NULL: the stream holds its close promise's memory */
+	assert_int_equal(once(loop, tide_stream_close(s)), 0);
 }
 
 /* Every byte through a stream pair, one stream reading from a buffer
@@ -982,6 +995,530 @@ static void test_fault_alloc_stream_reports(void **state)
 	tide_loop_free(loop);
 }
 
+/* ---- alloc: the engine's queues and the library's other state ---- */
+
+/* dst = expr, made again after a turn while it says NULL (no memory). */
+#define RETRY(dst, loop, retries, expr)                                  \
+	do {                                                             \
+		while (!((dst) = (expr))) {                              \
+			(*(retries))++;                                  \
+			assert_true(tide_loop_run_once((loop), 0) >= 0); \
+		}                                                        \
+	} while (0)
+
+static int64_t job_double(void *arg)
+{
+	return 2 * (int64_t)(intptr_t)arg;
+}
+
+static int64_t task_square(void *arg)
+{
+	int64_t i = (int64_t)(intptr_t)arg;
+	int r;
+
+	/* a yield, which queues the task again, may find no memory */
+	while ((r = tide_task_yield()) == -ENOMEM)
+		;
+	assert_int_equal(r, 0);
+	return i * i;
+}
+
+struct poster {
+	struct tide_loop *loop;
+	int n, nomem;
+	int got; /* on the loop thread */
+};
+
+static void post_count(void *arg)
+{
+	((struct poster *)arg)->got++;
+}
+
+static void *post_thread(void *arg)
+{
+	struct poster *p = arg;
+
+	for (int i = 0; i < p->n; i++) {
+		int r;
+
+		while ((r = tide_loop_post(p->loop, post_count, p)) == -ENOMEM)
+			p->nomem++;
+		assert_int_equal(r, 0);
+	}
+	return NULL;
+}
+
+/* Timers (the epoll backend's heap and records, the later queue, the
+ * io_uring backlog), combinators, pool jobs, tasks, posts and sendfile
+ * under alloc: each call that found no memory said so and a retrying
+ * caller got every exact result, each future once. */
+static void alloc_engine(struct tide_loop *loop, int *retries)
+{
+	enum { N = 100 }; /* past the first sizes of the epoll hash and heap */
+	struct tide_future *f[N];
+	struct tide_outcome out[N];
+	struct t_seen seen[N];
+	struct tide_pool *pool;
+	struct tide_pool_options po = { .threads = 2 };
+	struct poster ps = { .loop = loop, .n = 3000 };
+	pthread_t th;
+	uint64_t t0;
+	int64_t r;
+
+	/* timers at once: the heap, their records, the later queue grow */
+	for (int i = 0; i < N; i++) {
+		seen[i] = (struct t_seen){ 0, 0 };
+		RETRY(f[i], loop, retries,
+		      tide_sleep(loop, 1000000ull * (uint64_t)(i % 5)));
+		assert_int_equal(tide_future_on_done(f[i], t_seen_cb, &seen[i]),
+				 0);
+	}
+	t0 = tide_now_ns();
+	for (int done = 0; done < N;) {
+		done = 0;
+		for (int i = 0; i < N; i++)
+			done += seen[i].n;
+		assert_true(tide_loop_run_once(loop, 1) >= 0);
+		assert_true(tide_now_ns() - t0 < 30000000000ull);
+	}
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(seen[i].n, 1);
+		assert_int_equal(seen[i].res, 0);
+	}
+
+	/* all, any and a timeout over them: each with its own state */
+	for (int round = 0; round < 20; round++) {
+		struct tide_future *g[3];
+		int64_t res;
+
+		for (int i = 0; i < 3; i++)
+			RETRY(g[i], loop, retries,
+			      tide_future_ready(loop, 10 * round + i, NULL));
+		r = -1;
+		if (round % 2 == 0) {
+			struct tide_future *a = tide_all(loop, g, 3, out);
+
+			if (!a) { /* no memory: the futures went with it */
+				(*retries)++;
+				continue;
+			}
+			r = once(loop, a);
+			assert_int_equal(r, 0);
+			for (int i = 0; i < 3; i++)
+				assert_int_equal(out[i].result, 10 * round + i);
+		} else {
+			struct tide_future *a =
+				tide_any(loop, g, 3, TIDE_ANY_CANCEL, out);
+
+			if (!a) {
+				(*retries)++;
+				continue;
+			}
+			res = once(loop, a);
+			assert_true(res >= 0 && res < 3);
+			assert_int_equal(out[res].result, 10 * round + res);
+		}
+	}
+	for (int round = 0; round < 20; round++) {
+		struct tide_future *s, *t;
+
+		RETRY(s, loop, retries, tide_sleep(loop, 200000000ull));
+		t = tide_future_timeout(s, 1000000ull);
+		if (!t) {
+			(*retries)++;
+			continue;
+		}
+		assert_int_equal(once(loop, t), -ETIMEDOUT);
+	}
+
+	/* pool jobs */
+	assert_int_equal(tide_pool_new(&pool, &po), 0);
+	for (int i = 0; i < N; i++) {
+		RETRY(f[i], loop, retries,
+		      tide_pool_submit(pool, loop, job_double,
+				       (void *)(intptr_t)i));
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(once(loop, f[i]), 2 * i);
+	tide_pool_free(pool);
+
+	/* tasks */
+	for (int i = 0; i < 16; i++)
+		RETRY(f[i], loop, retries,
+		      tide_task_spawn(loop, task_square, (void *)(intptr_t)i,
+				      NULL));
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(once(loop, f[i]), (int64_t)i * i);
+
+	/* posts from another thread: each -ENOMEM posted again */
+	assert_int_equal(pthread_create(&th, NULL, post_thread, &ps), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	t0 = tide_now_ns();
+	while (ps.got < ps.n) {
+		assert_true(tide_loop_run_once(loop, 0) >= 0);
+		assert_true(tide_now_ns() - t0 < 30000000000ull);
+	}
+	assert_int_equal(ps.got, ps.n);
+	*retries += ps.nomem;
+}
+
+/* Drain what is in fd (non-blocking), checking it against the file from
+ * *got on. */
+static void drain_check(int fd, size_t *got)
+{
+	unsigned char buf[8192];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t k = 0; k < n; k++)
+			assert_int_equal(buf[k], t_pattern(*got + (size_t)k));
+		*got += (size_t)n;
+	}
+}
+
+/* A file through tide_stream_sendfile() to a socket (splice, or the
+ * bounce buffer) and to a pipe (the bounce buffer).  A sendfile that
+ * found no memory says -ENOMEM; the caller goes on over a new connection
+ * from what the peer got: every byte arrives once, in order, and every
+ * future resolves once. */
+static void alloc_sendfile(struct tide_loop *loop, int file, size_t size,
+			   int *retries)
+{
+	for (int kind = 0; kind < 2; kind++) {
+		size_t got = 0;
+
+		while (got < size) {
+			struct tide_stream *s;
+			int sv[2], rd;
+
+			if (kind == 0)
+				assert_int_equal(socketpair(AF_UNIX,
+							    SOCK_STREAM, 0, sv),
+						 0);
+			else
+				assert_int_equal(pipe(sv), 0);
+			rd = kind ? sv[0] : sv[1];
+			assert_int_equal(new_stream(loop, kind ? sv[1] : sv[0],
+						    NULL, &s, retries),
+					 0);
+			assert_int_equal(fcntl(rd, F_SETFL, O_NONBLOCK), 0);
+			while (got < size) {
+				size_t len = size - got < 65536 ? size - got :
+								  65536;
+				size_t at = got;
+				struct tide_future *f;
+				struct t_seen e = { 0, 0 };
+				uint64_t t0 = tide_now_ns();
+
+				RETRY(f, loop, retries,
+				      tide_stream_sendfile(s, file, got, len));
+				assert_int_equal(
+					tide_future_on_done(f, t_seen_cb, &e),
+					0);
+				while (e.n == 0) {
+					drain_check(rd, &got);
+					assert_true(tide_loop_run_once(loop,
+								       0) >= 0);
+					assert_true(tide_now_ns() - t0 <
+						    30000000000ull);
+				}
+				drain_check(rd, &got);
+				assert_int_equal(e.n, 1);
+				if (e.res == -ENOMEM) {
+					(*retries)++;
+					assert_true(got < at + len);
+					break; /* a new connection */
+				}
+				assert_int_equal(e.res, (int64_t)len);
+				assert_int_equal(got, at + len);
+			}
+			close_stream(loop, s);
+			close(rd);
+		}
+	}
+}
+
+/* Bytes through tide_stream_copy_bidi() between two socket pairs, one way
+ * (the other way ends at once): a copy that found no memory fails -ENOMEM
+ * and the caller starts again over new connections; what arrived is the
+ * start of what was sent, and a copy that succeeded moved it all. */
+static void alloc_copy(struct tide_loop *loop, size_t total, int *retries)
+{
+	for (int attempt = 0;; attempt++) {
+		struct tide_stream *a, *b;
+		struct tide_copy_stats st;
+		struct tide_future *f;
+		struct t_seen e = { 0, 0 };
+		unsigned char buf[8192];
+		size_t sent = 0, got = 0;
+		bool shut = false;
+		uint64_t t0 = tide_now_ns();
+		int p[2], q[2];
+		ssize_t n;
+
+		assert_true(attempt < 1000);
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p), 0);
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, q), 0);
+		assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+		assert_int_equal(fcntl(q[1], F_SETFL, O_NONBLOCK), 0);
+		assert_int_equal(new_stream(loop, p[1], NULL, &a, retries), 0);
+		assert_int_equal(new_stream(loop, q[0], NULL, &b, retries), 0);
+		RETRY(f, loop, retries, tide_stream_copy_bidi(a, b, 0, &st));
+		assert_int_equal(tide_future_on_done(f, t_seen_cb, &e), 0);
+		while (e.n == 0) {
+			if (sent < total) {
+				size_t len = total - sent < sizeof(buf) ?
+						     total - sent :
+						     sizeof(buf);
+
+				for (size_t k = 0; k < len; k++)
+					buf[k] = t_pattern(sent + k);
+				n = write(p[0], buf, len);
+				if (n > 0)
+					sent += (size_t)n;
+			} else if (!shut) {
+				shut = true;
+				assert_int_equal(shutdown(p[0], SHUT_WR), 0);
+				assert_int_equal(shutdown(q[1], SHUT_WR), 0);
+			}
+			drain_check(q[1], &got);
+			assert_true(tide_loop_run_once(loop, 0) >= 0);
+			assert_true(tide_now_ns() - t0 < 30000000000ull);
+		}
+		drain_check(q[1], &got);
+		assert_int_equal(e.n, 1);
+		assert_true(got <= sent);
+		close_stream(loop, a);
+		close_stream(loop, b);
+		close(p[0]);
+		close(q[1]);
+		if (e.res == -ENOMEM) {
+			(*retries)++;
+			continue;
+		}
+		assert_int_equal(e.res, (int64_t)total);
+		assert_int_equal(got, total);
+		assert_int_equal(st.a_to_b, total);
+		assert_int_equal(st.b_to_a, 0);
+		return;
+	}
+}
+
+/* alloc: every path added to it (see fault.c) under a caller that
+ * retries. */
+static void test_fault_alloc_engine_retrying(void **state)
+{
+	struct tide_loop *loop = seeded_loop("short=0,alloc=20", 37);
+	int retries = 0, fd;
+	char path[64];
+
+	(void)state;
+	alloc_engine(loop, &retries);
+	fd = t_tmpfile(path, sizeof(path), 300000);
+	assert_true(fd >= 0);
+	unlink(path);
+	alloc_sendfile(loop, fd, 300000, &retries);
+	close(fd);
+	/* a copy ends at its first -ENOMEM, and each chunk takes several
+	 * allocations: fewer failures, or it would hardly ever get through */
+	loop->fault.alloc_pct = 5;
+	alloc_copy(loop, 100000, &retries);
+	assert_true(loop->fault.nomem + loop->fault.post_nomem > 0);
+	assert_true(retries > 0);
+	tide_loop_free(loop);
+}
+
+/* alloc=100: an operation whose system call the epoll backend makes at
+ * once (a receive with the bytes there) finds no memory for what it needs
+ * afterwards before it makes the call: refused, the bytes stay in the
+ * socket for the next one. */
+static void test_fault_alloc_inline_result_kept(void **state)
+{
+	struct tide_loop *loop = fault_loop("seed=41,short=0,late=0,eagain=0,"
+					    "eintr=0,nomore=0,nomem=0");
+	struct tide_future *f = NULL;
+	char buf[16];
+	int sv[2], n;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[1], "kept", 4), 4);
+	/* one object for the future, none for anything else */
+	free_objects(loop, 1);
+	f = tide_recv(loop, sv[0], buf, sizeof(buf), 0);
+	loop->fault.alloc_pct = 0;
+	if (t_loop_epoll(loop)) {
+		assert_null(f);
+		n = (int)recv(sv[0], buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+		assert_int_equal(n, 4);
+		f = tide_recv(loop, sv[0], buf, sizeof(buf), 0);
+	}
+	/* io_uring: the receive went to the kernel, no memory needed */
+	assert_int_equal(once(loop, f), 4);
+	assert_memory_equal(buf, "kept", 4);
+	close(sv[0]);
+	close(sv[1]);
+	tide_loop_free(loop);
+}
+
+/* alloc=100: close and abort need no memory (the stream keeps its close
+ * promise's from the start): a future, resolved once, the stream gone. */
+static void test_fault_alloc_close_never_fails(void **state)
+{
+	struct tide_loop *loop = fault_loop("seed=43,short=0,late=0,eagain=0,"
+					    "eintr=0,nomore=0,nomem=0");
+	struct tide_stream *s[2];
+	struct tide_future *f;
+	int sv[2], fds = t_count_fds();
+	char c;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s[0]), 0);
+	assert_int_equal(tide_stream_new(loop, sv[1], NULL, &s[1]), 0);
+	free_objects(loop, 0);
+	f = tide_stream_close(s[0]);
+	assert_non_null(f);
+	loop->fault.alloc_pct = 0;
+	assert_int_equal(once(loop, f), 0);
+	/* the peer sees the end: the descriptor is closed */
+	assert_int_equal(read(sv[1], &c, 1), 0);
+	free_objects(loop, 0);
+	f = tide_stream_abort(s[1]);
+	assert_non_null(f);
+	loop->fault.alloc_pct = 0;
+	assert_int_equal(once(loop, f), 0);
+	assert_int_equal(t_count_fds(), fds);
+	/* a stream with no memory for the promise kept for it is not made */
+	free_objects(loop, 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(tide_stream_new(loop, sv[0], NULL, &s[0]), -ENOMEM);
+	loop->fault.alloc_pct = 0;
+	close(sv[0]);
+	close(sv[1]);
+	tide_loop_free(loop);
+}
+
+/*
+ * A cancel finds the SQ full of reads not yet submitted and no memory for
+ * the backlog (alloc=100, the backlog never allocated): what is queued goes
+ * to the kernel and the cancel gets its SQE.  It said -ENOMEM, and a
+ * stream closing through such a cancel waited for ever.  io_uring only.
+ */
+static void test_fault_alloc_cancel_full_sq(void **state)
+{
+	struct tide_loop *loop = fault_loop("seed=44,short=0,late=0,eagain=0,"
+					    "eintr=0,nomore=0,nomem=0");
+	struct tide_future *f[4096];
+	char buf[4096];
+	int p[2], n = 0;
+
+	(void)state;
+	if (!loop->uring) {
+		tide_loop_free(loop);
+		skip();
+	}
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	while (io_uring_sq_space_left(&loop->u.ring) > 0) {
+		assert_true(n < 4096);
+		f[n] = tide_read(loop, p[0], &buf[n], 1, TIDE_OFF_CUR);
+		assert_non_null(f[n]);
+		n++;
+	}
+	assert_int_equal(loop->u.bl_cap, 0); /* nothing backlogged yet */
+	free_objects(loop, 0);
+	assert_int_equal(tide_future_cancel(f[0]), 0);
+	loop->fault.alloc_pct = 0;
+	assert_int_equal(t_wait(loop, f[0]), -ECANCELED);
+	memset(buf, 0, sizeof(buf));
+	for (int i = 1; i < n; i++)
+		assert_int_equal(write(p[1], "x", 1), 1);
+	for (int i = 1; i < n; i++) {
+		assert_int_equal(t_wait(loop, f[i]), 1);
+		assert_int_equal(buf[i], 'x');
+	}
+	close(p[0]);
+	close(p[1]);
+	tide_loop_free(loop);
+}
+
+/* A connection the server must accept and echo. */
+static void served(struct tide_loop *loop, const struct tide_addr *a,
+		   uint64_t limit_ns)
+{
+	struct tide_stream *c;
+	struct tide_future *f;
+	char in[5];
+	int64_t fd;
+	int retries = 0;
+
+	fd = once(loop, tide_connect_timeout(loop, a, SOCK_STREAM, limit_ns));
+	assert_true(fd >= 0);
+	assert_int_equal(tide_stream_new(loop, (int)fd, NULL, &c), 0);
+	assert_int_equal(write_all(loop, c, "hello", 5, &retries), 0);
+	f = tide_future_timeout(tide_stream_read_exactly(c, in, 5), limit_ns);
+	assert_int_equal(once(loop, f), 5);
+	assert_memory_equal(in, "hello", 5);
+	assert_int_equal(once(loop, tide_stream_close(c)), 0);
+}
+
+/*
+ * A server whose accept cannot be started again, nor the sleep it backs off
+ * with, keeps trying until memory is back (before, it stopped accepting for
+ * good).  On epoll the backend's want of memory is made at will: alloc=100
+ * with the later queue at its capacity refuses every operation before it
+ * starts; nomore=100 ends the accept after each connection, so it must be
+ * started again.  (io_uring's equivalent, a full SQ behind a backlog that
+ * cannot grow, cannot be held across turns from a test.)
+ */
+static void test_fault_alloc_server_accepts_again(void **state)
+{
+	struct tide_loop *loop = fault_loop("seed=47,short=0,late=0,eagain=0,"
+					    "eintr=0,nomore=100,nomem=0");
+	struct tide_server_stats st;
+	struct tide_server *srv;
+	struct tide_addr a;
+	uint64_t t0;
+	int fd;
+	char c;
+
+	(void)state;
+	if (!t_loop_epoll(loop)) {
+		tide_loop_free(loop);
+		skip();
+	}
+	assert_int_equal(tide_addr_parse(&a, "127.0.0.1:0"), 0);
+	assert_int_equal(tide_server_new(loop, &a, NULL, srv_conn, loop, &srv),
+			 0);
+	tide_server_addr(srv, &a);
+	served(loop, &a, 5000000000ull);
+	/* no memory from now on, and no room left in the later queue: no
+	 * operation can start */
+	free_objects(loop, 0);
+	loop->later_cap = loop->later_n;
+	/* a plain connect: dropped (no memory for its stream); the accept
+	 * ends (nomore) and cannot be started again, nor its backoff */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, &a.u.sa, a.len), 0);
+	t0 = tide_now_ns();
+	do {
+		assert_true(tide_loop_run_once(loop, 0) >= 0);
+		tide_server_stats(srv, &st);
+		assert_true(tide_now_ns() - t0 < 10000000000ull);
+	} while (st.accept_errors < 3);
+	assert_int_equal(recv(fd, &c, 1, 0), 0);
+	close(fd);
+	loop->fault.alloc_pct = 0;
+	/* memory is back: the server accepts again */
+	served(loop, &a, 5000000000ull);
+	tide_server_stats(srv, &st);
+	assert_int_equal(st.accepted, 2);
+	assert_int_equal(once(loop, tide_server_stop(srv, 1000000000ull)), 0);
+	tide_server_free(srv);
+	tide_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -998,6 +1535,11 @@ int main(void)
 		cmocka_unit_test(test_fault_cancel_asked_is_not_redone),
 		cmocka_unit_test(test_fault_alloc_retrying_caller),
 		cmocka_unit_test(test_fault_alloc_stream_reports),
+		cmocka_unit_test(test_fault_alloc_engine_retrying),
+		cmocka_unit_test(test_fault_alloc_inline_result_kept),
+		cmocka_unit_test(test_fault_alloc_close_never_fails),
+		cmocka_unit_test(test_fault_alloc_cancel_full_sq),
+		cmocka_unit_test(test_fault_alloc_server_accepts_again),
 	};
 
 	unsetenv("TIDE_FAULT"); /* each test sets its own */

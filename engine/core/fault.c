@@ -31,8 +31,16 @@
  *           slab's free objects go back to "the system", so an allocation
  *           reuses an object freed in the same turn (never fails, as a
  *           re-arm after a completion) or takes new memory, which fails;
- *           so do the streams', servers' and processes' own records.
- *           Public calls answer NULL or -ENOMEM; off unless named
+ *           so does every allocation made through tide__malloc(),
+ *           tide__calloc() and tide__realloc() (the streams', servers'
+ *           and processes' records, the engine's queues, epoll records
+ *           and timer heap, the io_uring backlog, pool jobs, tasks,
+ *           combinator and sendfile state) and the posts' queue (its own
+ *           generator: posters are other threads).  Loop creation and
+ *           set-up (the ring, the epoll set, its first hash) are not
+ *           faulted: they fail tide_loop_new() on their own.  Public calls
+ *           answer NULL or -ENOMEM, always before anything was done (see
+ *           tide__later_reserve(), tide__ep_reserve()); off unless named
  *           (default 0).
  * Only what the kernel may legally do is injected, so callers that honour
  * the contracts keep every assertion.  eagain and eintr never strike twice
@@ -131,6 +139,7 @@ static int parse(struct tide__fault *f, const char *spec)
 	seed += 0x9e3779b97f4a7c15ull;
 	seed = (seed ^ (seed >> 30)) * 0xbf58476d1ce4e5b9ull;
 	f->rng = (seed ^ (seed >> 27)) | 1;
+	f->post_rng = f->rng ^ 0x2545f4914f6cdd1dull;
 	return 0;
 }
 
@@ -165,7 +174,8 @@ void tide__fault_report(const struct tide_loop *loop)
 		(unsigned long long)f->delayed, (unsigned long long)f->again,
 		(unsigned long long)f->intr, (unsigned long long)f->ended,
 		(unsigned long long)f->sq_full,
-		(unsigned long long)f->cancelled, (unsigned long long)f->nomem);
+		(unsigned long long)f->cancelled,
+		(unsigned long long)(f->nomem + f->post_nomem));
 }
 
 /*
@@ -260,6 +270,47 @@ bool tide__fault_nomem(struct tide_loop *loop)
 		return false;
 	f->nomem++;
 	return true;
+}
+
+bool tide__fault_nomem_post(struct tide_loop *loop)
+{
+	struct tide__fault *f = &loop->fault;
+	uint64_t x = f->post_rng;
+
+	if (!f->alloc_pct)
+		return false;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	f->post_rng = x;
+	if (x % 100 >= f->alloc_pct)
+		return false;
+	f->post_nomem++;
+	return true;
+}
+
+void *tide__malloc(struct tide_loop *loop, size_t n)
+{
+	if (__builtin_expect(loop->fault.alloc_pct != 0, 0) &&
+	    tide__fault_nomem(loop))
+		return NULL;
+	return malloc(n);
+}
+
+void *tide__calloc(struct tide_loop *loop, size_t k, size_t n)
+{
+	if (__builtin_expect(loop->fault.alloc_pct != 0, 0) &&
+	    tide__fault_nomem(loop))
+		return NULL;
+	return calloc(k, n);
+}
+
+void *tide__realloc(struct tide_loop *loop, void *p, size_t n)
+{
+	if (__builtin_expect(loop->fault.alloc_pct != 0, 0) &&
+	    tide__fault_nomem(loop))
+		return NULL;
+	return realloc(p, n);
 }
 
 bool tide__fault_sq_full(struct tide_loop *loop)

@@ -43,46 +43,87 @@ void tide__warn(struct tide_loop *loop, const char *fmt, ...)
 
 /* ---- task queue ---- */
 
+/* Room for one more in q; the memory on loop's behalf when loop is given
+ * (tide__defer()), else plain. */
+static int taskq_room(struct tide__taskq *q, struct tide_loop *loop)
+{
+	uint32_t cap, len = q->tail - q->head;
+	struct tide__task *n;
+
+	if (len != (q->v ? q->mask + 1 : 0))
+		return 0;
+	cap = q->v ? (q->mask + 1) * 2 : 256;
+	n = loop ? tide__malloc(loop, (size_t)cap * sizeof(*n)) :
+		   malloc((size_t)cap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < len; i++)
+		n[i] = q->v[(q->head + i) & q->mask];
+	free(q->v);
+	q->v = n;
+	q->head = 0;
+	q->tail = len;
+	q->mask = cap - 1;
+	return 0;
+}
+
 int tide__taskq_push(struct tide__taskq *q, tide_post_fn *fn, void *arg)
 {
-	if (q->tail - q->head == (q->v ? q->mask + 1 : 0)) {
-		uint32_t cap = q->v ? (q->mask + 1) * 2 : 256;
-		struct tide__task *n = malloc((size_t)cap * sizeof(*n));
-		uint32_t len = q->tail - q->head;
-
-		if (!n)
-			return -ENOMEM;
-		for (uint32_t i = 0; i < len; i++)
-			n[i] = q->v[(q->head + i) & q->mask];
-		free(q->v);
-		q->v = n;
-		q->head = 0;
-		q->tail = len;
-		q->mask = cap - 1;
-	}
+	if (taskq_room(q, NULL))
+		return -ENOMEM;
 	q->v[q->tail++ & q->mask] = (struct tide__task){ fn, arg };
 	return 0;
 }
 
 int tide__defer(struct tide_loop *loop, tide_post_fn *fn, void *arg)
 {
-	return tide__taskq_push(&loop->core.ready, fn, arg);
+	struct tide__taskq *q = &loop->core.ready;
+
+	if (taskq_room(q, loop))
+		return -ENOMEM;
+	q->v[q->tail++ & q->mask] = (struct tide__task){ fn, arg };
+	return 0;
 }
 
 /* ---- deferred completions ---- */
 
+/*
+ * Every entry of the later queue is the completion of an operation in
+ * flight (counted in ops_pending), queued at most once while in flight, or
+ * of the one being started.  So with room for later_n + ops_pending + 1
+ * entries, made before an operation starts (when its caller can still be
+ * told -ENOMEM), no push until the next start can find the queue full: a
+ * result got by a system call already made (a receive done inline, a
+ * socket created) is never dropped for want of memory, nor is a cancel.
+ */
+int tide__later_reserve(struct tide_loop *loop)
+{
+	uint64_t need = (uint64_t)loop->later_n + loop->core.ops_pending + 1;
+	struct tide__later *n;
+	uint64_t cap;
+
+	if (__builtin_expect(need <= loop->later_cap, 1))
+		return 0;
+	cap = loop->later_cap ? loop->later_cap : 64;
+	while (cap < need)
+		cap *= 2;
+	if (cap > UINT32_MAX)
+		return -ENOMEM;
+	n = tide__realloc(loop, loop->later, (size_t)cap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	loop->later = n;
+	loop->later_cap = (uint32_t)cap;
+	return 0;
+}
+
 int tide__later_push(struct tide_loop *loop, struct tide__op *op, int32_t res,
 		     uint32_t cflags, uint32_t turns)
 {
-	if (loop->later_n == loop->later_cap) {
-		uint32_t cap = loop->later_cap ? loop->later_cap * 2 : 64;
-		struct tide__later *n = realloc(loop->later, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		loop->later = n;
-		loop->later_cap = cap;
-	}
+	/* reserved before op started, unless the caller can take -ENOMEM
+	 * (an operation refused before it started, a fault's delay) */
+	if (loop->later_n == loop->later_cap && tide__later_reserve(loop))
+		return -ENOMEM;
 	loop->later[loop->later_n++] =
 		(struct tide__later){ op, res, cflags, turns };
 	return 0;
@@ -225,7 +266,10 @@ int tide_loop_post(struct tide_loop *loop, tide_post_fn *fn, void *arg)
 	pthread_mutex_lock(&loop->post_lock);
 	if (loop->posts_n == loop->posts_cap) {
 		uint32_t cap = loop->posts_cap ? loop->posts_cap * 2 : 64;
-		struct tide__task *n = realloc(loop->posts, cap * sizeof(*n));
+		struct tide__task *n =
+			tide__fault_nomem_post(loop) ?
+				NULL :
+				realloc(loop->posts, cap * sizeof(*n));
 
 		if (!n) {
 			pthread_mutex_unlock(&loop->post_lock);

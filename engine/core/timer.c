@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "core.h"
 #include "timer.h"
 
 static void place(struct tide__timer_heap *h, uint32_t i, struct tide__timer *t)
@@ -47,19 +48,38 @@ static void sift_down(struct tide__timer_heap *h, uint32_t i)
 	place(h, i, t);
 }
 
+/* Room for one more; the memory on loop's behalf (plain without one). */
+static int room(struct tide_loop *loop, struct tide__timer_heap *h)
+{
+	uint32_t cap;
+	struct tide__timer **v;
+
+	if (h->n < h->cap)
+		return 0;
+	if (h->cap > UINT32_MAX / 2)
+		return -ENOMEM;
+	cap = h->cap ? h->cap * 2 : 64;
+	v = loop ? tide__realloc(loop, h->v, (size_t)cap * sizeof(*v)) :
+		   realloc(h->v, (size_t)cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	h->v = v;
+	h->cap = cap;
+	return 0;
+}
+
+int tide__timer_reserve(struct tide_loop *loop, struct tide__timer_heap *h)
+{
+	return room(loop, h);
+}
+
 int tide__timer_add(struct tide__timer_heap *h, struct tide__timer *t,
 		    uint64_t when)
 {
-	if (h->n == h->cap) {
-		uint32_t cap = h->cap ? h->cap * 2 : 64;
-		struct tide__timer **v =
-			realloc(h->v, (size_t)cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		h->v = v;
-		h->cap = cap;
-	}
+	/* the engine reserved the room (a heap without a loop, as in the
+	 * unit tests, grows here) */
+	if (room(NULL, h))
+		return -ENOMEM;
 	t->when = when;
 	place(h, h->n++, t);
 	sift_up(h, t->slot);

@@ -37,7 +37,12 @@ static inline bool tide__timer_armed(const struct tide__timer *t)
 	return t->slot != TIDE__TIMER_IDLE;
 }
 
-/* Insert t (not armed) at when.  0 or -ENOMEM (nothing changed then). */
+struct tide_loop;
+/* Room for one more timer (the memory on loop's behalf): 0 or -ENOMEM.
+ * Made before whatever will insert one can no longer be refused. */
+int tide__timer_reserve(struct tide_loop *loop, struct tide__timer_heap *h);
+/* Insert t (not armed) at when; allocates only when no room was reserved.
+ * 0 or -ENOMEM (nothing changed then). */
 int tide__timer_add(struct tide__timer_heap *h, struct tide__timer *t,
 		    uint64_t when);
 /* Remove t if it is armed. */

@@ -38,10 +38,13 @@ static uint32_t hslot(const struct tide__ep *ep, const struct tide__op *op)
 	return (uint32_t)(h >> 32) & ep->hmask;
 }
 
-static int hash_grow(struct tide__ep *ep)
+static int hash_grow(struct tide_loop *loop, struct tide__ep *ep)
 {
 	uint32_t n = ep->hmask ? (ep->hmask + 1) * 2 : HASH_MIN;
-	struct ep_req **v = calloc(n, sizeof(*v)), **old = ep->hash;
+	/* set-up (loop NULL): plain memory, as for the rest of the loop */
+	struct ep_req **v = loop ? tide__calloc(loop, n, sizeof(*v)) :
+				   calloc(n, sizeof(*v));
+	struct ep_req **old = ep->hash;
 	uint32_t oldn = ep->hash ? ep->hmask + 1 : 0;
 
 	if (!v)
@@ -90,12 +93,12 @@ static void hash_del(struct tide__ep *ep, struct ep_req *r)
  * LACKS): it gets the pool part of the state on first use, no epoll set. */
 static int lazy_state(struct tide_loop *loop)
 {
-	struct tide__ep *ep = calloc(1, sizeof(*ep));
+	struct tide__ep *ep = tide__calloc(loop, 1, sizeof(*ep));
 
 	if (!ep)
 		return -ENOMEM;
 	ep->epfd = -1;
-	if (hash_grow(ep)) {
+	if (hash_grow(loop, ep)) {
 		free(ep);
 		return -ENOMEM;
 	}
@@ -113,12 +116,12 @@ struct ep_req *tide__ep_req_new(struct tide_loop *loop, struct tide__op *op,
 	if (!loop->ep && lazy_state(loop))
 		return NULL;
 	ep = loop->ep;
-	if (ep->hcount >= ep->hmask + 1 && hash_grow(ep))
+	if (ep->hcount >= ep->hmask + 1 && hash_grow(loop, ep))
 		return NULL;
 	r = ep->free_reqs;
 	if (r)
 		ep->free_reqs = r->next;
-	else if (!(r = malloc(sizeof(*r))))
+	else if (!(r = tide__malloc(loop, sizeof(*r))))
 		return NULL;
 	memset(r, 0, offsetof(struct ep_req, u));
 	r->op = op;
@@ -132,6 +135,30 @@ struct ep_req *tide__ep_req_new(struct tide_loop *loop, struct tide__op *op,
 	ep->hcount++;
 	ep->live++;
 	return r;
+}
+
+int tide__ep_reserve_slow(struct tide_loop *loop)
+{
+	struct tide__ep *ep = loop->ep;
+
+	if (!ep) {
+		if (lazy_state(loop))
+			return -ENOMEM;
+		ep = loop->ep;
+	}
+	if (ep->hcount >= ep->hmask + 1 && hash_grow(loop, ep))
+		return -ENOMEM;
+	if (!ep->free_reqs) {
+		struct ep_req *r = tide__malloc(loop, sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		r->next = NULL;
+		ep->free_reqs = r;
+	}
+	if (tide__timer_reserve(loop, &ep->timers))
+		return -ENOMEM;
+	return tide__later_reserve(loop);
 }
 
 void tide__ep_req_free(struct tide_loop *loop, struct ep_req *r)
@@ -186,14 +213,14 @@ struct ep_fd *tide__ep_fd(struct tide_loop *loop, int fd)
 
 		while (n <= c)
 			n *= 2;
-		v = realloc(ep->fdc, (size_t)n * sizeof(*v));
+		v = tide__realloc(loop, ep->fdc, (size_t)n * sizeof(*v));
 		if (!v)
 			return NULL;
 		memset(v + ep->nfdc, 0, (size_t)(n - ep->nfdc) * sizeof(*v));
 		ep->fdc = v;
 		ep->nfdc = n;
 	}
-	e = calloc(EP_FD_CHUNK, sizeof(*e));
+	e = tide__calloc(loop, EP_FD_CHUNK, sizeof(*e));
 	if (!e)
 		return NULL;
 	for (uint32_t i = 0; i < EP_FD_CHUNK; i++)
@@ -420,6 +447,7 @@ int tide__ep_timeout(struct tide_loop *loop, struct tide__op *op,
 	struct ep_req *r;
 	uint64_t when;
 
+	EP_RESERVE(loop);
 	if (flags & ~(unsigned)TIDE__TIMEOUT_ABS)
 		return -EINVAL;
 	r = tide__ep_req_new(loop, op, EP_TIMEOUT);
@@ -578,7 +606,7 @@ static int ep_init(struct tide_loop *loop, const struct tide_loop_options *o)
 		goto err_free;
 	}
 	loop->ep = ep;
-	ret = hash_grow(ep);
+	ret = hash_grow(NULL, ep);
 	if (ret)
 		goto err_close;
 	ret = ctl(ep, EPOLL_CTL_ADD, loop->wake_fd, EPOLLIN);

@@ -138,6 +138,32 @@ static inline struct ep_fd *tide__ep_fd_at(const struct tide__ep *ep, int fd)
 }
 
 /* backend.c */
+/*
+ * Room, before an operation does anything, for all it may need once its
+ * system call is made and it can no longer be refused: a record, a hash
+ * slot, a timer slot (its timeout, or a deadline given after it started)
+ * and the later queue (tide__later_reserve()).  0 or -ENOMEM.
+ */
+int tide__ep_reserve_slow(struct tide_loop *loop);
+static inline int tide__ep_reserve(struct tide_loop *loop)
+{
+	const struct tide__ep *ep = loop->ep;
+
+	/* the usual case: all there, nothing to do */
+	if (__builtin_expect(ep && ep->free_reqs && ep->hcount <= ep->hmask &&
+				     ep->timers.n < ep->timers.cap &&
+				     (uint64_t)loop->later_n +
+						     loop->core.ops_pending <
+					     loop->later_cap,
+			     1))
+		return 0;
+	return tide__ep_reserve_slow(loop);
+}
+#define EP_RESERVE(loop)                                         \
+	do {                                                     \
+		if (__builtin_expect(tide__ep_reserve(loop), 0)) \
+			return -ENOMEM;                          \
+	} while (0)
 struct ep_req *tide__ep_req_new(struct tide_loop *loop, struct tide__op *op,
 				uint8_t kind);
 void tide__ep_req_free(struct tide_loop *loop, struct ep_req *r);

@@ -71,6 +71,7 @@ static int submit(struct tide_loop *loop, struct ep_req *r)
 
 int tide__ep_nop(struct tide_loop *loop, struct tide__op *op)
 {
+	EP_RESERVE(loop);
 	return tide__ep_now(loop, op, 0);
 }
 
@@ -184,6 +185,7 @@ int tide__ep_read(struct tide_loop *loop, struct tide__op *op, int fd,
 		  void *buf, unsigned len, uint64_t off, int buf_index,
 		  unsigned flags)
 {
+	EP_RESERVE(loop);
 	return rw(loop, op, fd, true, buf, len, off, buf_index, flags);
 }
 
@@ -191,6 +193,7 @@ int tide__ep_write(struct tide_loop *loop, struct tide__op *op, int fd,
 		   const void *buf, unsigned len, uint64_t off, int buf_index,
 		   unsigned flags)
 {
+	EP_RESERVE(loop);
 	return rw(loop, op, fd, false, (void *)(uintptr_t)buf, len, off,
 		  buf_index, flags);
 }
@@ -237,20 +240,24 @@ static int rwv(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 int tide__ep_readv(struct tide_loop *loop, struct tide__op *op, int fd,
 		   const struct iovec *iov, unsigned iovcnt, uint64_t off)
 {
+	EP_RESERVE(loop);
 	return rwv(loop, op, fd, true, iov, iovcnt, off);
 }
 
 int tide__ep_writev(struct tide_loop *loop, struct tide__op *op, int fd,
 		    const struct iovec *iov, unsigned iovcnt, uint64_t off)
 {
+	EP_RESERVE(loop);
 	return rwv(loop, op, fd, false, iov, iovcnt, off);
 }
 
 int tide__ep_fsync(struct tide_loop *loop, struct tide__op *op, int fd,
 		   unsigned flags)
 {
-	struct ep_req *r = job(loop, op, TIDE__B_FSYNC);
+	struct ep_req *r;
 
+	EP_RESERVE(loop);
+	r = job(loop, op, TIDE__B_FSYNC);
 	if (!r)
 		return -ENOMEM;
 	r->job.fd = fd;
@@ -261,8 +268,10 @@ int tide__ep_fsync(struct tide_loop *loop, struct tide__op *op, int fd,
 int tide__ep_fallocate(struct tide_loop *loop, struct tide__op *op, int fd,
 		       int mode, uint64_t off, uint64_t len)
 {
-	struct ep_req *r = job(loop, op, TIDE__B_FALLOCATE);
+	struct ep_req *r;
 
+	EP_RESERVE(loop);
+	r = job(loop, op, TIDE__B_FALLOCATE);
 	if (!r)
 		return -ENOMEM;
 	r->job.fd = fd;
@@ -275,8 +284,10 @@ int tide__ep_fallocate(struct tide_loop *loop, struct tide__op *op, int fd,
 int tide__ep_sync_file_range(struct tide_loop *loop, struct tide__op *op,
 			     int fd, uint64_t off, uint32_t len, unsigned flags)
 {
-	struct ep_req *r = job(loop, op, TIDE__B_SYNC_FILE_RANGE);
+	struct ep_req *r;
 
+	EP_RESERVE(loop);
+	r = job(loop, op, TIDE__B_SYNC_FILE_RANGE);
 	if (!r)
 		return -ENOMEM;
 	r->job.fd = fd;
@@ -290,8 +301,10 @@ int tide__ep_statx(struct tide_loop *loop, struct tide__op *op, int dfd,
 		   const char *path, int flags, unsigned mask,
 		   struct statx *stx)
 {
-	struct ep_req *r = job(loop, op, TIDE__B_STATX);
+	struct ep_req *r;
 
+	EP_RESERVE(loop);
+	r = job(loop, op, TIDE__B_STATX);
 	if (!r)
 		return -ENOMEM;
 	r->job.fd = dfd;
@@ -305,8 +318,10 @@ int tide__ep_statx(struct tide_loop *loop, struct tide__op *op, int dfd,
 int tide__ep_openat(struct tide_loop *loop, struct tide__op *op, int dfd,
 		    const char *path, int flags, mode_t mode)
 {
-	struct ep_req *r = job(loop, op, TIDE__B_OPENAT);
+	struct ep_req *r;
 
+	EP_RESERVE(loop);
+	r = job(loop, op, TIDE__B_OPENAT);
 	if (!r)
 		return -ENOMEM;
 	r->job.fd = dfd;
@@ -321,8 +336,10 @@ int tide__ep_openat(struct tide_loop *loop, struct tide__op *op, int dfd,
 int tide__ep_openat2(struct tide_loop *loop, struct tide__op *op, int dfd,
 		     const char *path, struct open_how *how)
 {
-	struct ep_req *r = job(loop, op, TIDE__B_OPENAT2);
+	struct ep_req *r;
 
+	EP_RESERVE(loop);
+	r = job(loop, op, TIDE__B_OPENAT2);
 	if (!r)
 		return -ENOMEM;
 	r->job.fd = dfd;
@@ -333,10 +350,12 @@ int tide__ep_openat2(struct tide_loop *loop, struct tide__op *op, int dfd,
 
 int tide__ep_close(struct tide_loop *loop, struct tide__op *op, int fd)
 {
-	struct tide__ep *ep = loop->ep;
 	uint8_t kind = EP_FD_UNKNOWN;
+	struct tide__ep *ep;
 	struct ep_req *r;
 
+	EP_RESERVE(loop);
+	ep = loop->ep;
 	if (tide__ep_fd_at(ep, fd))
 		kind = tide__ep_fd_at(ep, fd)->kind;
 	/* out of the epoll set while the number still names the file */
@@ -353,8 +372,10 @@ int tide__ep_close(struct tide_loop *loop, struct tide__op *op, int fd)
 int tide__ep_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd,
 		      const char *path, int flags)
 {
-	struct ep_req *r = job(loop, op, TIDE__B_UNLINKAT);
+	struct ep_req *r;
 
+	EP_RESERVE(loop);
+	r = job(loop, op, TIDE__B_UNLINKAT);
 	if (!r)
 		return -ENOMEM;
 	r->job.fd = dfd;
@@ -366,8 +387,10 @@ int tide__ep_unlinkat(struct tide_loop *loop, struct tide__op *op, int dfd,
 int tide__ep_mkdirat(struct tide_loop *loop, struct tide__op *op, int dfd,
 		     const char *path, mode_t mode)
 {
-	struct ep_req *r = job(loop, op, TIDE__B_MKDIRAT);
+	struct ep_req *r;
 
+	EP_RESERVE(loop);
+	r = job(loop, op, TIDE__B_MKDIRAT);
 	if (!r)
 		return -ENOMEM;
 	r->job.fd = dfd;
@@ -380,8 +403,10 @@ int tide__ep_renameat(struct tide_loop *loop, struct tide__op *op, int olddfd,
 		      const char *oldpath, int newdfd, const char *newpath,
 		      unsigned flags)
 {
-	struct ep_req *r = job(loop, op, TIDE__B_RENAMEAT);
+	struct ep_req *r;
 
+	EP_RESERVE(loop);
+	r = job(loop, op, TIDE__B_RENAMEAT);
 	if (!r)
 		return -ENOMEM;
 	r->job.fd = olddfd;

@@ -65,8 +65,10 @@ static struct ep_req *req(struct tide_loop *loop, struct tide__op *op,
 int tide__ep_socket(struct tide_loop *loop, struct tide__op *op, int domain,
 		    int type, int protocol)
 {
-	int fd = socket(domain, type, protocol);
+	int fd;
 
+	EP_RESERVE(loop);
+	fd = socket(domain, type, protocol);
 	if (fd < 0)
 		return tide__ep_now(loop, op, -errno);
 	tide__ep_fd_reset(loop, fd);
@@ -87,8 +89,10 @@ int tide__ep_connect(struct tide_loop *loop, struct tide__op *op, int fd,
 		     const struct sockaddr *addr, socklen_t len)
 {
 	struct ep_req *r;
-	int ret = tide__ep_set_nonblock(loop, fd);
+	int ret;
 
+	EP_RESERVE(loop);
+	ret = tide__ep_set_nonblock(loop, fd);
 	if (ret)
 		return ret == -ENOMEM ? ret : tide__ep_now(loop, op, ret);
 	if (connect(fd, addr, len) == 0)
@@ -133,8 +137,10 @@ int tide__ep_accept(struct tide_loop *loop, struct tide__op *op, int fd,
 		    struct sockaddr *addr, socklen_t *len, int flags)
 {
 	struct ep_req *r;
-	int ret = tide__ep_set_nonblock(loop, fd), nfd;
+	int ret, nfd;
 
+	EP_RESERVE(loop);
+	ret = tide__ep_set_nonblock(loop, fd);
 	if (ret)
 		return ret == -ENOMEM ? ret : tide__ep_now(loop, op, ret);
 	TIDE__EP_SYS(nfd, loop, accept4(fd, addr, len, flags));
@@ -157,8 +163,10 @@ int tide__ep_accept_multi(struct tide_loop *loop, struct tide__op *op, int fd,
 			  int flags)
 {
 	struct ep_req *r;
-	int ret = tide__ep_set_nonblock(loop, fd);
+	int ret;
 
+	EP_RESERVE(loop);
+	ret = tide__ep_set_nonblock(loop, fd);
 	if (ret)
 		return ret == -ENOMEM ? ret : tide__ep_now(loop, op, ret);
 	/* no attempt now: connections already queued make the listener
@@ -272,12 +280,14 @@ static int sock_io(struct tide_loop *loop, struct tide__op *op, uint8_t kind,
 int tide__ep_recv(struct tide_loop *loop, struct tide__op *op, int fd,
 		  void *buf, unsigned len, int flags)
 {
+	EP_RESERVE(loop);
 	return sock_io(loop, op, EP_RECV, fd, buf, len, flags);
 }
 
 int tide__ep_send(struct tide_loop *loop, struct tide__op *op, int fd,
 		  const void *buf, unsigned len, int flags)
 {
+	EP_RESERVE(loop);
 	return sock_io(loop, op, EP_SEND, fd, (void *)(uintptr_t)buf, len,
 		       flags);
 }
@@ -307,9 +317,11 @@ static bool retry_sock_io(struct tide_loop *loop, struct ep_req *r)
 int tide__ep_recvmsg(struct tide_loop *loop, struct tide__op *op, int fd,
 		     struct msghdr *msg, int flags)
 {
-	ssize_t n = do_recvmsg(loop, fd, msg, flags);
 	struct ep_req *r;
+	ssize_t n;
 
+	EP_RESERVE(loop);
+	n = do_recvmsg(loop, fd, msg, flags);
 	if (n >= 0 || !would_block(errno))
 		return tide__ep_now(loop, op, res_of(n));
 	r = req(loop, op, EP_RECVMSG, fd, EPOLLIN);
@@ -323,9 +335,11 @@ int tide__ep_recvmsg(struct tide_loop *loop, struct tide__op *op, int fd,
 int tide__ep_sendmsg(struct tide_loop *loop, struct tide__op *op, int fd,
 		     const struct msghdr *msg, int flags)
 {
-	ssize_t n = do_sendmsg(loop, fd, msg, flags);
 	struct ep_req *r;
+	ssize_t n;
 
+	EP_RESERVE(loop);
+	n = do_sendmsg(loop, fd, msg, flags);
 	if (n >= 0 || !would_block(errno))
 		return tide__ep_now(loop, op, res_of(n));
 	r = req(loop, op, EP_SENDMSG, fd, EPOLLOUT);
@@ -351,8 +365,10 @@ static bool retry_msg(struct tide_loop *loop, struct ep_req *r)
 int tide__ep_recv_multi(struct tide_loop *loop, struct tide__op *op, int fd,
 			struct tide_bufring *br)
 {
-	struct ep_req *r = req(loop, op, EP_RECV_MULTI, fd, EPOLLIN);
+	struct ep_req *r;
 
+	EP_RESERVE(loop);
+	r = req(loop, op, EP_RECV_MULTI, fd, EPOLLIN);
 	if (!r)
 		return -ENOMEM;
 	r->u.br = br;
@@ -400,17 +416,19 @@ static bool retry_recv_multi(struct tide_loop *loop, struct ep_req *r)
 int tide__ep_shutdown(struct tide_loop *loop, struct tide__op *op, int fd,
 		      int how)
 {
+	EP_RESERVE(loop);
 	return tide__ep_now(loop, op, shutdown(fd, how) ? -errno : 0);
 }
 
 int tide__ep_poll(struct tide_loop *loop, struct tide__op *op, int fd,
 		  unsigned events, bool multi)
 {
-	struct ep_req *r =
-		req(loop, op, EP_POLL, fd,
-		    events & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP));
+	struct ep_req *r;
 	int ret;
 
+	EP_RESERVE(loop);
+	r = req(loop, op, EP_POLL, fd,
+		events & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP));
 	if (!r)
 		return -ENOMEM;
 	r->multi = multi;
@@ -560,6 +578,11 @@ int tide__ep_splice(struct tide_loop *loop, struct tide__op *op, int fd_in,
 			       { .fd = fd_out, .events = POLLOUT } };
 	struct ep_req *r;
 
+	EP_RESERVE(loop);
+	/* both ends' entries now: the wait may move to either (retry) */
+	if ((fd_in >= 0 && !tide__ep_fd(loop, fd_in)) ||
+	    (fd_out >= 0 && !tide__ep_fd(loop, fd_out)))
+		return -ENOMEM;
 	TIDE__EP_SYS(n, loop,
 		     splice(fd_in, off_in == -1 ? NULL : &oi, fd_out,
 			    off_out == -1 ? NULL : &oo, len,

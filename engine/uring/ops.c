@@ -41,11 +41,18 @@ static int refuse(struct tide_loop *loop, struct tide__op *op)
 			tide__complete_later(loop, op, -ECANCELED, 0));
 }
 
-/* A result known now (a syscall done inline): delivered next dispatch. */
+/* A result known now (a syscall done inline): delivered next dispatch.
+ * Room in the later queue was reserved before the call (NOW), so the
+ * push cannot fail and a result had is never lost. */
 static int finish(struct tide_loop *loop, struct tide__op *op, int res)
 {
 	return accepted(loop, op, tide__complete_later(loop, op, res, 0));
 }
+
+/* Make the system call `call` now, for a kernel without the opcode; -ENOMEM
+ * (nothing done) when its result could not be queued. */
+#define NOW(call) \
+	(tide__later_reserve(loop) ? -ENOMEM : finish(loop, op, (call)))
 
 /* Fault injection's "nomem": the SQ is full.  A NOP nobody waits for goes
  * to the backlog, so this operation and every one after it are taken from
@@ -142,6 +149,12 @@ static inline void bind_sqe(struct tide_loop *loop, struct tide__op *op,
 	do {                                                          \
 		if (__builtin_expect(!tide__has_op(loop, opcode), 0)) \
 			return accepted(loop, op, (ep));              \
+	} while (0)
+/* ... or the system call now, counted once (NOW's finish() counts it). */
+#define LACKS_NOW(opcode, call)                                       \
+	do {                                                          \
+		if (__builtin_expect(!tide__has_op(loop, opcode), 0)) \
+			return NOW(call);                             \
 	} while (0)
 
 int tide__op_nop(struct tide_loop *loop, struct tide__op *op)
@@ -257,7 +270,7 @@ int tide__op_openat2(struct tide_loop *loop, struct tide__op *op, int dfd,
 int tide__op_close(struct tide_loop *loop, struct tide__op *op, int fd)
 {
 	ROUTE(tide__ep_close(loop, op, fd));
-	LACKS(IORING_OP_CLOSE, finish(loop, op, close(fd) ? -errno : 0));
+	LACKS_NOW(IORING_OP_CLOSE, close(fd) ? -errno : 0);
 	SQE(io_uring_prep_close(sqe, fd));
 }
 
@@ -302,16 +315,19 @@ int tide__op_splice(struct tide_loop *loop, struct tide__op *op, int fd_in,
 
 /* ---- sockets ---- */
 
+static int socket_now(int domain, int type, int protocol)
+{
+	int fd = socket(domain, type, protocol);
+
+	return fd < 0 ? -errno : fd;
+}
+
 int tide__op_socket(struct tide_loop *loop, struct tide__op *op, int domain,
 		    int type, int protocol)
 {
 	ROUTE(tide__ep_socket(loop, op, domain, type, protocol));
-	if (!tide__has_op(loop, IORING_OP_SOCKET)) {
-		/* Linux < 5.19: socket(2) never blocks, so call it here */
-		int fd = socket(domain, type, protocol);
-
-		return finish(loop, op, fd < 0 ? -errno : fd);
-	}
+	/* Linux < 5.19: socket(2) never blocks, so call it here */
+	LACKS_NOW(IORING_OP_SOCKET, socket_now(domain, type, protocol));
 	SQE(io_uring_prep_socket(sqe, domain, type, protocol, 0));
 }
 
@@ -388,8 +404,7 @@ int tide__op_shutdown(struct tide_loop *loop, struct tide__op *op, int fd,
 		      int how)
 {
 	ROUTE(tide__ep_shutdown(loop, op, fd, how));
-	LACKS(IORING_OP_SHUTDOWN,
-	      finish(loop, op, shutdown(fd, how) ? -errno : 0));
+	LACKS_NOW(IORING_OP_SHUTDOWN, shutdown(fd, how) ? -errno : 0);
 	SQE_FD(io_uring_prep_shutdown(sqe, fd, how));
 }
 

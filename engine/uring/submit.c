@@ -27,7 +27,8 @@ static struct io_uring_sqe *backlog_push(struct tide_loop *loop)
 			uint32_t cap = loop->u.bl_cap ? loop->u.bl_cap * 2 : 64;
 			struct io_uring_sqe *n;
 
-			n = realloc(loop->u.bl, (size_t)cap * sizeof(*n));
+			n = tide__realloc(loop, loop->u.bl,
+					  (size_t)cap * sizeof(*n));
 			if (!n)
 				return NULL;
 			loop->u.bl = n;
@@ -200,6 +201,35 @@ int tide__reap(struct tide_loop *loop)
 	return (int)(head - first);
 }
 
+/*
+ * An SQE for a cancel: when the SQ is full and the backlog cannot grow (no
+ * memory), what is queued goes to the kernel now and the backlog moves up,
+ * for as long as the kernel takes SQEs.  A cancel must not fail for want of
+ * memory: its callers (a stream closing, a deadline) would wait for ever.
+ */
+static struct io_uring_sqe *cancel_sqe(struct tide_loop *loop)
+{
+	struct io_uring_sq *sq = &loop->u.ring.sq;
+	struct io_uring_sqe *sqe;
+	uint32_t head, left;
+
+	while (!(sqe = tide__sqe(loop))) {
+		head = io_uring_smp_load_acquire(sq->khead);
+		left = loop->u.bl_count - loop->u.bl_head;
+		if (tide__submit(loop, 0) < 0)
+			return NULL;
+		/* SQPOLL's thread takes them on its own time: wait for room */
+		if ((loop->u.setup_flags & IORING_SETUP_SQPOLL) &&
+		    io_uring_sqring_wait(&loop->u.ring) < 0)
+			return NULL;
+		tide__backlog_flush(loop);
+		if (io_uring_smp_load_acquire(sq->khead) == head &&
+		    loop->u.bl_count - loop->u.bl_head == left)
+			return NULL; /* the kernel took nothing (CQ overflow) */
+	}
+	return sqe;
+}
+
 int tide__uring_cancel(struct tide_loop *loop, struct tide__op *op)
 {
 	struct io_uring_sqe *sqe;
@@ -212,7 +242,7 @@ int tide__uring_cancel(struct tide_loop *loop, struct tide__op *op)
 		tide__sqe_refuse(sqe, op);
 		return 0;
 	}
-	sqe = tide__sqe(loop);
+	sqe = cancel_sqe(loop);
 	if (!sqe)
 		return -ENOMEM;
 	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);

@@ -110,6 +110,9 @@ int gil_file_fd_get(uint64_t *size);
 /* Countdown turns per second of one thread under an uncontended lock,
  * measured for about `seconds`. */
 double gil_countdown_rate(double seconds);
+/* The same per second of this thread's CPU time: what a turn costs when
+ * it runs, however busy the machine (--call-cost). */
+double gil_countdown_cpu_rate(double seconds);
 /* io: sequential operations per second, measured for about `seconds`;
  * 0 and a message in err when the operation fails. */
 double gil_io_rate(const struct gil_cfg *c, double seconds, char *err,

@@ -398,7 +398,7 @@ static int calibrate_call_cost(struct gil_cfg *c, struct gil_report *rep,
 		c->call_cost_ns = extra > 0 ? (int64_t)extra : 0;
 	}
 	if (c->call_cost_ns > 0) {
-		rate = gil_countdown_rate(0.1);
+		rate = gil_countdown_cpu_rate(0.1);
 		if (!(rate > 0)) {
 			snprintf(err, errlen, "calibration failed");
 			return -EINVAL;

@@ -797,7 +797,15 @@ int gil_run(const struct gil_cfg *c, int way, struct gil_result *r, char *err,
 
 /* ---- calibration ------------------------------------------------------- */
 
-double gil_countdown_rate(double seconds)
+static uint64_t gil_clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double gil_rate_on(clockid_t clk, double seconds)
 {
 	struct tide_glock *g;
 	uint64_t n = 1u << 16, t0, dt;
@@ -807,9 +815,9 @@ double gil_countdown_rate(double seconds)
 	tide_glock_acquire(g);
 	gil_countdown(g, 1u << 22);
 	for (;;) {
-		t0 = gil_now();
+		t0 = gil_clock_ns(clk);
 		gil_countdown(g, n);
-		dt = gil_now() - t0;
+		dt = gil_clock_ns(clk) - t0;
 		if ((double)dt >= seconds * 1e9 || n >= UINT64_MAX / 4)
 			break;
 		n *= 2;
@@ -817,6 +825,16 @@ double gil_countdown_rate(double seconds)
 	tide_glock_release(g);
 	tide_glock_free(g);
 	return (double)n * 1e9 / (double)(dt ? dt : 1);
+}
+
+double gil_countdown_rate(double seconds)
+{
+	return gil_rate_on(CLOCK_MONOTONIC, seconds);
+}
+
+double gil_countdown_cpu_rate(double seconds)
+{
+	return gil_rate_on(CLOCK_THREAD_CPUTIME_ID, seconds);
 }
 
 double gil_io_rate(const struct gil_cfg *c, double seconds, char *err,
