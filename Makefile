@@ -277,30 +277,26 @@ TEST_ENV = TIDE_BUILD='$(abspath $(BUILD))' TIDE_SRC='$(CURDIR)' TIDE_CC='$(CC)'
 BIN_RESULTS := $(TESTS:$(BUILD)/tests/%=$(RES_DIR)/%.res) $(FUZZ_NAMES:%=$(RES_DIR)/%.res)
 SCRIPT_RESULTS := $(SHELL_TESTS:tests/%.sh=$(RES_DIR)/%.res) \
 	$(RES_DIR)/check-man.res $(RES_DIR)/check-abi.res $(RES_DIR)/check-seam.res
-# The stream, server, process, file, services and task tests again with
-# faults injected on the seam (engine/core/fault.c): short transfers, late
-# and reordered completions, spurious EAGAIN and EINTR (epoll), multishots
-# ended early, a full SQ (io_uring); three seeds each (test_task one),
-# every backend.
-# The stream, server, process and services tests also run with cancel
-# (operations the kernel cancelled before they ran): the library issues
-# its own again, and the tests redo the raw ones they issue (t_connect) or
-# keep the kind off where they assert one's exact result (t_loop_exact).
-# test_file, test_net and test_task assert the results of raw single
-# operations throughout, which a caller must redo itself, so they run
-# without cancel; test_task also asserts whole pipe reads, so it runs
-# without short; test_net asserts exact transfers, so it runs without
-# short.  test_fault covers cancel, alloc and each kind's edges.
+# The stream, server, process, file, services, task and net tests again
+# with faults injected on the seam (engine/core/fault.c): short transfers,
+# late and reordered completions, spurious EAGAIN and EINTR (epoll),
+# multishots ended early, a full SQ (io_uring), and operations the kernel
+# cancelled before they ran (cancel); three seeds each, every backend.
+# Under cancel the library issues its own operations again, and the tests
+# redo the raw ones they issue (T_OP, T_AWAIT, t_connect in
+# tests/helpers.h) or keep the kind off where the -ECANCELED they assert
+# must be their own (t_loop_exact); transfers on sockets and pipes loop
+# over short ones (t_send_all, t_recv_all, t_read_all).  test_fault covers
+# cancel, alloc and each kind's edges.
 FAULT_TESTS := test_stream test_process test_file test_services test_task test_net
 FAULT_SEEDS := 1 2 3
 FAULT_SPEC = seed=$(2)$(FAULT_SPEC_$(1))
 FAULT_SPEC_test_stream := ,cancel=10
 FAULT_SPEC_test_process := ,cancel=10
 FAULT_SPEC_test_services := ,cancel=10
-FAULT_SPEC_test_task := ,short=0
-FAULT_SPEC_test_net := ,short=0
-# test_task alone takes 5-25 s here: one seed keeps make check's added time small
-FAULT_SEEDS_test_task := 1
+FAULT_SPEC_test_file := ,cancel=10
+FAULT_SPEC_test_task := ,cancel=10
+FAULT_SPEC_test_net := ,cancel=10
 fault_seeds = $(or $(FAULT_SEEDS_$(1)),$(FAULT_SEEDS))
 FAULT_RESULTS := $(foreach t,$(FAULT_TESTS),$(foreach s,$(call fault_seeds,$(t)),$(RES_DIR)/fault-$(t)-$(s).res))
 ALL_RESULTS := $(BIN_RESULTS) $(if $(filter 1,$(CHECK_SCRIPTS)),$(SCRIPT_RESULTS) $(FAULT_RESULTS))

@@ -350,7 +350,16 @@ static void full_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 			TIDE__MEM_DEFINED(s->buf + s->done, (size_t)res);
 		s->done += (uint64_t)res;
 	}
-	if (res < 0)
+	if (res < 0 &&
+	    tide__cancel_unasked(loop, res,
+				 (op->fflags & TIDE__FF_CANCEL) ||
+					 (op->eflags & TIDE__OP_DEADLINE))) {
+		/* the kernel cancelled the step before it ran (it moved
+		 * nothing): the caller cannot redo a step of its own, and
+		 * an -ECANCELED would lose the count of what was done */
+		if ((r = full_next(loop, op, s)) == 0)
+			return;
+	} else if (res < 0)
 		r = res;
 	else if (res == 0 && s->dir == FULL_READ)
 		r = (int64_t)s->done; /* end of file */

@@ -69,11 +69,72 @@ int64_t t_connect(struct tide_loop *loop, const struct tide_addr *a, int type,
 {
 	int64_t fd;
 
-	do
-		fd = t_wait(loop,
-			    tide_connect_timeout(loop, a, type, timeout_ns));
-	while (fd == -ECANCELED && t_fault_cancels());
+	T_OP(fd, loop, tide_connect_timeout(loop, a, type, timeout_ns));
 	return fd;
+}
+
+bool t_redo(int64_t res)
+{
+	return res == -ECANCELED && t_fault_cancels();
+}
+
+int64_t t_result(struct tide_loop *loop, struct tide_future *f)
+{
+	int64_t r = t_wait(loop, f);
+
+	tide_future_release(f);
+	return r;
+}
+
+enum t_way { T_WAY_SEND, T_WAY_RECV, T_WAY_READ };
+
+static struct tide_future *step(struct tide_loop *loop, enum t_way way, int fd,
+				char *p, size_t n)
+{
+	switch (way) {
+	case T_WAY_SEND:
+		return tide_send(loop, fd, p, n, 0);
+	case T_WAY_RECV:
+		return tide_recv(loop, fd, p, n, 0);
+	case T_WAY_READ:
+		break;
+	}
+	return tide_read(loop, fd, p, n, TIDE_OFF_CUR);
+}
+
+/* want bytes through fd, buf having cap bytes of room; see helpers.h. */
+static int64_t all(struct tide_loop *loop, enum t_way way, int fd, char *buf,
+		   size_t cap, size_t want)
+{
+	size_t got = 0;
+	int64_t r;
+
+	while (got < want) {
+		T_AWAIT(r, step(loop, way, fd, buf + got, cap - got));
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break; /* end of stream */
+		got += (size_t)r;
+	}
+	return (int64_t)got;
+}
+
+int64_t t_send_all(struct tide_loop *loop, int fd, const void *buf, size_t len)
+{
+	return all(loop, T_WAY_SEND, fd, (char *)(uintptr_t)buf, len, len);
+}
+
+int64_t t_recv_all(struct tide_loop *loop, int fd, void *buf, size_t cap,
+		   size_t want)
+{
+	return all(loop, T_WAY_RECV, fd, buf, cap, want);
+}
+
+int64_t t_read_all(struct tide_loop *loop, int fd, void *buf, size_t cap,
+		   size_t want)
+{
+	return all(loop, T_WAY_READ, fd, buf, cap, want);
 }
 
 void t_skip_valgrind(void **state)

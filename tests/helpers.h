@@ -35,6 +35,58 @@ struct tide_loop *t_loop_exact(void);
 int64_t t_connect(struct tide_loop *loop, const struct tide_addr *a, int type,
 		  uint64_t timeout_ns);
 
+/*
+ * Must an operation the test issued, which said res, be issued again?
+ * Only for exactly -ECANCELED under a cancelling TIDE_FAULT
+ * (t_fault_cancels()): the kernel cancelled it before it ran, and it
+ * moved nothing.  Not for an operation the test cancels itself: such a
+ * site must see its own -ECANCELED, so it stays direct.
+ */
+bool t_redo(int64_t res);
+
+/* t_wait(loop, f), then release f: the result. */
+int64_t t_result(struct tide_loop *loop, struct tide_future *f);
+
+/*
+ * res = the result of the operation that the expression issue starts (a
+ * future), run to its end with t_result(); issue is evaluated again while
+ * t_redo() says so.  T_AWAIT is the same with tide_await(), for tasks.
+ */
+#define T_OP(res, loop, issue)                     \
+	do                                         \
+		(res) = t_result((loop), (issue)); \
+	while (t_redo(res))
+/* T_OP keeping the future: f is the last one issued, resolved, for the
+ * caller to read (its payload) and release. */
+#define T_OP_KEEP(res, f, loop, issue)       \
+	do {                                 \
+		(f) = (issue);               \
+		(res) = t_wait((loop), (f)); \
+	} while (t_redo(res) && (tide_future_release(f), true))
+#define T_AWAIT(res, issue)                \
+	do                                 \
+		(res) = tide_await(issue); \
+	while (t_redo(res))
+
+/*
+ * Whole transfers, as a real caller makes them: a stream socket or a pipe
+ * may move fewer bytes than asked for (TIDE_FAULT's short does it), so
+ * each repeats until want bytes moved; every step is redone after an
+ * unasked -ECANCELED (t_redo()).  They await with tide_await(), so they
+ * work in a task and outside one.
+ *
+ * t_send_all: tide_send() of buf's len bytes: len, or the first error.
+ * t_recv_all: tide_recv() (t_read_all: tide_read() at TIDE_OFF_CUR) into
+ * buf of cap bytes until want came, each step offering all the room left,
+ * so bytes beyond want show in the count: the count (fewer than want at
+ * end of stream), or the first error.
+ */
+int64_t t_send_all(struct tide_loop *loop, int fd, const void *buf, size_t len);
+int64_t t_recv_all(struct tide_loop *loop, int fd, void *buf, size_t cap,
+		   size_t want);
+int64_t t_read_all(struct tide_loop *loop, int fd, void *buf, size_t cap,
+		   size_t want);
+
 /* Run the group once per ring configuration this machine supports
  * (default, COOP_TASKRUN, plain, SQPOLL).  Returns failures. */
 int t_run_configs(const char *name, const struct CMUnitTest *tests, size_t n);

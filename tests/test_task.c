@@ -87,17 +87,18 @@ static int64_t io_task(void *arg)
 	struct io_state *st = arg;
 	int64_t total = 0, r;
 
-	r = tide_await(tide_nop(st->loop));
+	T_AWAIT(r, tide_nop(st->loop));
 	if (r != 0)
 		return -1000 + r;
 	r = tide_await(tide_sleep(st->loop, 1000000));
 	if (r != 0)
 		return -2000 + r;
-	r = tide_await(tide_write(st->loop, st->fds[1], "hello", 5, 0));
+	/* 5 bytes into a pipe: one piece (POSIX: at most PIPE_BUF is
+	 * atomic); the read of them may come short */
+	T_AWAIT(r, tide_write(st->loop, st->fds[1], "hello", 5, 0));
 	if (r != 5)
 		return -3000 + r;
-	r = tide_await(
-		tide_read(st->loop, st->fds[0], st->buf, sizeof(st->buf), 0));
+	r = t_read_all(st->loop, st->fds[0], st->buf, sizeof(st->buf), 5);
 	if (r != 5 || memcmp(st->buf, "hello", 5))
 		return -4000 + r;
 	total += r;
@@ -310,7 +311,7 @@ static void test_tide_await_outside_task(void **state)
 {
 	struct tide_loop *loop = t_loop();
 	struct cb_await c = { .r = 1 };
-	struct tide_future *f;
+	int64_t r;
 	void *pl;
 
 	(void)state;
@@ -320,10 +321,10 @@ static void test_tide_await_outside_task(void **state)
 		tide_await_payload(tide_future_ready(loop, 5, &c), &pl), 5);
 	assert_ptr_equal(pl, &c);
 	assert_int_equal(tide_await(NULL), -ENOMEM);
-	/* in a continuation it cannot block */
-	f = tide_future_then(tide_nop(loop), await_in_callback, &c);
-	assert_int_equal(t_wait(loop, f), 0);
-	tide_future_release(f);
+	/* in a continuation it cannot block (the chain is issued again if
+	 * its NOP never ran: then the continuation did not run either) */
+	T_OP(r, loop, tide_future_then(tide_nop(loop), await_in_callback, &c));
+	assert_int_equal(r, 0);
 	assert_int_equal(c.r, -EBUSY);
 	tide_loop_run(loop);
 	tide_loop_free(loop);
@@ -506,9 +507,13 @@ static int64_t await_gate(void *arg)
 	return tide_await(arg);
 }
 
+/* It issues no operation for TIDE_FAULT to strike, and its 100 000 take
+ * most of this binary's time: the fault runs of make check (three seeds)
+ * keep its path with 2000, the plain run counts the 100 000. */
 static void test_tasks_100000_alive(void **state)
 {
-	uint64_t n = under_valgrind() ? 2000 : 100000;
+	const char *fault = getenv("TIDE_FAULT");
+	uint64_t n = under_valgrind() || (fault && *fault) ? 2000 : 100000;
 	struct tide_loop *loop = t_loop();
 	struct many m = { .loop = loop };
 	struct tide_future **tasks = calloc(n, sizeof(*tasks));
@@ -768,8 +773,15 @@ static void test_task_stacks_lazy(void **state)
 	       tide__taskq_len(&tide__core(loop)->ready))
 		assert_true(tide_loop_run_once(loop, 0) >= 0);
 	with = rss_kib();
-	/* committed stacks would be 2 GiB; allow 32 KiB per task */
-	assert_true(with - before < N * 32L);
+	/* committed stacks would be 2 GiB; allow 32 KiB per task.  ASan
+	 * builds unpoison each slot's whole stack when a task takes it
+	 * (api/task_stack.c), which writes the shadow of all of it, 1/8 of
+	 * its size, unless an earlier test with more tasks left that shadow
+	 * resident (the 100 000 do; under TIDE_FAULT they are 2000: 233 MB
+	 * here, 116 KiB a task): that is the sanitizer's memory, not the
+	 * stacks' */
+	assert_true(with - before <
+		    N * (32L + (TIDE__ASAN ? (long)o.stack_size / 8192 : 0)));
 	for (int i = 0; i < N; i++)
 		tide_promise_resolve(gates[i], 0, NULL);
 	assert_int_equal(t_wait(loop, all), 0);
@@ -794,7 +806,7 @@ static int64_t canc_task(void *arg)
 	tide_promise_resolve(c->started, 0, NULL);
 	c->seen = tide_await(c->what);
 	/* the cancellation was delivered: the next await works normally */
-	c->after = tide_await(tide_nop(c->loop));
+	T_AWAIT(c->after, tide_nop(c->loop));
 	return c->seen == -ECANCELED ? -ECANCELED : 0;
 }
 
@@ -817,9 +829,11 @@ static void cancel_awaiting(struct canc *c)
 	tide_future_release(f);
 }
 
+/* The one -ECANCELED here must be the test's own: the loop's kernel
+ * cancels nothing unasked (t_loop_exact()). */
 static void test_task_cancel_socket_read(void **state)
 {
-	struct canc c = { .loop = t_loop() };
+	struct canc c = { .loop = t_loop_exact() };
 	int sv[2];
 	char buf[64];
 
@@ -911,7 +925,7 @@ static int64_t runnable_task(void *arg)
 	/* a long sleep: a NOP could complete before the cancel lands, and
 	 * then its real result would win */
 	r->first = tide_await(tide_sleep(r->loop, 60ull * 1000000000ull));
-	r->second = tide_await(tide_nop(r->loop));
+	T_AWAIT(r->second, tide_nop(r->loop));
 	r->yielded = tide_task_yield();
 	return r->first;
 }
@@ -921,7 +935,7 @@ static int64_t yield_then_nop(void *arg)
 	struct runnable *r = arg;
 
 	r->yielded = tide_task_yield();
-	r->second = tide_await(tide_nop(r->loop));
+	T_AWAIT(r->second, tide_nop(r->loop));
 	return r->yielded;
 }
 
@@ -1144,8 +1158,8 @@ static int64_t open_missing(void *arg)
 	int64_t fd;
 
 	(void)arg;
-	fd = tide_await(tide_openat(loop, AT_FDCWD, "/nonexistent/tide/x",
-				    O_RDONLY, 0));
+	T_AWAIT(fd, tide_openat(loop, AT_FDCWD, "/nonexistent/tide/x", O_RDONLY,
+				0));
 	if (fd < 0)
 		return fd; /* the error travels up as -errno */
 	close((int)fd);
@@ -1193,10 +1207,10 @@ static int64_t connect_stream(struct tide_loop *loop, const struct tide_addr *a,
 {
 	int64_t fd, r;
 
-	fd = tide_await(tide_socket(loop, AF_INET, SOCK_STREAM, 0));
+	T_AWAIT(fd, tide_socket(loop, AF_INET, SOCK_STREAM, 0));
 	if (fd < 0)
 		return fd;
-	r = tide_await(tide_connect(loop, (int)fd, a));
+	T_AWAIT(r, tide_connect(loop, (int)fd, a));
 	if (r < 0 || tide_stream_new(loop, (int)fd, NULL, s)) {
 		close((int)fd);
 		return r < 0 ? r : -ENOMEM;
@@ -1323,9 +1337,9 @@ static int64_t end_client_task(void *arg)
 	if (r < 0)
 		return r;
 	r = tide_await(tide_stream_write(s, c->send, strlen(c->send)));
-	/* the reply (or the reset), then what follows it: end of stream or
-	 * the reset */
-	c->first = tide_await(tide_stream_read(s, c->got, sizeof(c->got)));
+	/* the reply, a line (one read may bring a part of it), or the
+	 * reset; then what follows it: end of stream or the reset */
+	c->first = tide_await(tide_stream_read_line(s, c->got, sizeof(c->got)));
 	c->second =
 		c->first > 0 ?
 			tide_await(tide_stream_read(s, more, sizeof(more))) :
