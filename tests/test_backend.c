@@ -392,7 +392,8 @@ static void test_inline_ops_counted_once(void **state)
 	assert_int_equal(tide_loop_new(&loop, NULL), 0);
 	edit = loop->uring && loop->u.probe;
 	for (i = 0; edit && i < 3; i++) {
-		assert_true(ops[i] <= loop->u.probe->last_op);
+		if (ops[i] > loop->u.probe->last_op)
+			continue; /* this kernel lacks it: the road is taken */
 		saved[i] = loop->u.probe->ops[ops[i]].flags;
 		loop->u.probe->ops[ops[i]].flags &=
 			(uint16_t)~IO_URING_OP_SUPPORTED;
@@ -410,7 +411,8 @@ static void test_inline_ops_counted_once(void **state)
 	assert_int_equal(tide_loop_pending(loop), 0);
 	assert_int_equal(tide_loop_run(loop), 0); /* idle: returns at once */
 	for (i = 0; edit && i < 3; i++)
-		loop->u.probe->ops[ops[i]].flags = saved[i];
+		if (ops[i] <= loop->u.probe->last_op)
+			loop->u.probe->ops[ops[i]].flags = saved[i];
 	close(fd);
 	close(p[1]);
 	close(sv[0]);

@@ -270,7 +270,8 @@ int tide__op_openat2(struct tide_loop *loop, struct tide__op *op, int dfd,
 int tide__op_close(struct tide_loop *loop, struct tide__op *op, int fd)
 {
 	ROUTE(tide__ep_close(loop, op, fd));
-	LACKS_NOW(IORING_OP_CLOSE, close(fd) ? -errno : 0);
+	/* close(2) may block (a file's last flush): the pool's way */
+	LACKS(IORING_OP_CLOSE, tide__ep_close(loop, op, fd));
 	SQE(io_uring_prep_close(sqe, fd));
 }
 

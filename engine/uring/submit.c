@@ -214,6 +214,10 @@ static struct io_uring_sqe *cancel_sqe(struct tide_loop *loop)
 	uint32_t head, left;
 
 	while (!(sqe = tide__sqe(loop))) {
+		/* while the loop is freed the cancel-all walks the backlog:
+		 * it must not move under it (and every op is being cancelled) */
+		if (loop->core.closing)
+			return NULL;
 		head = io_uring_smp_load_acquire(sq->khead);
 		left = loop->u.bl_count - loop->u.bl_head;
 		if (tide__submit(loop, 0) < 0)
@@ -223,7 +227,13 @@ static struct io_uring_sqe *cancel_sqe(struct tide_loop *loop)
 		 * head, which ends the wait, moves a little earlier) */
 		while ((loop->u.setup_flags & IORING_SETUP_SQPOLL) &&
 		       !io_uring_sq_space_left(&loop->u.ring)) {
-			int rc = io_uring_sqring_wait(&loop->u.ring);
+			int rc;
+
+			/* a thread that cannot post completions takes none */
+			if (IO_URING_READ_ONCE(*sq->kflags) &
+			    IORING_SQ_CQ_OVERFLOW)
+				return NULL;
+			rc = io_uring_sqring_wait(&loop->u.ring);
 
 			if (rc < 0 && rc != -EINTR)
 				return NULL;
