@@ -33,13 +33,16 @@ assert d["workload"] == w and d["threads"] >= 1 and d["switch_interval_ns"] > 0
 assert d["rounds"] >= 1 and d["cores"] >= 1 and d["pin"] in ("none", "split", "same")
 assert len(d["loadavg"]) == 2 and isinstance(d["calibrated"], bool)
 assert d["python"]["ran"] is py, d["python"]
-# --call-cost: auto by default with --python on the IO workloads
+# --call-cost: 0 unless asked; auto (the pyconvoy run) says where it came
+# from, and the cost is CPython's extra p50 over the calls per operation
 assert isinstance(d["call_cost_ns"], int) and d["call_cost_ns"] >= 0
-assert d["call_cost_auto"] is (py and w != "cpu"), d["call_cost_auto"]
+assert d["call_cost_auto"] is (sys.argv[1].endswith("pyconvoy.json")), d["call_cost_auto"]
 if d["call_cost_auto"]:
     f = d["call_cost_from"]
     assert f["python_seq_p50_ns"] > 0 and f["tide_seq_p50_ns"] > 0, f
     assert f["calls_per_op"] == (1 if w == "io-file" else 2), f
+    want = max(0, int((f["python_seq_p50_ns"] - f["tide_seq_p50_ns"]) / f["calls_per_op"]))
+    assert abs(d["call_cost_ns"] - want) <= 1, (d["call_cost_ns"], want)
 else:
     assert "call_cost_from" not in d and d["call_cost_ns"] == 0
 if py:
@@ -138,7 +141,7 @@ run pyfile -w io-file -o 300 -r 2 --python "$py"
 check pyfile io-file 1
 run pynet -w io-net -o 200 -r 2 --python="$py"
 check pynet io-net 1
-run pyconvoy -w convoy -t 1 -d 0.3 -r 2 --pin split --python
+run pyconvoy -w convoy -t 1 -d 0.3 -r 2 --pin split --python --call-cost auto
 check pyconvoy convoy 1
 # --call-cost T: that much work under the lock before each IO call (two
 # per round trip; without it a same-core round trip takes 5 to 10 us here;
@@ -190,6 +193,10 @@ if "$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
 fi
 "$py" -S "$script" cpu sequential --prime-calls -1 >/dev/null 2>&1 && say "--prime-calls -1 accepted"
 
+# --call-cost auto without a CPython to measure: none, and the table says why.
+PATH=/nonexistent "$gil" -w convoy -t 1 -d 0.2 -r 1 -W sequential --python --call-cost auto \
+	>"$tmp/nopyc" 2>&1 && grep -q '^call cost: none .*auto: no CPython ran' "$tmp/nopyc" ||
+	{ say "--call-cost auto without python3"; cat "$tmp/nopyc"; }
 # python3 missing: said, emulation alone, exit 0.
 PATH=/nonexistent "$gil" --json --python -n 1000 -r 2 >"$tmp/nopy.json" 2>"$tmp/nopy.err" ||
 	say "--python without python3 exited non-zero"

@@ -81,7 +81,7 @@ struct gil_report {
 	double load[2];		   /* 1-minute load average at start and end */
 	/* --call-cost auto: the sequential IO p50 of each side (ns) it came
 	 * from; call_auto 0: the cost was given (or 0) */
-	int call_auto;
+	int call_auto, call_no_py; /* no_py: auto asked, no CPython found */
 	double call_py_p50, call_tide_p50;
 };
 

@@ -562,7 +562,9 @@ static void gil_head(const struct gil_report *rep, FILE *f)
 		fprintf(f,
 			"call cost: none (the emulation's IO calls pay no "
 			"interpreter work%s)\n",
-			rep->call_auto ? "; auto: CPython took no longer" : "");
+			rep->call_auto	? "; auto: CPython took no longer" :
+			rep->call_no_py ? "; auto: no CPython ran" :
+					  "");
 	fprintf(f,
 		"%d round%s, ways interleaved, each run after a warm-up; "
 		"medians, +- = (max - min) / 2 / median\n",

@@ -48,9 +48,8 @@ static const char usage[] =
 	"  -P, --python [PATH]      also run it in CPython (default: python3)\n"
 	"  -C, --call-cost T|auto   io: the interpreter's work under the lock\n"
 	"                           before each IO call, e.g. 2us (bare number:\n"
-	"                           us); auto: CPython's extra time per call,\n"
-	"                           measured first; default auto with --python,\n"
-	"                           else 0\n"
+	"                           us); auto (with --python): CPython's extra\n"
+	"                           time per call, measured first; default 0\n"
 	"  -j, --json               one JSON object on stdout\n"
 	"  -s, --svg FILE           also write the picture as SVG\n"
 	"  -h, --help               this help\n"
@@ -291,8 +290,6 @@ static void parse(int argc, char **argv, struct gil_cfg *c, struct gil_opts *o)
 		    "convoy)");
 	if (c->call_cost_ns == GIL_CALL_COST_AUTO && !o->python)
 		bad("--call-cost auto measures CPython: it needs --python");
-	if (!o->call_set && o->python && c->workload != GIL_CPU)
-		c->call_cost_ns = GIL_CALL_COST_AUTO;
 }
 
 static void progress(const struct gil_opts *o, const char *fmt, ...)
@@ -366,8 +363,10 @@ static int calibrate_call_cost(struct gil_cfg *c, struct gil_report *rep,
 	double t[CALL_RUNS], p[CALL_RUNS], rate, extra;
 	int k, rc = 0;
 
-	if (c->call_cost_ns == GIL_CALL_COST_AUTO && !rep->python)
+	if (c->call_cost_ns == GIL_CALL_COST_AUTO && !rep->python) {
 		c->call_cost_ns = 0; /* no CPython found: the emulation alone */
+		rep->call_no_py = 1;
+	}
 	if (c->workload == GIL_CPU || c->call_cost_ns == 0) {
 		c->call_cost_ns = 0;
 		return 0;
@@ -512,10 +511,11 @@ int main(int argc, char **argv)
 	}
 	rep.load[0] = loadavg();
 	rc = gil_setup(&c, err, sizeof(err));
-	if (!rc)
-		rc = calibrate(&c, &rep, &o, err, sizeof(err));
+	/* the call cost first: the sizes are chosen with it paid */
 	if (!rc)
 		rc = calibrate_call_cost(&c, &rep, &o, err, sizeof(err));
+	if (!rc)
+		rc = calibrate(&c, &rep, &o, err, sizeof(err));
 	if (!rc)
 		rc = run_rounds(&rep, &o, err, sizeof(err));
 	if (rc) {
