@@ -67,22 +67,23 @@ static int taskq_room(struct tide__taskq *q, struct tide_loop *loop)
 	return 0;
 }
 
-int tide__taskq_push(struct tide__taskq *q, tide_post_fn *fn, void *arg)
+static int taskq_push_for(struct tide__taskq *q, struct tide_loop *loop,
+			  tide_post_fn *fn, void *arg)
 {
-	if (taskq_room(q, NULL))
+	if (taskq_room(q, loop))
 		return -ENOMEM;
 	q->v[q->tail++ & q->mask] = (struct tide__task){ fn, arg };
 	return 0;
 }
 
+int tide__taskq_push(struct tide__taskq *q, tide_post_fn *fn, void *arg)
+{
+	return taskq_push_for(q, NULL, fn, arg);
+}
+
 int tide__defer(struct tide_loop *loop, tide_post_fn *fn, void *arg)
 {
-	struct tide__taskq *q = &loop->core.ready;
-
-	if (taskq_room(q, loop))
-		return -ENOMEM;
-	q->v[q->tail++ & q->mask] = (struct tide__task){ fn, arg };
-	return 0;
+	return taskq_push_for(&loop->core.ready, loop, fn, arg);
 }
 
 /* ---- deferred completions ---- */

@@ -42,17 +42,12 @@ static int refuse(struct tide_loop *loop, struct tide__op *op)
 }
 
 /* A result known now (a syscall done inline): delivered next dispatch.
- * Room in the later queue was reserved before the call (NOW), so the
- * push cannot fail and a result had is never lost. */
+ * Room in the later queue was reserved before the call (LACKS_NOW), so
+ * the push cannot fail and a result had is never lost. */
 static int finish(struct tide_loop *loop, struct tide__op *op, int res)
 {
 	return accepted(loop, op, tide__complete_later(loop, op, res, 0));
 }
-
-/* Make the system call `call` now, for a kernel without the opcode; -ENOMEM
- * (nothing done) when its result could not be queued. */
-#define NOW(call) \
-	(tide__later_reserve(loop) ? -ENOMEM : finish(loop, op, (call)))
 
 /* Fault injection's "nomem": the SQ is full.  A NOP nobody waits for goes
  * to the backlog, so this operation and every one after it are taken from
@@ -150,11 +145,14 @@ static inline void bind_sqe(struct tide_loop *loop, struct tide__op *op,
 		if (__builtin_expect(!tide__has_op(loop, opcode), 0)) \
 			return accepted(loop, op, (ep));              \
 	} while (0)
-/* ... or the system call now, counted once (NOW's finish() counts it). */
+/* ... or the system call `call` now, counted once (by finish()); -ENOMEM,
+ * nothing done, when its result could not be queued. */
 #define LACKS_NOW(opcode, call)                                       \
 	do {                                                          \
 		if (__builtin_expect(!tide__has_op(loop, opcode), 0)) \
-			return NOW(call);                             \
+			return tide__later_reserve(loop) ?            \
+				       -ENOMEM :                      \
+				       finish(loop, op, (call));      \
 	} while (0)
 
 int tide__op_nop(struct tide_loop *loop, struct tide__op *op)
