@@ -126,16 +126,30 @@ void tide__task_future_born(struct tide_loop *loop, struct tide_future *f,
 			    void *ra);
 void tide__task_future_gone(struct tide_loop *loop, struct tide_future *f);
 
-static inline struct tide_future *tide__future_new(struct tide_loop *loop,
-						   int kind)
+_Static_assert(offsetof(struct tide__op, eflags) == 8 &&
+		       offsetof(struct tide__op, kind) == 9 &&
+		       sizeof(struct tide__op) == 16 &&
+		       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "tide__future_new_done() writes the flag bytes as one word");
+
+/* A new future of kind whose record completes through done. */
+static inline struct tide_future *
+tide__future_new_done(struct tide_loop *loop, int kind, tide__op_fn *done)
 {
 	struct tide_future *f = (struct tide_future *)tide__slab_alloc(loop);
 
 	if (__builtin_expect(!f, 0))
 		return NULL;
 	/* fn/arg/next are written when a continuation is attached and only
-	 * read when op.cont says so; result is written at resolution */
-	f->op = (struct tide__op){ .kind = (uint8_t)kind };
+	 * read when op.cont says so; result is written at resolution.  The
+	 * record as two 8-byte stores: the flag bytes are read back at once
+	 * (tide_future_on_done()), and a load from inside one 16-byte vector
+	 * store, what `= (struct tide__op){...}` compiles to, is not
+	 * forwarded on every core. */
+	uint64_t w = (uint64_t)(uint8_t)kind << 8; /* all flags 0, aux 0 */
+
+	f->op.done = done;
+	memcpy(&f->op.eflags, &w, sizeof(w));
 	f->payload = NULL;
 	f->ext = NULL;
 	if (kind == TIDE__FK_PROMISE)
@@ -143,6 +157,12 @@ static inline struct tide_future *tide__future_new(struct tide_loop *loop,
 	if (__builtin_expect(tide__core(loop)->debug, 0))
 		tide__task_future_born(loop, f, __builtin_return_address(0));
 	return f;
+}
+
+static inline struct tide_future *tide__future_new(struct tide_loop *loop,
+						   int kind)
+{
+	return tide__future_new_done(loop, kind, NULL);
 }
 
 /*
@@ -185,13 +205,10 @@ static inline void tide__promise_resolve_direct(struct tide_loop *loop,
 						int64_t res, void *payload)
 {
 	struct tide__core *c = tide__core(loop);
-	uint64_t w;
 
-	/* in_user == 1 and cb_nest < max in one test, with
-	 * tide__may_dispatch()'s layout: in_user the word's upper half */
-	memcpy(&w, &c->cb_nest, sizeof(w));
-	if (p->op.cont == TIDE__FC_DONE &&
-	    w - ((uint64_t)1 << 32) < TIDE__MAX_NEST && !c->debug &&
+	/* (separate loads: see tide__may_dispatch()) */
+	if (p->op.cont == TIDE__FC_DONE && c->in_user == 1 &&
+	    c->cb_nest < TIDE__MAX_NEST && !c->debug &&
 	    !(p->op.fflags & (TIDE__FF_EXT_SLAB | TIDE__FF_EXT_MALLOC))) {
 		tide_done_fn *fn = (tide_done_fn *)p->fn;
 		void *arg = p->arg;
@@ -221,11 +238,8 @@ static inline unsigned tide__clamp_len(size_t len)
 static inline struct tide_future *tide__op_new(struct tide_loop *loop,
 					       tide__op_fn *done)
 {
-	struct tide_future *f = tide__future_new(loop, TIDE__FK_OP);
-
-	if (__builtin_expect(f != NULL, 1))
-		f->op.done = done ? done : tide__op_done;
-	return f;
+	return tide__future_new_done(loop, TIDE__FK_OP,
+				     done ? done : tide__op_done);
 }
 
 /* f; when its operation could not start, f is freed and the caller gets
