@@ -206,9 +206,8 @@ static inline void tide__promise_resolve_direct(struct tide_loop *loop,
 {
 	struct tide__core *c = tide__core(loop);
 
-	/* (separate loads: see tide__may_dispatch()) */
-	if (p->op.cont == TIDE__FC_DONE && c->in_user == 1 &&
-	    c->cb_nest < TIDE__MAX_NEST && !c->debug &&
+	if (p->op.cont == TIDE__FC_DONE &&
+	    tide__may_dispatch_at(c, 1, TIDE__MAX_NEST) && !c->debug &&
 	    !(p->op.fflags & (TIDE__FF_EXT_SLAB | TIDE__FF_EXT_MALLOC))) {
 		tide_done_fn *fn = (tide_done_fn *)p->fn;
 		void *arg = p->arg;

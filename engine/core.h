@@ -120,10 +120,17 @@ tide__core_c(const struct tide_loop *loop)
  * counter's own stores: one 8-byte load over both (a single compare) was
  * tried, but it cannot be forwarded from the 4-byte in_user++/-- just
  * before it and waits for that store to reach the cache -- tide_nop()'s
- * completion spent 3.9% of a NOP benchmark's time on that one load. */
+ * completion spent 3.9% of a NOP benchmark's time on that one load.
+ * tide__may_dispatch_at(): the same test from inside exactly in_user
+ * brackets of user code. */
+static inline bool tide__may_dispatch_at(const struct tide__core *c,
+					 uint32_t in_user, uint32_t max)
+{
+	return c->in_user == in_user && c->cb_nest < max;
+}
 static inline bool tide__may_dispatch(const struct tide__core *c, uint32_t max)
 {
-	return c->in_user == 0 && c->cb_nest < max;
+	return tide__may_dispatch_at(c, 0, max);
 }
 
 /* ---- slab (engine/core/slab.c) ---- */
