@@ -5,7 +5,7 @@
  * the psync engine (pread/pwrite in one thread).
  *
  * The raw loop does what a careful hand-written io_uring program does:
- * fast setup flags when the kernel has them, qd operations in flight, one
+ * the ring tide itself would set up (br_init()), qd operations in flight, one
  * io_uring_submit_and_wait() per round that both submits the refills and
  * waits, and batch reaping with io_uring_cq_advance().
  */
@@ -15,30 +15,92 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <tide.h>
+
 #include "bench.h"
 
+/* liburing 2.3's header may predate these; the kernel's values */
+#ifndef IORING_SETUP_COOP_TASKRUN
+#define IORING_SETUP_COOP_TASKRUN (1u << 8)
+#endif
+#ifndef IORING_SETUP_TASKRUN_FLAG
+#define IORING_SETUP_TASKRUN_FLAG (1u << 9)
+#endif
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1u << 12)
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#define IORING_SETUP_DEFER_TASKRUN (1u << 13)
+#endif
+
+/* The ring setup a tide loop for this depth gets (tide_loop_config()),
+ * as io_uring_setup(2) flags; 0 when tide is not on io_uring here. */
+static int tide_ring_setup(uint32_t qd, struct io_uring_params *p,
+			   unsigned *entries)
+{
+	struct tide_loop_options o;
+	struct tide_loop_config cfg;
+	struct tide_loop *loop;
+
+	memset(&o, 0, sizeof(o));
+	o.entries = qd > 256 ? qd : 0; /* what the tide engines ask for */
+	if (tide_loop_new(&loop, &o) < 0)
+		return 0;
+	tide_loop_config(loop, &cfg);
+	tide_loop_free(loop);
+	if (cfg.backend != TIDE_BACKEND_URING || !cfg.sq_entries)
+		return 0;
+	if (cfg.setup & TIDE_SETUP_DEFER_TASKRUN)
+		p->flags |= IORING_SETUP_SINGLE_ISSUER |
+			    IORING_SETUP_DEFER_TASKRUN;
+	if (cfg.setup & TIDE_SETUP_COOP_TASKRUN)
+		p->flags |= IORING_SETUP_COOP_TASKRUN |
+			    IORING_SETUP_TASKRUN_FLAG;
+	if (cfg.setup & TIDE_SETUP_SQPOLL)
+		p->flags |= IORING_SETUP_SQPOLL;
+	if (cfg.setup & TIDE_SETUP_SUBMIT_ALL)
+		p->flags |= IORING_SETUP_SUBMIT_ALL;
+	if (cfg.cq_entries != 2 * cfg.sq_entries) {
+		p->flags |= IORING_SETUP_CQSIZE;
+		p->cq_entries = cfg.cq_entries;
+	}
+	*entries = cfg.sq_entries;
+	return 1;
+}
+
+/*
+ * The raw loop's ring is set up exactly as tide's own for the same depth:
+ * the same setup flags and ring sizes, and its descriptor registered
+ * (io_uring_register_ring_fd(), which tide does too), so that "vs raw"
+ * compares the code around the ring, not two different rings.  Where no
+ * tide loop runs on io_uring (TIDE_BACKEND=epoll), the fastest flags the
+ * kernel takes.
+ */
 static int br_init(struct io_uring *ring, uint32_t qd)
 {
 	struct io_uring_params p;
 	unsigned entries = qd < 32 ? 32 : qd;
 	static const unsigned tries[] = {
-#ifdef IORING_SETUP_DEFER_TASKRUN
 		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-#endif
-#ifdef IORING_SETUP_COOP_TASKRUN
 		IORING_SETUP_COOP_TASKRUN,
-#endif
 		0,
 	};
 	int ret = -EINVAL;
 
-	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
-		memset(&p, 0, sizeof(p));
-		p.flags = tries[i];
+	memset(&p, 0, sizeof(p));
+	if (tide_ring_setup(qd, &p, &entries)) {
 		ret = io_uring_queue_init_params(entries, ring, &p);
-		if (ret != -EINVAL)
-			break;
+	} else {
+		for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+			memset(&p, 0, sizeof(p));
+			p.flags = tries[i];
+			ret = io_uring_queue_init_params(entries, ring, &p);
+			if (ret != -EINVAL)
+				break;
+		}
 	}
+	if (ret == 0)
+		(void)io_uring_register_ring_fd(ring); /* as tide does */
 	return ret;
 }
 
