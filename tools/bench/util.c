@@ -76,13 +76,6 @@ uint64_t offs_next(struct offs *o)
 	return b * o->bs;
 }
 
-int should_stop(const struct job *j, uint64_t issued, uint64_t t0, uint64_t now)
-{
-	if (j->ops)
-		return issued >= j->ops;
-	return now - t0 >= j->duration_ns;
-}
-
 void progress(const struct job *j, const char *engine, uint64_t ops,
 	      uint64_t t0, uint64_t now, uint64_t *last)
 {
