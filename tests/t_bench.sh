@@ -24,8 +24,28 @@ grep -q '"ops_per_sec"' "$T/nop.json" || fail "nop: no ops_per_sec"
 grep -q '"bytes_per_future"' "$T/nop.json" || fail "nop: no bytes_per_future"
 grep -q '"loop_config"' "$T/nop.json" || fail "nop: no loop_config"
 "$B" nop --batch 8 --duration 0.05 --engine all >/dev/null || fail "nop all"
+# --rounds: the engines interleaved, each engine's median round, the
+# median of the per-round ratios
+if [ -z "$uring_blocked" ]; then
+	"$B" nop --batch 8 --ops 2000 --engine all --rounds 3 --json \
+		>"$T/r.json" 2>"$T/err" || fail "nop rounds: $(cat "$T/err")"
+	[ "$(num rounds "$T/r.json")" = 3 ] || fail "nop rounds: no rounds"
+	[ "$(grep -c '"rounds": 3' "$T/r.json")" = 3 ] ||
+		fail "nop rounds: rounds not in each engine's object"
+	[ "$(grep -c '"ratio_to_raw"' "$T/r.json")" = 2 ] ||
+		fail "nop rounds: ratio_to_raw"
+	[ "$(grep -c '"ops": 2000,' "$T/r.json")" = 2 ] ||
+		fail "nop rounds: ops of the median round"
+fi
 
 head -c 1048576 /dev/urandom >"$T/f"
+if [ -z "$uring_blocked" ]; then
+	"$B" read "$T/f" --engine all --bs 4k --qd 4 --ops 200 --rounds 2 \
+		>"$T/r.txt" 2>"$T/err" || fail "read rounds: $(cat "$T/err")"
+	for e in tide tide-fixed psync pool raw; do
+		grep -q "^$e " "$T/r.txt" || fail "read rounds: no $e line"
+	done
+fi
 for e in tide tide-fixed psync pool raw; do
 	for mode in read write; do
 		for r in "" --rand; do
@@ -102,6 +122,10 @@ expect 2 "$B" bogus
 expect 2 "$B"
 expect 2 "$B" copy "$T/f"
 expect 2 "$B" nop --engine psync
+expect 2 "$B" nop --rounds 0
+expect 2 "$B" nop --rounds 100
+expect 2 "$B" nop --rounds x
+expect 2 "$B" copy "$T/f" "$T/g" --rounds 2
 # O_DIRECT: a block size off the sector size, or a filesystem without it
 expect 1 "$B" read "$T/f" --direct --bs 1000 --ops 1
 if [ -w /dev/full ]; then

@@ -53,13 +53,18 @@ static void out_lat(struct json_writer *w, struct tide_hist *h)
 }
 
 static void out_json_one(struct json_writer *w, const struct job *j,
-			 struct result *r, double ratio)
+			 struct result *r, double ratio, unsigned rounds)
 {
 	json_object_begin(w);
 	json_key(w, "mode");
 	json_string(w, mode_name(j->mode));
 	json_key(w, "engine");
 	json_string(w, r->engine);
+	if (rounds > 1) {
+		/* the figures are this engine's median round */
+		json_key(w, "rounds");
+		json_uint(w, rounds);
+	}
 	json_key(w, "ops");
 	json_uint(w, r->ops);
 	json_key(w, "seconds");
@@ -198,8 +203,10 @@ static void out_table(const struct job *j, struct result *res, unsigned n,
 	}
 }
 
-int output(const struct job *j, struct result *res, unsigned n, int json);
-int output(const struct job *j, struct result *res, unsigned n, int json)
+int output(const struct job *j, struct result *res, unsigned n, int json,
+	   const double *ratios, unsigned rounds);
+int output(const struct job *j, struct result *res, unsigned n, int json,
+	   const double *ratios, unsigned rounds)
 {
 	double ratio[BENCH_E_N] = { 0 };
 	double floor = 0;
@@ -208,21 +215,26 @@ int output(const struct job *j, struct result *res, unsigned n, int json)
 		if (!strcmp(res[i].engine, "raw"))
 			floor = per_sec(res[i].ops, res[i].ns);
 	for (unsigned i = 0; i < n && n > 1 && floor > 0; i++)
-		ratio[i] = per_sec(res[i].ops, res[i].ns) / floor;
+		ratio[i] = ratios ? ratios[i] :
+				    per_sec(res[i].ops, res[i].ns) / floor;
 	if (json) {
 		struct json_writer w;
 
 		json_init(&w, stdout, 1);
 		if (n == 1) {
-			out_json_one(&w, j, &res[0], 0);
+			out_json_one(&w, j, &res[0], 0, rounds);
 		} else {
 			json_object_begin(&w);
 			json_key(&w, "mode");
 			json_string(&w, mode_name(j->mode));
+			if (rounds > 1) {
+				json_key(&w, "rounds");
+				json_uint(&w, rounds);
+			}
 			json_key(&w, "results");
 			json_array_begin(&w);
 			for (unsigned i = 0; i < n; i++)
-				out_json_one(&w, j, &res[i], ratio[i]);
+				out_json_one(&w, j, &res[i], ratio[i], rounds);
 			json_array_end(&w);
 			json_object_end(&w);
 		}
@@ -324,5 +336,5 @@ int copy_main(struct job *j, const char *src, const char *dst, int json)
 	r.lat = st.lat;
 	j->size = st.bytes;
 	j->path = dst;
-	return out_finish(output(j, &r, 1, json));
+	return out_finish(output(j, &r, 1, json, NULL, 1));
 }

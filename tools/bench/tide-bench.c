@@ -3,6 +3,7 @@
  * tide-bench - measure io_uring through tide against the alternatives.
  *
  *	tide-bench nop   [--batch N] [--engine tide|raw|all] [--duration S] [--json]
+ *			 [--rounds N]
  *	tide-bench read  [FILE] [--rand] [--bs 4k] [--qd 32] [--size N] [--direct] ...
  *	tide-bench write [FILE] [... --fsync N]
  *	tide-bench copy  SRC DST [--bs 128k] [--qd 8]
@@ -16,6 +17,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +42,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: tide-bench nop   [--batch N] [--engine E] [--duration S|--ops N] [--json]\n"
+		"                        [--rounds N]\n"
 		"       tide-bench read  [FILE] [--rand] [--bs SIZE] [--qd N] [--size SIZE]\n"
 		"                        [--direct] [--engine E] [--duration S|--ops N] [--json]\n"
+		"                        [--rounds N]\n"
 		"       tide-bench write [FILE] [same options] [--fsync N]\n"
 		"       tide-bench copy  SRC DST [--bs SIZE] [--qd N] [--json]\n"
 		"engines: tide tide-fixed psync pool raw all (nop: tide raw all)\n"
@@ -92,7 +96,8 @@ enum {
 	OPT_WORKERS,
 	OPT_HELP,
 	OPT_BATCH,
-	OPT_SEED
+	OPT_SEED,
+	OPT_ROUNDS
 };
 
 static const struct option long_opts[] = {
@@ -112,13 +117,17 @@ static const struct option long_opts[] = {
 	{ "file", required_argument, NULL, OPT_FILE },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "rounds", required_argument, NULL, OPT_ROUNDS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
 
+#define ROUNDS_MAX 99u
+
 struct cli {
 	struct job j;
 	unsigned engines;
+	unsigned rounds; /* engines run interleaved this many times */
 	int json;
 	const char *file, *dst;
 };
@@ -223,6 +232,12 @@ static int parse_args(int argc, char **argv, struct cli *c)
 						 "a number");
 			c->j.seed = v;
 			break;
+		case OPT_ROUNDS:
+			if ((err = opt_count(optarg, 1, ROUNDS_MAX, &v)))
+				return bad_value("--rounds", optarg, err,
+						 "1 to 99");
+			c->rounds = (unsigned)v;
+			break;
 		case OPT_ENGINE:
 			if (parse_engine(optarg, &c->engines) < 0)
 				return bad_usage(
@@ -265,6 +280,11 @@ static int check_args(struct cli *c)
 		j->duration_ns = 5000000000ull;
 	if (!c->engines)
 		c->engines = 1u << BENCH_E_TIDE;
+	if (!c->rounds)
+		c->rounds = 1;
+	if (j->mode == BENCH_COPY && c->rounds > 1)
+		return bad_usage("--rounds applies to nop, read and write%s",
+				 "");
 	if (j->mode == BENCH_NOP &&
 	    (c->engines & ~((1u << BENCH_E_TIDE) | (1u << BENCH_E_RAW)))) {
 		if (c->engines == (1u << BENCH_E_N) - 1)
@@ -285,7 +305,8 @@ static int check_args(struct cli *c)
 	return 0;
 }
 
-int output(const struct job *j, struct result *res, unsigned n, int json);
+int output(const struct job *j, struct result *res, unsigned n, int json,
+	   const double *ratios, unsigned rounds);
 
 static int run_one(struct job *j, unsigned e, struct result *r)
 {
@@ -332,11 +353,70 @@ static void report_err(const struct job *j, const struct result *r, int err)
 
 int copy_main(struct job *j, const char *src, const char *dst, int json);
 
+/* Unavailable here, in a run of several engines: skipped, not failed. */
+static bool skippable(const struct cli *c, unsigned e, int ret)
+{
+	return c->engines != (1u << e) &&
+	       ((e == BENCH_E_POOL && ret == -ENOTSUP) ||
+		(e == BENCH_E_RAW && (ret == -EPERM || ret == -ENOSYS)) ||
+		(e == BENCH_E_FIXED && ret == -EOPNOTSUPP));
+}
+
+static double rate(const struct result *r)
+{
+	return r->ns ? (double)r->ops * 1e9 / (double)r->ns : 0.0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The middle of v[0..n) (sorted in place); the lower middle for even n. */
+static double median_of(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[(n - 1) / 2];
+}
+
+/*
+ * Engine e's median round of all[round][engine]: the round whose rate is
+ * the median, so that its other figures (latency, CPU) come from one real
+ * run; and, with raw run too, the median of the per-round ratios, each
+ * round's engine against the raw run beside it.
+ */
+static void pick_median(struct result (*all)[BENCH_E_N], unsigned rounds,
+			unsigned e, int with_raw, struct result *out,
+			double *ratio)
+{
+	double v[ROUNDS_MAX], mid;
+	unsigned k;
+
+	for (k = 0; k < rounds; k++)
+		v[k] = rate(&all[k][e]);
+	mid = median_of(v, rounds);
+	for (k = 0; k < rounds && rate(&all[k][e]) != mid; k++)
+		;
+	*out = all[k < rounds ? k : 0][e];
+	*ratio = 0;
+	if (!with_raw)
+		return;
+	for (k = 0; k < rounds; k++) {
+		double raw = rate(&all[k][BENCH_E_RAW]);
+
+		v[k] = raw > 0 ? rate(&all[k][e]) / raw : 0;
+	}
+	*ratio = median_of(v, rounds);
+}
+
 int main(int argc, char **argv)
 {
-	struct result res[BENCH_E_N];
+	struct result res[BENCH_E_N], (*all)[BENCH_E_N];
+	double ratio[BENCH_E_N];
 	struct cli c;
-	unsigned n = 0;
+	unsigned n = 0, live;
 	int ret, status = 0;
 
 	out_check_at_exit("tide-bench");
@@ -350,41 +430,61 @@ int main(int argc, char **argv)
 	c.j.progress = isatty(STDERR_FILENO) && !getenv("TIDE_BENCH_QUIET");
 	if (c.j.mode == BENCH_COPY)
 		return copy_main(&c.j, c.file, c.dst, c.json);
-	if (c.j.mode != BENCH_NOP && file_open(&c.j, c.file) < 0) {
-		file_close(&c.j);
+	all = calloc(c.rounds, sizeof(*all));
+	if (!all) {
+		fprintf(stderr, "tide-bench: %s\n", strerror(ENOMEM));
 		return 1;
 	}
-	for (unsigned e = 0; e < BENCH_E_N; e++) {
-		if (!(c.engines & (1u << e)))
-			continue;
-		ret = run_one(&c.j, e, &res[n]);
-		if (ret < 0 && c.engines != (1u << e) &&
-		    ((e == BENCH_E_POOL && ret == -ENOTSUP) ||
-		     (e == BENCH_E_RAW && (ret == -EPERM || ret == -ENOSYS)) ||
-		     (e == BENCH_E_FIXED && ret == -EOPNOTSUPP))) {
-			/* io_uring blocked here (tide runs on epoll), or the
-			 * pool asked for --fsync: "all" runs the engines
-			 * that work */
-			fprintf(stderr,
-				"tide-bench: %s engine unavailable "
-				"here (%s), skipped\n",
-				engine_names[e],
-				e == BENCH_E_POOL && res[n].err_what ?
-					res[n].err_what :
-					strerror(-ret));
-			continue;
+	if (c.j.mode != BENCH_NOP && file_open(&c.j, c.file) < 0) {
+		file_close(&c.j);
+		free(all);
+		return 1;
+	}
+	/* rounds interleave the engines (tide, raw, tide, raw, ...): on a
+	 * noisy machine a ratio means something only side by side */
+	live = c.engines;
+	for (unsigned k = 0; k < c.rounds; k++) {
+		for (unsigned e = 0; e < BENCH_E_N; e++) {
+			struct result *r = &all[k][e];
+
+			if (!(live & (1u << e)))
+				continue;
+			ret = run_one(&c.j, e, r);
+			if (ret < 0 && skippable(&c, e, ret)) {
+				/* io_uring blocked here (tide runs on
+				 * epoll), or the pool asked for --fsync:
+				 * "all" runs the engines that work */
+				fprintf(stderr,
+					"tide-bench: %s engine unavailable "
+					"here (%s), skipped\n",
+					engine_names[e],
+					e == BENCH_E_POOL && r->err_what ?
+						r->err_what :
+						strerror(-ret));
+				live &= ~(1u << e);
+				continue;
+			}
+			if (ret < 0) {
+				/* the other engines still run: psync and
+				 * pool need no io_uring when a filter
+				 * denies it */
+				report_err(&c.j, r, ret);
+				live &= ~(1u << e);
+				status = 1;
+			}
 		}
-		if (ret < 0) {
-			/* the other engines still run: psync and pool need
-			 * no io_uring when a filter denies it */
-			report_err(&c.j, &res[n], ret);
-			status = 1;
-			continue;
-		}
-		n++;
 	}
 	file_close(&c.j);
-	if (n && out_finish(output(&c.j, res, n, c.json)))
+	for (unsigned e = 0; e < BENCH_E_N; e++) {
+		if (!(live & (1u << e)))
+			continue;
+		pick_median(all, c.rounds, e, !!(live & (1u << BENCH_E_RAW)),
+			    &res[n], &ratio[n]);
+		n++;
+	}
+	free(all);
+	if (n && out_finish(output(&c.j, res, n, c.json,
+				   c.rounds > 1 ? ratio : NULL, c.rounds)))
 		status = 1;
 	return status;
 }
