@@ -48,6 +48,14 @@ struct tide__fault {
 		nomem;
 };
 
+/* Why operations leave the io_uring fast path (tide_loop.slow). */
+enum {
+	TIDE__SLOW_EPOLL = 1u << 0, /* the loop runs on epoll */
+	/* closing (operations are refused) or fault injection: every
+	 * operation is looked at first (engine/uring/ops.c's slow_path()) */
+	TIDE__SLOW_CHECK = 1u << 1,
+};
+
 struct tide_loop {
 	struct tide__core core; /* first: see tide__core() */
 	const struct tide__backend *be;
@@ -55,9 +63,9 @@ struct tide_loop {
 	uint32_t backend_why; /* TIDE_BACKEND_WHY_* */
 	int uring_err;	      /* io_uring_setup's -errno when it fell back */
 	uint32_t opts_flags;
-	/* closing, the epoll backend or fault injection: operations leave
-	 * the io_uring fast path (one test instead of three) */
-	bool slow;
+	/* TIDE__SLOW_*: operations leave the io_uring fast path (one test
+	 * instead of three) */
+	uint8_t slow;
 	struct tide__fault fault;
 	uint64_t wait_cap_ns; /* 0, or the longest single blocking wait */
 
@@ -98,6 +106,18 @@ int tide__later_reserve(struct tide_loop *loop);
  * one).  0 or -ENOMEM (never after tide__later_reserve()). */
 int tide__later_push(struct tide_loop *loop, struct tide__op *op, int32_t res,
 		     uint32_t cflags, uint32_t turns);
+/* tide__complete_later() with its room reserved (tide__later_reserve()),
+ * inline: 0, or -ENOMEM when there is none after all. */
+static inline int tide__later_now(struct tide_loop *loop, struct tide__op *op,
+				  int32_t res)
+{
+	if (__builtin_expect(loop->later_n < loop->later_cap, 1)) {
+		loop->later[loop->later_n++] =
+			(struct tide__later){ op, res, 0, 0 };
+		return 0;
+	}
+	return tide__later_push(loop, op, res, 0, 0);
+}
 /* alloc for a cross-thread post's queue (post_lock held). */
 bool tide__fault_nomem_post(struct tide_loop *loop);
 /* Fault injection: read TIDE_FAULT (0, or -EINVAL for a bad value). */

@@ -65,8 +65,8 @@ static void sq_full(struct tide_loop *loop)
 }
 
 /* Off the fast path: the loop is closing (operations complete -ECANCELED
- * unstarted, as do those fault injection has the kernel cancel), runs on
- * epoll, or injects faults.  1: go on with io_uring. */
+ * unstarted, as do those fault injection has the kernel cancel) or injects
+ * faults (TIDE__SLOW_CHECK).  1: go on with the operation. */
 static __attribute__((noinline, cold)) int slow_path(struct tide_loop *loop,
 						     struct tide__op *op,
 						     int fd, unsigned *len,
@@ -82,16 +82,21 @@ static __attribute__((noinline, cold)) int slow_path(struct tide_loop *loop,
 }
 
 /* The prologue of every operation: one test keeps io_uring on the fast
- * path; ep, the epoll backend's road, is evaluated only there.  fd and
- * len (a pointer, or NULL) are what fault injection may cut short; how
+ * path; ep, the epoll backend's road, is evaluated only there, and
+ * slow_path() is called only while closing or injecting faults (on epoll
+ * it would be one call per operation for nothing).  fd and len (a
+ * pointer, or NULL) are what fault injection may cut short; how
  * (TIDE__FAULT_*) says which way the bytes go, or that it is a multishot,
  * which fault injection may end early. */
 #define ROUTE_AS(fd, len, how, ep)                                        \
 	do {                                                              \
 		if (__builtin_expect(loop->slow, 0)) {                    \
-			int r_ = slow_path(loop, op, (fd), (len), (how)); \
-			if (r_ <= 0)                                      \
-				return r_;                                \
+			if (loop->slow & TIDE__SLOW_CHECK) {              \
+				int r_ = slow_path(loop, op, (fd), (len), \
+						   (how));                \
+				if (r_ <= 0)                              \
+					return r_;                        \
+			}                                                 \
 			if (!loop->uring)                                 \
 				return accepted(loop, op, (ep));          \
 		}                                                         \
