@@ -188,7 +188,7 @@ void tide__ep_finish(struct tide_loop *loop, struct ep_req *r, int32_t res)
 
 int tide__ep_now(struct tide_loop *loop, struct tide__op *op, int32_t res)
 {
-	int ret = tide__complete_later(loop, op, res, 0);
+	int ret = tide__later_now(loop, op, res);
 
 	if (!ret) {
 		tide__ep_count_done(loop);
@@ -199,7 +199,7 @@ int tide__ep_now(struct tide_loop *loop, struct tide__op *op, int32_t res)
 
 /* ---- descriptor table and readiness ---- */
 
-struct ep_fd *tide__ep_fd(struct tide_loop *loop, int fd)
+struct ep_fd *tide__ep_fd_make(struct tide_loop *loop, int fd)
 {
 	struct tide__ep *ep = loop->ep;
 	struct ep_fd *e = tide__ep_fd_at(ep, fd);

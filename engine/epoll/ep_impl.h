@@ -8,6 +8,9 @@
 #define TIDE_EP_IMPL_H
 
 #include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "core/blocking.h"
 #include "epoll.h"
@@ -188,7 +191,16 @@ static inline void tide__ep_count_done(struct tide_loop *loop)
 
 /* Complete op at the next dispatch (result known at submission). */
 int tide__ep_now(struct tide_loop *loop, struct tide__op *op, int32_t res);
-struct ep_fd *tide__ep_fd(struct tide_loop *loop, int fd);
+/* fd's entry, made when there is none; NULL for a bad fd or no memory. */
+struct ep_fd *tide__ep_fd_make(struct tide_loop *loop, int fd);
+static inline struct ep_fd *tide__ep_fd(struct tide_loop *loop, int fd)
+{
+	struct ep_fd *e = tide__ep_fd_at(loop->ep, fd);
+
+	if (__builtin_expect(e != NULL, 1) || fd < 0)
+		return e;
+	return tide__ep_fd_make(loop, fd);
+}
 /* Put r on fd's waiting list for r->want; 0 or -errno (-EPERM: fd cannot
  * be polled). */
 int tide__ep_wait(struct tide_loop *loop, struct ep_req *r);
@@ -222,6 +234,22 @@ static inline void tide__ep_more(struct tide_loop *loop, struct ep_req *r,
 				(n) = (call);        \
 		} while ((n) < 0 && errno == EINTR); \
 	} while (0)
+
+/*
+ * preadv2(2) or pwritev2(2) at off (-1: the file position) as the system
+ * call itself.  glibc's wrappers are cancellation points, which in a
+ * process with threads costs two atomic operations around every call;
+ * the backend's calls never block, so none of them needs to be one.
+ */
+static inline ssize_t tide__ep_rwv2(int fd, bool in, const struct iovec *iov,
+				    unsigned cnt, off_t off, int flags)
+{
+	/* the kernel takes the offset as two longs, low word first (on a
+	 * 64-bit kernel the high one is ignored) */
+	return syscall(in ? SYS_preadv2 : SYS_pwritev2, fd, iov,
+		       (unsigned long)cnt, (unsigned long)off,
+		       (unsigned long)((uint64_t)off >> 32), flags);
+}
 
 /* net.c: try r's call again now that its descriptor is ready.  Returns
  * true when r is finished (and freed), false when it waits on. */

@@ -91,9 +91,7 @@ static ssize_t try_nowait(struct tide_loop *loop, int fd, bool in,
 
 	if (!e || e->no_nowait)
 		return -EAGAIN;
-	TIDE__EP_SYS(n, loop,
-		     in ? preadv2(fd, iov, (int)cnt, o, RWF_NOWAIT) :
-			  pwritev2(fd, iov, (int)cnt, o, RWF_NOWAIT));
+	TIDE__EP_SYS(n, loop, tide__ep_rwv2(fd, in, iov, cnt, o, RWF_NOWAIT));
 	if (n >= 0)
 		return n;
 	if (errno == EOPNOTSUPP) {
@@ -115,9 +113,9 @@ static ssize_t try_nowait(struct tide_loop *loop, int fd, bool in,
  * theirs cost nothing).  Returns 1: take the pool; else the operation's
  * return.
  */
-static int by_readiness(struct tide_loop *loop, struct tide__op *op, int fd,
-			bool in, const struct iovec *iov, unsigned cnt,
-			uint64_t off, bool single)
+static int by_readiness_slow(struct tide_loop *loop, struct tide__op *op,
+			     int fd, bool in, const struct iovec *iov,
+			     unsigned cnt, uint64_t off, bool single)
 {
 	int ret;
 
@@ -132,6 +130,18 @@ static int by_readiness(struct tide_loop *loop, struct tide__op *op, int fd,
 		return 1;
 	ret = tide__ep_stream_rw(loop, op, fd, in, iov, cnt, single);
 	return ret == -EAGAIN ? 1 : ret;
+}
+
+/* The usual case first, inline: a descriptor already known as a file. */
+static inline int by_readiness(struct tide_loop *loop, struct tide__op *op,
+			       int fd, bool in, const struct iovec *iov,
+			       unsigned cnt, uint64_t off, bool single)
+{
+	const struct ep_fd *e = tide__ep_fd_at(loop->ep, fd);
+
+	if (__builtin_expect(e && e->kind == EP_FD_BLOCKING, 1))
+		return 1;
+	return by_readiness_slow(loop, op, fd, in, iov, cnt, off, single);
 }
 
 /* A "file" said EAGAIN to RWF_NOWAIT (a page-cache miss, or a pipe or

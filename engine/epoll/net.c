@@ -482,8 +482,7 @@ static ssize_t stream_io(struct tide_loop *loop, int fd, bool in,
 
 	if (!e->no_nowait) {
 		TIDE__EP_SYS(n, loop,
-			     in ? preadv2(fd, iov, (int)cnt, -1, RWF_NOWAIT) :
-				  pwritev2(fd, iov, (int)cnt, -1, RWF_NOWAIT));
+			     tide__ep_rwv2(fd, in, iov, cnt, -1, RWF_NOWAIT));
 		if (n >= 0 || errno != EOPNOTSUPP)
 			return n;
 		e->no_nowait = true;
