@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -719,6 +720,183 @@ static void test_epoll_poll_multishot_and_file(void **state)
 	tide_loop_free(loop);
 }
 
+/* A chain of page-cache reads, each issued by the previous one's
+ * continuation, until stop is set (or cap reads: the test fails). */
+struct rchain {
+	struct tide_loop *loop;
+	int fd;
+	char buf[512];
+	uint64_t n, cap;
+	int64_t bad; /* a read that did not return the whole block */
+	const bool *stop;
+	void (*at)(struct rchain *c); /* after each read, when set */
+};
+
+static void rchain_next(void *arg, int64_t res, void *payload)
+{
+	struct rchain *c = arg;
+
+	(void)payload;
+	if (res != (int64_t)sizeof(c->buf))
+		c->bad = res ? res : -1;
+	if (c->bad || ++c->n >= c->cap || *c->stop)
+		return;
+	if (c->at)
+		c->at(c);
+	assert_int_equal(tide_future_on_done(tide_read(c->loop, c->fd, c->buf,
+						       sizeof(c->buf),
+						       (c->n % 64) * 512),
+					     rchain_next, c),
+			 0);
+}
+
+static void rchain_start(struct rchain *c)
+{
+	assert_int_equal(tide_future_on_done(tide_read(c->loop, c->fd, c->buf,
+						       sizeof(c->buf), 0),
+					     rchain_next, c),
+			 0);
+}
+
+static int scratch_file(void)
+{
+	char path[] = "/tmp/tide_bk_turns.XXXXXX", block[512];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	memset(block, 'f', sizeof(block));
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(write(fd, block, sizeof(block)), 512);
+	return fd; /* just written: in the page cache */
+}
+
+struct turns_ctx {
+	bool done;
+	int sp1; /* the peer of the socket the test receives on */
+};
+
+static void turns_mark(void *arg, int64_t res, void *payload)
+{
+	struct turns_ctx *t = arg;
+
+	(void)payload;
+	assert_int_equal(res, 1);
+	t->done = true;
+}
+
+static void turns_fsync_done(void *arg, int64_t res, void *payload)
+{
+	(void)payload;
+	assert_int_equal(res, 0);
+	*(bool *)arg = true;
+}
+
+static void turns_posted(void *arg)
+{
+	*(bool *)arg = true;
+}
+
+static struct turns_ctx *turns_peer;
+
+/* 50 reads into the chain, the peer sends the byte being waited for. */
+static void turns_send_at_50(struct rchain *c)
+{
+	if (c->n == 50)
+		assert_int_equal(write(turns_peer->sp1, "x", 1), 1);
+}
+
+static void *turns_poster(void *arg)
+{
+	struct tide_loop *loop = ((void **)arg)[0];
+
+	assert_int_equal(tide_loop_post(loop, turns_posted, ((void **)arg)[1]),
+			 0);
+	return NULL;
+}
+
+/*
+ * Page-cache reads complete at once on epoll: a turn with nothing but
+ * them skips epoll_wait() (nothing is registered but the wake-up
+ * eventfd).  What that skip must not lose, while the reads keep every
+ * turn busy: a socket that becomes readable (registered, so the turns
+ * ask epoll again), a pool job's result and a cross-thread post (both
+ * read without the eventfd).
+ */
+static void test_epoll_file_turns_skip_wait(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	struct tide_loop_stats st0, st1;
+	struct turns_ctx t = { 0 };
+	bool never = false, fsynced = false, posted = false;
+	struct rchain c = { .loop = loop, .cap = 1000, .stop = &never };
+	char byte;
+	int sp[2];
+	pthread_t th;
+	void *targs[2] = { loop, &posted };
+
+	(void)state;
+	c.fd = scratch_file();
+	/* only file reads: far fewer waits than turns */
+	tide_loop_stats(loop, &st0);
+	rchain_start(&c);
+	assert_int_equal(tide_loop_run(loop), 0);
+	tide_loop_stats(loop, &st1);
+	assert_int_equal(c.bad, 0);
+	assert_int_equal(c.n, 1000);
+	assert_true(st1.iterations - st0.iterations >= 1000);
+	assert_true((st1.enter_calls - st0.enter_calls) * 10 <
+		    st1.iterations - st0.iterations);
+
+	/* a receive waits on a socket while the reads keep the loop busy */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp),
+			 0);
+	t.sp1 = sp[1];
+	turns_peer = &t;
+	assert_int_equal(
+		tide_future_on_done(tide_recv(loop, sp[0], &byte, 1, 0),
+				    turns_mark, &t),
+		0);
+	c = (struct rchain){ .loop = loop,
+			     .fd = c.fd,
+			     .cap = 100000,
+			     .stop = &t.done,
+			     .at = turns_send_at_50 };
+	rchain_start(&c);
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_true(t.done);
+	assert_int_equal(c.bad, 0);
+	assert_true(c.n < 100000);
+
+	/* a pool job (fsync) and a post from another thread, both while the
+	 * reads run and nothing is registered */
+	assert_int_equal(tide_future_on_done(tide_fsync(loop, c.fd),
+					     turns_fsync_done, &fsynced),
+			 0);
+	c = (struct rchain){
+		.loop = loop, .fd = c.fd, .cap = 10000000, .stop = &fsynced
+	};
+	rchain_start(&c);
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_true(fsynced);
+	assert_int_equal(c.bad, 0);
+	assert_true(c.n < 10000000);
+	assert_int_equal(pthread_create(&th, NULL, turns_poster, targs), 0);
+	c = (struct rchain){
+		.loop = loop, .fd = c.fd, .cap = 10000000, .stop = &posted
+	};
+	rchain_start(&c);
+	assert_int_equal(tide_loop_run(loop), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(posted);
+	assert_int_equal(c.bad, 0);
+	assert_true(c.n < 10000000);
+	close(sp[0]);
+	close(sp[1]);
+	close(c.fd);
+	tide_loop_free(loop);
+}
+
 /* Timers live in the user-space heap on both backends: on io_uring (with
  * EXT_ARG) a sleep and its cancellation cost no SQE at all. */
 static void test_timers_cost_no_sqe(void **state)
@@ -771,6 +949,7 @@ int main(void)
 		cmocka_unit_test(test_epoll_timers),
 		cmocka_unit_test(test_epoll_table_grows_while_waiting),
 		cmocka_unit_test(test_epoll_poll_multishot_and_file),
+		cmocka_unit_test(test_epoll_file_turns_skip_wait),
 		cmocka_unit_test(test_timers_cost_no_sqe),
 	};
 

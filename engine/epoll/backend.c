@@ -266,6 +266,14 @@ static int ctl(struct tide__ep *ep, int op, int fd, uint32_t events)
 	return epoll_ctl(ep->epfd, op, fd, &ev) ? -errno : 0;
 }
 
+/* Note what fd is registered for (EP_UNREG: nothing), keeping count. */
+static void set_reg(struct tide__ep *ep, struct ep_fd *e, uint32_t reg)
+{
+	ep->nreg +=
+		(uint32_t)(reg != EP_UNREG) - (uint32_t)(e->reg != EP_UNREG);
+	e->reg = reg;
+}
+
 /*
  * Make fd's registration cover what its waiters want.  Level-triggered: a
  * reader's EPOLLIN stays registered after it is served (the next receive
@@ -294,7 +302,7 @@ static int update(struct tide_loop *loop, int fd, bool check)
 		return 0;
 	if (!next) {
 		(void)ctl(ep, EPOLL_CTL_DEL, fd, 0);
-		e->reg = EP_UNREG;
+		set_reg(ep, e, EP_UNREG);
 		return 0;
 	}
 	if (e->reg == EP_UNREG) {
@@ -308,7 +316,7 @@ static int update(struct tide_loop *loop, int fd, bool check)
 	}
 	if (ret)
 		return ret;
-	e->reg = next;
+	set_reg(ep, e, next);
 	return 0;
 }
 
@@ -359,7 +367,7 @@ void tide__ep_fd_reset(struct tide_loop *loop, int fd)
 		return;
 	if (e->reg != EP_UNREG)
 		(void)ctl(ep, EPOLL_CTL_DEL, fd, 0);
-	e->reg = EP_UNREG;
+	set_reg(ep, e, EP_UNREG);
 	e->kind = EP_FD_UNKNOWN;
 	e->no_nowait = false;
 	/* operations still waiting on the old file end now (those the
@@ -401,7 +409,7 @@ static void dispatch_fd(struct tide_loop *loop, int fd, uint32_t events)
 	if (!e->waiters.head) {
 		/* nobody waits: stop hearing about it until someone does */
 		(void)ctl(ep, EPOLL_CTL_DEL, fd, 0);
-		e->reg = EP_UNREG;
+		set_reg(ep, e, EP_UNREG);
 		return;
 	}
 	/* take the list: callbacks may start, cancel or close anything */
@@ -709,8 +717,16 @@ static int ep_poll(struct tide_loop *loop, int wait)
 			ns = (int64_t)loop->wait_cap_ns;
 	}
 	ep->delivered = 0;
-	n = ep_wait(ep, ns);
-	loop->stats.enter_calls++; /* the backend's one blocking call */
+	if (ns == 0 && !ep->nreg) {
+		/* nothing to wait for and nothing registered but the wake-up
+		 * eventfd: pool results and posts are read without it (it
+		 * stays readable, and is drained by the next wait that
+		 * blocks), so a turn of file IO costs no epoll_wait() */
+		n = 0;
+	} else {
+		n = ep_wait(ep, ns);
+		loop->stats.enter_calls++; /* the backend's blocking call */
+	}
 	if (n == -EINTR)
 		n = 0;
 	if (n < 0)

@@ -115,6 +115,10 @@ struct tide__ep {
 	uint32_t nfdc;
 	struct ep_req **hash; /* op -> req, chained */
 	uint32_t hmask, hcount;
+	/* descriptors registered with epfd besides the wake-up eventfd
+	 * (ep_fd.reg != EP_UNREG): none, and a poll that must not block
+	 * has nothing to ask epoll (backend.c's ep_poll()) */
+	uint32_t nreg;
 	struct ep_req *free_reqs;
 	struct tide__timer_heap timers;
 	struct tide__blocking *pool;
