@@ -110,10 +110,9 @@ void tide__backlog_flush(struct tide_loop *loop)
 		loop->u.bl_head = loop->u.bl_count = 0;
 }
 
-static bool needs_enter(const struct io_uring *ring, unsigned queued, int wait)
+static bool needs_enter(const struct io_uring *ring, unsigned kflags,
+			unsigned queued, int wait)
 {
-	unsigned kflags = IO_URING_READ_ONCE(*ring->sq.kflags);
-
 	if (wait || (kflags & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN)))
 		return true;
 	if (!queued)
@@ -132,11 +131,12 @@ int tide__submit_until(struct tide_loop *loop, int wait, int64_t ns)
 {
 	struct io_uring *ring = &loop->u.ring;
 	unsigned queued = io_uring_sq_ready(ring);
+	unsigned kflags = IO_URING_READ_ONCE(*ring->sq.kflags);
 	int ret;
 
-	if (IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_CQ_OVERFLOW)
+	if (__builtin_expect(kflags & IORING_SQ_CQ_OVERFLOW, 0))
 		loop->stats.cq_overflows++;
-	if (needs_enter(ring, queued, wait) ||
+	if (needs_enter(ring, kflags, queued, wait) ||
 	    (loop->u.setup_flags & IORING_SETUP_DEFER_TASKRUN))
 		loop->stats.enter_calls++;
 	if (wait && loop->wait_cap_ns &&
@@ -186,13 +186,24 @@ int tide__reap(struct tide_loop *loop)
 	 * tail is read again after each batch for what arrived meanwhile. */
 	while ((tail = io_uring_smp_load_acquire(cq->ktail)) != head) {
 		do {
-			const struct io_uring_cqe *cqe = &cqes[head++ & mask];
-			struct tide__op *op =
-				(struct tide__op *)(uintptr_t)cqe->user_data;
+			/* the CQEs up to the tail or the ring's end, whichever
+			 * comes first, walked by pointer */
+			unsigned idx = head & mask, run = tail - head;
+			const struct io_uring_cqe *cqe = &cqes[idx], *end;
 
-			/* every SQE has a record (u->ignore_op for cancels
-			 * and linked timeouts) */
-			tide__complete(loop, op, cqe->res, cqe->flags);
+			if (run > mask + 1 - idx)
+				run = mask + 1 - idx;
+			end = cqe + run;
+			head += run;
+			do {
+				struct tide__op *op =
+					(struct tide__op *)(uintptr_t)
+						cqe->user_data;
+
+				/* every SQE has a record (u->ignore_op for
+				 * cancels and linked timeouts) */
+				tide__complete(loop, op, cqe->res, cqe->flags);
+			} while (++cqe != end);
 		} while (head != tail);
 	}
 	if (head != first)

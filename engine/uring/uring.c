@@ -235,7 +235,8 @@ static int u_poll(struct tide_loop *loop, int wait)
 {
 	int ret;
 
-	tide__backlog_flush(loop);
+	if (__builtin_expect(loop->u.bl_head != loop->u.bl_count, 0))
+		tide__backlog_flush(loop);
 	if (loop->u.bl_head != loop->u.bl_count || loop->later_n)
 		wait = 0; /* SQ full, or completions to deliver: no sleeping */
 	/* heap timers (tide__op_timeout) bound the wait; loop->ep exists
