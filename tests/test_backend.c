@@ -7,16 +7,22 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -897,6 +903,69 @@ static void test_epoll_file_turns_skip_wait(void **state)
 	tide_loop_free(loop);
 }
 
+/* In a child: preadv2/pwritev2 answer ENOSYS (a kernel before 4.6, or a
+ * seccomp policy that does not know them); file and pipe reads and writes
+ * on epoll still work (without RWF_NOWAIT).  Exit 0 when they do. */
+static int rwv2_enosys_child(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_preadv2, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pwritev2, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]),
+				   .filter = f };
+	struct tide_loop_options o = { .flags = TIDE_LOOP_EPOLL };
+	struct tide_loop *loop;
+	char buf[16] = { 0 };
+	int fd = scratch_file(), p[2];
+
+	if (pipe2(p, O_CLOEXEC) || write(p[1], "pipe!", 5) != 5)
+		return 2;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		return 77;
+	if (tide_loop_new(&loop, &o))
+		return 3;
+	if (t_wait(loop, tide_read(loop, fd, buf, 8, 0)) != 8 ||
+	    memcmp(buf, "ffffffff", 8))
+		return 4;
+	if (t_wait(loop, tide_write(loop, fd, "abc", 3, 0)) != 3 ||
+	    t_wait(loop, tide_read(loop, fd, buf, 4, 0)) != 4 ||
+	    memcmp(buf, "abcf", 4))
+		return 5;
+	if (t_wait(loop, tide_read(loop, p[0], buf, sizeof(buf),
+				   TIDE_OFF_CUR)) != 5 ||
+	    memcmp(buf, "pipe!", 5))
+		return 6;
+	if (t_wait(loop, tide_write(loop, p[1], "again", 5, TIDE_OFF_CUR)) !=
+		    5 ||
+	    read(p[0], buf, 5) != 5 || memcmp(buf, "again", 5))
+		return 7;
+	tide_loop_free(loop);
+	return 0;
+}
+
+static void test_epoll_rwv2_enosys(void **state)
+{
+	pid_t pid;
+	int st;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(rwv2_enosys_child());
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77)
+		skip(); /* no seccomp here */
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* Timers live in the user-space heap on both backends: on io_uring (with
  * EXT_ARG) a sleep and its cancellation cost no SQE at all. */
 static void test_timers_cost_no_sqe(void **state)
@@ -950,6 +1019,7 @@ int main(void)
 		cmocka_unit_test(test_epoll_table_grows_while_waiting),
 		cmocka_unit_test(test_epoll_poll_multishot_and_file),
 		cmocka_unit_test(test_epoll_file_turns_skip_wait),
+		cmocka_unit_test(test_epoll_rwv2_enosys),
 		cmocka_unit_test(test_timers_cost_no_sqe),
 	};
 

@@ -240,19 +240,30 @@ static inline void tide__ep_more(struct tide_loop *loop, struct ep_req *r,
 	} while (0)
 
 /*
- * preadv2(2) or pwritev2(2) at off (-1: the file position) as the system
- * call itself.  glibc's wrappers are cancellation points, which in a
- * process with threads costs two atomic operations around every call;
- * the backend's calls never block, so none of them needs to be one.
+ * preadv2(2) or pwritev2(2) at off (-1: the file position) with flags,
+ * as the system call itself where longs are 64 bits.  glibc's wrappers
+ * are cancellation points, which in a process with threads costs two
+ * atomic operations around every call; the backend's calls never block,
+ * so none of them needs to be one.  A kernel (or a seccomp policy) without
+ * the call says EOPNOTSUPP, as the wrappers do for non-zero flags, so
+ * that callers take their road without RWF_NOWAIT.
  */
 static inline ssize_t tide__ep_rwv2(int fd, bool in, const struct iovec *iov,
 				    unsigned cnt, off_t off, int flags)
 {
-	/* the kernel takes the offset as two longs, low word first (on a
-	 * 64-bit kernel the high one is ignored) */
-	return syscall(in ? SYS_preadv2 : SYS_pwritev2, fd, iov,
-		       (unsigned long)cnt, (unsigned long)off,
-		       (unsigned long)((uint64_t)off >> 32), flags);
+#if defined(SYS_preadv2) && defined(SYS_pwritev2) && __SIZEOF_LONG__ == 8
+	/* the offset is two longs, low word first: on a 64-bit kernel the
+	 * low one holds all of it and the high one is ignored */
+	ssize_t n = syscall(in ? SYS_preadv2 : SYS_pwritev2, fd, iov,
+			    (unsigned long)cnt, (unsigned long)off, 0ul, flags);
+
+	if (n < 0 && errno == ENOSYS)
+		errno = EOPNOTSUPP;
+	return n;
+#else
+	return in ? preadv2(fd, iov, (int)cnt, off, flags) :
+		    pwritev2(fd, iov, (int)cnt, off, flags);
+#endif
 }
 
 /* net.c: try r's call again now that its descriptor is ready.  Returns
