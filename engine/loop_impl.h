@@ -103,20 +103,19 @@ void tide__live_leave(const struct tide_loop *loop);
  * operation does anything, so that it can still be refused. */
 int tide__later_reserve(struct tide_loop *loop);
 /* Queue a completion to deliver after turns more dispatches (0: the next
- * one).  0 or -ENOMEM (never after tide__later_reserve()). */
-int tide__later_push(struct tide_loop *loop, struct tide__op *op, int32_t res,
-		     uint32_t cflags, uint32_t turns);
-/* tide__complete_later() with its room reserved (tide__later_reserve()),
- * inline: 0, or -ENOMEM when there is none after all. */
-static inline int tide__later_now(struct tide_loop *loop, struct tide__op *op,
-				  int32_t res)
+ * one).  0 or -ENOMEM (never after tide__later_reserve()).  Inline: an
+ * epoll operation whose result is known at once comes this way. */
+static inline int tide__later_push(struct tide_loop *loop, struct tide__op *op,
+				   int32_t res, uint32_t cflags, uint32_t turns)
 {
-	if (__builtin_expect(loop->later_n < loop->later_cap, 1)) {
-		loop->later[loop->later_n++] =
-			(struct tide__later){ op, res, 0, 0 };
-		return 0;
-	}
-	return tide__later_push(loop, op, res, 0, 0);
+	/* reserved before op started, unless the caller can take -ENOMEM
+	 * (an operation refused before it started, a fault's delay) */
+	if (__builtin_expect(loop->later_n == loop->later_cap, 0) &&
+	    tide__later_reserve(loop))
+		return -ENOMEM;
+	loop->later[loop->later_n++] =
+		(struct tide__later){ op, res, cflags, turns };
+	return 0;
 }
 /* alloc for a cross-thread post's queue (post_lock held). */
 bool tide__fault_nomem_post(struct tide_loop *loop);

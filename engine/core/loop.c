@@ -118,18 +118,6 @@ int tide__later_reserve(struct tide_loop *loop)
 	return 0;
 }
 
-int tide__later_push(struct tide_loop *loop, struct tide__op *op, int32_t res,
-		     uint32_t cflags, uint32_t turns)
-{
-	/* reserved before op started, unless the caller can take -ENOMEM
-	 * (an operation refused before it started, a fault's delay) */
-	if (loop->later_n == loop->later_cap && tide__later_reserve(loop))
-		return -ENOMEM;
-	loop->later[loop->later_n++] =
-		(struct tide__later){ op, res, cflags, turns };
-	return 0;
-}
-
 int tide__complete_later(struct tide_loop *loop, struct tide__op *op,
 			 int32_t res, uint32_t cflags)
 {

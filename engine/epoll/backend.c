@@ -188,7 +188,7 @@ void tide__ep_finish(struct tide_loop *loop, struct ep_req *r, int32_t res)
 
 int tide__ep_now(struct tide_loop *loop, struct tide__op *op, int32_t res)
 {
-	int ret = tide__later_now(loop, op, res);
+	int ret = tide__later_push(loop, op, res, 0, 0);
 
 	if (!ret) {
 		tide__ep_count_done(loop);
@@ -202,11 +202,10 @@ int tide__ep_now(struct tide_loop *loop, struct tide__op *op, int32_t res)
 struct ep_fd *tide__ep_fd_make(struct tide_loop *loop, int fd)
 {
 	struct tide__ep *ep = loop->ep;
-	struct ep_fd *e = tide__ep_fd_at(ep, fd);
+	struct ep_fd *e;
 	uint32_t c = (uint32_t)fd / EP_FD_CHUNK;
 
-	if (e || fd < 0)
-		return e;
+	/* tide__ep_fd() found no entry for fd >= 0: its chunk is missing */
 	if (c >= ep->nfdc) {
 		uint32_t n = ep->nfdc ? ep->nfdc : 4;
 		struct ep_fd **v;

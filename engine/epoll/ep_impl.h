@@ -195,7 +195,8 @@ static inline void tide__ep_count_done(struct tide_loop *loop)
 
 /* Complete op at the next dispatch (result known at submission). */
 int tide__ep_now(struct tide_loop *loop, struct tide__op *op, int32_t res);
-/* fd's entry, made when there is none; NULL for a bad fd or no memory. */
+/* fd's entry, made when there is none; NULL for a bad fd or no memory.
+ * tide__ep_fd_make(): the chunk of fd (>= 0), which has none yet. */
 struct ep_fd *tide__ep_fd_make(struct tide_loop *loop, int fd);
 static inline struct ep_fd *tide__ep_fd(struct tide_loop *loop, int fd)
 {

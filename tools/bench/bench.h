@@ -73,6 +73,17 @@ int run_raw(const struct job *j, struct result *r);
 int run_nop_tide(const struct job *j, struct result *r);
 int run_nop_raw(const struct job *j, struct result *r);
 
+/* n per second over ns nanoseconds (0 for an empty run). */
+static inline double per_sec(uint64_t n, uint64_t ns)
+{
+	return ns ? (double)n * 1e9 / (double)ns : 0.0;
+}
+
+/* The options every tide engine's loop gets for depth qd (the raw
+ * engines set their ring up as that loop's). */
+struct tide_loop_options;
+void tb_loop_options(uint32_t qd, struct tide_loop_options *o);
+
 /* Helpers (util.c). */
 uint64_t now_ns(void);
 void usage_begin(struct result *r);

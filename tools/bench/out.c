@@ -30,11 +30,6 @@ static const char *mode_name(int m)
 	}
 }
 
-static double per_sec(uint64_t n, uint64_t ns)
-{
-	return ns ? (double)n * 1e9 / (double)ns : 0.0;
-}
-
 static void out_lat(struct json_writer *w, struct tide_hist *h)
 {
 	json_key(w, "lat_ns");

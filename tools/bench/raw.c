@@ -42,8 +42,7 @@ static int tide_ring_setup(uint32_t qd, struct io_uring_params *p,
 	struct tide_loop_config cfg;
 	struct tide_loop *loop;
 
-	memset(&o, 0, sizeof(o));
-	o.entries = qd > 256 ? qd : 0; /* what the tide engines ask for */
+	tb_loop_options(qd, &o);
 	if (tide_loop_new(&loop, &o) < 0)
 		return 0;
 	tide_loop_config(loop, &cfg);

@@ -364,7 +364,7 @@ static bool skippable(const struct cli *c, unsigned e, int ret)
 
 static double rate(const struct result *r)
 {
-	return r->ns ? (double)r->ops * 1e9 / (double)r->ns : 0.0;
+	return per_sec(r->ops, r->ns);
 }
 
 static int cmp_double(const void *a, const void *b)

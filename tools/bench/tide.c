@@ -128,13 +128,18 @@ static void note_config(struct tide_loop *loop, struct result *r)
 	r->cfg_features = cfg.features;
 }
 
+void tb_loop_options(uint32_t qd, struct tide_loop_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->entries = qd > 256 ? qd : 0;
+}
+
 static int tb_loop_new(struct tide_loop **loop, uint32_t qd, struct result *r)
 {
 	struct tide_loop_options o;
 	int ret;
 
-	memset(&o, 0, sizeof(o));
-	o.entries = qd > 256 ? qd : 0;
+	tb_loop_options(qd, &o);
 	ret = tide_loop_new(loop, &o);
 	if (ret < 0) {
 		r->err_what = "creating the loop";
