@@ -63,8 +63,8 @@ struct tide_loop {
 	uint32_t backend_why; /* TIDE_BACKEND_WHY_* */
 	int uring_err;	      /* io_uring_setup's -errno when it fell back */
 	uint32_t opts_flags;
-	/* TIDE__SLOW_*: operations leave the io_uring fast path (one test
-	 * instead of three) */
+	/* TIDE__SLOW_*: operations leave the io_uring fast path (set by
+	 * tide__slow_set() only) */
 	uint8_t slow;
 	struct tide__fault fault;
 	uint64_t wait_cap_ns; /* 0, or the longest single blocking wait */
@@ -88,6 +88,17 @@ struct tide_loop {
 	struct tide__uring u; /* the io_uring backend's state */
 	struct tide__ep *ep;  /* the epoll backend's state */
 };
+
+/* Operations leave the io_uring fast path from now on, for why
+ * (TIDE__SLOW_*).  That path's one test is the SQ room's (engine/uring/
+ * ops.c), so the room is closed here, and tide__sqe_slow() keeps it
+ * closed while loop->slow is set: each operation then takes its SQE there,
+ * after its route was looked at. */
+static inline void tide__slow_set(struct tide_loop *loop, uint8_t why)
+{
+	loop->slow |= why;
+	loop->u.sq_limit = loop->u.ring.sq.sqe_tail;
+}
 
 /* ---- live loops (engine/core/live.c) ---- */
 void tide__live_add(struct tide_loop *loop);

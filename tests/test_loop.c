@@ -545,6 +545,60 @@ static void test_tide_loop_free_backlog_idle_pipe(void **state)
 }
 
 /*
+ * Operations started while the loop is being freed are refused, however
+ * much room the SQ has: a read on an idle pipe, cancelled by free, starts
+ * another read on that pipe from its callback (three times over).  Had one
+ * reached the kernel after free's cancel-all it would never complete and
+ * free would wait for ever (alarm() makes that a failure).
+ */
+struct restart {
+	struct tide_loop *loop;
+	int fd;
+	int left;
+	uint64_t done;
+	char buf[8];
+};
+
+static void restart_read(void *arg, int64_t res, void *payload)
+{
+	struct restart *r = arg;
+
+	(void)payload;
+	assert_int_equal(res, -ECANCELED);
+	r->done++;
+	if (r->left-- > 0)
+		assert_int_equal(tide_future_on_done(tide_read(r->loop, r->fd,
+							       r->buf,
+							       sizeof(r->buf),
+							       TIDE_OFF_CUR),
+						     restart_read, r),
+				 0);
+}
+
+static void test_tide_loop_free_refuses_new_ops(void **state)
+{
+	struct restart r = { .left = 3 };
+	int p[2];
+
+	(void)state;
+	r.loop = t_loop();
+	assert_int_equal(pipe(p), 0);
+	r.fd = p[0];
+	assert_int_equal(tide_future_on_done(tide_read(r.loop, p[0], r.buf,
+						       sizeof(r.buf),
+						       TIDE_OFF_CUR),
+					     restart_read, &r),
+			 0);
+	assert_true(tide_loop_run_once(r.loop, 0) >= 0);
+	alarm(20);
+	tide_loop_free(r.loop);
+	alarm(0);
+	assert_int_equal(r.done, 4);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
  * 10 000 reads with deadlines pending: free cancels them all promptly (one
  * cancel-all, not a pass per operation), runs every callback and frees
  * every deadline's state (ASan's leak check would see it otherwise).
@@ -603,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_tide_loop_run_nested_is_busy),
 		cmocka_unit_test(test_stats_count_enters),
 		cmocka_unit_test(test_tide_loop_free_backlog_idle_pipe),
+		cmocka_unit_test(test_tide_loop_free_refuses_new_ops),
 		cmocka_unit_test(test_tide_loop_free_many_pending),
 	};
 	int fails = cmocka_run_group_tests_name("loop", once, NULL, NULL);

@@ -157,7 +157,7 @@ int tide__fault_init(struct tide_loop *loop)
 			e);
 		return -EINVAL;
 	}
-	loop->slow |= TIDE__SLOW_CHECK;
+	tide__slow_set(loop, TIDE__SLOW_CHECK);
 	return 0;
 }
 

@@ -394,7 +394,7 @@ static int setup_backend(struct tide_loop *loop,
 	}
 	loop->be = &tide__epoll_backend;
 	loop->uring = false;
-	loop->slow |= TIDE__SLOW_EPOLL;
+	tide__slow_set(loop, TIDE__SLOW_EPOLL);
 	return loop->be->init(loop, o);
 }
 
@@ -475,7 +475,7 @@ static bool has_work(struct tide_loop *loop)
 static void quiesce(struct tide_loop *loop)
 {
 	loop->core.closing = true;
-	loop->slow |= TIDE__SLOW_CHECK;
+	tide__slow_set(loop, TIDE__SLOW_CHECK);
 	loop->core.stop = false;
 	loop->core.running = true; /* continuations may run inline */
 	loop->core.in_user--;

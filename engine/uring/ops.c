@@ -81,10 +81,11 @@ static __attribute__((noinline, cold)) int slow_path(struct tide_loop *loop,
 	return 1;
 }
 
-/* The prologue of every operation: one test keeps io_uring on the fast
- * path; ep, the epoll backend's road, is evaluated only there, and
- * slow_path() is called only while closing or injecting faults (on epoll
- * it would be one call per operation for nothing).  fd and len (a
+/* Where an operation goes when loop->slow is set: ep, the epoll backend's
+ * road, is evaluated only there, and slow_path() is called only while
+ * closing or injecting faults (on epoll it would be one call per operation
+ * for nothing).  OP_SQE() looks at it only off its fast path; the other
+ * operations begin with it.  fd and len (a
  * pointer, or NULL) are what fault injection may cut short; how
  * (TIDE__FAULT_*) says which way the bytes go, or that it is a multishot,
  * which fault injection may end early. */
@@ -122,24 +123,39 @@ static inline void bind_sqe(struct tide_loop *loop, struct tide__op *op,
 
 /* Fill one SQE for op with prep; -ENOMEM when there is none (the backlog
  * cannot grow).  The ring's own SQE needs no NULL test. */
-#define SQE(prep)                                               \
+#define SQE(prep) OP_SQE((void)0, prep)
+
+/* The same, for an op on a descriptor that may be fixed in the ring. */
+#define SQE_FD(prep) OP_SQE_FD((void)0, prep)
+
+/*
+ * An operation whose io_uring road is one SQE, filled by prep, and whose
+ * other roads route (a ROUTE_*() statement) takes.  The fast path makes one
+ * test, the SQ room's: while loop->slow is set the room is closed
+ * (tide__slow_set(), and tide__sqe_slow() keeps it so), so route is looked
+ * at only when there is no room, and the epoll backend, fault injection
+ * and a closing loop all go that way.
+ */
+#define OP_SQE(route, prep)                                     \
 	do {                                                    \
 		struct io_uring_sqe *sqe;                       \
 		if (__builtin_expect(tide__sq_room(loop), 1)) { \
 			sqe = tide__sq_take(loop);              \
-		} else {                                        \
-			sqe = tide__sqe_slow(loop);             \
-			if (!sqe)                               \
-				return -ENOMEM;                 \
+			bind_sqe(loop, op, sqe);                \
+			prep;                                   \
+			return 0;                               \
 		}                                               \
+		route;                                          \
+		sqe = tide__sqe_slow(loop);                     \
+		if (!sqe)                                       \
+			return -ENOMEM;                         \
 		bind_sqe(loop, op, sqe);                        \
 		prep;                                           \
 		return 0;                                       \
 	} while (0)
 
-/* The same, for an op on a descriptor that may be fixed in the ring. */
-#define SQE_FD(prep)                     \
-	SQE({                            \
+#define OP_SQE_FD(route, prep)           \
+	OP_SQE(route, {                  \
 		prep;                    \
 		tide__sqe_fd(loop, sqe); \
 	})
@@ -162,8 +178,7 @@ static inline void bind_sqe(struct tide_loop *loop, struct tide__op *op,
 
 int tide__op_nop(struct tide_loop *loop, struct tide__op *op)
 {
-	ROUTE(tide__ep_nop(loop, op));
-	SQE(io_uring_prep_nop(sqe));
+	OP_SQE(ROUTE(tide__ep_nop(loop, op)), io_uring_prep_nop(sqe));
 }
 
 static void rw_prep(struct tide_loop *loop, struct io_uring_sqe *sqe,
@@ -184,11 +199,12 @@ int tide__op_read(struct tide_loop *loop, struct tide__op *op, int fd,
 		  unsigned flags)
 {
 	/* a fixed file's fd is an index in the table: nothing to look at */
-	ROUTE_IN(fd, (flags & TIDE__RW_FIXED_FILE) ? NULL : &len,
-		 tide__ep_read(loop, op, fd, buf, len, off, buf_index, flags));
-	SQE(rw_prep(loop, sqe,
-		    buf_index < 0 ? IORING_OP_READ : IORING_OP_READ_FIXED, fd,
-		    buf, len, off, buf_index, flags));
+	OP_SQE(ROUTE_IN(fd, (flags & TIDE__RW_FIXED_FILE) ? NULL : &len,
+			tide__ep_read(loop, op, fd, buf, len, off, buf_index,
+				      flags)),
+	       rw_prep(loop, sqe,
+		       buf_index < 0 ? IORING_OP_READ : IORING_OP_READ_FIXED,
+		       fd, buf, len, off, buf_index, flags));
 }
 
 int tide__op_write(struct tide_loop *loop, struct tide__op *op, int fd,
@@ -196,35 +212,36 @@ int tide__op_write(struct tide_loop *loop, struct tide__op *op, int fd,
 		   unsigned flags)
 {
 	/* a fixed file's fd is an index in the table: nothing to look at */
-	ROUTE_OUT(fd, (flags & TIDE__RW_FIXED_FILE) ? NULL : &len,
-		  tide__ep_write(loop, op, fd, buf, len, off, buf_index,
-				 flags));
-	SQE(rw_prep(loop, sqe,
-		    buf_index < 0 ? IORING_OP_WRITE : IORING_OP_WRITE_FIXED, fd,
-		    buf, len, off, buf_index, flags));
+	OP_SQE(ROUTE_OUT(fd, (flags & TIDE__RW_FIXED_FILE) ? NULL : &len,
+			 tide__ep_write(loop, op, fd, buf, len, off, buf_index,
+					flags)),
+	       rw_prep(loop, sqe,
+		       buf_index < 0 ? IORING_OP_WRITE : IORING_OP_WRITE_FIXED,
+		       fd, buf, len, off, buf_index, flags));
 }
 
 int tide__op_readv(struct tide_loop *loop, struct tide__op *op, int fd,
 		   const struct iovec *iov, unsigned iovcnt, uint64_t off)
 {
-	ROUTE(tide__ep_readv(loop, op, fd, iov, iovcnt, off));
-	SQE_FD(io_uring_prep_readv(sqe, fd, iov, iovcnt, off));
+	OP_SQE_FD(ROUTE(tide__ep_readv(loop, op, fd, iov, iovcnt, off)),
+		  io_uring_prep_readv(sqe, fd, iov, iovcnt, off));
 }
 
 int tide__op_writev(struct tide_loop *loop, struct tide__op *op, int fd,
 		    const struct iovec *iov, unsigned iovcnt, uint64_t off)
 {
-	ROUTE(tide__ep_writev(loop, op, fd, iov, iovcnt, off));
-	SQE_FD(io_uring_prep_writev(sqe, fd, iov, iovcnt, off));
+	OP_SQE_FD(ROUTE(tide__ep_writev(loop, op, fd, iov, iovcnt, off)),
+		  io_uring_prep_writev(sqe, fd, iov, iovcnt, off));
 }
 
 int tide__op_fsync(struct tide_loop *loop, struct tide__op *op, int fd,
 		   unsigned flags)
 {
-	ROUTE(tide__ep_fsync(loop, op, fd, flags));
-	SQE_FD(io_uring_prep_fsync(
-		sqe, fd,
-		(flags & TIDE__FSYNC_DATASYNC) ? IORING_FSYNC_DATASYNC : 0));
+	OP_SQE_FD(ROUTE(tide__ep_fsync(loop, op, fd, flags)),
+		  io_uring_prep_fsync(sqe, fd,
+				      (flags & TIDE__FSYNC_DATASYNC) ?
+					      IORING_FSYNC_DATASYNC :
+					      0));
 }
 
 int tide__op_fallocate(struct tide_loop *loop, struct tide__op *op, int fd,
@@ -239,8 +256,9 @@ int tide__op_fallocate(struct tide_loop *loop, struct tide__op *op, int fd,
 int tide__op_sync_file_range(struct tide_loop *loop, struct tide__op *op,
 			     int fd, uint64_t off, uint32_t len, unsigned flags)
 {
-	ROUTE(tide__ep_sync_file_range(loop, op, fd, off, len, flags));
-	SQE_FD(io_uring_prep_sync_file_range(sqe, fd, len, off, (int)flags));
+	OP_SQE_FD(
+		ROUTE(tide__ep_sync_file_range(loop, op, fd, off, len, flags)),
+		io_uring_prep_sync_file_range(sqe, fd, len, off, (int)flags));
 }
 
 int tide__op_statx(struct tide_loop *loop, struct tide__op *op, int dfd,
@@ -311,10 +329,10 @@ int tide__op_splice(struct tide_loop *loop, struct tide__op *op, int fd_in,
 		    int64_t off_in, int fd_out, int64_t off_out, unsigned len,
 		    unsigned flags)
 {
-	ROUTE(tide__ep_splice(loop, op, fd_in, off_in, fd_out, off_out, len,
-			      flags));
-	SQE(io_uring_prep_splice(sqe, fd_in, off_in, fd_out, off_out, len,
-				 flags));
+	OP_SQE(ROUTE(tide__ep_splice(loop, op, fd_in, off_in, fd_out, off_out,
+				     len, flags)),
+	       io_uring_prep_splice(sqe, fd_in, off_in, fd_out, off_out, len,
+				    flags));
 }
 
 /* ---- sockets ---- */
@@ -338,36 +356,36 @@ int tide__op_socket(struct tide_loop *loop, struct tide__op *op, int domain,
 int tide__op_connect(struct tide_loop *loop, struct tide__op *op, int fd,
 		     const struct sockaddr *addr, socklen_t len)
 {
-	ROUTE(tide__ep_connect(loop, op, fd, addr, len));
-	SQE_FD(io_uring_prep_connect(sqe, fd, addr, len));
+	OP_SQE_FD(ROUTE(tide__ep_connect(loop, op, fd, addr, len)),
+		  io_uring_prep_connect(sqe, fd, addr, len));
 }
 
 int tide__op_accept(struct tide_loop *loop, struct tide__op *op, int fd,
 		    struct sockaddr *addr, socklen_t *len, int flags)
 {
-	ROUTE(tide__ep_accept(loop, op, fd, addr, len, flags));
-	SQE_FD(io_uring_prep_accept(sqe, fd, addr, len, flags));
+	OP_SQE_FD(ROUTE(tide__ep_accept(loop, op, fd, addr, len, flags)),
+		  io_uring_prep_accept(sqe, fd, addr, len, flags));
 }
 
 int tide__op_accept_multi(struct tide_loop *loop, struct tide__op *op, int fd,
 			  int flags)
 {
-	ROUTE_MULTI(tide__ep_accept_multi(loop, op, fd, flags));
-	SQE_FD(io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, flags));
+	OP_SQE_FD(ROUTE_MULTI(tide__ep_accept_multi(loop, op, fd, flags)),
+		  io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, flags));
 }
 
 int tide__op_recv(struct tide_loop *loop, struct tide__op *op, int fd,
 		  void *buf, unsigned len, int flags)
 {
-	ROUTE_IN(fd, &len, tide__ep_recv(loop, op, fd, buf, len, flags));
-	SQE_FD(io_uring_prep_recv(sqe, fd, buf, len, flags));
+	OP_SQE_FD(ROUTE_IN(fd, &len,
+			   tide__ep_recv(loop, op, fd, buf, len, flags)),
+		  io_uring_prep_recv(sqe, fd, buf, len, flags));
 }
 
 int tide__op_recv_multi(struct tide_loop *loop, struct tide__op *op, int fd,
 			struct tide_bufring *br)
 {
-	ROUTE_MULTI(tide__ep_recv_multi(loop, op, fd, br));
-	SQE_FD({
+	OP_SQE_FD(ROUTE_MULTI(tide__ep_recv_multi(loop, op, fd, br)), {
 		io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = tide__bufring_bgid(br);
@@ -377,8 +395,9 @@ int tide__op_recv_multi(struct tide_loop *loop, struct tide__op *op, int fd,
 int tide__op_send(struct tide_loop *loop, struct tide__op *op, int fd,
 		  const void *buf, unsigned len, int flags)
 {
-	ROUTE_OUT(fd, &len, tide__ep_send(loop, op, fd, buf, len, flags));
-	SQE_FD(io_uring_prep_send(sqe, fd, buf, len, flags));
+	OP_SQE_FD(ROUTE_OUT(fd, &len,
+			    tide__ep_send(loop, op, fd, buf, len, flags)),
+		  io_uring_prep_send(sqe, fd, buf, len, flags));
 }
 
 int tide__op_send_zc(struct tide_loop *loop, struct tide__op *op, int fd,
@@ -393,15 +412,15 @@ int tide__op_send_zc(struct tide_loop *loop, struct tide__op *op, int fd,
 int tide__op_recvmsg(struct tide_loop *loop, struct tide__op *op, int fd,
 		     struct msghdr *msg, int flags)
 {
-	ROUTE(tide__ep_recvmsg(loop, op, fd, msg, flags));
-	SQE_FD(io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags));
+	OP_SQE_FD(ROUTE(tide__ep_recvmsg(loop, op, fd, msg, flags)),
+		  io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags));
 }
 
 int tide__op_sendmsg(struct tide_loop *loop, struct tide__op *op, int fd,
 		     const struct msghdr *msg, int flags)
 {
-	ROUTE(tide__ep_sendmsg(loop, op, fd, msg, flags));
-	SQE_FD(io_uring_prep_sendmsg(sqe, fd, msg, (unsigned)flags));
+	OP_SQE_FD(ROUTE(tide__ep_sendmsg(loop, op, fd, msg, flags)),
+		  io_uring_prep_sendmsg(sqe, fd, msg, (unsigned)flags));
 }
 
 int tide__op_shutdown(struct tide_loop *loop, struct tide__op *op, int fd,
@@ -415,8 +434,7 @@ int tide__op_shutdown(struct tide_loop *loop, struct tide__op *op, int fd,
 int tide__op_poll(struct tide_loop *loop, struct tide__op *op, int fd,
 		  unsigned events, bool multi)
 {
-	ROUTE(tide__ep_poll(loop, op, fd, events, multi));
-	SQE_FD({
+	OP_SQE_FD(ROUTE(tide__ep_poll(loop, op, fd, events, multi)), {
 		if (multi)
 			io_uring_prep_poll_multishot(sqe, fd, events);
 		else

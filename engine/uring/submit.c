@@ -70,10 +70,16 @@ struct io_uring_sqe *tide__sqe_slow(struct tide_loop *loop)
 
 	if (u->bl_count == u->bl_head) {
 		/* SQPOLL's thread moves the head on its own: acquire */
-		u->sq_limit =
+		unsigned limit =
 			io_uring_smp_load_acquire(sq->khead) + sq->ring_entries;
-		if ((int)(u->sq_limit - sq->sqe_tail) > 0)
+
+		if ((int)(limit - sq->sqe_tail) > 0) {
+			/* while operations leave the fast path, its room stays
+			 * closed (tide__slow_set()) */
+			if (!loop->slow)
+				u->sq_limit = limit;
 			return &sq->sqes[sq->sqe_tail++ & sq->ring_mask];
+		}
 	}
 	return backlog_push(loop);
 }
