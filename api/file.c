@@ -105,9 +105,10 @@ void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 		void *arg = f->arg, *payload = f->payload;
 
 		tide__slab_free(loop, f);
+		/* user code on the stack until tide__complete() puts the
+		 * count back: the callback is a tail call */
 		c->in_user++;
 		fn(arg, res, payload);
-		c->in_user--;
 		return;
 	}
 	if (__builtin_expect((op->eflags & TIDE__OP_DEADLINE) |

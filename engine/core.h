@@ -236,8 +236,9 @@ static inline void tide__op_retire(struct tide_loop *loop, struct tide__op *op,
 		tide__op_uncount(loop, op, cflags);
 }
 
-static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
-				  int32_t res, uint32_t cflags)
+static inline void tide__complete_in(struct tide_loop *loop,
+				     struct tide__op *op, int32_t res,
+				     uint32_t cflags, uint32_t in_user)
 {
 	TIDE__ASSERT(op->done && ((op->eflags & TIDE__OP_INTERNAL) ||
 				  (op->eflags & TIDE__OP_INFLIGHT)),
@@ -256,6 +257,17 @@ static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
 	}
 	tide__op_uncount(loop, op, cflags);
 	op->done(loop, op, res, cflags);
+	/* a hook whose last step is a call into user code leaves that
+	 * bracket's end to us, so the call can be a tail call
+	 * (tide__op_done()) */
+	tide__core(loop)->in_user = in_user;
+}
+
+/* Deliver a completion to op's hook (loop thread, from the dispatcher). */
+static inline void tide__complete(struct tide_loop *loop, struct tide__op *op,
+				  int32_t res, uint32_t cflags)
+{
+	tide__complete_in(loop, op, res, cflags, tide__core(loop)->in_user);
 }
 
 /*

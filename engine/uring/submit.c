@@ -186,6 +186,8 @@ int tide__reap(struct tide_loop *loop)
 	struct io_uring_cq *cq = &loop->u.ring.cq;
 	struct io_uring_cqe *cqes = cq->cqes;
 	unsigned mask = cq->ring_mask, first = *cq->khead, head = first, tail;
+	/* every hook leaves it as it found it (tide__complete_in()) */
+	uint32_t in_user = loop->core.in_user;
 
 	/* Callbacks cannot re-enter the loop (tide_loop_run() is -EBUSY
 	 * there), so walking the CQ in place and advancing once is safe; the
@@ -208,7 +210,8 @@ int tide__reap(struct tide_loop *loop)
 
 				/* every SQE has a record (u->ignore_op for
 				 * cancels and linked timeouts) */
-				tide__complete(loop, op, cqe->res, cqe->flags);
+				tide__complete_in(loop, op, cqe->res,
+						  cqe->flags, in_user);
 			} while (++cqe != end);
 		} while (head != tail);
 	}
