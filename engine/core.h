@@ -252,11 +252,11 @@ static inline void tide__complete_in(struct tide_loop *loop,
 				      TIDE__OP_FAULT_LATE |
 				      TIDE__OP_FAULT_MULTI | TIDE__OP_INTERNAL),
 			     0)) {
-		tide__complete_odd(loop, op, res, cflags);
-		return;
+		tide__complete_odd(loop, op, res, cflags); /* calls the hook */
+	} else {
+		tide__op_uncount(loop, op, cflags);
+		op->done(loop, op, res, cflags);
 	}
-	tide__op_uncount(loop, op, cflags);
-	op->done(loop, op, res, cflags);
 	/* a hook whose last step is a call into user code leaves that
 	 * bracket's end to us, so the call can be a tail call
 	 * (tide__op_done()) */

@@ -599,6 +599,61 @@ static void test_tide_loop_free_refuses_new_ops(void **state)
 }
 
 /*
+ * A completion on the engine's odd road (here a read cancelled while
+ * still in the backlog of a 4-entry ring, on io_uring; a plain cancel on
+ * epoll) leaves the loop's count of user code on the stack as it was: a
+ * NOP's on_done callback afterwards still runs in the turn that reaps it,
+ * not a turn later.
+ */
+static void note_res(void *arg, int64_t res, void *payload)
+{
+	int64_t *r = arg;
+
+	(void)payload;
+	r[0] = res;
+	r[1]++;
+}
+
+static void test_odd_completion_keeps_dispatch_inline(void **state)
+{
+	struct tide_loop_options o = t_opts;
+	struct tide_loop *loop;
+	struct tide_future *f[5];
+	int64_t r[5][2] = { { 0 } }, nop[2] = { 0 };
+	char buf[5][8];
+	uint32_t base;
+	int p[2];
+
+	(void)state;
+	o.entries = 4;
+	assert_int_equal(tide_loop_new(&loop, &o), 0);
+	base = loop->core.in_user;
+	assert_int_equal(pipe(p), 0);
+	for (int i = 0; i < 5; i++)
+		assert_non_null(f[i] = tide_read(loop, p[0], buf[i],
+						 sizeof(buf[i]), TIDE_OFF_CUR));
+	if (loop->uring)
+		assert_true(loop->u.bl_count > loop->u.bl_head);
+	assert_int_equal(tide_future_cancel(f[4]), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(tide_future_on_done(f[i], note_res, r[i]), 0);
+	/* bounded: SQPOLL's thread takes the SQ (and so the backlog's turn)
+	 * in its own time */
+	for (uint64_t t0 = tide_now_ns();
+	     r[4][1] == 0 && tide_now_ns() - t0 < 10000000000ull;)
+		assert_true(tide_loop_run_once(loop, 1) >= 0);
+	assert_int_equal(r[4][0], -ECANCELED);
+	assert_int_equal(loop->core.in_user, base);
+	assert_int_equal(tide_future_on_done(tide_nop(loop), note_res, nop), 0);
+	assert_true(tide_loop_run_once(loop, 1) >= 0);
+	assert_int_equal(nop[1], 1);
+	assert_int_equal(loop->core.in_user, base);
+	tide_loop_free(loop);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
  * 10 000 reads with deadlines pending: free cancels them all promptly (one
  * cancel-all, not a pass per operation), runs every callback and frees
  * every deadline's state (ASan's leak check would see it otherwise).
@@ -658,6 +713,7 @@ int main(void)
 		cmocka_unit_test(test_stats_count_enters),
 		cmocka_unit_test(test_tide_loop_free_backlog_idle_pipe),
 		cmocka_unit_test(test_tide_loop_free_refuses_new_ops),
+		cmocka_unit_test(test_odd_completion_keeps_dispatch_inline),
 		cmocka_unit_test(test_tide_loop_free_many_pending),
 	};
 	int fails = cmocka_run_group_tests_name("loop", once, NULL, NULL);

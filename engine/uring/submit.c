@@ -74,11 +74,14 @@ struct io_uring_sqe *tide__sqe_slow(struct tide_loop *loop)
 			io_uring_smp_load_acquire(sq->khead) + sq->ring_entries;
 
 		if ((int)(limit - sq->sqe_tail) > 0) {
+			struct io_uring_sqe *sqe =
+				&sq->sqes[sq->sqe_tail++ & sq->ring_mask];
+
 			/* while operations leave the fast path, its room stays
-			 * closed (tide__slow_set()) */
-			if (!loop->slow)
-				u->sq_limit = limit;
-			return &sq->sqes[sq->sqe_tail++ & sq->ring_mask];
+			 * closed (tide__slow_set()): the limit follows the
+			 * tail, so that 2^31 SQEs later it cannot wrap open */
+			u->sq_limit = loop->slow ? sq->sqe_tail : limit;
+			return sqe;
 		}
 	}
 	return backlog_push(loop);
