@@ -279,20 +279,13 @@ int tide_future_on_done(struct tide_future *f, tide_done_fn *fn, void *arg)
 
 	if (__builtin_expect(!f || !fn, 0))
 		return on_done_slow(f, fn, arg);
-	/* fast path: a fresh pending future gets its callback in place.  The
-	 * flag bytes are read and written as the one word tide__future_new_done()
-	 * stored just before: a byte load from inside that store may wait for
-	 * it to reach the cache instead of being forwarded */
+	/* fast path: a fresh pending future gets its callback in place, its
+	 * flag bytes read as one word (tide__future_attach_word()) */
 	memcpy(&w, &f->op.eflags, sizeof(w));
 	if (__builtin_expect(!((w >> 24) &
 			       (TIDE__FF_CONSUMED | TIDE__FF_RESOLVED)),
 			     1)) {
-		w = (w & ~((uint64_t)0xff << 16)) |
-		    (uint64_t)TIDE__FC_DONE << 16 |
-		    (uint64_t)(TIDE__FF_CONSUMED | TIDE__FF_READ) << 24;
-		f->fn = (void *)fn;
-		f->arg = arg;
-		memcpy(&f->op.eflags, &w, sizeof(w));
+		tide__future_attach_word(f, fn, arg, w);
 		return 0;
 	}
 	return on_done_slow(f, fn, arg);

@@ -99,16 +99,39 @@ int tide__future_watch(struct tide_loop *loop, struct tide_future *f,
 void tide__op_done(struct tide_loop *loop, struct tide__op *op, int32_t res,
 		   uint32_t cflags);
 
+_Static_assert(offsetof(struct tide__op, eflags) == 8 &&
+		       offsetof(struct tide__op, kind) == 9 &&
+		       sizeof(struct tide__op) == 16 &&
+		       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "the flag bytes are read and written as one word");
+
+/* Attach an on_done callback to a pending future whose flag bytes (the
+ * eight from op.eflags) the caller read as w and found neither consumed
+ * nor resolved.  The bytes are written back as that one word: a byte store
+ * into the word tide__future_new_done() just stored, and a byte load from
+ * it, may wait for the store to reach the cache instead of being
+ * forwarded. */
+static inline void tide__future_attach_word(struct tide_future *f,
+					    tide_done_fn *fn, void *arg,
+					    uint64_t w)
+{
+	w = (w & ~((uint64_t)0xff << 16)) | (uint64_t)TIDE__FC_DONE << 16 |
+	    (uint64_t)(TIDE__FF_CONSUMED | TIDE__FF_READ) << 24;
+	f->fn = (void *)fn;
+	f->arg = arg;
+	memcpy(&f->op.eflags, &w, sizeof(w));
+}
+
 /* Attach an on_done callback to a fresh pending future (not consumed, not
  * resolved: the caller checked): tide_future_on_done()'s fast path, inline
  * so that callers on a hot path (tide_await) make no call. */
 static inline void tide__future_on_done_fresh(struct tide_future *f,
 					      tide_done_fn *fn, void *arg)
 {
-	f->fn = (void *)fn;
-	f->arg = arg;
-	f->op.cont = TIDE__FC_DONE;
-	f->op.fflags |= TIDE__FF_CONSUMED | TIDE__FF_READ;
+	uint64_t w;
+
+	memcpy(&w, &f->op.eflags, sizeof(w));
+	tide__future_attach_word(f, fn, arg, w);
 }
 
 static inline bool fut_resolved(const struct tide_future *f)
@@ -125,12 +148,6 @@ static inline bool fut_resolved(const struct tide_future *f)
 void tide__task_future_born(struct tide_loop *loop, struct tide_future *f,
 			    void *ra);
 void tide__task_future_gone(struct tide_loop *loop, struct tide_future *f);
-
-_Static_assert(offsetof(struct tide__op, eflags) == 8 &&
-		       offsetof(struct tide__op, kind) == 9 &&
-		       sizeof(struct tide__op) == 16 &&
-		       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-	       "tide__future_new_done() writes the flag bytes as one word");
 
 /* A new future of kind whose record completes through done. */
 static inline struct tide_future *
