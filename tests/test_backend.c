@@ -233,6 +233,87 @@ static void test_blocking_cancel_queued_and_running(void **state)
 	close(efd);
 }
 
+/* How many CPUs this thread may run on (the pool spills only with two). */
+static unsigned cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 1;
+	return (unsigned)CPU_COUNT(&set);
+}
+
+/* Spilling: never on one CPU, never the loop's only operation, at most
+ * 5/8 of them with one helper, never behind a real blocking job; a
+ * spilled job wakes no second worker while one is awake, and a real job
+ * that comes behind it does. */
+static void test_blocking_spill_policy(void **state)
+{
+	struct tide__blocking *p;
+	struct job a, b, h;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), gate[2];
+	char c = 'z', got = 0;
+
+	(void)state;
+	assert_true(efd >= 0);
+	assert_int_equal(pipe(gate), 0);
+	assert_int_equal(tide__blocking_new(&p, 4, efd), 0);
+	assert_false(tide__blocking_may_spill(p, 10)); /* not enabled */
+	tide__blocking_spill(p, 1);
+	assert_false(tide__blocking_may_spill(p, 10)); /* one CPU */
+	tide__blocking_spill(p, 2);
+	assert_false(tide__blocking_may_spill(p, 0)); /* the only one */
+	assert_true(tide__blocking_may_spill(p, 1));
+	/* a spilled job holds the one helper (a pipe read, for the test) */
+	job_init(&a, TIDE__B_READ);
+	a.j.spill = 1;
+	a.j.fd = gate[0];
+	a.j.buf = &got;
+	a.j.len = 1;
+	a.j.off = (uint64_t)-1;
+	assert_int_equal(tide__blocking_submit(p, &a.j), 0);
+	/* 2 of 3 would be 6/8: no; 2 of 4 is: yes */
+	assert_false(tide__blocking_may_spill(p, 2));
+	assert_true(tide__blocking_may_spill(p, 3));
+	while (__atomic_load_n(&a.j.state, __ATOMIC_ACQUIRE) == TIDE__BJ_QUEUED)
+		sched_yield();
+	/* a second spilled job waits for the awake worker */
+	job_init(&b, TIDE__B_NOP);
+	b.j.spill = 1;
+	assert_int_equal(tide__blocking_submit(p, &b.j), 0);
+	usleep(20000);
+	assert_int_equal(__atomic_load_n(&b.j.state, __ATOMIC_ACQUIRE),
+			 TIDE__BJ_QUEUED);
+	/* a real job starts a worker, which takes both; nothing spills
+	 * while it is the pool's */
+	job_init(&h, TIDE__B_NOP);
+	assert_int_equal(tide__blocking_submit(p, &h.j), 0);
+	assert_false(tide__blocking_may_spill(p, 1000));
+	assert_int_equal(reap_all(p, efd, 2), 2);
+	assert_int_equal(b.done, 1);
+	assert_int_equal(h.done, 1);
+	assert_int_equal(a.done, 0);
+	assert_true(tide__blocking_may_spill(p, 3));
+	/* a spilled job still queued is cancelled like any other */
+	job_init(&b, TIDE__B_NOP);
+	b.j.spill = 1;
+	assert_int_equal(tide__blocking_submit(p, &b.j), 0);
+	if (tide__blocking_cancel(p, &b.j))
+		assert_int_equal(tide__blocking_busy(p), 1);
+	else
+		assert_int_equal(reap_all(p, efd, 1), 1);
+	assert_int_equal(write(gate[1], &c, 1), 1);
+	assert_int_equal(reap_all(p, efd, 1), 1);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.j.res, 1);
+	assert_int_equal(got, 'z');
+	assert_int_equal(tide__blocking_busy(p), 0);
+	tide__blocking_free(p);
+	close(gate[0]);
+	close(gate[1]);
+	close(efd);
+}
+
 static void test_blocking_run_calls(void **state)
 {
 	char dir[] = "/tmp/tide_bk.XXXXXX", path[64], path2[64],
@@ -1007,6 +1088,119 @@ static void test_timers_cost_no_sqe(void **state)
 	tide_loop_free(loop);
 }
 
+enum { SQD = 32, SBS = 4096, SFILE = 1 << 20 };
+
+/* Page-cache reads at an offset, 32 in flight: on two CPUs part of them
+ * go to the pool (spilled) and part are read inline; every byte comes
+ * back where it belongs, and a cancelled one either ends -ECANCELED with
+ * its buffer left alone or has its whole result. */
+static void test_epoll_spilled_reads_verified(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	static char buf[SQD][SBS];
+	struct tide_future *f[SQD];
+	uint64_t seed = 99, off[SQD];
+	unsigned spilled_rounds = 0, cancelled = 0;
+	char path[64];
+	int fd = t_tmpfile(path, sizeof(path), SFILE);
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	for (int round = 0; round < 200; round++) {
+		for (int i = 0; i < SQD; i++) {
+			seed = seed * 6364136223846793005ull +
+			       1442695040888963407ull;
+			off[i] = (seed >> 33) % (SFILE - SBS);
+			memset(buf[i], 0x5a, SBS);
+			f[i] = tide_read(loop, fd, buf[i], SBS, off[i]);
+			assert_non_null(f[i]);
+		}
+		/* nothing ran yet: jobs on the pool are the spilled ones (the
+		 * file was just written, its pages are cached) */
+		spilled_rounds += tide__ep_busy(loop);
+		for (int i = round % 5; i < SQD; i += 5)
+			assert_int_equal(tide_future_cancel(f[i]), 0);
+		for (int i = 0; i < SQD; i++) {
+			int64_t r = bounded(loop, f[i]);
+
+			if (r == -ECANCELED) {
+				cancelled++;
+				for (int k = 0; k < SBS; k++)
+					assert_int_equal(buf[i][k], 0x5a);
+				continue;
+			}
+			assert_int_equal(r, SBS);
+			assert_true(is_pattern(buf[i], off[i], SBS));
+		}
+		/* bounded()'s last timer goes at the next turn */
+		for (int t = 0; t < 100 && tide_loop_pending(loop); t++)
+			assert_true(tide_loop_run_once(loop, 0) >= 0);
+		assert_int_equal(tide_loop_pending(loop), 0);
+	}
+	if (cpus() > 1)
+		assert_true(spilled_rounds > 100);
+	else
+		assert_int_equal(spilled_rounds, 0);
+	/* the inline ones are done before a cancel can find them: some of
+	 * the cancels must have found a queued job, unless nothing spilled */
+	if (cpus() > 1)
+		assert_true(cancelled > 0);
+	close(fd);
+	tide_loop_free(loop);
+}
+
+/* A number the loop knows as a file's is a pipe's now (closed behind
+ * tide's back), and the read at an offset is spilled to the pool, where
+ * pread(2) says ESPIPE: the read waits for the pipe instead, as it does
+ * when tried inline. */
+static void test_epoll_spilled_read_number_reused(void **state)
+{
+	struct tide_loop *loop = ep_loop();
+	struct tide_future *hold, *f;
+	char buf[8], byte;
+	int sp[2], p[2], fd, num;
+	char path[64];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp),
+			 0);
+	/* one operation in flight beside the reads, so that they spill */
+	hold = tide_recv(loop, sp[0], &byte, 1, 0);
+	assert_non_null(hold);
+	fd = t_tmpfile(path, sizeof(path), 4096);
+	assert_true(fd >= 0);
+	unlink(path);
+	num = fd;
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(bounded(loop, tide_read(loop, num, buf, 5, 7)),
+				 5);
+		assert_true(is_pattern(buf, 7, 5));
+		assert_int_equal(pipe(p), 0);
+		assert_int_equal(dup2(p[0], num), num); /* the file is gone */
+		close(p[0]);
+		f = tide_read(loop, num, buf, 5, 100);
+		assert_non_null(f);
+		assert_int_equal(tide_loop_run_once(loop, 0) >= 0, 1);
+		assert_int_equal(write(p[1], "pipe!", 5), 5);
+		assert_int_equal(bounded(loop, f), 5);
+		assert_memory_equal(buf, "pipe!", 5);
+		close(p[1]);
+		/* and a file again */
+		fd = t_tmpfile(path, sizeof(path), 4096);
+		assert_true(fd >= 0);
+		unlink(path);
+		assert_int_equal(dup2(fd, num), num);
+		close(fd);
+	}
+	assert_int_equal(write(sp[1], "x", 1), 1);
+	assert_int_equal(bounded(loop, hold), 1);
+	close(num);
+	close(sp[0]);
+	close(sp[1]);
+	tide_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1014,6 +1208,7 @@ int main(void)
 		cmocka_unit_test(test_timer_heap_not_due),
 		cmocka_unit_test(test_blocking_batches_wakeups),
 		cmocka_unit_test(test_blocking_cancel_queued_and_running),
+		cmocka_unit_test(test_blocking_spill_policy),
 		cmocka_unit_test(test_blocking_run_calls),
 		cmocka_unit_test(test_blocking_new_bad_size),
 		cmocka_unit_test(test_per_op_fallback_pool),
@@ -1027,6 +1222,8 @@ int main(void)
 		cmocka_unit_test(test_epoll_poll_multishot_and_file),
 		cmocka_unit_test(test_epoll_file_turns_skip_wait),
 		cmocka_unit_test(test_epoll_rwv2_enosys),
+		cmocka_unit_test(test_epoll_spilled_reads_verified),
+		cmocka_unit_test(test_epoll_spilled_read_number_reused),
 		cmocka_unit_test(test_timers_cost_no_sqe),
 	};
 

@@ -20,6 +20,10 @@
  * that never returns (open(2) of a FIFO nobody opens for writing) holds the
  * pool, and so the loop's free, until it does.
  *
+ * Spilling (tide__blocking_spill()): work the loop could do itself, given
+ * to the pool to use the other cores; workers that ran such a job poll
+ * for the next before they sleep.
+ *
  * Threads: started on demand, up to the pool's size (default 4;
  * TIDE_BLOCKING_THREADS=1..256 in the environment sets it), and joined by
  * tide__blocking_free(), which runs once no job is queued or running.
@@ -67,6 +71,10 @@ struct tide__bjob {
 	int32_t res;   /* the call's result or -errno */
 	uint8_t op;    /* enum tide__bop */
 	uint8_t state; /* TIDE__BJ_*, written under the pool's lock */
+	/* work the loop could have done itself (a page-cache read handed
+	 * over to use another core): it starts and wakes no worker while
+	 * one is awake, and waits for it (tide__blocking_spill()) */
+	uint8_t spill;
 	int fd, fd2;
 	int flags;
 	unsigned mode;
@@ -94,6 +102,19 @@ unsigned tide__blocking_reap(struct tide__blocking *p);
 /* Jobs queued or running or finished but not reaped. */
 uint64_t tide__blocking_busy(const struct tide__blocking *p);
 unsigned tide__blocking_threads(const struct tide__blocking *p);
+/*
+ * Spilling: on a machine with cpus > 1, a loop may hand the pool work it
+ * could do itself (a page-cache read: job->spill set) to use the other
+ * cores.  Up to cpus - 1 workers (at most the pool's size) that ran a
+ * spilled job poll the queue for the next one for a while before they
+ * sleep, and a spilled job wakes no worker while one is awake.  cpus <= 1
+ * (the default): nothing spills.
+ */
+void tide__blocking_spill(struct tide__blocking *p, unsigned cpus);
+/* Should the loop, with others operations in flight besides this one,
+ * spill this one?  Only while no job of the pool's is a real blocking one
+ * (spilled jobs would wait behind it), and never every operation. */
+bool tide__blocking_may_spill(const struct tide__blocking *p, uint64_t others);
 /* Stop and join the workers; the pool must be idle (busy() == 0). */
 void tide__blocking_free(struct tide__blocking *p);
 /* Run job's system call on this thread (what a worker does); returns the

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -569,26 +570,54 @@ static void job_done(struct tide__bjob *j)
 
 	if (j->op == TIDE__B_OPENAT && res >= 0)
 		tide__ep_fd_reset(loop, res);
+	if (j->spill && res == -ESPIPE && tide__ep_spill_redo(loop, r))
+		return;
 	if (r->done) /* bytes done inline before the job (file.c) */
 		res = res >= 0 ? res + (int32_t)r->done : (int32_t)r->done;
 	r->state = EP_S_WAITING;
 	tide__ep_finish(loop, r, res);
 }
 
-int tide__ep_pool_submit(struct tide_loop *loop, struct ep_req *r)
+/* The CPUs this thread may run on; 1 when TIDE_BLOCKING_SPILL=0 is in
+ * the environment (no page-cache read is spilled to the pool). */
+static unsigned spill_cpus(void)
+{
+	const char *e = getenv("TIDE_BLOCKING_SPILL");
+	cpu_set_t set;
+	int n;
+
+	if (e && !strcmp(e, "0"))
+		return 1;
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 1;
+	n = CPU_COUNT(&set);
+	return n > 1 ? (unsigned)n : 1;
+}
+
+int tide__ep_pool_make(struct tide_loop *loop)
 {
 	struct tide__ep *ep = loop->ep;
 	int ret;
 
-	if (!ep->pool) {
-		ret = tide__blocking_new(&ep->pool, 0, loop->wake_fd);
-		if (ret)
-			return ret;
-	}
+	if (ep->pool)
+		return 0;
+	ret = tide__blocking_new(&ep->pool, 0, loop->wake_fd);
+	if (ret)
+		return ret;
+	tide__blocking_spill(ep->pool, ep->cpus);
+	return 0;
+}
+
+int tide__ep_pool_submit(struct tide_loop *loop, struct ep_req *r)
+{
+	int ret = tide__ep_pool_make(loop);
+
+	if (ret)
+		return ret;
 	r->kind = EP_BLOCKING;
 	r->job.done = job_done;
 	r->job.state = TIDE__BJ_IDLE;
-	ret = tide__blocking_submit(ep->pool, &r->job);
+	ret = tide__blocking_submit(loop->ep->pool, &r->job);
 	if (!ret)
 		r->state = EP_S_POOL;
 	return ret;
@@ -613,6 +642,7 @@ static int ep_init(struct tide_loop *loop, const struct tide_loop_options *o)
 		goto err_free;
 	}
 	loop->ep = ep;
+	ep->cpus = spill_cpus();
 	ret = hash_grow(NULL, ep);
 	if (ret)
 		goto err_close;

@@ -122,6 +122,7 @@ struct tide__ep {
 	struct ep_req *free_reqs;
 	struct tide__timer_heap timers;
 	struct tide__blocking *pool;
+	unsigned cpus; /* this thread may run on (1: reads never spill) */
 	struct tide__op *last_op; /* the op started last (deadline) */
 	struct ep_req *last_req;  /* its record, NULL if it completed */
 	uint64_t live;		  /* records in use */
@@ -214,6 +215,13 @@ void tide__ep_fd_reset(struct tide_loop *loop, int fd);
 void tide__ep_list_del(struct ep_req *r);
 /* Hand r's job to the pool (creating it); 0 or -errno. */
 int tide__ep_pool_submit(struct tide_loop *loop, struct ep_req *r);
+/* file.c: a spilled read (job.spill) said ESPIPE, so its number is a
+ * pipe's or a socket's now (closed behind tide's back): r waits for
+ * readiness there instead, as the read would have done had it been tried
+ * inline.  false: still a file, or no room to wait (r is untouched). */
+bool tide__ep_spill_redo(struct tide_loop *loop, struct ep_req *r);
+/* Make the loop's pool (loop->ep->pool) if there is none; 0 or -errno. */
+int tide__ep_pool_make(struct tide_loop *loop);
 int tide__ep_set_nonblock(struct tide_loop *loop, int fd);
 
 /* A completion with more to follow (multishot). */

@@ -156,6 +156,39 @@ static int recheck(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 	return by_readiness(loop, op, fd, in, iov, cnt, (uint64_t)-1, single);
 }
 
+/*
+ * A read at an offset that the loop could well do itself may go to the
+ * pool instead, so that a loop with many reads in flight uses the other
+ * cores as psync(2) threads would (tide__blocking_may_spill()).  Reads
+ * only: a read at an offset is the same whoever makes it and whenever;
+ * writes stay in the order they were made in, as far as the loop goes.
+ */
+static bool spill(struct tide_loop *loop, bool in, uint64_t off)
+{
+	struct tide__ep *ep = loop->ep;
+
+	if (!in || off == (uint64_t)-1 || ep->cpus < 2)
+		return false;
+	if (!ep->pool && tide__ep_pool_make(loop))
+		return false;
+	return tide__blocking_may_spill(ep->pool, loop->core.ops_pending);
+}
+
+bool tide__ep_spill_redo(struct tide_loop *loop, struct ep_req *r)
+{
+	int fd = r->job.fd;
+	uint8_t kind = classify(loop, fd, true);
+
+	if (kind == EP_FD_BLOCKING)
+		return false;
+	r->kind = kind == EP_FD_SOCKET ? EP_RECV : EP_READ;
+	r->fd = fd;
+	r->want = EPOLLIN;
+	r->u.io.buf = r->job.buf;
+	r->u.io.len = r->job.len;
+	return tide__ep_wait(loop, r) == 0;
+}
+
 static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 	      void *buf, unsigned len, uint64_t off, int buf_index,
 	      unsigned flags)
@@ -171,6 +204,14 @@ static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 	ret = by_readiness(loop, op, fd, in, &one, 1, off, true);
 	if (ret != 1)
 		return ret;
+	n = 0;
+	if (spill(loop, in, off)) {
+		r = job(loop, op, TIDE__B_READ);
+		if (!r)
+			return -ENOMEM;
+		r->job.spill = 1;
+		goto pool;
+	}
 	n = try_nowait(loop, fd, in, &one, 1, off);
 	if ((n == -EAGAIN || n == -ESPIPE) &&
 	    (ret = recheck(loop, op, fd, in, &one, 1, true)) != 1)
@@ -183,6 +224,7 @@ static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 	r = job(loop, op, in ? TIDE__B_READ : TIDE__B_WRITE);
 	if (!r)
 		return -ENOMEM;
+pool:
 	r->done = (unsigned)n; /* added to the pool's result */
 	r->job.fd = fd;
 	r->job.buf = (char *)buf + n;
