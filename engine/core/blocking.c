@@ -83,9 +83,11 @@ int tide__blocking_new(struct tide__blocking **out, unsigned threads,
 	*out = NULL;
 	if (threads > MAX_THREADS)
 		return -EINVAL;
-	p = calloc(1, sizeof(*p));
+	/* aligned: busy and hard keep a cache line of their own */
+	p = aligned_alloc(64, (sizeof(*p) + 63) & ~(size_t)63);
 	if (!p)
 		return -ENOMEM;
+	memset(p, 0, sizeof(*p));
 	p->max = threads ? threads : env_threads();
 	p->wake_fd = wake_fd;
 	p->tids = calloc(p->max, sizeof(*p->tids));
@@ -115,6 +117,26 @@ static const char *opt_path(const char *p)
 	return p ? p : "";
 }
 
+/* A spilled read (at an offset) from the page cache only: EAGAIN when it
+ * would block, as on the loop's own road; a kernel or file system without
+ * RWF_NOWAIT says so with EAGAIN too, and the job goes on as a blocking
+ * one (the loop sees to it). */
+static long read_nowait(struct tide__bjob *j)
+{
+	struct iovec v = { .iov_base = j->buf, .iov_len = j->len };
+	long r;
+
+#if defined(SYS_preadv2) && __SIZEOF_LONG__ == 8
+	r = syscall(SYS_preadv2, j->fd, &v, 1ul, (unsigned long)j->off, 0ul,
+		    RWF_NOWAIT);
+#else
+	r = preadv2(j->fd, &v, 1, (off_t)j->off, RWF_NOWAIT);
+#endif
+	if (r < 0 && (errno == EOPNOTSUPP || errno == ENOSYS))
+		errno = EAGAIN;
+	return r;
+}
+
 int32_t tide__blocking_run(struct tide__bjob *j)
 {
 	long r;
@@ -125,6 +147,10 @@ int32_t tide__blocking_run(struct tide__bjob *j)
 		r = 0;
 		break;
 	case TIDE__B_READ:
+		if (j->spill) {
+			r = read_nowait(j);
+			break;
+		}
 		r = j->off == (uint64_t)-1 ?
 			    read(j->fd, j->buf, j->len) :
 			    pread(j->fd, j->buf, j->len, (off_t)j->off);
@@ -268,14 +294,14 @@ static void *worker(void *arg)
 		else
 			p->qtail = NULL;
 		__atomic_store_n(&p->qlen, p->qlen - 1, __ATOMIC_RELAXED);
-		j->state = TIDE__BJ_RUNNING;
+		__atomic_store_n(&j->state, TIDE__BJ_RUNNING, __ATOMIC_RELEASE);
 		spilled = j->spill;
 		pthread_mutex_unlock(&p->lock);
 
 		j->res = tide__blocking_run(j);
 
 		pthread_mutex_lock(&p->lock);
-		j->state = TIDE__BJ_DONE;
+		__atomic_store_n(&j->state, TIDE__BJ_DONE, __ATOMIC_RELEASE);
 		j->next = NULL;
 		was_empty = !p->dhead;
 		if (p->dtail)

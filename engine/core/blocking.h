@@ -72,8 +72,9 @@ struct tide__bjob {
 	uint8_t op;    /* enum tide__bop */
 	uint8_t state; /* TIDE__BJ_*, written under the pool's lock */
 	/* work the loop could have done itself (a page-cache read handed
-	 * over to use another core): it starts and wakes no worker while
-	 * one is awake, and waits for it (tide__blocking_spill()) */
+	 * over to use another core, made with RWF_NOWAIT: -EAGAIN rather
+	 * than block): it starts and wakes no worker while one is awake,
+	 * and waits for it (tide__blocking_spill()) */
 	uint8_t spill;
 	int fd, fd2;
 	int flags;

@@ -370,6 +370,7 @@ void tide__ep_fd_reset(struct tide_loop *loop, int fd)
 	set_reg(ep, e, EP_UNREG);
 	e->kind = EP_FD_UNKNOWN;
 	e->no_nowait = false;
+	e->hit = false;
 	/* operations still waiting on the old file end now (those the
 	 * dispatcher is going through for this fd too: never retried on
 	 * whatever file gets the number next) */
@@ -519,6 +520,7 @@ static int cancel_req(struct tide_loop *loop, struct ep_req *r, bool now)
 	if (!now && tide__complete_later(loop, r->op, -ECANCELED, 0)) {
 		/* no memory to defer the result: a job taken off the queue
 		 * goes back (at its end) and runs after all */
+		r->job.spill = 0; /* a blocking job now, counted as one */
 		if (r->kind == EP_BLOCKING && tide__ep_pool_submit(loop, r))
 			tide__warn(loop,
 				   "a cancelled job could not be requeued");
@@ -570,7 +572,7 @@ static void job_done(struct tide__bjob *j)
 
 	if (j->op == TIDE__B_OPENAT && res >= 0)
 		tide__ep_fd_reset(loop, res);
-	if (j->spill && res == -ESPIPE && tide__ep_spill_redo(loop, r))
+	if (j->spill && (res = tide__ep_spill_back(loop, r, res)) == 1)
 		return;
 	if (r->done) /* bytes done inline before the job (file.c) */
 		res = res >= 0 ? res + (int32_t)r->done : (int32_t)r->done;
@@ -584,14 +586,15 @@ static unsigned spill_cpus(void)
 {
 	const char *e = getenv("TIDE_BLOCKING_SPILL");
 	cpu_set_t set;
-	int n;
+	long n;
 
 	if (e && !strcmp(e, "0"))
 		return 1;
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return 1;
-	n = CPU_COUNT(&set);
-	return n > 1 ? (unsigned)n : 1;
+	if (!sched_getaffinity(0, sizeof(set), &set))
+		n = CPU_COUNT(&set);
+	else /* more CPUs than a cpu_set_t holds */
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 1 ? (unsigned)(n > 4096 ? 4096 : n) : 1;
 }
 
 int tide__ep_pool_make(struct tide_loop *loop)

@@ -104,6 +104,9 @@ struct ep_fd {
 	uint32_t reg;	/* events registered with epoll, EP_UNREG if none */
 	uint8_t kind;	/* enum ep_fdkind */
 	bool no_nowait; /* RWF_NOWAIT refused (a file's fs, a tty ...) */
+	/* the last read tried inline came whole from the page cache: its
+	 * reads may be spilled to the pool (file.c) */
+	bool hit;
 };
 
 struct tide__ep {
@@ -215,11 +218,15 @@ void tide__ep_fd_reset(struct tide_loop *loop, int fd);
 void tide__ep_list_del(struct ep_req *r);
 /* Hand r's job to the pool (creating it); 0 or -errno. */
 int tide__ep_pool_submit(struct tide_loop *loop, struct ep_req *r);
-/* file.c: a spilled read (job.spill) said ESPIPE, so its number is a
- * pipe's or a socket's now (closed behind tide's back): r waits for
- * readiness there instead, as the read would have done had it been tried
- * inline.  false: still a file, or no room to wait (r is untouched). */
-bool tide__ep_spill_redo(struct tide_loop *loop, struct ep_req *r);
+/* file.c: a spilled read (job.spill) came back with res.  When it could
+ * not be done from the page cache (-EAGAIN, or short), the rest goes to
+ * the pool as a blocking job; when its number is a pipe's or a socket's
+ * now (-ESPIPE: closed behind tide's back), r waits for readiness there,
+ * as the read would have done inline.  Returns 1 when r goes on that way,
+ * else the result to complete r with (res, or the error that stopped the
+ * road it was to take). */
+int32_t tide__ep_spill_back(struct tide_loop *loop, struct ep_req *r,
+			    int32_t res);
 /* Make the loop's pool (loop->ep->pool) if there is none; 0 or -errno. */
 int tide__ep_pool_make(struct tide_loop *loop);
 int tide__ep_set_nonblock(struct tide_loop *loop, int fd);

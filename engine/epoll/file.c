@@ -37,8 +37,10 @@ static uint8_t classify(struct tide_loop *loop, int fd, bool fresh)
 		e->kind = EP_FD_BLOCKING;
 	else
 		e->kind = EP_FD_STREAM;
-	if (e->kind != was)
+	if (e->kind != was) {
 		e->no_nowait = false;
+		e->hit = false;
+	}
 	return e->kind;
 }
 
@@ -159,34 +161,105 @@ static int recheck(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 /*
  * A read at an offset that the loop could well do itself may go to the
  * pool instead, so that a loop with many reads in flight uses the other
- * cores as psync(2) threads would (tide__blocking_may_spill()).  Reads
- * only: a read at an offset is the same whoever makes it and whenever;
- * writes stay in the order they were made in, as far as the loop goes.
+ * cores as pread(2) threads would (tide__blocking_may_spill()).  Only on
+ * a descriptor whose last inline read came whole from the page cache (a
+ * cold file, O_DIRECT or a file system without RWF_NOWAIT stays on the
+ * inline road, whose misses are blocking jobs), and the worker reads with
+ * RWF_NOWAIT too: a spilled read never blocks a worker that others wait
+ * for (tide__ep_spill_back()).  The operations that count are those the
+ * loop has work for: finished but not yet delivered, or on the pool; not
+ * those that wait for readiness or a timer.  Reads only: a read at an
+ * offset is the same whoever makes it and whenever; writes stay in the
+ * order they were made in, as far as the loop goes.  Not under fault
+ * injection, whose choices are the loop thread's.
  */
-static bool spill(struct tide_loop *loop, bool in, uint64_t off)
+static bool spill(struct tide_loop *loop, int fd, bool in, uint64_t off)
 {
 	struct tide__ep *ep = loop->ep;
+	const struct ep_fd *e;
+	uint64_t waiting, busy, others;
 
-	if (!in || off == (uint64_t)-1 || ep->cpus < 2)
+	if (!in || off == (uint64_t)-1 || ep->cpus < 2 || loop->fault.rng)
+		return false;
+	e = tide__ep_fd_at(ep, fd);
+	if (!e || !e->hit)
 		return false;
 	if (!ep->pool && tide__ep_pool_make(loop))
 		return false;
-	return tide__blocking_may_spill(ep->pool, loop->core.ops_pending);
+	busy = tide__blocking_busy(ep->pool);
+	waiting = ep->live > busy ? ep->live - busy : 0;
+	others = loop->core.ops_pending > waiting ?
+			 loop->core.ops_pending - waiting :
+			 0;
+	return tide__blocking_may_spill(ep->pool, others);
 }
 
-bool tide__ep_spill_redo(struct tide_loop *loop, struct ep_req *r)
+/* Hand a read to the pool as a spilled job; false (nothing done) if it
+ * cannot be, and the loop reads it itself. */
+static bool spill_read(struct tide_loop *loop, struct tide__op *op, int fd,
+		       void *buf, unsigned len, uint64_t off)
 {
-	int fd = r->job.fd;
-	uint8_t kind = classify(loop, fd, true);
+	struct ep_req *r = job(loop, op, TIDE__B_READ);
 
-	if (kind == EP_FD_BLOCKING)
+	if (!r)
 		return false;
-	r->kind = kind == EP_FD_SOCKET ? EP_RECV : EP_READ;
-	r->fd = fd;
-	r->want = EPOLLIN;
-	r->u.io.buf = r->job.buf;
-	r->u.io.len = r->job.len;
-	return tide__ep_wait(loop, r) == 0;
+	r->job.spill = 1;
+	r->job.fd = fd;
+	r->job.buf = buf;
+	r->job.len = len;
+	r->job.off = off;
+	if (tide__ep_pool_submit(loop, r)) {
+		tide__ep_req_free(loop, r);
+		return false;
+	}
+	tide__ep_started(loop, op, r);
+	return true;
+}
+
+int32_t tide__ep_spill_back(struct tide_loop *loop, struct ep_req *r,
+			    int32_t res)
+{
+	struct tide__bjob *j = &r->job;
+	struct ep_fd *e = tide__ep_fd_at(loop->ep, j->fd);
+	uint8_t kind;
+	int ret;
+
+	j->spill = 0;
+	if (res == -ESPIPE) {
+		kind = classify(loop, j->fd, true);
+		if (kind == EP_FD_BLOCKING)
+			return res;
+		r->kind = kind == EP_FD_SOCKET ? EP_RECV : EP_READ;
+		r->fd = j->fd;
+		r->want = EPOLLIN;
+		r->u.io.buf = j->buf;
+		r->u.io.len = j->len;
+		ret = tide__ep_wait(loop, r);
+		return ret ? ret : 1;
+	}
+	if (res != -EAGAIN && (res <= 0 || (unsigned)res == j->len))
+		return res;
+	/* not (all) in the page cache: the rest is a blocking read */
+	if (e)
+		e->hit = false;
+	if (res > 0) {
+		j->buf = (char *)j->buf + res;
+		j->len -= (unsigned)res;
+		j->off += (uint64_t)res;
+	}
+	ret = tide__ep_pool_submit(loop, r);
+	if (ret)
+		return res > 0 ? res : ret;
+	r->done = res > 0 ? (unsigned)res : 0; /* added to the job's result */
+	return 1;
+}
+
+static inline void note_hit(struct tide_loop *loop, int fd, bool hit)
+{
+	struct ep_fd *e = tide__ep_fd_at(loop->ep, fd);
+
+	if (e)
+		e->hit = hit;
 }
 
 static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
@@ -204,15 +277,11 @@ static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 	ret = by_readiness(loop, op, fd, in, &one, 1, off, true);
 	if (ret != 1)
 		return ret;
-	n = 0;
-	if (spill(loop, in, off)) {
-		r = job(loop, op, TIDE__B_READ);
-		if (!r)
-			return -ENOMEM;
-		r->job.spill = 1;
-		goto pool;
-	}
+	if (spill(loop, fd, in, off) && spill_read(loop, op, fd, buf, len, off))
+		return 0;
 	n = try_nowait(loop, fd, in, &one, 1, off);
+	if (in)
+		note_hit(loop, fd, n == (ssize_t)len);
 	if ((n == -EAGAIN || n == -ESPIPE) &&
 	    (ret = recheck(loop, op, fd, in, &one, 1, true)) != 1)
 		return ret;
@@ -224,7 +293,6 @@ static int rw(struct tide_loop *loop, struct tide__op *op, int fd, bool in,
 	r = job(loop, op, in ? TIDE__B_READ : TIDE__B_WRITE);
 	if (!r)
 		return -ENOMEM;
-pool:
 	r->done = (unsigned)n; /* added to the pool's result */
 	r->job.fd = fd;
 	r->job.buf = (char *)buf + n;
