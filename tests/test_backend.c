@@ -108,6 +108,16 @@ static void job_init(struct job *x, uint8_t op)
 	x->j.done = job_done;
 }
 
+/* x: read one byte of fd (a pipe) into *got at the file position. */
+static void byte_read(struct job *x, int fd, char *got)
+{
+	job_init(x, TIDE__B_READ);
+	x->j.fd = fd;
+	x->j.buf = got;
+	x->j.len = 1;
+	x->j.off = (uint64_t)-1;
+}
+
 /* Wait (bounded) until fd is readable. */
 static void wait_readable(int fd)
 {
@@ -156,11 +166,7 @@ static void test_blocking_batches_wakeups(void **state)
 	assert_int_equal(tide__blocking_new(&p, 1, efd), 0);
 	assert_int_equal(tide__blocking_threads(p), 1);
 	/* one worker: the first job holds it, the rest queue behind */
-	job_init(&jobs[0], TIDE__B_READ);
-	jobs[0].j.fd = gate[0];
-	jobs[0].j.buf = &got;
-	jobs[0].j.len = 1;
-	jobs[0].j.off = (uint64_t)-1;
+	byte_read(&jobs[0], gate[0], &got);
 	assert_int_equal(tide__blocking_submit(p, &jobs[0].j), 0);
 	for (int i = 1; i <= N; i++) {
 		job_init(&jobs[i], TIDE__B_NOP);
@@ -204,11 +210,7 @@ static void test_blocking_cancel_queued_and_running(void **state)
 	assert_true(efd >= 0);
 	assert_int_equal(pipe(gate), 0);
 	assert_int_equal(tide__blocking_new(&p, 1, efd), 0);
-	job_init(&a, TIDE__B_READ);
-	a.j.fd = gate[0];
-	a.j.buf = &got;
-	a.j.len = 1;
-	a.j.off = (uint64_t)-1;
+	byte_read(&a, gate[0], &got);
 	job_init(&b, TIDE__B_NOP);
 	assert_int_equal(tide__blocking_submit(p, &a.j), 0);
 	assert_int_equal(tide__blocking_submit(p, &b.j), 0);
@@ -270,12 +272,8 @@ static void test_blocking_spill_policy(void **state)
 	assert_true(tide__blocking_may_spill(p, 1));
 	/* a spilled read of an empty pipe: -EAGAIN at once, not a worker
 	 * blocked for good */
-	job_init(&s, TIDE__B_READ);
+	byte_read(&s, gate[0], &got);
 	s.j.spill = 1;
-	s.j.fd = gate[0];
-	s.j.buf = &got;
-	s.j.len = 1;
-	s.j.off = (uint64_t)-1;
 	assert_int_equal(tide__blocking_submit(p, &s.j), 0);
 	assert_int_equal(reap_all(p, efd, 1), 1);
 	assert_int_equal(s.j.res, -EAGAIN);
@@ -289,11 +287,7 @@ static void test_blocking_spill_policy(void **state)
 	assert_int_equal(reap_all(p, efd, 1), 1);
 	assert_int_equal(x.done, 1);
 	/* a blocking job stops it until reaped */
-	job_init(&h, TIDE__B_READ);
-	h.j.fd = gate[0];
-	h.j.buf = &got;
-	h.j.len = 1;
-	h.j.off = (uint64_t)-1;
+	byte_read(&h, gate[0], &got);
 	assert_int_equal(tide__blocking_submit(p, &h.j), 0);
 	assert_false(tide__blocking_may_spill(p, 1000));
 	assert_int_equal(write(gate[1], &c, 1), 1);
