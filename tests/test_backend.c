@@ -1239,6 +1239,25 @@ static void test_epoll_spilled_read_cache_miss(void **state)
 	tide_loop_free(loop);
 }
 
+/* cgroup CPU quotas read as whole CPUs: v2's cpu.max and v1's pair. */
+static void test_epoll_quota_cpus(void **state)
+{
+	(void)state;
+	assert_int_equal(tide__ep_quota_cpus("max 100000\n", NULL, NULL), 0);
+	assert_int_equal(tide__ep_quota_cpus("200000 100000\n", NULL, NULL), 2);
+	assert_int_equal(tide__ep_quota_cpus("150000 100000", NULL, NULL), 1);
+	assert_int_equal(tide__ep_quota_cpus("50000 100000", NULL, NULL), 1);
+	assert_int_equal(tide__ep_quota_cpus("", NULL, NULL), 0);
+	assert_int_equal(tide__ep_quota_cpus("junk", NULL, NULL), 0);
+	assert_int_equal(tide__ep_quota_cpus("0 100000", NULL, NULL), 0);
+	assert_int_equal(tide__ep_quota_cpus(NULL, "-1\n", "100000\n"), 0);
+	assert_int_equal(tide__ep_quota_cpus(NULL, "400000\n", "100000\n"), 4);
+	assert_int_equal(tide__ep_quota_cpus(NULL, "400000", "0"), 0);
+	assert_int_equal(tide__ep_quota_cpus(NULL, NULL, "100000"), 0);
+	assert_int_equal(tide__ep_quota_cpus("999999999999 1", NULL, NULL),
+			 4096);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1263,6 +1282,7 @@ int main(void)
 		cmocka_unit_test(test_epoll_spilled_reads_verified),
 		cmocka_unit_test(test_epoll_spilled_read_number_reused),
 		cmocka_unit_test(test_epoll_spilled_read_cache_miss),
+		cmocka_unit_test(test_epoll_quota_cpus),
 		cmocka_unit_test(test_timers_cost_no_sqe),
 	};
 

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -580,12 +581,115 @@ static void job_done(struct tide__bjob *j)
 	tide__ep_finish(loop, r, res);
 }
 
-/* The CPUs this thread may run on; 1 when TIDE_BLOCKING_SPILL=0 is in
- * the environment (no page-cache read is spilled to the pool). */
+unsigned tide__ep_quota_cpus(const char *cpu_max, const char *quota,
+			     const char *period)
+{
+	long long q, per;
+	char word[24];
+
+	if (cpu_max) { /* v2: "max 100000" or "QUOTA PERIOD" */
+		if (sscanf(cpu_max, "%23s %lld", word, &per) != 2 ||
+		    !strcmp(word, "max") || sscanf(word, "%lld", &q) != 1)
+			return 0;
+	} else if (!quota || !period || sscanf(quota, "%lld", &q) != 1 ||
+		   sscanf(period, "%lld", &per) != 1) {
+		return 0;
+	}
+	if (q <= 0 || per <= 0)
+		return 0; /* v1's -1: no limit */
+	return q / per >= 4096 ? 4096 : q / per < 1 ? 1 : (unsigned)(q / per);
+}
+
+/* The first line of a small file (NULL: none). */
+static char *first_line(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "re");
+	char *r;
+
+	if (!f)
+		return NULL;
+	r = fgets(buf, (int)n, f);
+	fclose(f);
+	return r;
+}
+
+/* The tightest CPU quota of this process's cgroup and the ones above it,
+ * in whole CPUs (0: none seen), cgroup v2 or v1's cpu controller.  In a
+ * container the cgroup namespace shows its own cgroup as "/" at the mount
+ * point; without one the path may not exist there, and the mount point's
+ * own files are the container's. */
+static unsigned cgroup_cpus(void)
+{
+	char line[512], dir[560], file[600], a[64], b[64], *path = NULL, *c;
+	const char *root = NULL;
+	unsigned best = 0, n;
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *ctl = strchr(line, ':'), *p;
+
+		if (!ctl || !(p = strchr(ctl + 1, ':')))
+			continue;
+		*p++ = '\0';
+		p[strcspn(p, "\n")] = '\0';
+		if (!strcmp(ctl + 1, "") && !root) { /* v2 */
+			root = "/sys/fs/cgroup";
+			path = strdup(p);
+		} else if (!strcmp(ctl + 1, "cpu") ||
+			   !strcmp(ctl + 1, "cpu,cpuacct") ||
+			   !strcmp(ctl + 1, "cpuacct,cpu")) {
+			root = "/sys/fs/cgroup/cpu"; /* v1 wins over v2's "0::" */
+			free(path);
+			path = strdup(p);
+			break;
+		}
+	}
+	fclose(f);
+	if (!path)
+		return 0;
+	for (;;) {
+		bool v2 = !strcmp(root, "/sys/fs/cgroup");
+
+		snprintf(dir, sizeof(dir), "%s%s", root,
+			 strcmp(path, "/") ? path : "");
+		if (v2) {
+			snprintf(file, sizeof(file), "%s/cpu.max", dir);
+			c = first_line(file, a, sizeof(a));
+			n = c ? tide__ep_quota_cpus(c, NULL, NULL) : 0;
+		} else {
+			snprintf(file, sizeof(file), "%s/cpu.cfs_quota_us",
+				 dir);
+			c = first_line(file, a, sizeof(a));
+			snprintf(file, sizeof(file), "%s/cpu.cfs_period_us",
+				 dir);
+			n = c && first_line(file, b, sizeof(b)) ?
+				    tide__ep_quota_cpus(NULL, a, b) :
+				    0;
+		}
+		if (n && (!best || n < best))
+			best = n;
+		if (!strcmp(path, "/") || !(c = strrchr(path, '/')))
+			break;
+		if (c == path)
+			c[1] = '\0'; /* up to "/" */
+		else
+			*c = '\0';
+	}
+	free(path);
+	return best;
+}
+
+/* The CPUs this thread may use: the ones it may run on, at most its
+ * cgroup's CPU quota (as the process's first epoll loop found it); 1 when
+ * TIDE_BLOCKING_SPILL=0 is in the environment (no page-cache read is
+ * spilled to the pool). */
 static unsigned spill_cpus(void)
 {
 	const char *e = getenv("TIDE_BLOCKING_SPILL");
 	cpu_set_t set;
+	unsigned q;
 	long n;
 
 	if (e && !strcmp(e, "0"))
@@ -594,7 +698,24 @@ static unsigned spill_cpus(void)
 		n = CPU_COUNT(&set);
 	else /* more CPUs than a cpu_set_t holds */
 		n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 1 ? (unsigned)(n > 4096 ? 4096 : n) : 1;
+	if (n > 4096)
+		n = 4096;
+	if (n > 1) {
+		/* read once per process: three files per loop is not cheap */
+		static unsigned cached; /* quota + 1, 0: not read yet */
+
+		q = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+		if (!q) {
+			q = cgroup_cpus() + 1;
+			__atomic_store_n(&cached, q, __ATOMIC_RELAXED);
+		}
+		q--;
+	} else {
+		q = 0;
+	}
+	if (q && q < n)
+		n = q;
+	return n > 1 ? (unsigned)n : 1;
 }
 
 int tide__ep_pool_make(struct tide_loop *loop)

@@ -149,6 +149,12 @@ unsigned tide__ep_expire(struct tide_loop *loop);
 bool tide__ep_owns(const struct tide_loop *loop, const struct tide__op *op);
 void tide__ep_cancel_own(struct tide_loop *loop);
 bool tide__ep_busy(const struct tide_loop *loop);
+/* A cgroup CPU quota in whole CPUs, rounded down, at least 1 (0: no limit
+ * or not understood): v2's cpu.max text, or else v1's cpu.cfs_quota_us
+ * and cpu.cfs_period_us (-1: no limit).  Page-cache reads spill to the
+ * pool only where the quota leaves a CPU to spare (file.c). */
+unsigned tide__ep_quota_cpus(const char *cpu_max, const char *quota,
+			     const char *period);
 void tide__ep_release(struct tide_loop *loop);
 
 #endif /* TIDE_EPOLL_H */
