@@ -1239,6 +1239,38 @@ static void test_epoll_spilled_read_cache_miss(void **state)
 	tide_loop_free(loop);
 }
 
+/* tide_loop_free() with spilled reads queued and running: it returns only
+ * when no worker can write the buffers any more (a read a worker started
+ * finishes, a queued one is cancelled), and nothing touches them after. */
+static void test_epoll_free_with_spilled_reads(void **state)
+{
+	static char buf[SQD][SBS];
+	char path[64];
+	int fd = t_tmpfile(path, sizeof(path), SFILE);
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	for (int round = 0; round < 50; round++) {
+		struct tide_loop *loop = ep_loop();
+
+		/* the first read learns the file as a page-cache one */
+		assert_int_equal(bounded(loop,
+					 tide_read(loop, fd, buf[0], SBS, 0)),
+				 SBS);
+		for (int i = 0; i < SQD; i++)
+			assert_non_null(tide_read(loop, fd, buf[i], SBS,
+						  (uint64_t)i * SBS));
+		tide_loop_free(loop);
+		memset(buf, 0x3c, sizeof(buf));
+		usleep(1000);
+		for (int i = 0; i < SQD; i++)
+			for (int k = 0; k < SBS; k++)
+				assert_int_equal(buf[i][k], 0x3c);
+	}
+	close(fd);
+}
+
 /* cgroup CPU quotas read as whole CPUs: v2's cpu.max and v1's pair. */
 static void test_epoll_quota_cpus(void **state)
 {
@@ -1282,6 +1314,7 @@ int main(void)
 		cmocka_unit_test(test_epoll_spilled_reads_verified),
 		cmocka_unit_test(test_epoll_spilled_read_number_reused),
 		cmocka_unit_test(test_epoll_spilled_read_cache_miss),
+		cmocka_unit_test(test_epoll_free_with_spilled_reads),
 		cmocka_unit_test(test_epoll_quota_cpus),
 		cmocka_unit_test(test_timers_cost_no_sqe),
 	};
